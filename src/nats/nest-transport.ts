@@ -1,0 +1,175 @@
+import { randomUUID } from 'node:crypto';
+import { ErrorCode, isNatsError, type Msg, type NatsConnection, type Subscription } from 'nats';
+import type { Logger } from '../logger';
+
+/**
+ * NestJS's NATS wire format (SPEC section 2), in one place:
+ *   request  {pattern, data, id} with a reply subject
+ *   reply    {id, response, isDisposed: true} or {id, err: {status, message}, isDisposed: true}
+ *   event    {pattern, data}
+ */
+
+/** Requests larger than this are refused with a 400 before they are parsed. */
+export const MAX_REQUEST_BYTES = 64 * 1024;
+
+export interface RpcErrorBody {
+  status: number;
+  message: string | string[];
+  [key: string]: unknown;
+}
+
+/** An error a caller receives as `err` in the reply; `status` becomes the HTTP status in gateways. */
+export class RpcError extends Error {
+  override readonly name = 'RpcError';
+
+  constructor(
+    readonly status: number,
+    readonly detail: string | string[],
+    readonly extra: Record<string, unknown> = {},
+  ) {
+    super(Array.isArray(detail) ? detail.join('; ') : detail);
+  }
+
+  toBody(): RpcErrorBody {
+    return { ...this.extra, status: this.status, message: this.detail };
+  }
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Parses a message body as JSON, refusing oversized, non-UTF-8 and malformed bodies with a 400. */
+export function parseJsonBody(data: Uint8Array): unknown {
+  if (data.length > MAX_REQUEST_BYTES) {
+    throw new RpcError(413, `Message body is ${data.length} bytes; the limit is ${MAX_REQUEST_BYTES}`);
+  }
+  let text: string;
+  try {
+    text = utf8.decode(data);
+  } catch {
+    throw new RpcError(400, 'Message body is not valid UTF-8');
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new RpcError(400, 'Message body is not valid JSON');
+  }
+}
+
+export interface Envelope {
+  id?: string;
+  payload: unknown;
+}
+
+/** A NestJS envelope yields its `data`; any other JSON body is itself the payload. */
+export function openEnvelope(body: unknown): Envelope {
+  if (typeof body === 'object' && body !== null && !Array.isArray(body) && 'pattern' in body && 'data' in body) {
+    const { id, data } = body as { id?: unknown; data: unknown };
+    return { id: typeof id === 'string' ? id : undefined, payload: data };
+  }
+  return { payload: body };
+}
+
+export function encodeJson(value: unknown): Uint8Array {
+  return Buffer.from(JSON.stringify(value));
+}
+
+export function toRpcError(error: unknown): RpcError {
+  if (error instanceof RpcError) return error;
+  return new RpcError(500, 'Internal server error');
+}
+
+export type RequestHandler = (payload: unknown, subject: string) => Promise<unknown>;
+
+export interface RequestServer {
+  /** Stops taking requests, waits for those in flight to be answered. */
+  drain(): Promise<void>;
+}
+
+/**
+ * Answers requests on each subject in a queue group, so replicas share the work. Every request is
+ * answered exactly once, whatever the handler does; unexpected errors become a 500 and are logged.
+ */
+export function serveRequests(
+  nc: NatsConnection,
+  subjects: readonly string[],
+  queue: string,
+  handler: RequestHandler,
+  logger: Logger,
+): RequestServer {
+  const inFlight = new Set<Promise<void>>();
+
+  const answer = async (msg: Msg): Promise<void> => {
+    let id: string | undefined;
+    let reply: unknown;
+    try {
+      const envelope = openEnvelope(parseJsonBody(msg.data));
+      id = envelope.id;
+      reply = { id, response: (await handler(envelope.payload, msg.subject)) ?? null, isDisposed: true };
+    } catch (error) {
+      const rpcError = toRpcError(error);
+      if (rpcError.status >= 500) logger.error({ err: error, subject: msg.subject }, 'request failed');
+      else logger.info({ subject: msg.subject, status: rpcError.status, error: rpcError.message }, 'request refused');
+      reply = { id, err: rpcError.toBody(), isDisposed: true };
+    }
+    if (msg.reply) msg.respond(encodeJson(reply));
+  };
+
+  const subscriptions: Subscription[] = subjects.map((subject) =>
+    nc.subscribe(subject, {
+      queue,
+      callback: (error, msg) => {
+        if (error) {
+          logger.error({ err: error, subject }, 'subscription error');
+          return;
+        }
+        const work = answer(msg).finally(() => inFlight.delete(work));
+        inFlight.add(work);
+      },
+    }),
+  );
+
+  return {
+    async drain() {
+      await Promise.all(subscriptions.map((subscription) => subscription.drain()));
+      await Promise.allSettled([...inFlight]);
+    },
+  };
+}
+
+/**
+ * Sends a request to a peer and returns its `response`. A peer's `err` becomes an RpcError with
+ * the peer's status; no responders and timeouts become a 503, never a hang.
+ */
+export async function requestPeer<T>(
+  nc: NatsConnection,
+  subject: string,
+  data: unknown,
+  timeoutMs: number,
+): Promise<T> {
+  const id = randomUUID();
+  let msg: Msg;
+  try {
+    msg = await nc.request(subject, encodeJson({ pattern: subject, data, id }), { timeout: timeoutMs });
+  } catch (error) {
+    if (isNatsError(error) && error.code === ErrorCode.NoResponders) {
+      throw new RpcError(503, `No service answers ${subject}`);
+    }
+    if (isNatsError(error) && error.code === ErrorCode.Timeout) {
+      throw new RpcError(503, `No answer on ${subject} within ${timeoutMs} ms`);
+    }
+    throw new RpcError(503, `Request on ${subject} failed: ${(error as Error).message}`);
+  }
+  const body = parseJsonBody(msg.data) as { err?: unknown; response?: unknown };
+  if (body !== null && typeof body === 'object' && 'err' in body && body.err !== undefined && body.err !== null) {
+    const err = body.err as Partial<RpcErrorBody>;
+    const status = typeof err.status === 'number' ? err.status : 500;
+    const message = typeof err.message === 'string' || Array.isArray(err.message) ? err.message : `${subject} failed`;
+    throw new RpcError(status, message, { subject });
+  }
+  return (body as { response: T }).response;
+}
+
+/** Publishes a NestJS event (no reply expected). */
+export function publishEvent(nc: NatsConnection, subject: string, data: unknown): void {
+  nc.publish(subject, encodeJson({ pattern: subject, data }));
+}

@@ -1,0 +1,34 @@
+import {
+  defineQuery,
+  defineSearchAttributeKey,
+  defineSignal,
+  defineUpdate,
+  SearchAttributeType,
+} from '@temporalio/workflow';
+import type { OrderStatus, OrderWithItems, PaymentSession, PaymentSucceeded } from './types';
+
+/** The OrderWorkflow's messages and search attributes, shared by the workflow and its callers. */
+
+export const ORDER_WORKFLOW_TYPE = 'OrderWorkflow';
+
+export const orderWorkflowId = (orderId: string): string => `order-${orderId}`;
+
+export interface PlacedOrder {
+  order: OrderWithItems;
+  paymentSession: PaymentSession;
+}
+
+/** Waits until the order is stored and its checkout session exists (used with Update-with-Start). */
+export const placeOrderUpdate = defineUpdate<PlacedOrder>('placeOrder');
+
+/** A status change requested by a caller; answers the order after the change. */
+export const changeStatusUpdate = defineUpdate<OrderWithItems, [OrderStatus]>('changeStatus');
+
+/** Raised by the payment subscriber for each `payment.succeeded` event. */
+export const paymentSucceededSignal = defineSignal<[PaymentSucceeded]>('paymentSucceeded');
+
+/** The order's current state, or null while it is being placed or after it was rejected. */
+export const getOrderQuery = defineQuery<OrderWithItems | null>('getOrder');
+
+export const OrderStatusAttribute = defineSearchAttributeKey('OrderStatus', SearchAttributeType.KEYWORD);
+export const OrderTotalAttribute = defineSearchAttributeKey('OrderTotal', SearchAttributeType.DOUBLE);

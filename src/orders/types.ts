@@ -1,0 +1,68 @@
+/** The order as it travels on the wire (camelCase, as the NestJS service sent it). */
+
+export const ORDER_STATUSES = ['PENDING', 'PAID', 'DELIVERED', 'CANCELLED'] as const;
+export type OrderStatus = (typeof ORDER_STATUSES)[number];
+
+export type ProductId = string | number;
+
+export interface Order {
+  id: string;
+  totalAmount: number;
+  totalItems: number;
+  currency: string;
+  status: OrderStatus;
+  paid: boolean;
+  paidAt: string | null;
+  stripeChargeId: string | null;
+  receiptUrl: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface OrderItem {
+  productId: ProductId;
+  name: string;
+  price: number;
+  quantity: number;
+}
+
+export interface OrderWithItems extends Order {
+  OrderItems: OrderItem[];
+}
+
+/** What the payments service returned for a checkout session; extra keys pass through. */
+export interface PaymentSession {
+  url: string;
+  successUrl?: string;
+  succesUrl?: string;
+  cancelUrl?: string;
+  [key: string]: unknown;
+}
+
+/** A line the caller asked for, after validation and merging of repeated products. */
+export interface RequestedItem {
+  productId: ProductId;
+  quantity: number;
+}
+
+/** A product as the products service describes it (price in currency units). */
+export interface Product {
+  id: ProductId;
+  name: string;
+  price: number;
+}
+
+/** An order line priced from the catalogue, in integer cents. */
+export interface PricedItem {
+  productId: ProductId;
+  name: string;
+  priceCents: number;
+  quantity: number;
+}
+
+/** The `payment.succeeded` event payload. */
+export interface PaymentSucceeded {
+  stripePaymentId: string;
+  orderId: string;
+  receiptUrl: string | null;
+}
