@@ -44,10 +44,13 @@ const environmentSchema = z.object({
     .default('usd'),
   ORDER_CREATE_TIMEOUT_MS: positiveMs.default(15_000),
   ORDER_PAYMENT_WINDOW_MS: positiveMs.default(24 * 60 * 60 * 1000),
+  ORDER_LATE_PAYMENT_GRACE_MS: positiveMs.default(24 * 60 * 60 * 1000),
 
   STRIPE_SECRET_KEY: z.string().min(1).default('sk_test_123'),
   STRIPE_WEBHOOK_SECRET: z.string().min(1).default('whsec_local_development_secret'),
   STRIPE_API_BASE: url.default('http://127.0.0.1:12111'),
+  // Older signed webhooks are refused as replays; 0 would disable the check, so it is not allowed.
+  STRIPE_WEBHOOK_TOLERANCE_SECONDS: z.coerce.number().int().positive().default(300),
   PAYMENTS_HTTP_PORT: port.default(3003),
   PAYMENTS_PUBLIC_URL: url.default('http://localhost:3003'),
 });
@@ -81,11 +84,13 @@ export interface Config {
     currency: string;
     createTimeoutMs: number;
     paymentWindowMs: number;
+    latePaymentGraceMs: number;
   };
   stripe: {
     secretKey: string;
     webhookSecret: string;
     apiBase: string;
+    webhookToleranceSeconds: number;
   };
   payments: {
     httpPort: number;
@@ -132,11 +137,13 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
       currency: e.ORDER_CURRENCY,
       createTimeoutMs: e.ORDER_CREATE_TIMEOUT_MS,
       paymentWindowMs: e.ORDER_PAYMENT_WINDOW_MS,
+      latePaymentGraceMs: e.ORDER_LATE_PAYMENT_GRACE_MS,
     },
     stripe: {
       secretKey: e.STRIPE_SECRET_KEY,
       webhookSecret: e.STRIPE_WEBHOOK_SECRET,
       apiBase: e.STRIPE_API_BASE,
+      webhookToleranceSeconds: e.STRIPE_WEBHOOK_TOLERANCE_SECONDS,
     },
     payments: {
       httpPort: e.PAYMENTS_HTTP_PORT,

@@ -1,6 +1,29 @@
-import { createPool, type DatabasePool } from 'slonik';
+import { createPool, createTypeParserPreset, type DatabasePool, type Interceptor } from 'slonik';
 
 export type { DatabasePool };
+
+/**
+ * Every row is checked against the zod schema its query was typed with (`sql.type(schema)`),
+ * so a schema drift fails loudly at the query instead of somewhere downstream.
+ */
+const rowSchemaCheck: Interceptor = {
+  name: 'row-schema-check',
+  transformRow: (context, query, row) => {
+    const parser = context.resultParser;
+    if (!parser) return row;
+    const parsed = parser.safeParse(row);
+    if (!parsed.success) {
+      throw new Error(`Row does not match its schema (${parsed.error.issues[0]?.path.join('.')}): ${query.sql.slice(0, 80)}`);
+    }
+    return parsed.data as typeof row;
+  },
+};
+
+// int8 holds cents and counts, far below 2^53: plain numbers are exact and easier to serialise.
+const typeParsers = [
+  ...createTypeParserPreset().filter((parser) => parser.name !== 'int8'),
+  { name: 'int8', parse: (value: string) => Number(value) },
+];
 
 /** One slonik pool per process, passed to whatever needs the database. */
 export async function createDatabasePool(databaseUrl: string): Promise<DatabasePool> {
@@ -8,7 +31,8 @@ export async function createDatabasePool(databaseUrl: string): Promise<DatabaseP
     maximumPoolSize: 10,
     connectionTimeout: 5_000,
     statementTimeout: 10_000,
-    // Activities retry on their own schedule; the pool should fail fast rather than queue for ever.
     idleTimeout: 30_000,
+    interceptors: [rowSchemaCheck],
+    typeParsers,
   });
 }

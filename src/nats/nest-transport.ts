@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { ErrorCode, isNatsError, type Msg, type NatsConnection, type Subscription } from 'nats';
+import { ErrorCode, NatsError, type Msg, type NatsConnection, type Subscription } from 'nats';
 import type { Logger } from '../logger';
 
 /**
@@ -151,10 +151,10 @@ export async function requestPeer<T>(
   try {
     msg = await nc.request(subject, encodeJson({ pattern: subject, data, id }), { timeout: timeoutMs });
   } catch (error) {
-    if (isNatsError(error) && error.code === ErrorCode.NoResponders) {
+    if (error instanceof NatsError && error.code === ErrorCode.NoResponders) {
       throw new RpcError(503, `No service answers ${subject}`);
     }
-    if (isNatsError(error) && error.code === ErrorCode.Timeout) {
+    if (error instanceof NatsError && error.code === ErrorCode.Timeout) {
       throw new RpcError(503, `No answer on ${subject} within ${timeoutMs} ms`);
     }
     throw new RpcError(503, `Request on ${subject} failed: ${(error as Error).message}`);

@@ -1,10 +1,5 @@
-import {
-  defineQuery,
-  defineSearchAttributeKey,
-  defineSignal,
-  defineUpdate,
-  SearchAttributeType,
-} from '@temporalio/workflow';
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { OrderStatus, OrderWithItems, PaymentSession, PaymentSucceeded } from './types';
 
 /** The OrderWorkflow's messages and search attributes, shared by the workflow and its callers. */

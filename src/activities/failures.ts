@@ -1,0 +1,20 @@
+import { ApplicationFailure } from '@temporalio/activity';
+import { FailureType } from '../orders/errors';
+import { RpcError } from '../nats/nest-transport';
+
+/**
+ * Turns a peer's answer into an activity failure: a peer's 4xx is bad input (never retried),
+ * anything else is an outage (retried with backoff by the workflow's retry policy).
+ */
+export function peerFailure(error: unknown, badInputType: FailureType): ApplicationFailure {
+  if (error instanceof RpcError && error.status >= 400 && error.status < 500) {
+    return ApplicationFailure.create({
+      type: badInputType,
+      message: error.message,
+      nonRetryable: true,
+      details: [error.toBody()],
+    });
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return ApplicationFailure.create({ type: FailureType.ServiceUnavailable, message, nonRetryable: false });
+}

@@ -1,0 +1,57 @@
+import type { NatsConnection } from 'nats';
+import { z } from 'zod';
+import { publishEvent, requestPeer } from '../nats/nest-transport';
+import { REFUND_REQUESTED_SUBJECT } from '../nats/payment-stream';
+import { FailureType } from '../orders/errors';
+import { fromCents } from '../orders/money';
+import type { PaymentSession, PricedItem } from '../orders/types';
+import { peerFailure } from './failures';
+
+export interface PaymentActivityDeps {
+  nats: NatsConnection;
+  createPaymentSessionSubject: string;
+  requestTimeoutMs: number;
+}
+
+// Older payments services spell it `succesUrl`; either is accepted and both pass through.
+const sessionResponse = z
+  .object({ url: z.string().min(1), successUrl: z.string().optional(), succesUrl: z.string().optional() })
+  .passthrough();
+
+export interface RefundRequest {
+  orderId: string;
+  stripePaymentId: string;
+  reason: string;
+}
+
+export function createPaymentActivities({ nats, createPaymentSessionSubject, requestTimeoutMs }: PaymentActivityDeps) {
+  return {
+    /** The payments service creates the Stripe Checkout session, keyed by the order id. */
+    async createPaymentSession(order: { orderId: string; currency: string; items: PricedItem[] }): Promise<PaymentSession> {
+      let answer: unknown;
+      try {
+        answer = await requestPeer(
+          nats,
+          createPaymentSessionSubject,
+          {
+            orderId: order.orderId,
+            currency: order.currency,
+            items: order.items.map((item) => ({ name: item.name, price: fromCents(item.priceCents), quantity: item.quantity })),
+          },
+          requestTimeoutMs,
+        );
+      } catch (error) {
+        throw peerFailure(error, FailureType.PaymentSessionFailed);
+      }
+      const parsed = sessionResponse.safeParse(answer);
+      if (!parsed.success) throw peerFailure(new Error(`${createPaymentSessionSubject} answered without a url`), FailureType.PaymentSessionFailed);
+      return parsed.data as PaymentSession;
+    },
+
+    /** Publishes a refund request the payments service can act on; flushed so it is really sent. */
+    async requestRefund(request: RefundRequest): Promise<void> {
+      publishEvent(nats, REFUND_REQUESTED_SUBJECT, request);
+      await nats.flush();
+    },
+  };
+}

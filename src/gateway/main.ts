@@ -1,0 +1,73 @@
+import type { Client } from '@temporalio/client';
+import type { NatsConnection } from 'nats';
+import { loadConfigOrExit, type Config } from '../config';
+import { createDeadLettersRepository } from '../db/dead-letters-repository';
+import { createOrdersRepository } from '../db/orders-repository';
+import { createDatabasePool, type DatabasePool } from '../db/pool';
+import { createLogger, type Logger } from '../logger';
+import { connectNats } from '../nats/connection';
+import { serveRequests } from '../nats/nest-transport';
+import { runMain, stopOnSignals } from '../process-lifecycle';
+import { connectTemporalClient } from '../temporal/connection';
+import { createOrderHandlers, ORDER_SUBJECTS } from './order-handlers';
+import { startPaymentSubscriber } from './payment-subscriber';
+
+export interface GatewayDeps {
+  config: Config;
+  logger: Logger;
+  nats: NatsConnection;
+  temporal: Client;
+  pool: DatabasePool;
+}
+
+export interface Gateway {
+  /** Stops taking requests and events, and finishes those in flight. */
+  stop(): Promise<void>;
+}
+
+/** The orders gateway: NATS request handlers plus the payment subscriber. */
+export async function startGateway({ config, logger, nats, temporal, pool }: GatewayDeps): Promise<Gateway> {
+  const handlers = createOrderHandlers({
+    temporal,
+    orders: createOrdersRepository(pool),
+    taskQueue: config.temporal.taskQueue,
+    settings: config.orders,
+    logger,
+  });
+  const server = serveRequests(
+    nats,
+    Object.keys(ORDER_SUBJECTS),
+    config.nats.queueGroup,
+    (payload, subject) => handlers[ORDER_SUBJECTS[subject] as keyof typeof handlers](payload),
+    logger,
+  );
+  const payments = await startPaymentSubscriber({
+    nats,
+    temporal,
+    deadLetters: createDeadLettersRepository(pool),
+    logger,
+  });
+  return {
+    async stop() {
+      await Promise.all([server.drain(), payments.stop()]);
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const config = loadConfigOrExit();
+  const logger = createLogger('gateway', config.logLevel);
+  const [nats, temporal, pool] = await Promise.all([
+    connectNats(config.nats, 'orders-gateway'),
+    connectTemporalClient(config.temporal),
+    createDatabasePool(config.databaseUrl),
+  ]);
+  const gateway = await startGateway({ config, logger, nats, temporal, pool });
+  logger.info({ subjects: Object.keys(ORDER_SUBJECTS), queue: config.nats.queueGroup }, 'ready');
+  stopOnSignals(logger, async () => {
+    await gateway.stop();
+    await Promise.all([nats.drain(), pool.end(), temporal.connection.close()]);
+  });
+}
+
+if (require.main === module) runMain(createLogger('gateway', process.env.LOG_LEVEL ?? 'info'), main);

@@ -1,0 +1,136 @@
+import { WithStartWorkflowOperation, type Client } from '@temporalio/client';
+import type { Config } from '../config';
+import type { OrdersRepository } from '../db/orders-repository';
+import type { Logger } from '../logger';
+import { RpcError } from '../nats/nest-transport';
+import { checkRequestedTransition } from '../orders/lifecycle';
+import {
+  changeStatusUpdate,
+  ORDER_WORKFLOW_TYPE,
+  orderWorkflowId,
+  placeOrderUpdate,
+  type PlacedOrder,
+} from '../orders/messages';
+import type { OrderWithItems } from '../orders/types';
+import type { OrderWorkflow, OrderWorkflowInput } from '../workflows/order-workflow';
+import { orderIdFor } from './order-id';
+import { toCallerError } from './temporal-errors';
+import {
+  changeOrderStatusSchema,
+  createOrderSchema,
+  findAllOrdersSchema,
+  findOneOrderSchema,
+  mergeItems,
+  parsePayload,
+} from './validation';
+
+export interface OrderHandlerDeps {
+  temporal: Client;
+  orders: OrdersRepository;
+  taskQueue: string;
+  settings: Config['orders'];
+  logger: Logger;
+}
+
+const notFound = (id: string): RpcError => new RpcError(404, `Order with id ${id} not found`);
+
+/** The gateway's request handlers, keyed by primary subject; aliases are listed in ORDER_SUBJECTS. */
+export function createOrderHandlers({ temporal, orders, taskQueue, settings, logger }: OrderHandlerDeps) {
+  const withinDeadline = <T>(call: () => Promise<T>): Promise<T> =>
+    temporal.withDeadline(Date.now() + settings.createTimeoutMs, call);
+
+  async function findExisting(id: string): Promise<OrderWithItems> {
+    const order = await orders.findOrder(id);
+    if (order === null) throw notFound(id);
+    return order;
+  }
+
+  return {
+    async 'orders.create'(payload: unknown): Promise<PlacedOrder> {
+      const request = parsePayload(createOrderSchema, payload);
+      const items = mergeItems(request.items);
+      const orderId = orderIdFor(request.idempotencyKey);
+
+      // A repeated request for an order that is already placed is answered from the database.
+      if (request.idempotencyKey !== undefined) {
+        const existing = await orders.findOrder(orderId);
+        const session = existing && (await orders.findPaymentSession(orderId));
+        if (existing && session) return { order: existing, paymentSession: session };
+        if (existing && existing.status !== 'PENDING') {
+          throw new RpcError(409, `Order ${orderId} for this idempotencyKey is ${existing.status} and has no payment session`);
+        }
+      }
+
+      const input: OrderWorkflowInput = {
+        orderId,
+        items,
+        currency: settings.currency,
+        paymentWindowMs: settings.paymentWindowMs,
+        latePaymentGraceMs: settings.latePaymentGraceMs,
+      };
+      logger.info({ orderId, items: items.length }, 'placing order');
+      try {
+        const placed = await withinDeadline(() =>
+          temporal.workflow.executeUpdateWithStart(placeOrderUpdate, {
+            startWorkflowOperation: new WithStartWorkflowOperation<typeof OrderWorkflow>(ORDER_WORKFLOW_TYPE, {
+              workflowId: orderWorkflowId(orderId),
+              taskQueue,
+              args: [input],
+              // Concurrent copies of one request meet in the same workflow.
+              workflowIdConflictPolicy: 'USE_EXISTING',
+            }),
+          }),
+        );
+        logger.info({ orderId, total: placed.order.totalAmount }, 'order placed');
+        return placed;
+      } catch (error) {
+        throw toCallerError(error, {
+          whenSlow: `Order ${orderId} is taking longer than ${settings.createTimeoutMs} ms to place; retry with the same idempotencyKey`,
+          whenClosed: notFound(orderId),
+        });
+      }
+    },
+
+    async 'orders.find.all'(payload: unknown) {
+      return orders.listOrders(parsePayload(findAllOrdersSchema, payload));
+    },
+
+    async 'orders.find.one'(payload: unknown): Promise<OrderWithItems> {
+      return findExisting(parsePayload(findOneOrderSchema, payload).id);
+    },
+
+    async 'orders.change.status'(payload: unknown): Promise<OrderWithItems> {
+      const { id, status } = parsePayload(changeOrderStatusSchema, payload);
+      const order = await findExisting(id);
+      const check = checkRequestedTransition(order.status, status);
+      if (check.kind === 'unchanged') return order;
+      if (check.kind === 'forbidden') throw new RpcError(409, check.message);
+      try {
+        const changed = await withinDeadline(() =>
+          temporal.workflow.getHandle(orderWorkflowId(id)).executeUpdate(changeStatusUpdate, { args: [status] }),
+        );
+        logger.info({ orderId: id, from: order.status, to: status }, 'order status changed');
+        return changed;
+      } catch (error) {
+        throw toCallerError(error, {
+          whenSlow: `Changing the status of order ${id} is taking longer than ${settings.createTimeoutMs} ms; retry`,
+          whenClosed: new RpcError(409, `Order ${id} is ${order.status} and can no longer change`),
+        });
+      }
+    },
+  };
+}
+
+export type OrderHandlers = ReturnType<typeof createOrderHandlers>;
+
+/** Primary subjects and the legacy aliases older NestJS gateways send. */
+export const ORDER_SUBJECTS: Record<string, keyof OrderHandlers> = {
+  'orders.create': 'orders.create',
+  createOrder: 'orders.create',
+  'orders.find.all': 'orders.find.all',
+  findAllOrders: 'orders.find.all',
+  'orders.find.one': 'orders.find.one',
+  findOneOrder: 'orders.find.one',
+  'orders.change.status': 'orders.change.status',
+  changeOrderStatus: 'orders.change.status',
+};

@@ -1,0 +1,109 @@
+import type { Client } from '@temporalio/client';
+import { WorkflowNotFoundError } from '@temporalio/common';
+import { AckPolicy, DeliverPolicy, type JsMsg, type NatsConnection } from 'nats';
+import { z } from 'zod';
+import type { DeadLettersRepository } from '../db/dead-letters-repository';
+import type { Logger } from '../logger';
+import { openEnvelope, parseJsonBody, RpcError } from '../nats/nest-transport';
+import { ensurePaymentStream, PAYMENT_STREAM, PAYMENT_SUCCEEDED_SUBJECT } from '../nats/payment-stream';
+import { orderWorkflowId, paymentSucceededSignal } from '../orders/messages';
+import type { PaymentSucceeded } from '../orders/types';
+
+export const PAYMENT_CONSUMER = 'orders-payment-succeeded';
+
+const paymentSucceeded = z.object({
+  stripePaymentId: z.string().min(1).max(255),
+  orderId: z.string().uuid(),
+  receiptUrl: z.string().max(2048).nullish(),
+});
+
+export interface PaymentSubscriberDeps {
+  nats: NatsConnection;
+  temporal: Client;
+  deadLetters: DeadLettersRepository;
+  logger: Logger;
+}
+
+export interface PaymentSubscriber {
+  stop(): Promise<void>;
+}
+
+/** Why an event cannot be applied, or the payment it carries. */
+function readPayment(msg: JsMsg): { payment: PaymentSucceeded } | { problem: string } {
+  try {
+    const parsed = paymentSucceeded.safeParse(openEnvelope(parseJsonBody(msg.data)).payload);
+    if (!parsed.success) {
+      return { problem: parsed.error.issues.map((issue) => `${issue.path.join('.') || 'data'} ${issue.message}`).join('; ') };
+    }
+    return { payment: { ...parsed.data, receiptUrl: parsed.data.receiptUrl ?? null } };
+  } catch (error) {
+    return { problem: error instanceof RpcError ? error.message : 'unreadable event' };
+  }
+}
+
+/**
+ * Consumes `payment.succeeded` from the JetStream stream through a durable consumer, so events
+ * published while this process is down are delivered when it is back. A message is acknowledged
+ * only once Temporal has accepted the signal, or once it is kept as a dead letter.
+ */
+export async function startPaymentSubscriber({ nats, temporal, deadLetters, logger }: PaymentSubscriberDeps): Promise<PaymentSubscriber> {
+  await ensurePaymentStream(nats);
+  const jsm = await nats.jetstreamManager();
+  await jsm.consumers.add(PAYMENT_STREAM, {
+    durable_name: PAYMENT_CONSUMER,
+    filter_subject: PAYMENT_SUCCEEDED_SUBJECT,
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.All,
+    ack_wait: 30 * 1_000_000_000,
+  });
+  const consumer = await nats.jetstream().consumers.get(PAYMENT_STREAM, PAYMENT_CONSUMER);
+  const messages = await consumer.consume({ max_messages: 16 });
+
+  const keepAsDeadLetter = async (msg: JsMsg, reason: string): Promise<void> => {
+    await deadLetters.add({
+      subject: msg.subject,
+      streamSeq: msg.seq,
+      reason,
+      // PostgreSQL text cannot hold NUL; invalid UTF-8 becomes U+FFFD.
+      body: Buffer.from(msg.data).toString('utf8').replace(/\u0000/g, '\\u0000'),
+    });
+    logger.warn({ streamSeq: msg.seq, reason }, 'payment event kept as a dead letter');
+  };
+
+  const handle = async (msg: JsMsg): Promise<void> => {
+    const read = readPayment(msg);
+    if ('problem' in read) {
+      await keepAsDeadLetter(msg, `invalid payment event: ${read.problem}`);
+      msg.ack();
+      return;
+    }
+    const { payment } = read;
+    try {
+      await temporal.workflow.getHandle(orderWorkflowId(payment.orderId)).signal(paymentSucceededSignal, payment);
+      logger.info({ orderId: payment.orderId, stripePaymentId: payment.stripePaymentId }, 'payment signalled');
+    } catch (error) {
+      if (!(error instanceof WorkflowNotFoundError)) throw error;
+      await keepAsDeadLetter(msg, `no open order workflow for order ${payment.orderId}`);
+    }
+    msg.ack();
+  };
+
+  const loop = (async () => {
+    for await (const msg of messages) {
+      try {
+        await handle(msg);
+      } catch (error) {
+        // Temporal or PostgreSQL is unavailable: leave the event in the stream and try again later.
+        logger.error({ err: error, streamSeq: msg.seq }, 'payment event not handled; will retry');
+        msg.nak(2_000);
+      }
+    }
+  })();
+
+  return {
+    async stop() {
+      await messages.close();
+      await loop;
+    },
+  };
+}

@@ -1,0 +1,170 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+
+/** A background service this project started; `stop` ends it and resolves once it has exited. */
+export interface ManagedProcess {
+  name: string;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+/** A service spawned by this process: also knows when it exits, so starters can fail fast. */
+export interface SpawnedService extends ManagedProcess {
+  logFile: string;
+  exited: Promise<ExitStatus>;
+  exitStatus(): ExitStatus | undefined;
+}
+
+export interface ExitStatus {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+export interface SpawnServiceOptions {
+  name: string;
+  command: string;
+  args: string[];
+  /** stdout and stderr are appended here, so a detached service keeps logging after we exit. */
+  logFile: string;
+  /** Survive this process exiting: the child is unref'd and never waited for. */
+  detached: boolean;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  uid?: number;
+  gid?: number;
+  /** PostgreSQL wants SIGINT for a fast shutdown; most others SIGTERM. */
+  stopSignal?: NodeJS.Signals;
+  stopTimeoutMs?: number;
+}
+
+const DEFAULT_STOP_TIMEOUT_MS = 15_000;
+
+/** Starts `command` in its own process group, so a Ctrl-C in the terminal reaches only its owner. */
+export async function spawnService(options: SpawnServiceOptions): Promise<SpawnedService> {
+  mkdirSync(path.dirname(options.logFile), { recursive: true });
+  const out = openSync(options.logFile, 'a');
+  let child: ChildProcess;
+  try {
+    child = spawn(options.command, options.args, {
+      detached: true,
+      stdio: ['ignore', out, out],
+      env: options.env ?? process.env,
+      cwd: options.cwd,
+      uid: options.uid,
+      gid: options.gid,
+    });
+  } finally {
+    // The child holds its own copy of the descriptor.
+    closeSync(out);
+  }
+  const spawned = await new Promise<ChildProcess>((resolve, reject) => {
+    child.once('spawn', () => resolve(child));
+    child.once('error', (error) => reject(new Error(`Could not start ${options.name} (${options.command}): ${error.message}`)));
+  });
+  const pid = spawned.pid;
+  if (pid === undefined) throw new Error(`Could not start ${options.name}: no pid`);
+  // Later errors (a failed kill) must not crash the owner; the exit event tells what matters.
+  spawned.on('error', () => undefined);
+
+  let status: ExitStatus | undefined;
+  const exited = new Promise<ExitStatus>((resolve) => {
+    spawned.once('exit', (code, signal) => {
+      status = { code, signal };
+      resolve(status);
+    });
+  });
+  if (options.detached) spawned.unref();
+
+  const stopSignal = options.stopSignal ?? 'SIGTERM';
+  const stopTimeoutMs = options.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS;
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      if (status) return;
+      signal(pid, stopSignal);
+      const timer = delay(stopTimeoutMs, 'timeout' as const, { ref: false });
+      if ((await Promise.race([exited, timer])) === 'timeout') {
+        signal(pid, 'SIGKILL');
+        await exited;
+      }
+    })();
+    return stopping;
+  };
+
+  return { name: options.name, pid, logFile: options.logFile, exited, exitStatus: () => status, stop };
+}
+
+/** A process we only know by pid (from a pid file written by an earlier run). */
+export function managedFromPid(name: string, pid: number, stopSignal: NodeJS.Signals = 'SIGTERM'): ManagedProcess {
+  return { name, pid, stop: () => stopPid(pid, stopSignal) };
+}
+
+/** Signals `pid`, waits for it to go, and kills it after `timeoutMs`. */
+export async function stopPid(pid: number, stopSignal: NodeJS.Signals, timeoutMs = DEFAULT_STOP_TIMEOUT_MS): Promise<void> {
+  if (!isAlive(pid)) return;
+  signal(pid, stopSignal);
+  const deadline = Date.now() + timeoutMs;
+  // Not our child, so there is no exit event to await: poll.
+  while (isAlive(pid)) {
+    if (Date.now() >= deadline) {
+      signal(pid, 'SIGKILL');
+      while (isAlive(pid)) await delay(50);
+      return;
+    }
+    await delay(100);
+  }
+}
+
+/** Alive and not a zombie (PID 1 here may not reap orphans, so a dead process can linger as one). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    return true;
+  }
+}
+
+/** The command line of a running process, to check that a pid from a file is still ours. */
+export function commandLineOf(pid: number): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/** The last lines of a log file, for an error message that says why a service did not start. */
+export function tailOf(logFile: string, lines = 20): string {
+  try {
+    return readFileSync(logFile, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log output)';
+  }
+}
+
+/** An error carrying the log's tail once the service has died, so a starter stops waiting for it. */
+export function exitedEarlyError(service: SpawnedService): Error | undefined {
+  const status = service.exitStatus();
+  if (!status) return undefined;
+  const how = status.signal ? `signal ${status.signal}` : `code ${status.code}`;
+  return new Error(
+    `${service.name} exited (${how}) before it was ready; last lines of ${service.logFile}:\n${tailOf(service.logFile)}`,
+  );
+}
+
+function signal(pid: number, name: NodeJS.Signals): void {
+  try {
+    process.kill(pid, name);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+  }
+}

@@ -1,0 +1,92 @@
+import { z } from 'zod';
+import { RpcError } from '../nats/nest-transport';
+import { validatePayload } from '../nats/validate-payload';
+import type { Product, ProductPage, ProductsRepository } from './products-repository';
+
+/** Request handlers of the products service, one per subject, validating with zod. */
+
+export const PRODUCTS_SUBJECTS = {
+  validate: 'validate_products',
+  create: 'products.create',
+  findAll: 'products.find.all',
+  findOne: 'products.find.one',
+} as const;
+
+const ID_MESSAGE = 'must be a positive integer or a numeric string';
+
+/** Ids arrive as numbers from most peers and as strings from gateways that pass route params on. */
+const productId = z.preprocess(
+  (value) => (typeof value === 'string' && /^[1-9]\d{0,14}$/.test(value) ? Number(value) : value),
+  z
+    .number({ invalid_type_error: ID_MESSAGE })
+    .int({ message: ID_MESSAGE })
+    .positive({ message: ID_MESSAGE })
+    .max(Number.MAX_SAFE_INTEGER, { message: ID_MESSAGE }),
+);
+
+const validateSchema = z.array(productId, { invalid_type_error: 'must be an array of product ids' }).max(1_000, {
+  message: 'must hold at most 1000 ids',
+});
+
+const createSchema = z
+  .object({
+    name: z
+      .string({ invalid_type_error: 'must be a string' })
+      .trim()
+      .min(1, { message: 'must not be empty' })
+      .max(200, { message: 'must be at most 200 characters' }),
+    price: z
+      .number({ invalid_type_error: 'must be a number' })
+      .nonnegative({ message: 'must not be negative' })
+      // numeric(12,2): ten integer digits.
+      .max(9_999_999_999.99, { message: 'must be less than 10000000000' })
+      .refine((price) => Math.abs(price * 100 - Math.round(price * 100)) < 1e-6, {
+        message: 'must have at most 2 decimal places',
+      }),
+  })
+  .strict();
+
+/** Page numbers may come as query-string text from a gateway. */
+const positiveInt = (max: number) =>
+  z.preprocess(
+    (value) => (typeof value === 'string' && /^\d{1,15}$/.test(value) ? Number(value) : value),
+    z
+      .number({ invalid_type_error: 'must be an integer' })
+      .int({ message: 'must be an integer' })
+      .min(1, { message: 'must be at least 1' })
+      .max(max, { message: `must be at most ${max}` }),
+  );
+
+const findAllSchema = z
+  .object({ page: positiveInt(1_000_000_000).default(1), limit: positiveInt(100).default(10) })
+  .strict()
+  .nullish()
+  .transform((query) => query ?? { page: 1, limit: 10 });
+
+const findOneSchema = z.object({ id: productId }).strict();
+
+export type ProductHandlers = Record<string, (payload: unknown) => Promise<unknown>>;
+
+export function createProductHandlers(repository: ProductsRepository, validateSubject: string): ProductHandlers {
+  return {
+    async [validateSubject](payload): Promise<Product[]> {
+      const ids = validatePayload(validateSchema, payload, 'ids');
+      return repository.findAvailable([...new Set(ids)]);
+    },
+
+    async [PRODUCTS_SUBJECTS.create](payload): Promise<Product> {
+      return repository.create(validatePayload(createSchema, payload));
+    },
+
+    async [PRODUCTS_SUBJECTS.findAll](payload): Promise<ProductPage> {
+      return repository.list(validatePayload(findAllSchema, payload));
+    },
+
+    async [PRODUCTS_SUBJECTS.findOne](payload): Promise<Product> {
+      const { id } = validatePayload(findOneSchema, payload);
+      const product = await repository.findOne(id);
+      if (product === null) throw new RpcError(404, `Product with id ${id} not found`);
+      return product;
+    },
+  };
+}

@@ -1,0 +1,254 @@
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  allHandlersFinished,
+  condition,
+  log,
+  proxyActivities,
+  setHandler,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
+import type { OrderActivities } from '../activities';
+import { FailureType, NON_RETRYABLE_FAILURES, STATUS_BY_FAILURE } from '../orders/errors';
+import { checkRequestedTransition, isFinal } from '../orders/lifecycle';
+import {
+  changeStatusUpdate,
+  getOrderQuery,
+  OrderStatusAttribute,
+  OrderTotalAttribute,
+  paymentSucceededSignal,
+  placeOrderUpdate,
+} from '../orders/messages';
+import { ORDER_STATUSES } from '../orders/types';
+import type {
+  OrderStatus,
+  OrderWithItems,
+  PaymentSession,
+  PaymentSucceeded,
+  RequestedItem,
+} from '../orders/types';
+
+export interface OrderWorkflowInput {
+  orderId: string;
+  items: RequestedItem[];
+  currency: string;
+  /** How long a PENDING order waits for its payment before it is cancelled. */
+  paymentWindowMs: number;
+  /** How long a DELIVERED or CANCELLED order keeps listening for late payments before it closes. */
+  latePaymentGraceMs: number;
+}
+
+export type OrderWorkflowResult = OrderStatus | 'REJECTED';
+
+// Outages of peers are retried with backoff for this long while the caller may still be waiting;
+// after that the order is rejected (nothing stored) or cancelled (stored, but no checkout).
+const placementActivities = proxyActivities<OrderActivities>({
+  startToCloseTimeout: '10 seconds',
+  scheduleToCloseTimeout: '5 minutes',
+  retry: {
+    initialInterval: '500 milliseconds',
+    backoffCoefficient: 2,
+    maximumInterval: '30 seconds',
+    nonRetryableErrorTypes: NON_RETRYABLE_FAILURES,
+  },
+});
+
+// Writes of an order that exists must happen eventually: retried until the database is back.
+const durableActivities = proxyActivities<OrderActivities>({
+  startToCloseTimeout: '10 seconds',
+  retry: {
+    initialInterval: '500 milliseconds',
+    backoffCoefficient: 2,
+    maximumInterval: '1 minute',
+    nonRetryableErrorTypes: NON_RETRYABLE_FAILURES,
+  },
+});
+
+type Command =
+  | { kind: 'payment'; payment: PaymentSucceeded }
+  | { kind: 'changeStatus'; status: OrderStatus; reply: Reply };
+
+interface Reply {
+  settled: boolean;
+  order?: OrderWithItems;
+  failure?: ApplicationFailure;
+}
+
+function failure(type: FailureType, message: string): ApplicationFailure {
+  return ApplicationFailure.create({
+    type,
+    message,
+    nonRetryable: true,
+    details: [{ status: STATUS_BY_FAILURE[type], message }],
+  });
+}
+
+/** Turns a failed activity into the failure the caller of `orders.create` receives. */
+function placementFailure(error: unknown, fallback: FailureType, fallbackMessage: string): ApplicationFailure {
+  const cause = error instanceof ActivityFailure ? error.cause : error;
+  if (cause instanceof ApplicationFailure && cause.type && NON_RETRYABLE_FAILURES.includes(cause.type as FailureType)) {
+    return failure(cause.type as FailureType, cause.message);
+  }
+  return failure(fallback, fallbackMessage);
+}
+
+/**
+ * One order, from placement to delivery or cancellation. Every change to the order after it is
+ * stored goes through the inbox below, one at a time, so payments and status changes never race.
+ */
+export async function OrderWorkflow(input: OrderWorkflowInput): Promise<OrderWorkflowResult> {
+  const startedAt = Date.now();
+  let order: OrderWithItems | null = null;
+  let paymentSession: PaymentSession | null = null;
+  let rejection: ApplicationFailure | null = null;
+  const inbox: Command[] = [];
+  const seenPayments = new Set<string>();
+
+  setHandler(getOrderQuery, () => order);
+
+  setHandler(placeOrderUpdate, async () => {
+    await condition(() => rejection !== null || paymentSession !== null);
+    if (rejection !== null) throw rejection;
+    return { order: order as OrderWithItems, paymentSession: paymentSession as PaymentSession };
+  });
+
+  setHandler(paymentSucceededSignal, (payment) => {
+    inbox.push({ kind: 'payment', payment });
+  });
+
+  setHandler(
+    changeStatusUpdate,
+    async (status) => {
+      const reply: Reply = { settled: false };
+      inbox.push({ kind: 'changeStatus', status, reply });
+      await condition(() => reply.settled);
+      if (reply.failure) throw reply.failure;
+      return reply.order as OrderWithItems;
+    },
+    {
+      // Rejected here, a bad request never enters the history.
+      validator: (status) => {
+        if (!ORDER_STATUSES.includes(status)) {
+          throw failure(FailureType.InvalidInput, `status must be one of ${ORDER_STATUSES.join(', ')}`);
+        }
+        if (order === null) {
+          throw failure(FailureType.OrderNotFound, `Order with id ${input.orderId} not found`);
+        }
+        const check = checkRequestedTransition(order.status, status);
+        if (check.kind === 'forbidden') throw failure(FailureType.ForbiddenTransition, check.message);
+      },
+    },
+  );
+
+  // A closure, so TypeScript does not narrow `order` across the awaits that change it.
+  const isPlaced = (): boolean => order !== null;
+  const currentOrder = (): OrderWithItems => {
+    if (order === null) throw new Error(`order ${input.orderId} is not placed`);
+    return order;
+  };
+
+  const publishState = (current: OrderWithItems): void => {
+    order = current;
+    upsertSearchAttributes([
+      { key: OrderStatusAttribute, value: current.status },
+      { key: OrderTotalAttribute, value: current.totalAmount },
+    ]);
+  };
+
+  // 1. Placement: validate, store, open the checkout. Nothing is stored if validation fails.
+  try {
+    const items = await placementActivities.validateProducts(input.items);
+    publishState(await durableActivities.persistOrder({ orderId: input.orderId, currency: input.currency, items }));
+    try {
+      const session = await placementActivities.createPaymentSession({
+        orderId: input.orderId,
+        currency: input.currency,
+        items,
+      });
+      await durableActivities.savePaymentSession(input.orderId, session);
+      paymentSession = session;
+    } catch (error) {
+      // The order exists but cannot be paid: cancel it rather than leave it PENDING for ever.
+      log.warn('payment session failed; cancelling the order', { orderId: input.orderId });
+      publishState(await durableActivities.setOrderStatus(input.orderId, 'CANCELLED'));
+      rejection = placementFailure(
+        error,
+        FailureType.PaymentSessionFailed,
+        `The payment session for order ${input.orderId} could not be created; the order was cancelled`,
+      );
+    }
+  } catch (error) {
+    rejection = placementFailure(error, FailureType.ServiceUnavailable, 'The products service is unavailable');
+  }
+  if (!isPlaced()) {
+    await condition(allHandlersFinished);
+    return 'REJECTED';
+  }
+
+  // 2. Follow the order: apply payments and status changes in arrival order.
+  const applyPayment = async (current: OrderWithItems, payment: PaymentSucceeded): Promise<void> => {
+    if (seenPayments.has(payment.stripePaymentId)) return;
+    seenPayments.add(payment.stripePaymentId);
+    if (current.status === 'PENDING') {
+      publishState(await durableActivities.recordPayment(payment, 'APPLIED'));
+      return;
+    }
+    // Paid twice, or paid after cancellation: keep the money on record and ask for a refund.
+    publishState(await durableActivities.recordPayment(payment, 'REFUND_REQUESTED'));
+    await durableActivities.requestRefund({
+      orderId: input.orderId,
+      stripePaymentId: payment.stripePaymentId,
+      reason: `payment received for a ${current.status} order`,
+    });
+  };
+
+  const changeStatus = async (current: OrderWithItems, status: OrderStatus): Promise<OrderWithItems> => {
+    const check = checkRequestedTransition(current.status, status);
+    if (check.kind === 'unchanged') return current;
+    if (check.kind === 'forbidden') throw failure(FailureType.ForbiddenTransition, check.message);
+    publishState(await durableActivities.setOrderStatus(input.orderId, status));
+    if (status === 'CANCELLED' && current.status === 'PAID' && current.stripeChargeId !== null) {
+      await durableActivities.requestRefund({
+        orderId: input.orderId,
+        stripePaymentId: current.stripeChargeId,
+        reason: 'order cancelled after payment',
+      });
+    }
+    return currentOrder();
+  };
+
+  const hasMail = (): boolean => inbox.length > 0;
+  for (;;) {
+    const current = currentOrder();
+    let arrived = true;
+    if (current.status === 'PENDING') {
+      arrived = await condition(hasMail, Math.max(0, startedAt + input.paymentWindowMs - Date.now()));
+    } else if (isFinal(current.status)) {
+      arrived = await condition(hasMail, input.latePaymentGraceMs);
+    } else {
+      await condition(hasMail);
+    }
+    if (!arrived) {
+      if (current.status !== 'PENDING') break;
+      log.info('payment window ended; cancelling the order', { orderId: input.orderId });
+      await changeStatus(current, 'CANCELLED');
+      continue;
+    }
+
+    const command = inbox.shift() as Command;
+    if (command.kind === 'payment') {
+      await applyPayment(current, command.payment);
+      continue;
+    }
+    try {
+      command.reply.order = await changeStatus(current, command.status);
+    } catch (error) {
+      if (!(error instanceof ApplicationFailure)) throw error;
+      command.reply.failure = error;
+    }
+    command.reply.settled = true;
+  }
+
+  await condition(allHandlersFinished);
+  return currentOrder().status;
+}
