@@ -41,6 +41,8 @@ export async function startGateway({ config, logger, nats, temporal, pool }: Gat
     (payload, subject) => handlers[ORDER_SUBJECTS[subject] as keyof typeof handlers](payload),
     logger,
   );
+  // A round trip, so a request sent once this resolves cannot meet "no responders".
+  await nats.flush();
   const payments = await startPaymentSubscriber({
     nats,
     temporal,

@@ -7,7 +7,11 @@ import { ORDER_STATUSES, type RequestedItem } from '../orders/types';
 const productId = z.union([
   z.string().trim().min(1, 'must not be empty').max(64, 'must be at most 64 characters'),
   z.number().int('must be an integer').positive('must be positive').max(Number.MAX_SAFE_INTEGER),
-], { errorMap: () => ({ message: 'must be a non-empty string or a positive integer' }) });
+], {
+  errorMap: (_issue, context) => ({
+    message: context.data === undefined ? 'is required' : 'must be a non-empty string or a positive integer',
+  }),
+});
 
 const quantity = z
   .number({ invalid_type_error: 'must be a number', required_error: 'is required' })

@@ -83,9 +83,14 @@ export async function spawnService(options: SpawnServiceOptions): Promise<Spawne
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       if (status) return;
+      // An unref'd child would let the event loop empty, and this process exit, before it is gone.
+      spawned.ref();
       signal(pid, stopSignal);
-      const timer = delay(stopTimeoutMs, 'timeout' as const, { ref: false });
-      if ((await Promise.race([exited, timer])) === 'timeout') {
+      const abandon = new AbortController();
+      const timer = delay(stopTimeoutMs, 'timeout' as const, { signal: abandon.signal }).catch(() => undefined);
+      const outcome = await Promise.race([exited, timer]);
+      abandon.abort();
+      if (outcome === 'timeout') {
         signal(pid, 'SIGKILL');
         await exited;
       }
@@ -133,10 +138,10 @@ export function isAlive(pid: number): boolean {
   }
 }
 
-/** The command line of a running process, to check that a pid from a file is still ours. */
-export function commandLineOf(pid: number): string | undefined {
+/** The argv of a running process, to check that a pid from a file is still ours. */
+export function argvOf(pid: number): string[] | undefined {
   try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
   } catch {
     return undefined;
   }

@@ -35,24 +35,40 @@ export async function waitUntil(
   }
 }
 
-/** Resolves once host:port accepts connections; rejects after `timeoutMs`. */
-export function waitForPort(host: string, port: number, timeoutMs: number): Promise<void> {
+/** Resolves once host:port accepts connections; rejects after `timeoutMs` or when `abort` says so. */
+export function waitForPort(
+  host: string,
+  port: number,
+  timeoutMs: number,
+  abort?: () => Error | undefined,
+): Promise<void> {
   return waitUntil(() => isPortOpen(host, port, 500), {
     timeoutMs,
     description: `${host}:${port} to accept connections`,
+    abort,
   });
 }
 
 /** A TCP port that was free a moment ago (the OS picks it), for services started by tests. */
-export function freePort(host = '127.0.0.1'): Promise<number> {
+export async function freePort(host = '127.0.0.1'): Promise<number> {
+  const [port] = await freePorts(1, host);
+  if (port === undefined) throw new Error('could not find a free port');
+  return port;
+}
+
+/** `count` distinct free ports: all are held open together, so the OS cannot hand out one twice. */
+export async function freePorts(count: number, host = '127.0.0.1'): Promise<number[]> {
+  const servers = await Promise.all(Array.from({ length: count }, () => listenOnAnyPort(host)));
+  const ports = servers.map((server) => (server.address() as net.AddressInfo).port);
+  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  return ports;
+}
+
+function listenOnAnyPort(host: string): Promise<net.Server> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.unref();
     server.once('error', reject);
-    server.listen(0, host, () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => (port > 0 ? resolve(port) : reject(new Error('could not find a free port'))));
-    });
+    server.listen(0, host, () => resolve(server));
   });
 }

@@ -5,22 +5,26 @@ import { connectNats } from '../nats/connection';
 import { runMain, stopOnSignals } from '../process-lifecycle';
 import { startProductsService } from './service';
 
-const config = loadConfigOrExit();
-const logger = createLogger('products', config.logLevel);
+/** `npm run products`: the companion products service as a process. */
+function main(): void {
+  const config = loadConfigOrExit();
+  const logger = createLogger('products', config.logLevel);
+  runMain(logger, async () => {
+    const pool = await createDatabasePool(config.databaseUrl);
+    const nc = await connectNats(config.nats, 'products-service');
+    const service = await startProductsService({
+      nc,
+      pool,
+      logger,
+      validateSubject: config.subjects.validateProducts,
+    });
+    stopOnSignals(logger, async () => {
+      await service.stop();
+      await nc.drain();
+      await pool.end();
+    });
+    logger.info({ subjects: service.subjects }, 'ready');
+  });
+}
 
-runMain(logger, async () => {
-  const pool = await createDatabasePool(config.databaseUrl);
-  const nc = await connectNats(config.nats, 'products-service');
-  const service = await startProductsService({
-    nc,
-    pool,
-    logger,
-    validateSubject: config.subjects.validateProducts,
-  });
-  stopOnSignals(logger, async () => {
-    await service.stop();
-    await nc.drain();
-    await pool.end();
-  });
-  logger.info({ subjects: service.subjects, nats: config.nats.url }, 'ready');
-});
+main();

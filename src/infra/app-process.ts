@@ -1,0 +1,123 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
+import { setTimeout as delay } from 'node:timers/promises';
+import type { ExitStatus, ManagedProcess } from './managed-process';
+
+/** One of this project's own processes (worker, gateway, ...), run with tsx and watched by its owner. */
+export interface AppProcess extends ManagedProcess {
+  /** Resolves at the process's `"msg":"ready"` log line; rejects if it exits or `readyTimeoutMs` passes first. */
+  ready: Promise<void>;
+  exited: Promise<ExitStatus>;
+}
+
+export interface AppProcessOptions {
+  name: string;
+  /** A TypeScript entry point, relative to `cwd`. */
+  script: string;
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  /** Width the name is padded to in the output prefix, so columns line up. */
+  prefixWidth?: number;
+  readyTimeoutMs?: number;
+  stopTimeoutMs?: number;
+}
+
+/** tsx's CLI run by this very node binary: no npm in between, so our signals reach the process. */
+export function tsxCommand(script: string): { command: string; args: string[] } {
+  return { command: process.execPath, args: [require.resolve('tsx/cli'), script] };
+}
+
+/**
+ * Starts `script`, prefixing each output line with the process name. It gets its own process group,
+ * so a Ctrl-C in the terminal reaches only the owner, which stops its children in order.
+ */
+export function startAppProcess(options: AppProcessOptions): AppProcess {
+  const { command, args } = tsxCommand(options.script);
+  const child = spawn(command, args, {
+    cwd: options.cwd,
+    env: options.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  const prefix = `${options.name.padEnd(options.prefixWidth ?? options.name.length)} |`;
+  let markReady: () => void = () => undefined;
+  const readyLine = new Promise<void>((resolve) => {
+    markReady = resolve;
+  });
+  prefixLines(child.stdout, prefix, process.stdout, markReady);
+  prefixLines(child.stderr, prefix, process.stderr, markReady);
+
+  const exited = new Promise<ExitStatus>((resolve) => {
+    child.once('exit', (code, signal) => resolve({ code, signal }));
+    child.once('error', () => resolve({ code: null, signal: null }));
+  });
+  const readyTimeoutMs = options.readyTimeoutMs ?? 60_000;
+  const ready = Promise.race([
+    readyLine,
+    exited.then((status) => {
+      throw new Error(`${options.name} exited (${describe(status)}) before it was ready`);
+    }),
+    delay(readyTimeoutMs, undefined, { ref: false }).then(() => {
+      throw new Error(`${options.name} did not log "ready" within ${readyTimeoutMs} ms`);
+    }),
+  ]);
+  // The owner awaits `ready`; this keeps a rejection after a successful start from going unhandled.
+  ready.catch(() => undefined);
+
+  return {
+    name: options.name,
+    pid: child.pid ?? 0,
+    ready,
+    exited,
+    stop: () => stopChild(child, exited, options.stopTimeoutMs ?? 15_000),
+  };
+}
+
+/** `code 1` or `signal SIGKILL`, for messages. */
+export function describe(status: ExitStatus): string {
+  return status.signal ? `signal ${status.signal}` : `code ${status.code}`;
+}
+
+function prefixLines(stream: Readable, prefix: string, out: NodeJS.WriteStream, onReady: () => void): void {
+  createInterface({ input: stream }).on('line', (line) => {
+    out.write(`${prefix} ${line}\n`);
+    if (isReadyLine(line)) onReady();
+  });
+}
+
+function isReadyLine(line: string): boolean {
+  if (!line.includes('"ready"')) return false;
+  try {
+    return (JSON.parse(line) as { msg?: unknown }).msg === 'ready';
+  } catch {
+    return false;
+  }
+}
+
+async function stopChild(child: ChildProcess, exited: Promise<ExitStatus>, timeoutMs: number): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill('SIGTERM');
+  const abandon = new AbortController();
+  const timer = delay(timeoutMs, 'timeout' as const, { signal: abandon.signal }).catch(() => undefined);
+  const outcome = await Promise.race([exited, timer]);
+  abandon.abort();
+  if (outcome === 'timeout') {
+    child.kill('SIGKILL');
+    await exited;
+  }
+}
+
+/** Runs a one-shot script (such as the catalogue seed) with prefixed output; rejects unless it exits 0. */
+export async function runAppScript(options: Omit<AppProcessOptions, 'readyTimeoutMs' | 'stopTimeoutMs'>): Promise<void> {
+  const { command, args } = tsxCommand(options.script);
+  const child = spawn(command, args, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const prefix = `${options.name.padEnd(options.prefixWidth ?? options.name.length)} |`;
+  prefixLines(child.stdout, prefix, process.stdout, () => undefined);
+  prefixLines(child.stderr, prefix, process.stderr, () => undefined);
+  const status = await new Promise<ExitStatus>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code, signal) => resolve({ code, signal }));
+  });
+  if (status.code !== 0) throw new Error(`${options.script} failed (${describe(status)})`);
+}

@@ -1,0 +1,144 @@
+import { spawn } from 'node:child_process';
+import { constants } from 'node:fs';
+import { access, mkdir, open, readFile, stat, unlink } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { setTimeout as delay } from 'node:timers/promises';
+import { isAlive } from './managed-process';
+
+export type BinaryName = 'temporal' | 'stripe-mock' | 'nats-server';
+
+/** What `go install` builds when a binary is nowhere to be found. */
+export const GO_PACKAGES: Record<BinaryName, string> = {
+  // Later tags carry a `replace` directive, which `go install pkg@version` refuses.
+  temporal: 'github.com/temporalio/cli/cmd/temporal@v1.5.1',
+  'stripe-mock': 'github.com/stripe/stripe-mock@latest',
+  'nats-server': 'github.com/nats-io/nats-server/v2@latest',
+};
+
+/** Debian installs some servers outside a normal user's PATH. */
+const EXTRA_DIRS: Partial<Record<BinaryName, string[]>> = {
+  'nats-server': ['/usr/sbin', '/usr/local/sbin'],
+};
+
+const PROGRESS_EVERY_MS = 15_000;
+
+/** Outside the repo, so a fresh clone or a second checkout reuses what was built once. */
+export function binaryCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  const cacheHome = env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
+  return path.join(cacheHome, 'orders-service', 'bin');
+}
+
+/** Absolute path of an executable `name` on the PATH (plus `extraDirs`), if any. */
+export async function findOnPath(name: string, extraDirs: string[] = []): Promise<string | undefined> {
+  const dirs = (process.env.PATH ?? '').split(path.delimiter).filter(Boolean).concat(extraDirs);
+  for (const dir of dirs) {
+    const candidate = path.resolve(dir, name);
+    if (await isExecutable(candidate)) return candidate;
+  }
+  return undefined;
+}
+
+/**
+ * Returns an absolute path to `name`: from the PATH, else from the cache folder, else built there
+ * with `go install`. Concurrent callers (two terminals, jest and a script) build it only once.
+ */
+export async function ensureBinary(name: BinaryName, log: (line: string) => void): Promise<string> {
+  const found = await findOnPath(name, EXTRA_DIRS[name]);
+  if (found) return found;
+  const cacheDir = binaryCacheDir();
+  const cached = path.join(cacheDir, name);
+  if (await isExecutable(cached)) return cached;
+
+  await mkdir(cacheDir, { recursive: true });
+  const release = await acquireBuildLock(path.join(cacheDir, `.${name}.build.lock`), name, log);
+  try {
+    // Whoever held the lock before us may have built it meanwhile.
+    if (await isExecutable(cached)) return cached;
+    await goInstall(name, cacheDir, log);
+    if (!(await isExecutable(cached))) {
+      throw new Error(`go install ${GO_PACKAGES[name]} finished but ${cached} is missing`);
+    }
+    return cached;
+  } finally {
+    await release();
+  }
+}
+
+async function goInstall(name: BinaryName, cacheDir: string, log: (line: string) => void): Promise<void> {
+  const go = await findOnPath('go', ['/usr/local/go/bin']);
+  if (!go) {
+    throw new Error(
+      `${name} is not on the PATH nor in ${cacheDir}, and Go is not installed to build it ` +
+        `(install Go, or put ${name} on the PATH)`,
+    );
+  }
+  const pkg = GO_PACKAGES[name];
+  const slow = name === 'temporal' ? ' (this takes several minutes the first time; it is done only once)' : '';
+  log(`building ${name}: go install ${pkg} into ${cacheDir}${slow}`);
+  const started = Date.now();
+  const progress = setInterval(() => {
+    log(`still building ${name}... ${Math.round((Date.now() - started) / 1000)} s`);
+  }, PROGRESS_EVERY_MS);
+  try {
+    const child = spawn(go, ['install', pkg], {
+      env: { ...process.env, GOBIN: cacheDir },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const tail: string[] = [];
+    for (const stream of [child.stdout, child.stderr]) {
+      createInterface({ input: stream }).on('line', (line) => {
+        tail.push(line);
+        if (tail.length > 30) tail.shift();
+        log(`  ${line}`);
+      });
+    }
+    const code = await new Promise<number | null>((resolve, reject) => {
+      child.once('error', reject);
+      child.once('close', resolve);
+    });
+    if (code !== 0) throw new Error(`go install ${pkg} failed (exit ${code}):\n${tail.join('\n')}`);
+    log(`built ${name} in ${Math.round((Date.now() - started) / 1000)} s`);
+  } finally {
+    clearInterval(progress);
+  }
+}
+
+/** An exclusive lock file holding the builder's pid; a lock left by a dead process is taken over. */
+async function acquireBuildLock(
+  lockFile: string,
+  name: string,
+  log: (line: string) => void,
+): Promise<() => Promise<void>> {
+  let announced = false;
+  for (;;) {
+    try {
+      const handle = await open(lockFile, 'wx');
+      await handle.writeFile(String(process.pid));
+      await handle.close();
+      return () => unlink(lockFile).catch(() => undefined);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    const holder = Number.parseInt(await readFile(lockFile, 'utf8').catch(() => ''), 10);
+    if (!Number.isInteger(holder) || !isAlive(holder)) {
+      // The pid is written right after creation: give a just-created lock a moment before calling it stale.
+      const age = await stat(lockFile).then((s) => Date.now() - s.mtimeMs, () => 0);
+      if (Number.isInteger(holder) || age > 2_000) await unlink(lockFile).catch(() => undefined);
+    } else if (!announced) {
+      log(`waiting for another process (pid ${holder}) that is building ${name}`);
+      announced = true;
+    }
+    await delay(500);
+  }
+}
+
+async function isExecutable(file: string): Promise<boolean> {
+  try {
+    await access(file, constants.X_OK);
+    return (await stat(file)).isFile();
+  } catch {
+    return false;
+  }
+}

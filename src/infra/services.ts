@@ -1,0 +1,14 @@
+/** Starting and stopping the local infrastructure: one module per service, gathered here. */
+export { freePort, freePorts, isPortOpen, waitForPort, waitUntil } from './ports';
+export { isAlive, managedFromPid, spawnService, stopPid, type ManagedProcess, type SpawnedService } from './managed-process';
+export {
+  ORDER_SEARCH_ATTRIBUTES,
+  registerSearchAttributes,
+  startTemporalDevServer,
+  waitForTemporal,
+  type TemporalCliTarget,
+  type TemporalDevServerOptions,
+} from './temporal-server';
+export { startNatsServer, type NatsServerOptions } from './nats-server';
+export { startStripeMock, type StripeMockOptions } from './stripe-mock';
+export { startPostgres, type PostgresOptions } from './postgres-server';

@@ -1,0 +1,132 @@
+import { execFile } from 'node:child_process';
+import { OrderStatusAttribute, OrderTotalAttribute } from '../orders/messages';
+import { exitedEarlyError, spawnService, type ManagedProcess } from './managed-process';
+import { waitForPort, waitUntil } from './ports';
+
+/** How the Temporal CLI reaches a server (the API key goes through the environment, not argv). */
+export interface TemporalCliTarget {
+  address: string;
+  namespace?: string;
+  tls?: boolean;
+  apiKey?: string;
+}
+
+export interface TemporalDevServerOptions {
+  binary: string;
+  port: number;
+  /** Web UI port; without one the server runs headless. */
+  uiPort?: number;
+  /** SQLite file so workflows survive a restart; in memory without one. */
+  dbFile?: string;
+  detached: boolean;
+  logFile: string;
+  ip?: string;
+  namespace?: string;
+  readyTimeoutMs?: number;
+}
+
+/** The CLI spells search attribute types in CamelCase. */
+const CLI_TYPE_NAMES: Record<string, string> = {
+  TEXT: 'Text',
+  KEYWORD: 'Keyword',
+  INT: 'Int',
+  DOUBLE: 'Double',
+  BOOL: 'Bool',
+  DATETIME: 'Datetime',
+  KEYWORD_LIST: 'KeywordList',
+};
+
+/** The custom search attributes the OrderWorkflow keeps current (SPEC section 6). */
+export const ORDER_SEARCH_ATTRIBUTES = [OrderStatusAttribute, OrderTotalAttribute].map((key) => ({
+  name: key.name,
+  type: CLI_TYPE_NAMES[key.type] ?? key.type,
+}));
+
+/** `temporal server start-dev`, resolved once the frontend answers for the namespace. */
+export async function startTemporalDevServer(options: TemporalDevServerOptions): Promise<ManagedProcess> {
+  const ip = options.ip ?? '127.0.0.1';
+  const namespace = options.namespace ?? 'default';
+  const args = ['server', 'start-dev', '--ip', ip, '--port', String(options.port)];
+  args.push(...(options.uiPort === undefined ? ['--headless'] : ['--ui-port', String(options.uiPort)]));
+  if (options.dbFile !== undefined) args.push('--db-filename', options.dbFile);
+  if (namespace !== 'default') args.push('--namespace', namespace);
+  for (const attribute of ORDER_SEARCH_ATTRIBUTES) {
+    args.push('--search-attribute', `${attribute.name}=${attribute.type}`);
+  }
+  args.push('--log-level', 'warn');
+
+  const service = await spawnService({
+    name: 'temporal',
+    command: options.binary,
+    args,
+    logFile: options.logFile,
+    detached: options.detached,
+  });
+  try {
+    const timeoutMs = options.readyTimeoutMs ?? 60_000;
+    const abort = (): Error | undefined => exitedEarlyError(service);
+    await waitForPort(ip, options.port, timeoutMs, abort);
+    await waitForTemporal(options.binary, { address: `${ip}:${options.port}`, namespace }, timeoutMs, abort);
+  } catch (error) {
+    await service.stop();
+    throw error;
+  }
+  return service;
+}
+
+/** Waits until the frontend answers for the namespace (an open port alone may still be starting). */
+export function waitForTemporal(
+  binary: string,
+  target: TemporalCliTarget,
+  timeoutMs: number,
+  abort?: () => Error | undefined,
+): Promise<void> {
+  const args = ['operator', 'namespace', 'describe', '--namespace', target.namespace ?? 'default'];
+  return waitUntil(() => runCli(binary, args, target).then((result) => result.code === 0), {
+    timeoutMs,
+    intervalMs: 200,
+    description: `Temporal at ${target.address}`,
+    abort,
+  });
+}
+
+/**
+ * Registers OrderStatus and OrderTotal. Idempotent: the CLI accepts an attribute that already exists
+ * with the same type. Needed on every start because `--search-attribute` does nothing to an existing
+ * database file, and a reused server may never have had them.
+ */
+export async function registerSearchAttributes(
+  binary: string,
+  address: string,
+  target: Omit<TemporalCliTarget, 'address'> = {},
+): Promise<void> {
+  for (const attribute of ORDER_SEARCH_ATTRIBUTES) {
+    const result = await runCli(
+      binary,
+      ['operator', 'search-attribute', 'create', '--namespace', target.namespace ?? 'default'],
+      { ...target, address },
+      ['--name', attribute.name, '--type', attribute.type],
+    );
+    if (result.code !== 0) {
+      throw new Error(`Could not register search attribute ${attribute.name} (${attribute.type}) at ${address}: ${result.output.trim()}`);
+    }
+  }
+}
+
+interface CliResult {
+  code: number;
+  output: string;
+}
+
+function runCli(binary: string, command: string[], target: TemporalCliTarget, extra: string[] = []): Promise<CliResult> {
+  const args = [...command, '--address', target.address, ...extra];
+  if (target.tls) args.push('--tls');
+  const env = { ...process.env };
+  if (target.apiKey !== undefined) env.TEMPORAL_API_KEY = target.apiKey;
+  return new Promise((resolve) => {
+    execFile(binary, args, { env, timeout: 15_000 }, (error, stdout, stderr) => {
+      const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+      resolve({ code, output: `${stdout}${stderr}` });
+    });
+  });
+}

@@ -1,0 +1,130 @@
+import Stripe from 'stripe';
+import { z } from 'zod';
+import type { Logger } from '../logger';
+import { RpcError } from '../nats/nest-transport';
+import { validatePayload } from '../nats/validate-payload';
+
+/** `create.payment.session`: a Stripe Checkout session for an order. */
+
+export const CREATE_PAYMENT_SESSION_SUBJECT = 'create.payment.session';
+
+const sessionSchema = z.object({
+  orderId: z
+    .string({ invalid_type_error: 'must be a string' })
+    .min(1, { message: 'must not be empty' })
+    // Stripe idempotency keys are at most 255 characters; ours is a prefix plus the order id.
+    .max(200, { message: 'must be at most 200 characters' }),
+  currency: z
+    .string({ invalid_type_error: 'must be a string' })
+    .regex(/^[a-zA-Z]{3}$/, { message: 'must be a three-letter ISO currency code' })
+    .transform((currency) => currency.toLowerCase()),
+  items: z
+    .array(
+      z.object({
+        name: z
+          .string({ invalid_type_error: 'must be a string' })
+          .trim()
+          .min(1, { message: 'must not be empty' })
+          .max(250, { message: 'must be at most 250 characters' }),
+        price: z
+          .number({ invalid_type_error: 'must be a number' })
+          .nonnegative({ message: 'must not be negative' })
+          // Stripe's largest amount is 99,999,999 in the currency's smallest unit.
+          .max(999_999.99, { message: 'must be at most 999999.99' }),
+        quantity: z
+          .number({ invalid_type_error: 'must be a number' })
+          .int({ message: 'must be an integer' })
+          .min(1, { message: 'must be at least 1' })
+          .max(10_000, { message: 'must be at most 10000' }),
+      }),
+      { invalid_type_error: 'must be an array' },
+    )
+    .min(1, { message: 'must hold at least one item' })
+    .max(100, { message: 'must hold at most 100 items' }),
+});
+
+export type PaymentSessionRequest = z.output<typeof sessionSchema>;
+
+export interface PaymentSessionResult {
+  url: string;
+  successUrl: string;
+  cancelUrl: string;
+  sessionId: string;
+}
+
+export interface CreateSessionDeps {
+  stripe: Stripe;
+  /** Where the customer's browser comes back to (config.payments.publicUrl). */
+  publicUrl: string;
+  logger: Logger;
+}
+
+export const checkoutIdempotencyKey = (orderId: string): string => `checkout-session-${orderId}`;
+
+export function createPaymentSessionHandler(deps: CreateSessionDeps) {
+  const base = deps.publicUrl.replace(/\/+$/, '');
+  const successUrl = `${base}/payments/success`;
+  const cancelUrl = `${base}/payments/cancel`;
+
+  return async function createPaymentSession(payload: unknown): Promise<PaymentSessionResult> {
+    const request = validatePayload(sessionSchema, payload);
+    let session: Stripe.Checkout.Session;
+    try {
+      session = await deps.stripe.checkout.sessions.create(
+        {
+          mode: 'payment',
+          line_items: request.items.map((item) => ({
+            price_data: {
+              currency: request.currency,
+              product_data: { name: item.name },
+              // Round, not truncate: 19.99 * 100 is 1998.9999999999998 in floating point.
+              unit_amount: Math.round(item.price * 100),
+            },
+            quantity: item.quantity,
+          })),
+          metadata: { orderId: request.orderId },
+          // Copied onto the payment so charge events can be matched to the order as well.
+          payment_intent_data: { metadata: { orderId: request.orderId } },
+          success_url: successUrl,
+          cancel_url: cancelUrl,
+        },
+        // A retried request for the same order gets the same session, never a second one.
+        { idempotencyKey: checkoutIdempotencyKey(request.orderId) },
+      );
+    } catch (error) {
+      throw toRpcErrorFromStripe(error, deps.logger, request.orderId);
+    }
+    if (!session.url) throw new RpcError(502, 'Stripe returned a checkout session without a URL');
+    deps.logger.info({ orderId: request.orderId, sessionId: session.id }, 'checkout session created');
+    return { url: session.url, successUrl, cancelUrl, sessionId: session.id };
+  };
+}
+
+/**
+ * Outages become a 503 (the caller may retry), a request Stripe refuses becomes a 400 with
+ * Stripe's explanation; anything else is a 502 from a misbehaving or misconfigured provider.
+ */
+export function toRpcErrorFromStripe(error: unknown, logger: Logger, orderId: string): RpcError {
+  const { errors } = Stripe;
+  if (error instanceof errors.StripeConnectionError || error instanceof errors.StripeRateLimitError) {
+    logger.warn({ orderId, reason: error.message }, 'Stripe unreachable');
+    return new RpcError(503, 'Payment provider unavailable, try again later');
+  }
+  if (error instanceof errors.StripeAPIError) {
+    logger.warn({ orderId, reason: error.message, statusCode: error.statusCode }, 'Stripe failed');
+    return new RpcError(503, 'Payment provider unavailable, try again later');
+  }
+  if (error instanceof errors.StripeIdempotencyError) {
+    return new RpcError(409, `A different checkout session was already requested for order ${orderId}`);
+  }
+  if (error instanceof errors.StripeInvalidRequestError || error instanceof errors.StripeCardError) {
+    return new RpcError(400, `Payment provider refused the session: ${error.message}`);
+  }
+  if (error instanceof errors.StripeError) {
+    // Authentication and permission errors: the operator has to fix the configuration.
+    logger.error({ orderId, type: error.type, reason: error.message }, 'Stripe refused our request');
+    return new RpcError(502, 'Payment provider refused the request');
+  }
+  logger.error({ orderId, err: error }, 'checkout session failed');
+  return new RpcError(500, 'Internal server error');
+}

@@ -1,0 +1,37 @@
+import { loadConfigOrExit } from '../config';
+import { createLogger } from '../logger';
+import { connectNats } from '../nats/connection';
+import { runMain, stopOnSignals } from '../process-lifecycle';
+import { startPaymentsService } from './service';
+import { createStripeClient } from './stripe-client';
+
+/** `npm run payments`: the companion payments service as a process. */
+function main(): void {
+  const config = loadConfigOrExit();
+  const logger = createLogger('payments', config.logLevel);
+  runMain(logger, async () => {
+    const stripe = createStripeClient(config.stripe);
+    const nc = await connectNats(config.nats, 'payments-service');
+    const service = await startPaymentsService({
+      nc,
+      stripe,
+      logger,
+      httpPort: config.payments.httpPort,
+      publicUrl: config.payments.publicUrl,
+      webhookSecret: config.stripe.webhookSecret,
+      webhookToleranceSeconds: config.stripe.webhookToleranceSeconds,
+      publishTimeoutMs: config.nats.requestTimeoutMs,
+      createSessionSubject: config.subjects.createPaymentSession,
+    });
+    stopOnSignals(logger, async () => {
+      await service.stop();
+      await nc.drain();
+    });
+    logger.info(
+      { url: service.url, publicUrl: config.payments.publicUrl, subject: service.subject, stripeApi: config.stripe.apiBase },
+      'ready',
+    );
+  });
+}
+
+main();

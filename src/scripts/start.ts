@@ -1,0 +1,99 @@
+import path from 'node:path';
+import { loadConfigOrExit } from '../config';
+import { startAppProcess, runAppScript, describe, type AppProcess } from '../infra/app-process';
+import { findOnPath } from '../infra/binaries';
+import { defaultDataDir, REPO_ROOT } from '../infra/data-dir';
+import { ensureInfrastructure, type Infrastructure } from '../infra/ensure-infrastructure';
+import { readyBanner } from '../infra/ready-banner';
+import { createLogger } from '../logger';
+import { runMain, stopOnSignals } from '../process-lifecycle';
+
+/**
+ * `npm start`: infrastructure, migrations, the demo catalogue and the four processes, on defaults
+ * that work on a developer's machine. Ctrl-C stops what this run started and nothing else.
+ */
+
+const APPS = [
+  { name: 'worker', script: 'src/worker.ts' },
+  { name: 'gateway', script: 'src/gateway/main.ts' },
+  { name: 'products', script: 'src/products/main.ts' },
+  { name: 'payments', script: 'src/payments/main.ts' },
+];
+const PREFIX_WIDTH = Math.max(...APPS.map((app) => app.name.length));
+const QUIET_LEVELS = new Set(['warn', 'error', 'fatal', 'silent']);
+
+const config = loadConfigOrExit();
+const logger = createLogger('start', config.logLevel);
+const say = (line: string): void => {
+  process.stdout.write(`${line}\n`);
+};
+
+let infra: Infrastructure | undefined;
+const children: AppProcess[] = [];
+let stopping = false;
+let stopped: Promise<void> | undefined;
+
+/** Once, whoever asks first (a signal, a dying child, a failed start); later callers wait for it. */
+function stopAll(): Promise<void> {
+  stopping = true;
+  stopped ??= stopEverything();
+  return stopped;
+}
+
+/** Children first (they use the services), then the services this run started; reused ones stay. */
+async function stopEverything(): Promise<void> {
+  await Promise.all(children.map((child) => child.stop()));
+  for (const service of [...(infra?.started ?? [])].reverse()) {
+    await service.stop();
+    say(`${service.name.padEnd(12)} stopped`);
+  }
+  if (!infra) say('Interrupted while starting services: "npm run infra -- stop" stops any it had started.');
+}
+
+async function main(): Promise<void> {
+  stopOnSignals(logger, stopAll);
+  try {
+    infra = await ensureInfrastructure({ dataDir: defaultDataDir(), log: say });
+    if (stopping) return;
+    // The processes announce readiness with an info-level line, so they must log at least that.
+    const env = { ...process.env, ...(QUIET_LEVELS.has(config.logLevel) ? { LOG_LEVEL: 'info' } : {}) };
+    await runAppScript({ name: 'seed', script: 'src/products/seed.ts', cwd: REPO_ROOT, env, prefixWidth: PREFIX_WIDTH });
+    if (stopping) return;
+
+    for (const app of APPS) {
+      const child = startAppProcess({ ...app, cwd: REPO_ROOT, env, prefixWidth: PREFIX_WIDTH });
+      children.push(child);
+      void child.exited.then((status) => {
+        if (stopping) return;
+        say(`${app.name} exited unexpectedly (${describe(status)}): stopping everything`);
+        void stopAll().finally(() => process.exit(1));
+      });
+    }
+    await Promise.all(children.map((child) => child.ready));
+    if (stopping) return;
+    say('');
+    say(readyBanner(await bannerInput(infra)));
+  } catch (error) {
+    // Failures caused by a stop already under way are not failures: its owner decides the exit code.
+    const alreadyStopping = stopping;
+    await stopAll();
+    if (alreadyStopping) return;
+    throw error;
+  }
+}
+
+async function bannerInput(up: Infrastructure): Promise<Parameters<typeof readyBanner>[0]> {
+  const onPath = await findOnPath('temporal');
+  const flags: string[] = [];
+  if (!['127.0.0.1:7233', 'localhost:7233'].includes(up.temporalAddress)) flags.push('--address', up.temporalAddress);
+  if (config.temporal.namespace !== 'default') flags.push('--namespace', config.temporal.namespace);
+  return {
+    temporalUiUrl: up.temporalUiUrl,
+    paymentsUrl: config.payments.publicUrl,
+    temporalCommand: onPath === up.temporalBinary ? 'temporal' : up.temporalBinary,
+    temporalFlags: flags,
+    logDir: path.relative(process.cwd(), path.join(defaultDataDir(), 'logs')) || '.',
+  };
+}
+
+runMain(logger, main);

@@ -1,0 +1,292 @@
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { promisify } from 'node:util';
+import { REFUND_REQUESTED_SUBJECT } from '../src/nats/payment-stream';
+import { changeStatusUpdate, orderWorkflowId, paymentSucceededSignal } from '../src/orders/messages';
+import type { Order, OrderWithItems, PaymentSession } from '../src/orders/types';
+import { checkoutSessionEvent, postWebhook, signEvent, webhookUrl } from '../src/payments/test-events';
+import { eventually } from './support/eventually';
+import { startTestSystem, type TestSystem } from './support/system';
+
+const run = promisify(execFile);
+
+interface Placed {
+  order: OrderWithItems;
+  paymentSession: PaymentSession;
+}
+
+interface Page {
+  data: Order[];
+  meta: { total: number; page: number; lastPage: number };
+}
+
+let system: TestSystem;
+let keyboard: { id: number; price: number };
+let mouse: { id: number; price: number };
+
+beforeAll(async () => {
+  system = await startTestSystem();
+  keyboard = await system.nest.send('products.create', { name: 'Keyboard', price: 49.99 });
+  mouse = await system.nest.send('products.create', { name: 'Mouse', price: 19.9 });
+});
+
+afterAll(async () => {
+  await system?.stop();
+});
+
+const place = (items: unknown, extra: Record<string, unknown> = {}): Promise<Placed> =>
+  system.nest.send<Placed>('orders.create', { items, ...extra });
+
+const findOne = (id: string): Promise<OrderWithItems> => system.nest.send('orders.find.one', { id });
+
+const paymentEvent = (orderId: string, stripePaymentId = `pi_${randomUUID()}`) => ({
+  stripePaymentId,
+  orderId,
+  receiptUrl: `https://pay.stripe.com/receipts/${stripePaymentId}`,
+});
+
+const waitForStatus = (id: string, status: string): Promise<OrderWithItems> =>
+  eventually(async () => {
+    const order = await findOne(id);
+    expect(order.status).toBe(status);
+    return order;
+  });
+
+describe('orders.create', () => {
+  it('places a PENDING order priced by the products service, with a checkout session', async () => {
+    const { order, paymentSession } = await place([
+      { productId: keyboard.id, quantity: 2, price: 0.01 },
+      { productId: mouse.id, quantity: 1 },
+      { productId: keyboard.id, quantity: 1 },
+    ]);
+
+    expect(order).toMatchObject({
+      status: 'PENDING',
+      paid: false,
+      paidAt: null,
+      stripeChargeId: null,
+      receiptUrl: null,
+      currency: 'usd',
+      totalItems: 4,
+      totalAmount: 169.87, // 3 x 49.99 + 19.90, computed in cents; the caller's price is ignored
+    });
+    expect(order.id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(order.OrderItems).toEqual([
+      { productId: keyboard.id, name: 'Keyboard', price: 49.99, quantity: 3 },
+      { productId: mouse.id, name: 'Mouse', price: 19.9, quantity: 1 },
+    ]);
+    expect(paymentSession.url).toMatch(/^https?:\/\//);
+    expect(paymentSession.successUrl ?? paymentSession.succesUrl).toContain('/payments/success');
+    expect(paymentSession.cancelUrl).toContain('/payments/cancel');
+
+    expect(await system.orders.findOrder(order.id)).toEqual(order);
+  });
+
+  it('answers the legacy createOrder subject the same way', async () => {
+    const { order } = await system.nest.send<Placed>('createOrder', { items: [{ productId: mouse.id, quantity: 1 }] });
+    expect(order).toMatchObject({ status: 'PENDING', totalAmount: 19.9, totalItems: 1 });
+  });
+
+  it('returns the same order for the same idempotencyKey, also for concurrent copies', async () => {
+    const idempotencyKey = `checkout-${randomUUID()}`;
+    const items = [{ productId: keyboard.id, quantity: 1 }];
+    const copies = await Promise.all(Array.from({ length: 5 }, () => place(items, { idempotencyKey })));
+    const again = await place(items, { idempotencyKey });
+
+    const ids = new Set([...copies, again].map((placed) => placed.order.id));
+    expect(ids.size).toBe(1);
+    expect(again.paymentSession).toEqual(copies[0]?.paymentSession);
+    const { meta } = await system.nest.send<Page>('orders.find.all', { limit: 100 });
+    const rows = await system.nest.send<Page>('orders.find.all', { limit: 100, page: 1 });
+    expect(rows.data.filter((order) => ids.has(order.id))).toHaveLength(1);
+    expect(meta.total).toBe(rows.meta.total);
+  });
+
+  it('refuses unknown products with a 400 naming them, and stores nothing', async () => {
+    const before = await system.nest.send<Page>('orders.find.all', {});
+    const error = await system.nest.sendExpectingError('orders.create', {
+      items: [{ productId: keyboard.id, quantity: 1 }, { productId: 999_999, quantity: 1 }, { productId: 'no-such-sku', quantity: 1 }],
+    });
+    expect(error.status).toBe(400);
+    expect(error.message).toContain('999999');
+    expect(error.message).toContain('no-such-sku');
+    const after = await system.nest.send<Page>('orders.find.all', {});
+    expect(after.meta.total).toBe(before.meta.total);
+  });
+
+  it('refuses bad payloads with one line per problem, naming the field', async () => {
+    const error = await system.nest.sendExpectingError('orders.create', {
+      items: [{ productId: keyboard.id, quantity: 0 }, { quantity: 2 }],
+      coupon: 'FREE',
+    });
+    expect(error.status).toBe(400);
+    expect(error.message).toEqual(
+      expect.arrayContaining([
+        'items.0.quantity must be positive',
+        'items.1.productId is required',
+        'property coupon should not exist',
+      ]),
+    );
+    expect((await system.nest.sendExpectingError('orders.create', { items: 'all of them' })).message).toEqual([
+      'items must be an array',
+    ]);
+  });
+});
+
+describe('reads', () => {
+  it('finds one order, with 404 for an unknown id and 400 for a malformed one', async () => {
+    const { order } = await place([{ productId: mouse.id, quantity: 2 }]);
+    expect(await findOne(order.id)).toEqual(order);
+    expect(await system.nest.send('findOneOrder', { id: order.id })).toEqual(order);
+
+    const unknown = randomUUID();
+    expect(await system.nest.sendExpectingError('orders.find.one', { id: unknown })).toEqual({
+      status: 404,
+      message: `Order with id ${unknown} not found`,
+    });
+    expect(await system.nest.sendExpectingError('orders.find.one', { id: 'abc' })).toEqual({
+      status: 400,
+      message: ['id must be a UUID'],
+    });
+  });
+
+  it('lists orders newest first with pagination meta and a status filter', async () => {
+    const placed: Placed[] = [];
+    for (let i = 0; i < 3; i += 1) placed.push(await place([{ productId: mouse.id, quantity: i + 1 }]));
+    const newestFirst = placed.map((p) => p.order.id).reverse();
+
+    const page = await system.nest.send<Page>('orders.find.all', { page: 1, limit: 2 });
+    expect(page.data.map((order) => order.id)).toEqual(newestFirst.slice(0, 2));
+    expect(page.meta).toEqual({ total: page.meta.total, page: 1, lastPage: Math.ceil(page.meta.total / 2) });
+    expect(page.data[0]).not.toHaveProperty('OrderItems');
+
+    const second = await system.nest.send<Page>('findAllOrders', { page: 2, limit: 2 });
+    expect(second.data[0]?.id).toBe(newestFirst[2]);
+
+    const paid = placed[1]?.order.id as string;
+    await system.nest.emit('payment.succeeded', paymentEvent(paid));
+    await waitForStatus(paid, 'PAID');
+    const onlyPaid = await system.nest.send<Page>('orders.find.all', { status: 'PAID', limit: 100 });
+    expect(onlyPaid.data.map((order) => order.id)).toContain(paid);
+    expect(onlyPaid.data.every((order) => order.status === 'PAID')).toBe(true);
+    expect(onlyPaid.meta.total).toBe(onlyPaid.data.length);
+
+    expect(await system.nest.sendExpectingError('orders.find.all', { page: 0, limit: 500, status: 'LOST' })).toEqual({
+      status: 400,
+      message: ['page must be at least 1', 'limit must be at most 100', 'status must be one of PENDING, PAID, DELIVERED, CANCELLED'],
+    });
+  });
+});
+
+describe('payments and status changes', () => {
+  it('marks an order PAID once from a NestJS payment.succeeded event, however often it arrives', async () => {
+    const { order } = await place([{ productId: keyboard.id, quantity: 1 }]);
+    const payment = paymentEvent(order.id);
+    await system.nest.emit('payment.succeeded', payment);
+    await system.nest.emit('payment.succeeded', payment);
+
+    const paid = await waitForStatus(order.id, 'PAID');
+    expect(paid).toMatchObject({ paid: true, stripeChargeId: payment.stripePaymentId, receiptUrl: payment.receiptUrl });
+    expect(Date.parse(paid.paidAt as string)).toBeGreaterThanOrEqual(Date.parse(order.createdAt));
+    expect(await system.orders.countPayments(order.id)).toBe(1);
+  });
+
+  it('marks an order PAID through a signed Stripe webhook to the payments service', async () => {
+    const { order } = await place([{ productId: mouse.id, quantity: 1 }]);
+    const event = checkoutSessionEvent({ orderId: order.id });
+    const answer = await postWebhook(webhookUrl(system.paymentsUrl), signEvent(event, system.config.stripe.webhookSecret));
+    expect(answer.status).toBe(200);
+
+    const paid = await waitForStatus(order.id, 'PAID');
+    expect(paid.paid).toBe(true);
+    expect(paid.stripeChargeId).toMatch(/^pi_/);
+  });
+
+  it('moves PAID to DELIVERED, keeps a status it already has, and refuses what the lifecycle forbids', async () => {
+    const { order } = await place([{ productId: keyboard.id, quantity: 1 }]);
+    expect(await system.nest.sendExpectingError('orders.change.status', { id: order.id, status: 'PAID' })).toMatchObject({
+      status: 409,
+      message: expect.stringContaining('from PENDING to PAID'),
+    });
+    expect(await system.nest.sendExpectingError('orders.change.status', { id: order.id, status: 'DELIVERED' })).toMatchObject({
+      status: 409,
+      message: expect.stringContaining('from PENDING to DELIVERED'),
+    });
+
+    await system.nest.emit('payment.succeeded', paymentEvent(order.id));
+    const paid = await waitForStatus(order.id, 'PAID');
+    expect(await system.nest.send('orders.change.status', { id: order.id, status: 'PAID' })).toEqual(paid);
+
+    const delivered = await system.nest.send<OrderWithItems>('changeOrderStatus', { id: order.id, status: 'DELIVERED' });
+    expect(delivered).toMatchObject({ status: 'DELIVERED', paid: true });
+    expect(await findOne(order.id)).toEqual(delivered);
+    expect(await system.nest.sendExpectingError('orders.change.status', { id: order.id, status: 'CANCELLED' })).toMatchObject({
+      status: 409,
+      message: expect.stringContaining('from DELIVERED to CANCELLED'),
+    });
+  });
+
+  it('applies a delivery requested right behind its payment after the payment, not against the stale state', async () => {
+    const { order } = await place([{ productId: mouse.id, quantity: 3 }]);
+    const handle = system.temporal.workflow.getHandle(orderWorkflowId(order.id));
+    await handle.signal(paymentSucceededSignal, paymentEvent(order.id));
+    const delivered = await handle.executeUpdate(changeStatusUpdate, { args: ['DELIVERED'] });
+    expect(delivered).toMatchObject({ status: 'DELIVERED', paid: true });
+  });
+
+  it('refuses bad status changes with 400 and unknown orders with 404', async () => {
+    expect(await system.nest.sendExpectingError('orders.change.status', { id: 'x', status: 'SHIPPED', by: 'me' })).toEqual({
+      status: 400,
+      message: ['id must be a UUID', 'status must be one of PENDING, PAID, DELIVERED, CANCELLED', 'property by should not exist'],
+    });
+    const unknown = randomUUID();
+    expect(await system.nest.sendExpectingError('orders.change.status', { id: unknown, status: 'CANCELLED' })).toEqual({
+      status: 404,
+      message: `Order with id ${unknown} not found`,
+    });
+  });
+
+  it('records a payment for a cancelled order and requests its refund', async () => {
+    const refunds: unknown[] = [];
+    const subscription = system.nats.subscribe(REFUND_REQUESTED_SUBJECT, {
+      callback: (_error, msg) => refunds.push(JSON.parse(Buffer.from(msg.data).toString())),
+    });
+    const { order } = await place([{ productId: mouse.id, quantity: 1 }]);
+    const cancelled = await system.nest.send<OrderWithItems>('orders.change.status', { id: order.id, status: 'CANCELLED' });
+    expect(cancelled.status).toBe('CANCELLED');
+
+    const late = paymentEvent(order.id);
+    await system.nest.emit('payment.succeeded', late);
+    await eventually(async () => expect(await system.orders.countPayments(order.id)).toBe(1));
+    await eventually(async () =>
+      expect(refunds).toContainEqual({
+        pattern: REFUND_REQUESTED_SUBJECT,
+        data: { orderId: order.id, stripePaymentId: late.stripePaymentId, reason: 'payment received for a CANCELLED order' },
+      }),
+    );
+    expect(await findOne(order.id)).toMatchObject({ status: 'CANCELLED', paid: false });
+    subscription.unsubscribe();
+  });
+});
+
+describe('Temporal surface', () => {
+  it('answers getOrder from the CLI and finds PAID orders by search attribute', async () => {
+    const { order } = await place([{ productId: keyboard.id, quantity: 2 }]);
+    await system.nest.emit('payment.succeeded', paymentEvent(order.id));
+    await waitForStatus(order.id, 'PAID');
+    const cli = process.env.TEMPORAL_CLI as string;
+    const address = ['--address', system.config.temporal.address];
+
+    const query = await run(cli, ['workflow', 'query', ...address, '--workflow-id', orderWorkflowId(order.id), '--name', 'getOrder', '-o', 'json']);
+    expect(JSON.parse(query.stdout)).toMatchObject({ queryResult: [{ id: order.id, status: 'PAID', totalAmount: 99.98 }] });
+
+    await eventually(async () => {
+      const list = await run(cli, ['workflow', 'list', ...address, '--query', 'OrderStatus="PAID"', '-o', 'json']);
+      expect(list.stdout).toContain(orderWorkflowId(order.id));
+    });
+    await eventually(async () => {
+      const list = await run(cli, ['workflow', 'list', ...address, '--query', 'OrderTotal=99.98', '-o', 'json']);
+      expect(list.stdout).toContain(orderWorkflowId(order.id));
+    });
+  });
+});

@@ -1,0 +1,98 @@
+import { randomUUID } from 'node:crypto';
+import type { Client } from '@temporalio/client';
+import type { NativeConnection, Worker } from '@temporalio/worker';
+import type { NatsConnection } from 'nats';
+import { parseConfig, type Config } from '../../src/config';
+import { createOrdersRepository, type OrdersRepository } from '../../src/db/orders-repository';
+import { createDatabasePool, type DatabasePool } from '../../src/db/pool';
+import { startGateway, type Gateway } from '../../src/gateway/main';
+import { createLogger } from '../../src/logger';
+import { connectNats } from '../../src/nats/connection';
+import { createStripeClient } from '../../src/payments/stripe-client';
+import { startPaymentsService, type PaymentsService } from '../../src/payments/service';
+import { startProductsService, type ProductsService } from '../../src/products/service';
+import { connectTemporalClient, connectTemporalWorker } from '../../src/temporal/connection';
+import { createOrderWorker } from '../../src/worker';
+import { connectNestClient, type NestClient } from './nest-client';
+
+export interface TestSystem {
+  config: Config;
+  nats: NatsConnection;
+  pool: DatabasePool;
+  orders: OrdersRepository;
+  temporal: Client;
+  /** A real NestJS ClientProxy over NATS, as the peers of the orders service use. */
+  nest: NestClient;
+  paymentsUrl: string;
+  /** Stops one part, to test how the others behave without it. */
+  stopProducts(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * The whole system in this process, on the real services of the test run (global setup): worker,
+ * gateway, products and payments, with a task queue of its own so test files never share work.
+ */
+export async function startTestSystem(overrides: Record<string, string> = {}): Promise<TestSystem> {
+  const config = parseConfig({
+    ...process.env,
+    TEMPORAL_TASK_QUEUE: `orders-test-${randomUUID().slice(0, 8)}`,
+    PAYMENTS_HTTP_PORT: '1',
+    ...overrides,
+  });
+  const logger = createLogger('test', config.logLevel);
+  const [pool, nats, temporal, workerConnection]: [DatabasePool, NatsConnection, Client, NativeConnection] =
+    await Promise.all([
+      createDatabasePool(config.databaseUrl),
+      connectNats(config.nats, 'orders-test'),
+      connectTemporalClient(config.temporal),
+      connectTemporalWorker(config.temporal),
+    ]);
+
+  const products: ProductsService = await startProductsService({ nc: nats, pool, logger });
+  const payments: PaymentsService = await startPaymentsService({
+    nc: nats,
+    stripe: createStripeClient(config.stripe),
+    logger,
+    httpPort: 0,
+    publicUrl: config.payments.publicUrl,
+    webhookSecret: config.stripe.webhookSecret,
+    webhookToleranceSeconds: config.stripe.webhookToleranceSeconds,
+    publishTimeoutMs: config.nats.requestTimeoutMs,
+  });
+  const worker: Worker = await createOrderWorker({
+    connection: workerConnection,
+    namespace: config.temporal.namespace,
+    taskQueue: config.temporal.taskQueue,
+    pool,
+    nats,
+    config,
+  });
+  const running = worker.run();
+  const gateway: Gateway = await startGateway({ config, logger, nats, temporal, pool });
+  const nest = await connectNestClient(config.nats.url);
+
+  let productsRunning = true;
+  return {
+    config,
+    nats,
+    pool,
+    orders: createOrdersRepository(pool),
+    temporal,
+    nest,
+    paymentsUrl: payments.url,
+    async stopProducts() {
+      productsRunning = false;
+      await products.stop();
+    },
+    async stop() {
+      await nest.close();
+      await gateway.stop();
+      if (productsRunning) await products.stop();
+      await payments.stop();
+      worker.shutdown();
+      await running;
+      await Promise.all([nats.drain(), pool.end(), temporal.connection.close(), workerConnection.close()]);
+    },
+  };
+}
