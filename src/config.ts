@@ -43,6 +43,7 @@ const environmentSchema = z.object({
     .regex(/^[a-z]{3}$/, 'must be a three-letter lower-case ISO currency code')
     .default('usd'),
   ORDER_CREATE_TIMEOUT_MS: positiveMs.default(15_000),
+  ORDER_PLACEMENT_TIMEOUT_MS: positiveMs.default(5 * 60 * 1000),
   ORDER_PAYMENT_WINDOW_MS: positiveMs.default(24 * 60 * 60 * 1000),
   ORDER_LATE_PAYMENT_GRACE_MS: positiveMs.default(24 * 60 * 60 * 1000),
 
@@ -83,6 +84,7 @@ export interface Config {
   orders: {
     currency: string;
     createTimeoutMs: number;
+    placementTimeoutMs: number;
     paymentWindowMs: number;
     latePaymentGraceMs: number;
   };
@@ -136,6 +138,7 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
     orders: {
       currency: e.ORDER_CURRENCY,
       createTimeoutMs: e.ORDER_CREATE_TIMEOUT_MS,
+      placementTimeoutMs: e.ORDER_PLACEMENT_TIMEOUT_MS,
       paymentWindowMs: e.ORDER_PAYMENT_WINDOW_MS,
       latePaymentGraceMs: e.ORDER_LATE_PAYMENT_GRACE_MS,
     },

@@ -65,6 +65,7 @@ export function createOrderHandlers({ temporal, orders, taskQueue, settings, log
         orderId,
         items,
         currency: settings.currency,
+        placementTimeoutMs: settings.placementTimeoutMs,
         paymentWindowMs: settings.paymentWindowMs,
         latePaymentGraceMs: settings.latePaymentGraceMs,
       };

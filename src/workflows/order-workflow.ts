@@ -32,6 +32,8 @@ export interface OrderWorkflowInput {
   orderId: string;
   items: RequestedItem[];
   currency: string;
+  /** How long placement retries an unavailable products or payments service before giving up. */
+  placementTimeoutMs: number;
   /** How long a PENDING order waits for its payment before it is cancelled. */
   paymentWindowMs: number;
   /** How long a DELIVERED or CANCELLED order keeps listening for late payments before it closes. */
@@ -40,28 +42,16 @@ export interface OrderWorkflowInput {
 
 export type OrderWorkflowResult = OrderStatus | 'REJECTED';
 
-// Outages of peers are retried with backoff for this long while the caller may still be waiting;
-// after that the order is rejected (nothing stored) or cancelled (stored, but no checkout).
-const placementActivities = proxyActivities<OrderActivities>({
-  startToCloseTimeout: '10 seconds',
-  scheduleToCloseTimeout: '5 minutes',
-  retry: {
-    initialInterval: '500 milliseconds',
-    backoffCoefficient: 2,
-    maximumInterval: '30 seconds',
-    nonRetryableErrorTypes: NON_RETRYABLE_FAILURES,
-  },
-});
+const retryOutages = {
+  initialInterval: '500 milliseconds',
+  backoffCoefficient: 2,
+  nonRetryableErrorTypes: NON_RETRYABLE_FAILURES,
+};
 
 // Writes of an order that exists must happen eventually: retried until the database is back.
 const durableActivities = proxyActivities<OrderActivities>({
   startToCloseTimeout: '10 seconds',
-  retry: {
-    initialInterval: '500 milliseconds',
-    backoffCoefficient: 2,
-    maximumInterval: '1 minute',
-    nonRetryableErrorTypes: NON_RETRYABLE_FAILURES,
-  },
+  retry: { ...retryOutages, maximumInterval: '1 minute' },
 });
 
 type Command =
@@ -97,6 +87,13 @@ function placementFailure(error: unknown, fallback: FailureType, fallbackMessage
  * stored goes through the inbox below, one at a time, so payments and status changes never race.
  */
 export async function OrderWorkflow(input: OrderWorkflowInput): Promise<OrderWorkflowResult> {
+  // Outages of peers are retried with backoff while the caller may still be waiting; after that
+  // the order is rejected (nothing stored) or cancelled (stored, but it cannot be paid).
+  const placementActivities = proxyActivities<OrderActivities>({
+    startToCloseTimeout: '10 seconds',
+    scheduleToCloseTimeout: input.placementTimeoutMs,
+    retry: { ...retryOutages, maximumInterval: '30 seconds' },
+  });
   const startedAt = Date.now();
   let order: OrderWithItems | null = null;
   let paymentSession: PaymentSession | null = null;

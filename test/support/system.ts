@@ -24,8 +24,8 @@ export interface TestSystem {
   /** A real NestJS ClientProxy over NATS, as the peers of the orders service use. */
   nest: NestClient;
   paymentsUrl: string;
-  /** Stops one part, to test how the others behave without it. */
-  stopProducts(): Promise<void>;
+  /** Stops a companion service, to test how the orders service behaves without it. */
+  stopCompanion(name: 'products' | 'payments'): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -72,7 +72,14 @@ export async function startTestSystem(overrides: Record<string, string> = {}): P
   const gateway: Gateway = await startGateway({ config, logger, nats, temporal, pool });
   const nest = await connectNestClient(config.nats.url);
 
-  let productsRunning = true;
+  const companions = new Map<'products' | 'payments', { stop(): Promise<void> }>([
+    ['products', products],
+    ['payments', payments],
+  ]);
+  const stopCompanion = async (name: 'products' | 'payments'): Promise<void> => {
+    await companions.get(name)?.stop();
+    companions.delete(name);
+  };
   return {
     config,
     nats,
@@ -81,15 +88,11 @@ export async function startTestSystem(overrides: Record<string, string> = {}): P
     temporal,
     nest,
     paymentsUrl: payments.url,
-    async stopProducts() {
-      productsRunning = false;
-      await products.stop();
-    },
+    stopCompanion,
     async stop() {
       await nest.close();
       await gateway.stop();
-      if (productsRunning) await products.stop();
-      await payments.stop();
+      await Promise.all([stopCompanion('products'), stopCompanion('payments')]);
       worker.shutdown();
       await running;
       await Promise.all([nats.drain(), pool.end(), temporal.connection.close(), workerConnection.close()]);

@@ -1,0 +1,72 @@
+import { randomUUID } from 'node:crypto';
+import { ORDER_WORKFLOW_TYPE, orderWorkflowId } from '../src/orders/messages';
+import type { OrderWithItems } from '../src/orders/types';
+import type { OrderWorkflow, OrderWorkflowInput } from '../src/workflows/order-workflow';
+import { startTestSystem, type TestSystem } from './support/system';
+
+// Short windows, so giving up is observable within a test.
+const CREATE_TIMEOUT_MS = 4_000;
+const PLACEMENT_TIMEOUT_MS = 1_500;
+
+let system: TestSystem;
+let product: { id: number };
+
+beforeAll(async () => {
+  system = await startTestSystem({
+    ORDER_CREATE_TIMEOUT_MS: String(CREATE_TIMEOUT_MS),
+    ORDER_PLACEMENT_TIMEOUT_MS: String(PLACEMENT_TIMEOUT_MS),
+  });
+  product = await system.nest.send('products.create', { name: 'Lamp', price: 12.5 });
+});
+
+afterAll(async () => {
+  await system?.stop();
+});
+
+const orderCount = async (): Promise<number> =>
+  (await system.nest.send<{ meta: { total: number } }>('orders.find.all', {})).meta.total;
+
+it('cancels a PENDING order by itself when its payment window ends', async () => {
+  const orderId = randomUUID();
+  const input: OrderWorkflowInput = {
+    orderId,
+    items: [{ productId: product.id, quantity: 1 }],
+    currency: 'usd',
+    placementTimeoutMs: 10_000,
+    paymentWindowMs: 1_000,
+    latePaymentGraceMs: 1_000,
+  };
+  const handle = await system.temporal.workflow.start<typeof OrderWorkflow>(ORDER_WORKFLOW_TYPE, {
+    workflowId: orderWorkflowId(orderId),
+    taskQueue: system.config.temporal.taskQueue,
+    args: [input],
+  });
+  // The workflow closes once the window and then the late-payment grace have passed.
+  expect(await handle.result()).toBe('CANCELLED');
+  expect(await system.nest.send<OrderWithItems>('orders.find.one', { id: orderId })).toMatchObject({
+    status: 'CANCELLED',
+    paid: false,
+  });
+});
+
+it('cancels the order and tells the caller when no payment session can be created', async () => {
+  await system.stopCompanion('payments');
+  const before = await orderCount();
+  const error = await system.nest.sendExpectingError('orders.create', { items: [{ productId: product.id, quantity: 2 }] });
+  expect(error.status).toBe(503);
+  expect(error.message).toMatch(/payment session for order [0-9a-f-]{36} could not be created; the order was cancelled/);
+
+  const orderId = (error.message as string).match(/order ([0-9a-f-]{36})/)?.[1] as string;
+  expect(await system.nest.send<OrderWithItems>('orders.find.one', { id: orderId })).toMatchObject({ status: 'CANCELLED' });
+  expect(await orderCount()).toBe(before + 1);
+});
+
+it('answers 503 within the timeout and stores nothing while the products service is down', async () => {
+  await system.stopCompanion('products');
+  const before = await orderCount();
+  const startedAt = Date.now();
+  const error = await system.nest.sendExpectingError('orders.create', { items: [{ productId: product.id, quantity: 1 }] });
+  expect(error).toEqual({ status: 503, message: 'The products service is unavailable' });
+  expect(Date.now() - startedAt).toBeLessThan(CREATE_TIMEOUT_MS + 1_000);
+  expect(await orderCount()).toBe(before);
+});
