@@ -1,0 +1,21 @@
+# Multi-stage build of the Orders service's processes (worker, gateway, products, payments).
+# One image; each compose service picks its process with `command`.
+
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build
+
+FROM node:20-bookworm-slim AS runtime
+ENV NODE_ENV=production
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev && npm cache clean --force
+COPY --from=build /app/dist ./dist
+# Compiled code looks for migrations two folders above dist/src/db, that is dist/sql.
+COPY sql ./dist/sql
+USER node
+CMD ["node", "dist/src/worker.js"]
