@@ -50,7 +50,7 @@ it('cancels a PENDING order by itself when its payment window ends', async () =>
 });
 
 it('cancels the order and tells the caller when no payment session can be created', async () => {
-  await system.stopCompanion('payments');
+  await system.stopPart('payments');
   const before = await orderCount();
   const error = await system.nest.sendExpectingError('orders.create', { items: [{ productId: product.id, quantity: 2 }] });
   expect(error.status).toBe(503);
@@ -62,7 +62,7 @@ it('cancels the order and tells the caller when no payment session can be create
 });
 
 it('answers 503 within the timeout and stores nothing while the products service is down', async () => {
-  await system.stopCompanion('products');
+  await system.stopPart('products');
   const before = await orderCount();
   const startedAt = Date.now();
   const error = await system.nest.sendExpectingError('orders.create', { items: [{ productId: product.id, quantity: 1 }] });

@@ -1,9 +1,20 @@
+import { ApplicationFailure } from '@temporalio/activity';
+import { FailureType } from '../orders/errors';
 import type { NewOrder, OrdersRepository, PaymentOutcome } from '../db/orders-repository';
 import type { OrderStatus, OrderWithItems, PaymentSession, PaymentSucceeded } from '../orders/types';
 
 /** The workflow's writes to PostgreSQL; each is idempotent, so a retried activity changes nothing more. */
 export function createPersistenceActivities({ orders }: { orders: OrdersRepository }) {
   return {
+    /** The stored order with its checkout and the payments already recorded for it. */
+    async loadOrder(orderId: string): Promise<{ order: OrderWithItems; paymentSession: PaymentSession | null; paymentIds: string[] }> {
+      const order = await orders.findOrder(orderId);
+      if (order === null) {
+        throw ApplicationFailure.nonRetryable(`Order with id ${orderId} not found`, FailureType.OrderNotFound);
+      }
+      const [paymentSession, paymentIds] = await Promise.all([orders.findPaymentSession(orderId), orders.findPaymentIds(orderId)]);
+      return { order, paymentSession, paymentIds };
+    },
     persistOrder: (order: NewOrder): Promise<OrderWithItems> => orders.insertOrder(order),
     savePaymentSession: (orderId: string, session: PaymentSession): Promise<void> => orders.savePaymentSession(orderId, session),
     recordPayment: (payment: PaymentSucceeded, outcome: PaymentOutcome): Promise<OrderWithItems> =>

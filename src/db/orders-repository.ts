@@ -206,6 +206,14 @@ export function createOrdersRepository(pool: DatabasePool) {
       });
     },
 
+    async findPaymentIds(orderId: string): Promise<string[]> {
+      const ids = await pool.anyFirst(
+        sql.type(z.object({ stripe_payment_id: z.string() }))`
+          SELECT stripe_payment_id FROM payments WHERE order_id = ${orderId} ORDER BY received_at`,
+      );
+      return [...ids];
+    },
+
     async countPayments(orderId: string): Promise<number> {
       return pool.oneFirst(
         sql.type(z.object({ count: z.number() }))`SELECT count(*)::int AS count FROM payments WHERE order_id = ${orderId}`,

@@ -27,9 +27,10 @@ export interface Gateway {
 
 /** The orders gateway: NATS request handlers plus the payment subscriber. */
 export async function startGateway({ config, logger, nats, temporal, pool }: GatewayDeps): Promise<Gateway> {
+  const orders = createOrdersRepository(pool);
   const handlers = createOrderHandlers({
     temporal,
-    orders: createOrdersRepository(pool),
+    orders,
     taskQueue: config.temporal.taskQueue,
     settings: config.orders,
     logger,
@@ -46,7 +47,10 @@ export async function startGateway({ config, logger, nats, temporal, pool }: Gat
   const payments = await startPaymentSubscriber({
     nats,
     temporal,
+    orders,
     deadLetters: createDeadLettersRepository(pool),
+    taskQueue: config.temporal.taskQueue,
+    settings: config.orders,
     logger,
   });
   return {

@@ -12,9 +12,10 @@ import {
   type PlacedOrder,
 } from '../orders/messages';
 import type { OrderWithItems } from '../orders/types';
-import type { OrderWorkflow, OrderWorkflowInput } from '../workflows/order-workflow';
+import type { OrderWorkflow } from '../workflows/order-workflow';
 import { orderIdFor } from './order-id';
 import { toCallerError } from './temporal-errors';
+import { orderWorkflowInput } from './workflow-input';
 import {
   changeOrderStatusSchema,
   createOrderSchema,
@@ -61,14 +62,7 @@ export function createOrderHandlers({ temporal, orders, taskQueue, settings, log
         }
       }
 
-      const input: OrderWorkflowInput = {
-        orderId,
-        items,
-        currency: settings.currency,
-        placementTimeoutMs: settings.placementTimeoutMs,
-        paymentWindowMs: settings.paymentWindowMs,
-        latePaymentGraceMs: settings.latePaymentGraceMs,
-      };
+      const input = orderWorkflowInput(orderId, items, settings);
       logger.info({ orderId, items: items.length }, 'placing order');
       try {
         const placed = await withinDeadline(() =>

@@ -2,12 +2,16 @@ import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import { AckPolicy, DeliverPolicy, type JsMsg, type NatsConnection } from 'nats';
 import { z } from 'zod';
+import type { Config } from '../config';
 import type { DeadLettersRepository } from '../db/dead-letters-repository';
+import type { OrdersRepository } from '../db/orders-repository';
 import type { Logger } from '../logger';
 import { openEnvelope, parseJsonBody, RpcError } from '../nats/nest-transport';
 import { ensurePaymentStream, PAYMENT_STREAM, PAYMENT_SUCCEEDED_SUBJECT } from '../nats/payment-stream';
-import { orderWorkflowId, paymentSucceededSignal } from '../orders/messages';
+import { ORDER_WORKFLOW_TYPE, orderWorkflowId, paymentSucceededSignal } from '../orders/messages';
 import type { PaymentSucceeded } from '../orders/types';
+import type { OrderWorkflow } from '../workflows/order-workflow';
+import { orderWorkflowInput } from './workflow-input';
 
 export const PAYMENT_CONSUMER = 'orders-payment-succeeded';
 
@@ -20,7 +24,10 @@ const paymentSucceeded = z.object({
 export interface PaymentSubscriberDeps {
   nats: NatsConnection;
   temporal: Client;
+  orders: OrdersRepository;
   deadLetters: DeadLettersRepository;
+  taskQueue: string;
+  settings: Config['orders'];
   logger: Logger;
 }
 
@@ -46,7 +53,8 @@ function readPayment(msg: JsMsg): { payment: PaymentSucceeded } | { problem: str
  * published while this process is down are delivered when it is back. A message is acknowledged
  * only once Temporal has accepted the signal, or once it is kept as a dead letter.
  */
-export async function startPaymentSubscriber({ nats, temporal, deadLetters, logger }: PaymentSubscriberDeps): Promise<PaymentSubscriber> {
+export async function startPaymentSubscriber(deps: PaymentSubscriberDeps): Promise<PaymentSubscriber> {
+  const { nats, temporal, orders, deadLetters, logger } = deps;
   await ensurePaymentStream(nats);
   const jsm = await nats.jetstreamManager();
   await jsm.consumers.add(PAYMENT_STREAM, {
@@ -78,12 +86,25 @@ export async function startPaymentSubscriber({ nats, temporal, deadLetters, logg
       return;
     }
     const { payment } = read;
+    const workflowId = orderWorkflowId(payment.orderId);
     try {
-      await temporal.workflow.getHandle(orderWorkflowId(payment.orderId)).signal(paymentSucceededSignal, payment);
+      await temporal.workflow.getHandle(workflowId).signal(paymentSucceededSignal, payment);
       logger.info({ orderId: payment.orderId, stripePaymentId: payment.stripePaymentId }, 'payment signalled');
     } catch (error) {
       if (!(error instanceof WorkflowNotFoundError)) throw error;
-      await keepAsDeadLetter(msg, `no open order workflow for order ${payment.orderId}`);
+      if ((await orders.findOrder(payment.orderId)) === null) {
+        await keepAsDeadLetter(msg, `no order ${payment.orderId}`);
+      } else {
+        // The order's workflow has closed: start it again to record the payment (and refund it).
+        await temporal.workflow.signalWithStart<typeof OrderWorkflow, [PaymentSucceeded]>(ORDER_WORKFLOW_TYPE, {
+          workflowId,
+          taskQueue: deps.taskQueue,
+          args: [orderWorkflowInput(payment.orderId, [], deps.settings, true)],
+          signal: paymentSucceededSignal,
+          signalArgs: [payment],
+        });
+        logger.info({ orderId: payment.orderId, stripePaymentId: payment.stripePaymentId }, 'late payment signalled');
+      }
     }
     msg.ack();
   };

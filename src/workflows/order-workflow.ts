@@ -38,6 +38,8 @@ export interface OrderWorkflowInput {
   paymentWindowMs: number;
   /** How long a DELIVERED or CANCELLED order keeps listening for late payments before it closes. */
   latePaymentGraceMs: number;
+  /** Set when a closed order's workflow is started again for a late payment: no placement. */
+  resume?: boolean;
 }
 
 export type OrderWorkflowResult = OrderStatus | 'REJECTED';
@@ -152,31 +154,46 @@ export async function OrderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
     ]);
   };
 
-  // 1. Placement: validate, store, open the checkout. Nothing is stored if validation fails.
-  try {
-    const items = await placementActivities.validateProducts(input.items);
-    publishState(await durableActivities.persistOrder({ orderId: input.orderId, currency: input.currency, items }));
+  // A payment arrived after this order's workflow had closed: pick the order up where it was.
+  const resume = async (): Promise<void> => {
+    const stored = await durableActivities.loadOrder(input.orderId);
+    stored.paymentIds.forEach((id) => seenPayments.add(id));
+    publishState(stored.order);
+    paymentSession = stored.paymentSession;
+    if (paymentSession === null) rejection = failure(FailureType.OrderNotFound, `Order ${input.orderId} has no payment session`);
+  };
+
+  // Validate, store, open the checkout. Nothing is stored if validation fails.
+  const place = async (): Promise<void> => {
     try {
-      const session = await placementActivities.createPaymentSession({
-        orderId: input.orderId,
-        currency: input.currency,
-        items,
-      });
-      await durableActivities.savePaymentSession(input.orderId, session);
-      paymentSession = session;
+      const items = await placementActivities.validateProducts(input.items);
+      publishState(await durableActivities.persistOrder({ orderId: input.orderId, currency: input.currency, items }));
+      try {
+        const session = await placementActivities.createPaymentSession({
+          orderId: input.orderId,
+          currency: input.currency,
+          items,
+        });
+        await durableActivities.savePaymentSession(input.orderId, session);
+        paymentSession = session;
+      } catch (error) {
+        // The order exists but cannot be paid: cancel it rather than leave it PENDING for ever.
+        log.warn('payment session failed; cancelling the order', { orderId: input.orderId });
+        publishState(await durableActivities.setOrderStatus(input.orderId, 'CANCELLED'));
+        rejection = placementFailure(
+          error,
+          FailureType.PaymentSessionFailed,
+          `The payment session for order ${input.orderId} could not be created; the order was cancelled`,
+        );
+      }
     } catch (error) {
-      // The order exists but cannot be paid: cancel it rather than leave it PENDING for ever.
-      log.warn('payment session failed; cancelling the order', { orderId: input.orderId });
-      publishState(await durableActivities.setOrderStatus(input.orderId, 'CANCELLED'));
-      rejection = placementFailure(
-        error,
-        FailureType.PaymentSessionFailed,
-        `The payment session for order ${input.orderId} could not be created; the order was cancelled`,
-      );
+      rejection = placementFailure(error, FailureType.ServiceUnavailable, 'The products service is unavailable');
     }
-  } catch (error) {
-    rejection = placementFailure(error, FailureType.ServiceUnavailable, 'The products service is unavailable');
-  }
+  };
+
+  // 1. Placement (or resumption).
+  if (input.resume) await resume();
+  else await place();
   if (!isPlaced()) {
     await condition(allHandlersFinished);
     return 'REJECTED';

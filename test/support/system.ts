@@ -5,7 +5,7 @@ import type { NatsConnection } from 'nats';
 import { parseConfig, type Config } from '../../src/config';
 import { createOrdersRepository, type OrdersRepository } from '../../src/db/orders-repository';
 import { createDatabasePool, type DatabasePool } from '../../src/db/pool';
-import { startGateway, type Gateway } from '../../src/gateway/main';
+import { startGateway } from '../../src/gateway/main';
 import { createLogger } from '../../src/logger';
 import { connectNats } from '../../src/nats/connection';
 import { createStripeClient } from '../../src/payments/stripe-client';
@@ -14,6 +14,8 @@ import { startProductsService, type ProductsService } from '../../src/products/s
 import { connectTemporalClient, connectTemporalWorker } from '../../src/temporal/connection';
 import { createOrderWorker } from '../../src/worker';
 import { connectNestClient, type NestClient } from './nest-client';
+
+export type Part = 'products' | 'payments' | 'worker' | 'gateway';
 
 export interface TestSystem {
   config: Config;
@@ -24,8 +26,10 @@ export interface TestSystem {
   /** A real NestJS ClientProxy over NATS, as the peers of the orders service use. */
   nest: NestClient;
   paymentsUrl: string;
-  /** Stops a companion service, to test how the orders service behaves without it. */
-  stopCompanion(name: 'products' | 'payments'): Promise<void>;
+  /** Stops one part of the system, to test how the others behave without it. */
+  stopPart(name: Part): Promise<void>;
+  /** Starts the worker or the gateway again after stopPart. */
+  startPart(name: 'worker' | 'gateway'): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -60,26 +64,43 @@ export async function startTestSystem(overrides: Record<string, string> = {}): P
     webhookToleranceSeconds: config.stripe.webhookToleranceSeconds,
     publishTimeoutMs: config.nats.requestTimeoutMs,
   });
-  const worker: Worker = await createOrderWorker({
-    connection: workerConnection,
-    namespace: config.temporal.namespace,
-    taskQueue: config.temporal.taskQueue,
-    pool,
-    nats,
-    config,
-  });
-  const running = worker.run();
-  const gateway: Gateway = await startGateway({ config, logger, nats, temporal, pool });
-  const nest = await connectNestClient(config.nats.url);
-
-  const companions = new Map<'products' | 'payments', { stop(): Promise<void> }>([
+  const startWorker = async (): Promise<{ stop(): Promise<void> }> => {
+    const worker: Worker = await createOrderWorker({
+      connection: workerConnection,
+      namespace: config.temporal.namespace,
+      taskQueue: config.temporal.taskQueue,
+      pool,
+      nats,
+      config,
+    });
+    const running = worker.run();
+    return {
+      async stop() {
+        worker.shutdown();
+        await running;
+      },
+    };
+  };
+  const starters = {
+    worker: startWorker,
+    gateway: () => startGateway({ config, logger, nats, temporal, pool }),
+  };
+  const parts = new Map<Part, { stop(): Promise<void> }>([
     ['products', products],
     ['payments', payments],
+    ['worker', await starters.worker()],
+    ['gateway', await starters.gateway()],
   ]);
-  const stopCompanion = async (name: 'products' | 'payments'): Promise<void> => {
-    await companions.get(name)?.stop();
-    companions.delete(name);
+  const nest = await connectNestClient(config.nats.url);
+
+  const stopPart = async (name: Part): Promise<void> => {
+    await parts.get(name)?.stop();
+    parts.delete(name);
   };
+  const startPart = async (name: keyof typeof starters): Promise<void> => {
+    if (!parts.has(name)) parts.set(name, await starters[name]());
+  };
+
   return {
     config,
     nats,
@@ -88,13 +109,11 @@ export async function startTestSystem(overrides: Record<string, string> = {}): P
     temporal,
     nest,
     paymentsUrl: payments.url,
-    stopCompanion,
+    stopPart,
+    startPart,
     async stop() {
       await nest.close();
-      await gateway.stop();
-      await Promise.all([stopCompanion('products'), stopCompanion('payments')]);
-      worker.shutdown();
-      await running;
+      for (const name of ['gateway', 'products', 'payments', 'worker'] as const) await stopPart(name);
       await Promise.all([nats.drain(), pool.end(), temporal.connection.close(), workerConnection.close()]);
     },
   };

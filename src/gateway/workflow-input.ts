@@ -1,0 +1,21 @@
+import type { Config } from '../config';
+import type { RequestedItem } from '../orders/types';
+import type { OrderWorkflowInput } from '../workflows/order-workflow';
+
+/** The OrderWorkflow's input, with the order settings this deployment is configured with. */
+export function orderWorkflowInput(
+  orderId: string,
+  items: RequestedItem[],
+  settings: Config['orders'],
+  resume = false,
+): OrderWorkflowInput {
+  return {
+    orderId,
+    items,
+    currency: settings.currency,
+    placementTimeoutMs: settings.placementTimeoutMs,
+    paymentWindowMs: settings.paymentWindowMs,
+    latePaymentGraceMs: settings.latePaymentGraceMs,
+    ...(resume ? { resume } : {}),
+  };
+}
