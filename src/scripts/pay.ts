@@ -35,7 +35,8 @@ async function main(): Promise<void> {
   try {
     answer = await postWebhook(target, signEvent(event, config.stripe.webhookSecret));
   } catch (error) {
-    fail(`Payments service not reachable at ${target}: ${(error as Error).cause ?? (error as Error).message}`);
+    const cause = (error as Error).cause;
+    fail(`Payments service not reachable at ${target}: ${cause instanceof Error ? cause.message : (error as Error).message}`);
   }
   process.stdout.write(`POST ${target} -> ${answer.status} ${JSON.stringify(answer.body)}\n`);
   if (answer.status < 200 || answer.status > 299) fail(`The payments service refused event ${event.id}`);

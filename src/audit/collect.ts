@@ -1,0 +1,98 @@
+import type { Client } from '@temporalio/client';
+import type { NatsConnection } from 'nats';
+import { sql, type DatabasePool } from 'slonik';
+import { z } from 'zod';
+import { PAYMENT_CONSUMER } from '../gateway/payment-subscriber';
+import { openEnvelope, parseJsonBody } from '../nats/nest-transport';
+import { PAYMENT_STREAM, PAYMENT_SUCCEEDED_SUBJECT } from '../nats/payment-stream';
+import { ORDER_WORKFLOW_TYPE, OrderStatusAttribute } from '../orders/messages';
+import { ORDER_STATUSES } from '../orders/types';
+import type { AuditSnapshot } from './snapshot';
+
+export interface AuditSources {
+  pool: DatabasePool;
+  temporal: Client;
+  nats: NatsConnection;
+}
+
+const orderRow = z.object({
+  id: z.string(),
+  status: z.enum(ORDER_STATUSES),
+  paid: z.boolean(),
+  stripe_charge_id: z.string().nullable(),
+  created_at: z.number(),
+});
+const paymentRow = z.object({
+  stripe_payment_id: z.string(),
+  order_id: z.string(),
+  outcome: z.enum(['APPLIED', 'REFUND_REQUESTED']),
+});
+const eventPayment = z.object({ orderId: z.string(), stripePaymentId: z.string() });
+
+async function readDatabase(pool: DatabasePool) {
+  const [orders, payments, deadLetterSeqs] = await Promise.all([
+    pool.any(sql.type(orderRow)`SELECT id, status, paid, stripe_charge_id, created_at FROM orders`),
+    pool.any(sql.type(paymentRow)`SELECT stripe_payment_id, order_id, outcome FROM payments`),
+    pool.anyFirst(sql.type(z.object({ stream_seq: z.number() }))`
+      SELECT stream_seq FROM payment_dead_letters WHERE stream_seq IS NOT NULL`),
+  ]);
+  return {
+    orders: orders.map((row) => ({
+      id: row.id,
+      status: row.status,
+      paid: row.paid,
+      stripeChargeId: row.stripe_charge_id,
+      createdAt: row.created_at,
+    })),
+    payments: payments.map((row) => ({ stripePaymentId: row.stripe_payment_id, orderId: row.order_id, outcome: row.outcome })),
+    deadLetterSeqs: [...deadLetterSeqs],
+  };
+}
+
+async function readWorkflows(temporal: Client): Promise<AuditSnapshot['workflows']> {
+  const latest = new Map<string, AuditSnapshot['workflows'][number]>();
+  for await (const execution of temporal.workflow.list({ query: `WorkflowType="${ORDER_WORKFLOW_TYPE}"` })) {
+    const startedAt = execution.startTime.getTime();
+    const known = latest.get(execution.workflowId);
+    if (known && known.startedAt >= startedAt) continue;
+    latest.set(execution.workflowId, {
+      workflowId: execution.workflowId,
+      running: execution.status.name === 'RUNNING',
+      orderStatus: execution.typedSearchAttributes.get(OrderStatusAttribute),
+      startedAt,
+    });
+  }
+  return [...latest.values()];
+}
+
+async function readPaymentStream(nats: NatsConnection) {
+  const jsm = await nats.jetstreamManager();
+  const { state } = await jsm.streams.info(PAYMENT_STREAM);
+  const consumer = await jsm.consumers.info(PAYMENT_STREAM, PAYMENT_CONSUMER).catch(() => null);
+  const paymentEvents: AuditSnapshot['paymentEvents'] = [];
+  for (let seq = state.first_seq; seq <= state.last_seq && state.messages > 0; seq += 1) {
+    const stored = await jsm.streams.getMessage(PAYMENT_STREAM, { seq }).catch(() => null);
+    if (stored === null || stored.subject !== PAYMENT_SUCCEEDED_SUBJECT) continue;
+    let payment: { orderId: string; stripePaymentId: string } | undefined;
+    try {
+      const parsed = eventPayment.safeParse(openEnvelope(parseJsonBody(stored.data)).payload);
+      payment = parsed.success ? parsed.data : undefined;
+    } catch {
+      payment = undefined;
+    }
+    paymentEvents.push({ seq, publishedAt: stored.time.getTime(), payment });
+  }
+  return { paymentEvents, consumerAckFloor: consumer?.ack_floor.stream_seq ?? 0 };
+}
+
+/**
+ * Reads Temporal first and PostgreSQL last: a workflow shows an order status only after its row
+ * is written, so a row can be newer than the workflow list but never older.
+ */
+export async function takeSnapshot({ pool, temporal, nats }: AuditSources): Promise<AuditSnapshot> {
+  const takenAt = Date.now();
+  const workflows = await readWorkflows(temporal);
+  const stream = await readPaymentStream(nats);
+  const database = await readDatabase(pool);
+  return { takenAt, ...database, workflows, ...stream };
+}

@@ -1,0 +1,67 @@
+import { orderWorkflowId } from '../orders/messages';
+import type { AuditReport, AuditSettings, AuditSnapshot } from './snapshot';
+
+/**
+ * Compares PostgreSQL, Temporal and the payment stream. Pure, so each rule is unit-tested:
+ * - missing: an order without its workflow, a finished workflow without its order row, an
+ *   acknowledged payment event neither recorded on its order nor kept as a dead letter;
+ * - duplicate: more than one payment applied to an order, or a paid flag that disagrees with them;
+ * - stuck: a PENDING order past its payment window, a placement running past its timeout;
+ * - mismatched: a finished workflow whose last status differs from its order row.
+ */
+export function compareStores(snapshot: AuditSnapshot, settings: AuditSettings): AuditReport {
+  const report: AuditReport = {
+    counts: {
+      orders: snapshot.orders.length,
+      workflows: snapshot.workflows.length,
+      payments: snapshot.payments.length,
+      paymentEvents: snapshot.paymentEvents.length,
+      deadLetters: snapshot.deadLetterSeqs.length,
+      eventsInFlight: snapshot.paymentEvents.filter((event) => event.seq > snapshot.consumerAckFloor).length,
+    },
+    missing: [],
+    duplicate: [],
+    stuck: [],
+    mismatched: [],
+  };
+  const workflows = new Map(snapshot.workflows.map((workflow) => [workflow.workflowId, workflow]));
+  const orderIds = new Set(snapshot.orders.map((order) => order.id));
+  const recorded = new Set(snapshot.payments.map((payment) => `${payment.orderId}/${payment.stripePaymentId}`));
+  const deadLetters = new Set(snapshot.deadLetterSeqs);
+
+  for (const order of snapshot.orders) {
+    const workflow = workflows.get(orderWorkflowId(order.id));
+    const settled = snapshot.takenAt - order.createdAt > settings.graceMs;
+    if (!workflow && settled) report.missing.push(`order ${order.id} has no workflow`);
+    else if (workflow && !workflow.running && workflow.orderStatus !== order.status) {
+      report.mismatched.push(`order ${order.id} is ${order.status} but its workflow ended at ${workflow.orderStatus ?? 'no status'}`);
+    }
+    if (order.status === 'PENDING' && snapshot.takenAt - order.createdAt > settings.paymentWindowMs + settings.graceMs) {
+      report.stuck.push(`order ${order.id} is PENDING past its payment window`);
+    }
+    const applied = snapshot.payments.filter((payment) => payment.orderId === order.id && payment.outcome === 'APPLIED');
+    if (applied.length > 1) report.duplicate.push(`order ${order.id} has ${applied.length} payments applied`);
+    if (order.paid !== (applied.length === 1) || (order.paid && applied[0]?.stripePaymentId !== order.stripeChargeId)) {
+      report.duplicate.push(`order ${order.id} paid=${order.paid} disagrees with its ${applied.length} applied payment(s)`);
+    }
+  }
+
+  for (const workflow of snapshot.workflows) {
+    const orderId = workflow.workflowId.replace(/^order-/, '');
+    if (orderIds.has(orderId)) continue;
+    if (workflow.orderStatus !== undefined) report.missing.push(`workflow ${workflow.workflowId} has no order row`);
+    else if (workflow.running && snapshot.takenAt - workflow.startedAt > settings.placementTimeoutMs + settings.graceMs) {
+      report.stuck.push(`workflow ${workflow.workflowId} is still placing its order`);
+    }
+  }
+
+  for (const event of snapshot.paymentEvents) {
+    if (event.seq > snapshot.consumerAckFloor || deadLetters.has(event.seq)) continue;
+    // Signalled moments ago: the workflow may not have recorded it yet.
+    if (snapshot.takenAt - event.publishedAt < settings.graceMs) continue;
+    const payment = event.payment;
+    if (payment && orderIds.has(payment.orderId) && recorded.has(`${payment.orderId}/${payment.stripePaymentId}`)) continue;
+    report.missing.push(`payment event #${event.seq}${payment ? ` (${payment.stripePaymentId} for order ${payment.orderId})` : ''} was acknowledged but is neither recorded nor kept as a dead letter`);
+  }
+  return report;
+}
