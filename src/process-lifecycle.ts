@@ -21,8 +21,8 @@ export function stopOnSignals(logger: Logger, stop: () => Promise<void>): void {
       },
     );
   };
-  process.once('SIGTERM', handle);
-  process.once('SIGINT', handle);
+  process.on('SIGTERM', handle);
+  process.on('SIGINT', handle);
 }
 
 /** Entry-point wrapper: a start-up failure is logged as one line and exits non-zero. */

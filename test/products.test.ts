@@ -230,18 +230,22 @@ describe('validate_products', () => {
     await expect(request(config.subjects.validateProducts, [])).resolves.toEqual([]);
   });
 
+  it('treats a string id that is not a number as a product that does not exist', async () => {
+    // Orders accept any short string as a product id; this catalogue only has integer ids.
+    await expect(request(config.subjects.validateProducts, ['no-such-sku', String(first.id), ' 7x '])).resolves.toEqual([first]);
+  });
+
   it('refuses a payload that is not an array of ids, naming each bad id', async () => {
     await expect(requestError(config.subjects.validateProducts, { ids: [first.id] })).resolves.toEqual({
       status: 400,
       message: ['ids must be an array of product ids'],
     });
-    await expect(requestError(config.subjects.validateProducts, [first.id, 'abc', -2, 1.5])).resolves.toEqual({
+    const message = 'must be a positive integer or a non-empty string of at most 64 characters';
+    await expect(
+      requestError(config.subjects.validateProducts, [first.id, 'abc', -2, 1.5, '', null, 'x'.repeat(65), { id: 1 }]),
+    ).resolves.toEqual({
       status: 400,
-      message: [
-        'ids[1] must be a positive integer or a numeric string',
-        'ids[2] must be a positive integer or a numeric string',
-        'ids[3] must be a positive integer or a numeric string',
-      ],
+      message: [2, 3, 4, 5, 6, 7].map((index) => `ids[${index}] ${message}`),
     });
   });
 

@@ -24,7 +24,32 @@ const productId = z.preprocess(
     .max(Number.MAX_SAFE_INTEGER, { message: ID_MESSAGE }),
 );
 
-const validateSchema = z.array(productId, { invalid_type_error: 'must be an array of product ids' }).max(1_000, {
+const REQUESTED_ID_MESSAGE = 'must be a positive integer or a non-empty string of at most 64 characters';
+
+/**
+ * validate_products takes ids as orders accept them (SPEC section 3): a positive integer or any
+ * short string. A string that is not a number names no product of this catalogue, so it is simply
+ * absent from the answer (the caller reports it as unknown); only malformed ids are a 400.
+ */
+const requestedId = z
+  .union(
+    [
+      z
+        .number({ invalid_type_error: REQUESTED_ID_MESSAGE })
+        .int({ message: REQUESTED_ID_MESSAGE })
+        .positive({ message: REQUESTED_ID_MESSAGE })
+        .max(Number.MAX_SAFE_INTEGER, { message: REQUESTED_ID_MESSAGE }),
+      z
+        .string({ invalid_type_error: REQUESTED_ID_MESSAGE })
+        .trim()
+        .min(1, { message: REQUESTED_ID_MESSAGE })
+        .max(64, { message: REQUESTED_ID_MESSAGE }),
+    ],
+    { errorMap: () => ({ message: REQUESTED_ID_MESSAGE }) },
+  )
+  .transform((id) => (typeof id === 'number' ? id : /^[1-9]\d{0,14}$/.test(id) ? Number(id) : null));
+
+const validateSchema = z.array(requestedId, { invalid_type_error: 'must be an array of product ids' }).max(1_000, {
   message: 'must hold at most 1000 ids',
 });
 
@@ -70,7 +95,7 @@ export type ProductHandlers = Record<string, (payload: unknown) => Promise<unkno
 export function createProductHandlers(repository: ProductsRepository, validateSubject: string): ProductHandlers {
   return {
     async [validateSubject](payload): Promise<Product[]> {
-      const ids = validatePayload(validateSchema, payload, 'ids');
+      const ids = validatePayload(validateSchema, payload, 'ids').filter((id): id is number => id !== null);
       return repository.findAvailable([...new Set(ids)]);
     },
 
