@@ -199,8 +199,8 @@ describe('create.payment.session', () => {
       message: [
         'orderId must not be empty',
         'currency must be a three-letter ISO currency code',
-        'items[0].price must not be negative',
-        'items[0].quantity must be at least 1',
+        'items.0.price must not be negative',
+        'items.0.quantity must be at least 1',
       ],
     });
     const empty = await request({ orderId: randomUUID(), currency: 'usd', items: [] }).catch((error: unknown) => error);

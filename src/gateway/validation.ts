@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { RpcError } from '../nats/nest-transport';
+import { validatePayload } from '../nats/validate-payload';
 import { ORDER_STATUSES, type RequestedItem } from '../orders/types';
 
 /** Payload schemas of the subjects the gateway answers (SPEC section 3). */
@@ -73,22 +74,9 @@ export const changeOrderStatusSchema = z
   })
   .strict();
 
-function describe(issue: z.ZodIssue): string[] {
-  const field = issue.path.length > 0 ? issue.path.join('.') : 'payload';
-  if (issue.code === z.ZodIssueCode.unrecognized_keys) {
-    const prefix = issue.path.length > 0 ? `${issue.path.join('.')}.` : '';
-    return issue.keys.map((key) => `property ${prefix}${key} should not exist`);
-  }
-  if (issue.code === z.ZodIssueCode.invalid_type && issue.received === 'undefined') return [`${field} is required`];
-  if (issue.code === z.ZodIssueCode.invalid_type && issue.path.length === 0) return ['payload must be an object'];
-  return [`${field} ${issue.message}`];
-}
-
 /** Parses a payload or throws a 400 with one line per problem, each naming its field. */
 export function parsePayload<S extends z.ZodTypeAny>(schema: S, payload: unknown): z.output<S> {
-  const result = schema.safeParse(payload ?? {});
-  if (!result.success) throw new RpcError(400, [...new Set(result.error.issues.flatMap(describe))]);
-  return result.data;
+  return validatePayload(schema, payload ?? {});
 }
 
 /** The same product twice becomes one line with the quantities added up. */

@@ -169,7 +169,12 @@ export async function requestPeer<T>(
   return (body as { response: T }).response;
 }
 
+/** The bytes of a NestJS event; JetStream publishers (acknowledged, deduplicated) send these too. */
+export function encodeEvent(subject: string, data: unknown): Uint8Array {
+  return encodeJson({ pattern: subject, data });
+}
+
 /** Publishes a NestJS event (no reply expected). */
 export function publishEvent(nc: NatsConnection, subject: string, data: unknown): void {
-  nc.publish(subject, encodeJson({ pattern: subject, data }));
+  nc.publish(subject, encodeEvent(subject, data));
 }

@@ -1,7 +1,7 @@
 import type { JetStreamClient } from 'nats';
 import Stripe from 'stripe';
 import type { Logger } from '../logger';
-import { encodeJson } from '../nats/nest-transport';
+import { encodeEvent } from '../nats/nest-transport';
 import { PAYMENT_SUCCEEDED_SUBJECT } from '../nats/payment-stream';
 import type { PaymentSucceeded } from '../orders/types';
 
@@ -108,7 +108,7 @@ export function createWebhookHandler(deps: WebhookDeps): WebhookHandler {
       // Stripe's event id as message id: JetStream drops a redelivered event within its window.
       const ack = await deps.js.publish(
         PAYMENT_SUCCEEDED_SUBJECT,
-        encodeJson(paymentSucceededEnvelope(payment)),
+        encodeEvent(PAYMENT_SUCCEEDED_SUBJECT, payment),
         { msgID: event.id, timeout: deps.publishTimeoutMs },
       );
       logger.info(
@@ -122,12 +122,4 @@ export function createWebhookHandler(deps: WebhookDeps): WebhookHandler {
       return { status: 503, body: { error: 'Payment event could not be stored, retry later' } };
     }
   };
-}
-
-/**
- * The NestJS event envelope `{pattern, data}` (SPEC section 2), as `publishEvent` sends it; built
- * here because JetStream's publish (acknowledged, deduplicated) needs the bytes rather than a core publish.
- */
-function paymentSucceededEnvelope(payment: PaymentSucceeded): { pattern: string; data: PaymentSucceeded } {
-  return { pattern: PAYMENT_SUCCEEDED_SUBJECT, data: payment };
 }
