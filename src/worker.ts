@@ -11,26 +11,35 @@ import { connectTemporalWorker } from './temporal/connection';
 
 export interface OrderWorkerDeps {
   connection: NativeConnection;
-  namespace: string;
-  taskQueue: string;
   pool: DatabasePool;
   nats: NatsConnection;
-  config: Pick<Config, 'subjects' | 'nats'>;
+  config: Pick<Config, 'temporal' | 'subjects' | 'nats'>;
 }
 
-/** The worker that runs OrderWorkflow and its activities on one task queue. */
-export function createOrderWorker(deps: OrderWorkerDeps): Promise<Worker> {
-  return Worker.create({
-    connection: deps.connection,
-    namespace: deps.namespace,
-    taskQueue: deps.taskQueue,
+export interface RunningWorker {
+  /** Settles when the worker stops; rejects if it fails on its own. */
+  finished: Promise<void>;
+  /** Stops polling, lets in-flight activities finish, and resolves once they have. */
+  stop(): Promise<void>;
+}
+
+/** Runs OrderWorkflow and its activities on the configured task queue until stopped. */
+export async function startOrderWorker({ connection, pool, nats, config }: OrderWorkerDeps): Promise<RunningWorker> {
+  const worker = await Worker.create({
+    connection,
+    namespace: config.temporal.namespace,
+    taskQueue: config.temporal.taskQueue,
     workflowsPath: require.resolve('./workflows'),
-    activities: createActivities({
-      orders: createOrdersRepository(deps.pool),
-      nats: deps.nats,
-      config: deps.config,
-    }),
+    activities: createActivities({ orders: createOrdersRepository(pool), nats, config }),
   });
+  const running = worker.run();
+  return {
+    finished: running,
+    async stop() {
+      worker.shutdown();
+      await running;
+    },
+  };
 }
 
 async function main(): Promise<void> {
@@ -41,23 +50,13 @@ async function main(): Promise<void> {
     createDatabasePool(config.databaseUrl),
     connectNats(config.nats, 'orders-worker'),
   ]);
-  const worker = await createOrderWorker({
-    connection,
-    namespace: config.temporal.namespace,
-    taskQueue: config.temporal.taskQueue,
-    pool,
-    nats,
-    config,
-  });
-  const running = worker.run();
+  const worker = await startOrderWorker({ connection, pool, nats, config });
   logger.info({ taskQueue: config.temporal.taskQueue, temporal: config.temporal.address }, 'ready');
   stopOnSignals(logger, async () => {
-    // shutdown() lets in-flight activities finish; run() resolves once they have.
-    worker.shutdown();
-    await running;
+    await worker.stop();
     await Promise.all([nats.drain(), pool.end(), connection.close()]);
   });
-  await running;
+  await worker.finished;
 }
 
 if (require.main === module) runMain(createLogger('worker', process.env.LOG_LEVEL ?? 'info'), main);

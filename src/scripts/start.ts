@@ -6,7 +6,7 @@ import { defaultDataDir, REPO_ROOT } from '../infra/data-dir';
 import { ensureInfrastructure, type Infrastructure } from '../infra/ensure-infrastructure';
 import { readyBanner } from '../infra/ready-banner';
 import { createLogger } from '../logger';
-import { runMain } from '../process-lifecycle';
+import { runMain, stopOnSignals } from '../process-lifecycle';
 
 /**
  * `npm start`: infrastructure, migrations, the demo catalogue and the four processes, on defaults
@@ -50,31 +50,8 @@ async function stopEverything(): Promise<void> {
   if (!infra) say('Interrupted while starting services: "npm run infra -- stop" stops any it had started.');
 }
 
-/**
- * Like stopOnSignals, but the listeners stay: Ctrl-C reaches both tsx and this process, and tsx may
- * relay a second SIGINT; with no listener left, tsx's hook would exit this process mid-stop.
- */
-function stopOnEverySignal(): void {
-  const handle = (signal: NodeJS.Signals): void => {
-    if (stopping) return;
-    logger.info({ signal }, 'stopping');
-    stopAll().then(
-      () => {
-        logger.info('stopped');
-        process.exit(0);
-      },
-      (error: unknown) => {
-        logger.error({ err: error }, 'failed to stop cleanly');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGINT', handle);
-  process.on('SIGTERM', handle);
-}
-
 async function main(): Promise<void> {
-  stopOnEverySignal();
+  stopOnSignals(logger, stopAll);
   try {
     infra = await ensureInfrastructure({ dataDir: defaultDataDir(), log: say });
     if (stopping) return;

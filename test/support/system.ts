@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
-import type { NativeConnection, Worker } from '@temporalio/worker';
+import type { NativeConnection } from '@temporalio/worker';
 import type { NatsConnection } from 'nats';
 import { parseConfig, type Config } from '../../src/config';
 import { createOrdersRepository, type OrdersRepository } from '../../src/db/orders-repository';
@@ -12,7 +12,7 @@ import { createStripeClient } from '../../src/payments/stripe-client';
 import { startPaymentsService, type PaymentsService } from '../../src/payments/service';
 import { startProductsService, type ProductsService } from '../../src/products/service';
 import { connectTemporalClient, connectTemporalWorker } from '../../src/temporal/connection';
-import { createOrderWorker } from '../../src/worker';
+import { startOrderWorker } from '../../src/worker';
 import { connectNestClient, type NestClient } from './nest-client';
 
 export type Part = 'products' | 'payments' | 'worker' | 'gateway';
@@ -64,25 +64,8 @@ export async function startTestSystem(overrides: Record<string, string> = {}): P
     webhookToleranceSeconds: config.stripe.webhookToleranceSeconds,
     publishTimeoutMs: config.nats.requestTimeoutMs,
   });
-  const startWorker = async (): Promise<{ stop(): Promise<void> }> => {
-    const worker: Worker = await createOrderWorker({
-      connection: workerConnection,
-      namespace: config.temporal.namespace,
-      taskQueue: config.temporal.taskQueue,
-      pool,
-      nats,
-      config,
-    });
-    const running = worker.run();
-    return {
-      async stop() {
-        worker.shutdown();
-        await running;
-      },
-    };
-  };
   const starters = {
-    worker: startWorker,
+    worker: () => startOrderWorker({ connection: workerConnection, pool, nats, config }),
     gateway: () => startGateway({ config, logger, nats, temporal, pool }),
   };
   const parts = new Map<Part, { stop(): Promise<void> }>([
