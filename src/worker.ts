@@ -1,4 +1,4 @@
-import { Worker, type NativeConnection } from '@temporalio/worker';
+import { Runtime, Worker, type NativeConnection } from '@temporalio/worker';
 import type { NatsConnection } from 'nats';
 import { createActivities } from './activities';
 import { loadConfigOrExit, type Config } from './config';
@@ -8,6 +8,7 @@ import { createLogger } from './logger';
 import { connectNats } from './nats/connection';
 import { runMain, stopOnSignals } from './process-lifecycle';
 import { connectTemporalWorker } from './temporal/connection';
+import { temporalLoggerFor } from './temporal/sdk-logger';
 
 export interface OrderWorkerDeps {
   connection: NativeConnection;
@@ -45,6 +46,8 @@ export async function startOrderWorker({ connection, pool, nats, config }: Order
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
   const logger = createLogger('worker', config.logLevel);
+  // Once per process, before any worker or connection exists.
+  Runtime.install({ logger: temporalLoggerFor(logger) });
   const [connection, pool, nats] = await Promise.all([
     connectTemporalWorker(config.temporal),
     createDatabasePool(config.databaseUrl),
