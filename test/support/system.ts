@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
-import type { NativeConnection } from '@temporalio/worker';
+import { Runtime, type NativeConnection } from '@temporalio/worker';
 import type { NatsConnection } from 'nats';
 import { parseConfig, type Config } from '../../src/config';
 import { createOrdersRepository, type OrdersRepository } from '../../src/db/orders-repository';
@@ -12,8 +12,11 @@ import { createStripeClient } from '../../src/payments/stripe-client';
 import { startPaymentsService, type PaymentsService } from '../../src/payments/service';
 import { startProductsService, type ProductsService } from '../../src/products/service';
 import { connectTemporalClient, connectTemporalWorker } from '../../src/temporal/connection';
+import { temporalLoggerFor } from '../../src/temporal/sdk-logger';
 import { startOrderWorker } from '../../src/worker';
 import { connectNestClient, type NestClient } from './nest-client';
+
+let sdkLoggerInstalled = false;
 
 export type Part = 'products' | 'payments' | 'worker' | 'gateway';
 
@@ -45,6 +48,11 @@ export async function startTestSystem(overrides: Record<string, string> = {}): P
     ...overrides,
   });
   const logger = createLogger('test', config.logLevel);
+  // The SDK's own logs follow LOG_LEVEL too (silent in tests unless asked for).
+  if (!sdkLoggerInstalled) {
+    Runtime.install({ logger: temporalLoggerFor(logger) });
+    sdkLoggerInstalled = true;
+  }
   const [pool, nats, temporal, workerConnection]: [DatabasePool, NatsConnection, Client, NativeConnection] =
     await Promise.all([
       createDatabasePool(config.databaseUrl),
