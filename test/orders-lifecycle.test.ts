@@ -133,6 +133,26 @@ describe('orders.create', () => {
   });
 });
 
+describe('whatever it is sent', () => {
+  it('answers garbage with a 400 and keeps serving', async () => {
+    const bodies = [Buffer.from('{"pattern": "orders.create", "data": '), Buffer.from([0xff, 0xfe, 0x00]), Buffer.alloc(70 * 1024, 0x20)];
+    const answers = await Promise.all(
+      bodies.map(async (body) => JSON.parse(Buffer.from((await system.nats.request('orders.create', body, { timeout: 5_000 })).data).toString())),
+    );
+    expect(answers.map((answer) => answer.err)).toEqual([
+      { status: 400, message: 'Message body is not valid JSON' },
+      { status: 400, message: 'Message body is not valid UTF-8' },
+      { status: 413, message: `Message body is ${70 * 1024} bytes; the limit is ${64 * 1024}` },
+    ]);
+    expect((await place([{ productId: mouse.id, quantity: 1 }])).order.status).toBe('PENDING');
+  });
+
+  it('treats a body that is not a NestJS envelope as the payload itself', async () => {
+    const reply = await system.nats.request('orders.find.one', Buffer.from(JSON.stringify({ id: 'nope' })), { timeout: 5_000 });
+    expect(JSON.parse(Buffer.from(reply.data).toString())).toEqual({ err: { status: 400, message: ['id must be a UUID'] }, isDisposed: true });
+  });
+});
+
 describe('reads', () => {
   it('finds one order, with 404 for an unknown id and 400 for a malformed one', async () => {
     const { order } = await place([{ productId: mouse.id, quantity: 2 }]);

@@ -1,0 +1,62 @@
+import { randomUUID } from 'node:crypto';
+import { sql } from 'slonik';
+import { z } from 'zod';
+import { parseConfig } from '../src/config';
+import { createOrdersRepository } from '../src/db/orders-repository';
+import { createDatabasePool, type DatabasePool } from '../src/db/pool';
+
+// The workflow's writes are activities, which may run more than once: each must be idempotent.
+let pool: DatabasePool;
+const count = (table: 'orders' | 'order_items' | 'payments', orderId: string) =>
+  pool.oneFirst(
+    sql.type(z.object({ count: z.number() }))`
+      SELECT count(*)::int AS count FROM ${sql.identifier([table])}
+      WHERE ${sql.identifier([table === 'orders' ? 'id' : 'order_id'])} = ${orderId}`,
+  );
+
+beforeAll(async () => {
+  pool = await createDatabasePool(parseConfig(process.env).databaseUrl);
+});
+
+afterAll(async () => {
+  await pool?.end();
+});
+
+it('stores an order once however often the insert runs, with exact totals', async () => {
+  const orders = createOrdersRepository(pool);
+  const order = {
+    orderId: randomUUID(),
+    currency: 'usd',
+    items: [
+      { productId: 7, name: 'Cable', priceCents: 1_999, quantity: 3 },
+      { productId: 'sku-9', name: 'Plug', priceCents: 10, quantity: 1 },
+    ],
+  };
+  const first = await orders.insertOrder(order);
+  const again = await orders.insertOrder(order);
+  expect(again).toEqual(first);
+  expect(first).toMatchObject({ totalAmount: 60.07, totalItems: 4, status: 'PENDING' });
+  expect(first.OrderItems).toEqual([
+    { productId: 7, name: 'Cable', price: 19.99, quantity: 3 },
+    { productId: 'sku-9', name: 'Plug', price: 0.1, quantity: 1 },
+  ]);
+  expect(await count('orders', order.orderId)).toBe(1);
+  expect(await count('order_items', order.orderId)).toBe(2);
+});
+
+it('records a payment once and marks the order paid with that payment', async () => {
+  const orders = createOrdersRepository(pool);
+  const orderId = randomUUID();
+  await orders.insertOrder({ orderId, currency: 'usd', items: [{ productId: 1, name: 'A', priceCents: 100, quantity: 1 }] });
+  const payment = { orderId, stripePaymentId: `pi_${randomUUID()}`, receiptUrl: 'https://receipt' };
+  const paid = await orders.recordPayment(payment, 'APPLIED');
+  const again = await orders.recordPayment(payment, 'APPLIED');
+  expect(again).toEqual(paid);
+  expect(paid).toMatchObject({ status: 'PAID', paid: true, stripeChargeId: payment.stripePaymentId, receiptUrl: 'https://receipt' });
+  expect(await count('payments', orderId)).toBe(1);
+
+  // A second, different payment never replaces the first on the order.
+  const other = await orders.recordPayment({ ...payment, stripePaymentId: `pi_${randomUUID()}` }, 'REFUND_REQUESTED');
+  expect(other.stripeChargeId).toBe(payment.stripePaymentId);
+  expect(await count('payments', orderId)).toBe(2);
+});
