@@ -38,6 +38,7 @@ const environmentSchema = z.object({
 
   PRODUCTS_VALIDATE_SUBJECT: z.string().min(1).default('validate_products'),
   PAYMENTS_CREATE_SESSION_SUBJECT: z.string().min(1).default('create.payment.session'),
+  PAYMENTS_EXPIRE_SESSION_SUBJECT: z.string().min(1).default('expire.payment.session'),
   ORDER_CURRENCY: z
     .string()
     .regex(/^[a-z]{3}$/, 'must be a three-letter lower-case ISO currency code')
@@ -80,6 +81,7 @@ export interface Config {
   subjects: {
     validateProducts: string;
     createPaymentSession: string;
+    expirePaymentSession: string;
   };
   orders: {
     currency: string;
@@ -134,6 +136,7 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
     subjects: {
       validateProducts: e.PRODUCTS_VALIDATE_SUBJECT,
       createPaymentSession: e.PAYMENTS_CREATE_SESSION_SUBJECT,
+      expirePaymentSession: e.PAYMENTS_EXPIRE_SESSION_SUBJECT,
     },
     orders: {
       currency: e.ORDER_CURRENCY,

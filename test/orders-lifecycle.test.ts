@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
+import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { REFUND_REQUESTED_SUBJECT } from '../src/nats/payment-stream';
 import { changeStatusUpdate, orderWorkflowId, paymentSucceededSignal } from '../src/orders/messages';
 import type { Order, OrderWithItems, PaymentSession } from '../src/orders/types';
@@ -264,6 +265,22 @@ describe('payments and status changes', () => {
       status: 404,
       message: `Order with id ${unknown} not found`,
     });
+  });
+
+  it('expires the checkout session of a PENDING order it cancels', async () => {
+    const { order, paymentSession } = await place([{ productId: mouse.id, quantity: 1 }]);
+    expect(paymentSession.sessionId).toMatch(/^cs_/);
+    await system.nest.send('orders.change.status', { id: order.id, status: 'CANCELLED' });
+
+    const history = await system.temporal.workflow.getHandle(orderWorkflowId(order.id)).fetchHistory();
+    const events = history.events ?? [];
+    const scheduled = events.find((event) => event.activityTaskScheduledEventAttributes?.activityType?.name === 'expirePaymentSession');
+    expect(scheduled).toBeDefined();
+    const completed = events.find(
+      (event) => Number(event.activityTaskCompletedEventAttributes?.scheduledEventId) === Number(scheduled?.eventId),
+    );
+    const result = completed?.activityTaskCompletedEventAttributes?.result?.payloads?.[0];
+    expect(defaultPayloadConverter.fromPayload(result as Payload)).toMatchObject({ expired: true });
   });
 
   it('records a payment for a cancelled order and requests its refund', async () => {

@@ -23,6 +23,7 @@ export function createActivities({ orders, nats, config }: ActivityDeps) {
     ...createPaymentActivities({
       nats,
       createPaymentSessionSubject: config.subjects.createPaymentSession,
+      expirePaymentSessionSubject: config.subjects.expirePaymentSession,
       requestTimeoutMs: config.nats.requestTimeoutMs,
     }),
   };

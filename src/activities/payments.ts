@@ -1,6 +1,6 @@
 import type { NatsConnection } from 'nats';
 import { z } from 'zod';
-import { publishEvent, requestPeer } from '../nats/nest-transport';
+import { publishEvent, requestPeer, RpcError } from '../nats/nest-transport';
 import { REFUND_REQUESTED_SUBJECT } from '../nats/payment-stream';
 import { FailureType } from '../orders/errors';
 import { fromCents } from '../orders/money';
@@ -10,6 +10,7 @@ import { peerFailure } from './failures';
 export interface PaymentActivityDeps {
   nats: NatsConnection;
   createPaymentSessionSubject: string;
+  expirePaymentSessionSubject: string;
   requestTimeoutMs: number;
 }
 
@@ -24,7 +25,8 @@ export interface RefundRequest {
   reason: string;
 }
 
-export function createPaymentActivities({ nats, createPaymentSessionSubject, requestTimeoutMs }: PaymentActivityDeps) {
+export function createPaymentActivities(deps: PaymentActivityDeps) {
+  const { nats, createPaymentSessionSubject, requestTimeoutMs } = deps;
   return {
     /** The payments service creates the Stripe Checkout session, keyed by the order id. */
     async createPaymentSession(order: { orderId: string; currency: string; items: PricedItem[] }): Promise<PaymentSession> {
@@ -46,6 +48,28 @@ export function createPaymentActivities({ nats, createPaymentSessionSubject, req
       const parsed = sessionResponse.safeParse(answer);
       if (!parsed.success) throw peerFailure(new Error(`${createPaymentSessionSubject} answered without a url`), FailureType.PaymentSessionFailed);
       return parsed.data as PaymentSession;
+    },
+
+    /**
+     * Asks the payments service to expire the order's Checkout session, so a cancelled order can
+     * no longer be paid. A payments service that does not offer this (no responders) is not an
+     * error: the order is cancelled all the same and a late payment is refunded.
+     */
+    async expirePaymentSession(session: { orderId: string; sessionId: string }): Promise<{ expired: boolean; detail: string }> {
+      try {
+        const answer = await requestPeer<{ expired?: boolean; status?: string | null }>(
+          nats,
+          deps.expirePaymentSessionSubject,
+          session,
+          requestTimeoutMs,
+        );
+        return { expired: answer?.expired === true, detail: `session is ${answer?.status ?? 'unknown'}` };
+      } catch (error) {
+        if (error instanceof RpcError && error.message.startsWith('No service answers')) {
+          return { expired: false, detail: error.message };
+        }
+        throw peerFailure(error, FailureType.PaymentSessionFailed);
+      }
     },
 
     /** Publishes a refund request the payments service can act on; flushed so it is really sent. */

@@ -5,6 +5,7 @@ import { serveRequests } from '../nats/nest-transport';
 import { ensurePaymentStream } from '../nats/payment-stream';
 import { CREATE_PAYMENT_SESSION_SUBJECT, createPaymentSessionHandler } from './create-session';
 import { startPaymentsHttpServer } from './http-server';
+import { EXPIRE_PAYMENT_SESSION_SUBJECT, expirePaymentSessionHandler } from './expire-session';
 import { createWebhookHandler } from './webhook';
 
 export const PAYMENTS_QUEUE_GROUP = 'payments-service';
@@ -38,8 +39,17 @@ export interface PaymentsService {
 export async function startPaymentsService(deps: PaymentsServiceDeps): Promise<PaymentsService> {
   await ensurePaymentStream(deps.nc);
   const subject = deps.createSessionSubject ?? CREATE_PAYMENT_SESSION_SUBJECT;
-  const createSession = createPaymentSessionHandler(deps);
-  const requests = serveRequests(deps.nc, [subject], PAYMENTS_QUEUE_GROUP, (payload) => createSession(payload), deps.logger);
+  const handlers: Record<string, (payload: unknown) => Promise<unknown>> = {
+    [subject]: createPaymentSessionHandler(deps),
+    [EXPIRE_PAYMENT_SESSION_SUBJECT]: expirePaymentSessionHandler(deps),
+  };
+  const requests = serveRequests(
+    deps.nc,
+    Object.keys(handlers),
+    PAYMENTS_QUEUE_GROUP,
+    (payload, requestSubject) => (handlers[requestSubject] as (payload: unknown) => Promise<unknown>)(payload),
+    deps.logger,
+  );
   // A round trip, so a request sent after this cannot meet "no responders".
   await deps.nc.flush();
 

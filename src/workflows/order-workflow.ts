@@ -4,6 +4,7 @@ import {
   allHandlersFinished,
   condition,
   log,
+  patched,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
@@ -54,6 +55,12 @@ const retryOutages = {
 const durableActivities = proxyActivities<OrderActivities>({
   startToCloseTimeout: '10 seconds',
   retry: { ...retryOutages, maximumInterval: '1 minute' },
+});
+
+// Nice to have, never worth holding an order up for.
+const bestEffortActivities = proxyActivities<OrderActivities>({
+  startToCloseTimeout: '10 seconds',
+  retry: { ...retryOutages, maximumInterval: '5 seconds', maximumAttempts: 3 },
 });
 
 type Command =
@@ -216,10 +223,27 @@ export async function OrderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
     });
   };
 
+  // Best effort: a cancelled order's checkout is closed so the customer cannot pay it any more;
+  // if that fails, a payment that still arrives is recorded and refunded.
+  const expireCheckout = async (): Promise<void> => {
+    const sessionId = paymentSession?.sessionId;
+    if (typeof sessionId !== 'string') return;
+    try {
+      const outcome = await bestEffortActivities.expirePaymentSession({ orderId: input.orderId, sessionId });
+      log.info('checkout session expiry', { orderId: input.orderId, ...outcome });
+    } catch (error) {
+      log.warn('checkout session could not be expired', { orderId: input.orderId, error: String(error) });
+    }
+  };
+
   const changeStatus = async (current: OrderWithItems, status: OrderStatus): Promise<OrderWithItems> => {
     const check = checkRequestedTransition(current.status, status);
     if (check.kind === 'unchanged') return current;
     if (check.kind === 'forbidden') throw failure(FailureType.ForbiddenTransition, check.message);
+    // Orders cancelled before this change did not expire their checkout; their histories replay.
+    if (status === 'CANCELLED' && current.status === 'PENDING' && patched('expire-checkout-on-cancel')) {
+      await expireCheckout();
+    }
     publishState(await durableActivities.setOrderStatus(input.orderId, status));
     if (status === 'CANCELLED' && current.status === 'PAID' && current.stripeChargeId !== null) {
       await durableActivities.requestRefund({

@@ -1,8 +1,9 @@
 /**
  * Records the histories the replay test checks the workflow code against:
- *   npx tsx test/histories/record.ts
+ *   npx tsx test/histories/record.ts [scenario ...]   (all scenarios when none is named)
  * Run it when a deliberate, versioned change to OrderWorkflow needs new reference histories; it
- * starts its own real services (as the test setup does) and writes test/histories/*.json.
+ * starts its own real services (as the test setup does) and writes test/histories/*.json. Keep
+ * the histories recorded before a change (`patched`): they prove old orders still replay.
  */
 import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
@@ -55,6 +56,11 @@ const scenarios: Record<string, Scenario> = {
       .catch(() => undefined);
     return orderId;
   },
+  'cancelled-while-pending': async (system, productId) => {
+    const orderId = await placeOrder(system, productId);
+    await system.temporal.workflow.getHandle(orderWorkflowId(orderId)).executeUpdate(changeStatusUpdate, { args: ['CANCELLED'] });
+    return orderId;
+  },
   'payment-window-expired': async (system, productId) => {
     const orderId = randomUUID();
     await system.temporal.workflow.start<typeof OrderWorkflow>(ORDER_WORKFLOW_TYPE, {
@@ -82,7 +88,9 @@ async function main(): Promise<void> {
   const system = await startTestSystem({ ORDER_LATE_PAYMENT_GRACE_MS: '500' });
   try {
     const product = await system.nest.send<{ id: number }>('products.create', { name: 'Recorded product', price: 10.25 });
+    const wanted = process.argv.slice(2);
     for (const [name, scenario] of Object.entries(scenarios)) {
+      if (wanted.length > 0 && !wanted.includes(name)) continue;
       const orderId = await scenario(system, product.id);
       const handle = system.temporal.workflow.getHandle(orderWorkflowId(orderId));
       const result = await handle.result();
