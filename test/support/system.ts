@@ -31,8 +31,8 @@ export interface TestSystem {
   paymentsUrl: string;
   /** Stops one part of the system, to test how the others behave without it. */
   stopPart(name: Part): Promise<void>;
-  /** Starts the worker or the gateway again after stopPart. */
-  startPart(name: 'worker' | 'gateway'): Promise<void>;
+  /** Starts a part again after stopPart. */
+  startPart(name: 'products' | 'worker' | 'gateway'): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -61,7 +61,6 @@ export async function startTestSystem(overrides: Record<string, string> = {}): P
       connectTemporalWorker(config.temporal),
     ]);
 
-  const products: ProductsService = await startProductsService({ nc: nats, pool, logger });
   const payments: PaymentsService = await startPaymentsService({
     nc: nats,
     stripe: createStripeClient(config.stripe),
@@ -73,11 +72,12 @@ export async function startTestSystem(overrides: Record<string, string> = {}): P
     publishTimeoutMs: config.nats.requestTimeoutMs,
   });
   const starters = {
+    products: (): Promise<ProductsService> => startProductsService({ nc: nats, pool, logger }),
     worker: () => startOrderWorker({ connection: workerConnection, pool, nats, config }),
     gateway: () => startGateway({ config, logger, nats, temporal, pool }),
   };
   const parts = new Map<Part, { stop(): Promise<void> }>([
-    ['products', products],
+    ['products', await starters.products()],
     ['payments', payments],
     ['worker', await starters.worker()],
     ['gateway', await starters.gateway()],

@@ -1,0 +1,101 @@
+import { randomUUID } from 'node:crypto';
+import { sql } from 'slonik';
+import { z } from 'zod';
+import { orderIdFor } from '../src/gateway/order-id';
+import type { OrderWithItems, PaymentSession } from '../src/orders/types';
+import { eventually } from './support/eventually';
+import { startTestSystem, type TestSystem } from './support/system';
+
+let system: TestSystem;
+let product: { id: number };
+
+beforeAll(async () => {
+  // Short enough that a create waiting on a missing products service answers quickly.
+  system = await startTestSystem({ ORDER_CREATE_TIMEOUT_MS: '3000' });
+  product = await system.nest.send('products.create', { name: 'Teapot', price: 25.5 });
+});
+
+afterAll(async () => {
+  await system?.stop();
+});
+
+interface Placed {
+  order: OrderWithItems;
+  paymentSession: PaymentSession;
+}
+
+const place = (extra: Record<string, unknown> = {}) =>
+  system.nest.send<Placed>('orders.create', { items: [{ productId: product.id, quantity: 1 }], ...extra });
+
+const payment = (orderId: string) => ({ stripePaymentId: `pi_${randomUUID()}`, orderId, receiptUrl: null });
+
+it('makes one order and one workflow from 20 concurrent copies of a request', async () => {
+  const idempotencyKey = randomUUID();
+  const placed = await Promise.all(Array.from({ length: 20 }, () => place({ idempotencyKey })));
+  const orderId = orderIdFor(idempotencyKey);
+  expect(new Set(placed.map((copy) => copy.order.id))).toEqual(new Set([orderId]));
+  expect(new Set(placed.map((copy) => copy.paymentSession.url)).size).toBe(1);
+
+  const rows = await system.pool.oneFirst(
+    sql.type(z.object({ count: z.number() }))`SELECT count(*)::int AS count FROM orders WHERE id = ${orderId}`,
+  );
+  expect(rows).toBe(1);
+  const runs = [];
+  for await (const run of system.temporal.workflow.list({ query: `WorkflowId="order-${orderId}"` })) runs.push(run);
+  expect(runs).toHaveLength(1);
+});
+
+it('serialises a payment and a cancellation racing on one order into a state the lifecycle allows', async () => {
+  const orders = await Promise.all(Array.from({ length: 8 }, () => place()));
+  await Promise.all(
+    orders.map(async ({ order }) => {
+      const [cancelled] = await Promise.allSettled([
+        system.nest.send<OrderWithItems>('orders.change.status', { id: order.id, status: 'CANCELLED' }),
+        system.nest.emit('payment.succeeded', payment(order.id)),
+      ]);
+      // The cancellation was accepted: PENDING -> CANCELLED, or PAID -> CANCELLED with a refund.
+      expect(cancelled.status).toBe('fulfilled');
+    }),
+  );
+  for (const { order } of orders) {
+    const final = await eventually(async () => {
+      const current = await system.orders.findOrder(order.id);
+      expect(await system.orders.countPayments(order.id)).toBe(1);
+      return current as OrderWithItems;
+    });
+    expect(final.status).toBe('CANCELLED');
+    // Either the payment came first (paid, then refunded) or the cancellation did (never paid).
+    expect(final.paid).toBe(final.stripeChargeId !== null);
+    const outcomes = await system.pool.anyFirst(
+      sql.type(z.object({ outcome: z.string() }))`SELECT outcome FROM payments WHERE order_id = ${order.id}`,
+    );
+    expect(outcomes).toEqual([final.paid ? 'APPLIED' : 'REFUND_REQUESTED']);
+  }
+});
+
+it('applies a payment that arrives while its order is still being placed', async () => {
+  const idempotencyKey = randomUUID();
+  const orderId = orderIdFor(idempotencyKey);
+  await system.stopPart('products');
+  const waiting = await system.nest.sendExpectingError('orders.create', {
+    items: [{ productId: product.id, quantity: 2 }],
+    idempotencyKey,
+  });
+  expect(waiting.status).toBe(503);
+  expect(waiting.message).toContain('retry with the same idempotencyKey');
+  expect(await system.orders.findOrder(orderId)).toBeNull();
+
+  // The payment overtakes the order: the workflow keeps it until the order exists.
+  const early = payment(orderId);
+  await system.nest.emit('payment.succeeded', early);
+  await system.startPart('products');
+
+  const paid = await eventually(async () => {
+    const current = await system.orders.findOrder(orderId);
+    expect(current?.status).toBe('PAID');
+    return current as OrderWithItems;
+  });
+  expect(paid.stripeChargeId).toBe(early.stripePaymentId);
+  const retried = await place({ idempotencyKey });
+  expect(retried.order).toEqual(paid);
+});
