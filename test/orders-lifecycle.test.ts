@@ -148,6 +148,29 @@ describe('whatever it is sent', () => {
     expect((await place([{ productId: mouse.id, quantity: 1 }])).order.status).toBe('PENDING');
   });
 
+  it('refuses injection strings, very long strings and wrong types without writing anything', async () => {
+    const before = (await system.nest.send<Page>('orders.find.all', {})).meta.total;
+    const hostile = ["1; DROP TABLE orders; --", "' OR '1'='1", '<script>alert(1)</script>', '${process.exit()}'];
+    for (const productId of hostile) {
+      const error = await system.nest.sendExpectingError('orders.create', { items: [{ productId, quantity: 1 }] });
+      expect(error).toEqual({ status: 400, message: `Products not found: ${productId}` });
+    }
+    const tooLong = await system.nest.sendExpectingError('orders.create', {
+      items: [{ productId: 'x'.repeat(10_000), quantity: 1 }],
+      idempotencyKey: 'k'.repeat(10_000),
+    });
+    expect(tooLong).toEqual({
+      status: 400,
+      message: ['items.0.productId must be at most 64 characters', 'idempotencyKey must be at most 128 characters'],
+    });
+    for (const payload of [{}, 42, 'orders', [], { items: null }, { items: [null] }, { items: [{ productId: {}, quantity: [] }] }]) {
+      expect((await system.nest.sendExpectingError('orders.create', payload)).status).toBe(400);
+    }
+    expect((await system.nest.sendExpectingError('orders.find.one', { id: "' OR 1=1 --" })).status).toBe(400);
+    expect((await system.nest.sendExpectingError('orders.find.all', { status: "PAID' OR '1'='1" })).status).toBe(400);
+    expect((await system.nest.send<Page>('orders.find.all', {})).meta.total).toBe(before);
+  });
+
   it('treats a body that is not a NestJS envelope as the payload itself', async () => {
     const reply = await system.nats.request('orders.find.one', Buffer.from(JSON.stringify({ id: 'nope' })), { timeout: 5_000 });
     expect(JSON.parse(Buffer.from(reply.data).toString())).toEqual({ err: { status: 400, message: ['id must be a UUID'] }, isDisposed: true });
