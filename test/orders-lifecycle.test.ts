@@ -5,6 +5,7 @@ import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { REFUND_REQUESTED_SUBJECT } from '../src/nats/payment-stream';
 import { changeStatusUpdate, orderWorkflowId, paymentSucceededSignal } from '../src/orders/messages';
 import type { Order, OrderWithItems, PaymentSession } from '../src/orders/types';
+import { REFUNDED_SUBJECT } from '../src/payments/refunds';
 import { checkoutSessionEvent, postWebhook, signEvent, webhookUrl } from '../src/payments/test-events';
 import { eventually } from './support/eventually';
 import { startTestSystem, type TestSystem } from './support/system';
@@ -311,6 +312,9 @@ describe('payments and status changes', () => {
     const subscription = system.nats.subscribe(REFUND_REQUESTED_SUBJECT, {
       callback: (_error, msg) => refunds.push(JSON.parse(Buffer.from(msg.data).toString())),
     });
+    const refunded = system.nats.subscribe(REFUNDED_SUBJECT, {
+      callback: (_error, msg) => refunds.push(JSON.parse(Buffer.from(msg.data).toString())),
+    });
     const { order } = await place([{ productId: mouse.id, quantity: 1 }]);
     const cancelled = await system.nest.send<OrderWithItems>('orders.change.status', { id: order.id, status: 'CANCELLED' });
     expect(cancelled.status).toBe('CANCELLED');
@@ -325,7 +329,15 @@ describe('payments and status changes', () => {
       }),
     );
     expect(await findOne(order.id)).toMatchObject({ status: 'CANCELLED', paid: false });
+    // The payments service acts on the request: Stripe refunds the payment.
+    await eventually(async () =>
+      expect(refunds).toContainEqual({
+        pattern: REFUNDED_SUBJECT,
+        data: { orderId: order.id, stripePaymentId: late.stripePaymentId, refundId: expect.stringMatching(/^re_/) },
+      }),
+    );
     subscription.unsubscribe();
+    refunded.unsubscribe();
   });
 });
 

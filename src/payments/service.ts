@@ -6,6 +6,7 @@ import { ensurePaymentStream } from '../nats/payment-stream';
 import { CREATE_PAYMENT_SESSION_SUBJECT, createPaymentSessionHandler } from './create-session';
 import { startPaymentsHttpServer } from './http-server';
 import { EXPIRE_PAYMENT_SESSION_SUBJECT, expirePaymentSessionHandler } from './expire-session';
+import { startRefundWorker } from './refunds';
 import { createWebhookHandler } from './webhook';
 
 export const PAYMENTS_QUEUE_GROUP = 'payments-service';
@@ -61,12 +62,13 @@ export async function startPaymentsService(deps: PaymentsServiceDeps): Promise<P
     publishTimeoutMs: deps.publishTimeoutMs,
     logger: deps.logger,
   });
+  const refunds = await startRefundWorker({ nc: deps.nc, stripe: deps.stripe, logger: deps.logger });
   const http = await startPaymentsHttpServer(
     { webhook, logger: deps.logger, isHealthy: () => !deps.nc.isClosed() },
     deps.httpPort,
   ).catch(async (error: unknown) => {
-    // E.g. the port is taken: do not leave the NATS subscription behind.
-    await requests.drain();
+    // E.g. the port is taken: do not leave the NATS subscriptions behind.
+    await Promise.all([requests.drain(), refunds.stop()]);
     throw error;
   });
 
@@ -76,7 +78,7 @@ export async function startPaymentsService(deps: PaymentsServiceDeps): Promise<P
     subject,
     async stop() {
       await http.close();
-      await requests.drain();
+      await Promise.all([requests.drain(), refunds.stop()]);
     },
   };
 }

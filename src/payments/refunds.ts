@@ -1,0 +1,82 @@
+import { AckPolicy, DeliverPolicy, type JsMsg, type NatsConnection } from 'nats';
+import Stripe from 'stripe';
+import { z } from 'zod';
+import type { Logger } from '../logger';
+import { openEnvelope, parseJsonBody, publishEvent } from '../nats/nest-transport';
+import { PAYMENT_STREAM, REFUND_REQUESTED_SUBJECT } from '../nats/payment-stream';
+
+/**
+ * Acts on `payment.refund.requested` (a payment for a cancelled or already paid order): refunds
+ * it with Stripe, once per payment (idempotency key), then announces `payment.refunded`.
+ */
+
+export const REFUND_CONSUMER = 'payments-refunds';
+export const REFUNDED_SUBJECT = 'payment.refunded';
+
+const refundRequest = z.object({
+  orderId: z.string().min(1),
+  stripePaymentId: z.string().regex(/^(pi|ch)_[\w-]+$/),
+  reason: z.string().optional(),
+});
+
+export interface RefundWorker {
+  stop(): Promise<void>;
+}
+
+export async function startRefundWorker(deps: { nc: NatsConnection; stripe: Stripe; logger: Logger }): Promise<RefundWorker> {
+  const { nc, stripe, logger } = deps;
+  const jsm = await nc.jetstreamManager();
+  await jsm.consumers.add(PAYMENT_STREAM, {
+    durable_name: REFUND_CONSUMER,
+    filter_subject: REFUND_REQUESTED_SUBJECT,
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.All,
+  });
+  const messages = await nc.jetstream().consumers.get(PAYMENT_STREAM, REFUND_CONSUMER).then((consumer) => consumer.consume());
+
+  const refund = async (msg: JsMsg): Promise<void> => {
+    let request: z.infer<typeof refundRequest>;
+    try {
+      const parsed = refundRequest.safeParse(openEnvelope(parseJsonBody(msg.data)).payload);
+      if (!parsed.success) throw new Error(parsed.error.issues.map((issue) => `${issue.path.join('.')} ${issue.message}`).join('; '));
+      request = parsed.data;
+    } catch (error) {
+      // Retrying cannot make it readable: keep it in the stream for an operator, stop redelivering.
+      logger.warn({ streamSeq: msg.seq, reason: (error as Error).message }, 'unreadable refund request');
+      msg.term();
+      return;
+    }
+    const target = request.stripePaymentId.startsWith('pi_')
+      ? { payment_intent: request.stripePaymentId }
+      : { charge: request.stripePaymentId };
+    try {
+      const created = await stripe.refunds.create(
+        { ...target, metadata: { orderId: request.orderId } },
+        { idempotencyKey: `refund-${request.stripePaymentId}` },
+      );
+      logger.info({ orderId: request.orderId, stripePaymentId: request.stripePaymentId, refundId: created.id }, 'payment refunded');
+      publishEvent(nc, REFUNDED_SUBJECT, { orderId: request.orderId, stripePaymentId: request.stripePaymentId, refundId: created.id });
+      msg.ack();
+    } catch (error) {
+      if (error instanceof Stripe.errors.StripeInvalidRequestError) {
+        // Already refunded, or not refundable: Stripe's answer is final.
+        logger.warn({ orderId: request.orderId, stripePaymentId: request.stripePaymentId, reason: error.message }, 'refund refused');
+        msg.ack();
+        return;
+      }
+      logger.error({ orderId: request.orderId, reason: (error as Error).message }, 'refund failed; will retry');
+      msg.nak(5_000);
+    }
+  };
+
+  const loop = (async () => {
+    for await (const msg of messages) await refund(msg);
+  })();
+
+  return {
+    async stop() {
+      await messages.close();
+      await loop;
+    },
+  };
+}
