@@ -1,6 +1,6 @@
 import type { NatsConnection } from 'nats';
 import { z } from 'zod';
-import { publishEvent, requestPeer, RpcError } from '../nats/nest-transport';
+import { NoRespondersError, publishEvent, requestPeer } from '../nats/nest-transport';
 import { REFUND_REQUESTED_SUBJECT } from '../nats/payment-stream';
 import { FailureType } from '../orders/errors';
 import { fromCents } from '../orders/money';
@@ -47,7 +47,7 @@ export function createPaymentActivities(deps: PaymentActivityDeps) {
       }
       const parsed = sessionResponse.safeParse(answer);
       if (!parsed.success) throw peerFailure(new Error(`${createPaymentSessionSubject} answered without a url`), FailureType.PaymentSessionFailed);
-      return parsed.data as PaymentSession;
+      return parsed.data;
     },
 
     /**
@@ -65,7 +65,7 @@ export function createPaymentActivities(deps: PaymentActivityDeps) {
         );
         return { expired: answer?.expired === true, detail: `session is ${answer?.status ?? 'unknown'}` };
       } catch (error) {
-        if (error instanceof RpcError && error.message.startsWith('No service answers')) {
+        if (error instanceof NoRespondersError) {
           return { expired: false, detail: error.message };
         }
         throw peerFailure(error, FailureType.PaymentSessionFailed);

@@ -35,6 +35,13 @@ export class RpcError extends Error {
   }
 }
 
+/** Nobody subscribes to the subject: the peer is down, or does not offer this request at all. */
+export class NoRespondersError extends RpcError {
+  constructor(readonly subject: string) {
+    super(503, `No service answers ${subject}`);
+  }
+}
+
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** Parses a message body as JSON, refusing oversized, non-UTF-8 and malformed bodies with a 400. */
@@ -151,10 +158,9 @@ export async function requestPeer<T>(
   try {
     msg = await nc.request(subject, encodeJson({ pattern: subject, data, id }), { timeout: timeoutMs });
   } catch (error) {
-    if (error instanceof NatsError && error.code === ErrorCode.NoResponders) {
-      throw new RpcError(503, `No service answers ${subject}`);
-    }
-    if (error instanceof NatsError && error.code === ErrorCode.Timeout) {
+    const code: string | undefined = error instanceof NatsError ? error.code : undefined;
+    if (code === String(ErrorCode.NoResponders)) throw new NoRespondersError(subject);
+    if (code === String(ErrorCode.Timeout)) {
       throw new RpcError(503, `No answer on ${subject} within ${timeoutMs} ms`);
     }
     throw new RpcError(503, `Request on ${subject} failed: ${(error as Error).message}`);

@@ -133,7 +133,7 @@ export async function OrderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
     },
     {
       // Rejected here, a bad request never enters the history.
-      validator: (status) => {
+      validator: (status: OrderStatus) => {
         if (!ORDER_STATUSES.includes(status)) {
           throw failure(FailureType.InvalidInput, `status must be one of ${ORDER_STATUSES.join(', ')}`);
         }
