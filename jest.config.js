@@ -3,6 +3,8 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
+  // The fault suite starts its own services and kills them: `npm run test:faults` runs it.
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/faults/'],
   transform: { '^.+\\.[tj]s$': ['@swc/jest'] },
   // slonik requires these ESM-only packages; jest on Node 20 cannot load ESM through require.
   transformIgnorePatterns: ['/node_modules/(?!(p-limit|yocto-queue)/)'],

@@ -4,9 +4,10 @@ import { loadConfigOrExit, type Config } from '../config';
 import { createDeadLettersRepository } from '../db/dead-letters-repository';
 import { createOrdersRepository } from '../db/orders-repository';
 import { createDatabasePool, type DatabasePool } from '../db/pool';
+import { isDatabaseUnavailable } from '../db/unavailable';
 import { createLogger, type Logger } from '../logger';
 import { connectNats } from '../nats/connection';
-import { serveRequests } from '../nats/nest-transport';
+import { RpcError, serveRequests } from '../nats/nest-transport';
 import { runMain, stopOnSignals } from '../process-lifecycle';
 import { connectTemporalClient } from '../temporal/connection';
 import { createOrderHandlers, ORDER_SUBJECTS } from './order-handlers';
@@ -25,6 +26,16 @@ export interface Gateway {
   stop(): Promise<void>;
 }
 
+/** A database outage is a 503 the caller can retry, never a 500. */
+async function databaseOutageAs503<T>(handle: () => Promise<T>): Promise<T> {
+  try {
+    return await handle();
+  } catch (error) {
+    if (!isDatabaseUnavailable(error)) throw error;
+    throw new RpcError(503, 'The orders database is unavailable right now; retry shortly (with the same idempotencyKey)');
+  }
+}
+
 /** The orders gateway: NATS request handlers plus the payment subscriber. */
 export async function startGateway({ config, logger, nats, temporal, pool }: GatewayDeps): Promise<Gateway> {
   const orders = createOrdersRepository(pool);
@@ -39,7 +50,7 @@ export async function startGateway({ config, logger, nats, temporal, pool }: Gat
     nats,
     Object.keys(ORDER_SUBJECTS),
     config.nats.queueGroup,
-    (payload, subject) => handlers[ORDER_SUBJECTS[subject] as keyof typeof handlers](payload),
+    (payload, subject) => databaseOutageAs503<unknown>(() => handlers[ORDER_SUBJECTS[subject] as keyof typeof handlers](payload)),
     logger,
   );
   // A round trip, so a request sent once this resolves cannot meet "no responders".

@@ -1,0 +1,14 @@
+/**
+ * `npm run test:faults`: the fault suite (issue 4). It starts and kills its own NATS, PostgreSQL,
+ * Temporal and app processes, so it has no global setup and runs apart from `npm test`.
+ * @type {import('jest').Config}
+ */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/test/faults'],
+  testMatch: ['**/*.test.ts'],
+  transform: { '^.+\\.[tj]s$': ['@swc/jest'] },
+  // slonik requires these ESM-only packages; jest on Node 20 cannot load ESM through require.
+  transformIgnorePatterns: ['/node_modules/(?!(p-limit|yocto-queue)/)'],
+  testTimeout: 120_000,
+};

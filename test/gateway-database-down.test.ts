@@ -1,0 +1,53 @@
+import { randomUUID } from 'node:crypto';
+import type { Client } from '@temporalio/client';
+import type { NatsConnection } from 'nats';
+import { parseConfig } from '../src/config';
+import { createDatabasePool, type DatabasePool } from '../src/db/pool';
+import { startGateway, type Gateway } from '../src/gateway/main';
+import { createLogger } from '../src/logger';
+import { connectNats } from '../src/nats/connection';
+import { connectTemporalClient } from '../src/temporal/connection';
+import { connectNestClient, type NestClient } from './support/nest-client';
+import { startTcpProxy, type TcpProxy } from './support/tcp-proxy';
+
+// The gateway reaches PostgreSQL through a relay the test can cut, as an outage would.
+let proxy: TcpProxy;
+let pool: DatabasePool;
+let nats: NatsConnection;
+let temporal: Client;
+let gateway: Gateway;
+let nest: NestClient;
+
+beforeAll(async () => {
+  const config = parseConfig(process.env);
+  const database = new URL(config.databaseUrl);
+  proxy = await startTcpProxy(Number(database.port || 5432), database.hostname);
+  database.port = String(proxy.port);
+  pool = await createDatabasePool(database.toString());
+  [nats, temporal] = await Promise.all([connectNats(config.nats, 'test'), connectTemporalClient(config.temporal)]);
+  gateway = await startGateway({ config, logger: createLogger('test', config.logLevel), nats, temporal, pool });
+  nest = await connectNestClient(config.nats.url);
+});
+
+afterAll(async () => {
+  await nest?.close();
+  await gateway?.stop();
+  await proxy?.close();
+  await Promise.all([pool?.end(), nats?.drain(), temporal?.connection.close()]);
+});
+
+it('answers 503, not 500, while the database is unreachable, and recovers when it is back', async () => {
+  expect((await nest.send<{ meta: { total: number } }>('orders.find.all', {})).meta.total).toBeGreaterThanOrEqual(0);
+  await proxy.cut();
+
+  const unavailable = { status: 503, message: 'The orders database is unavailable right now; retry shortly (with the same idempotencyKey)' };
+  expect(await nest.sendExpectingError('orders.find.one', { id: randomUUID() })).toEqual(unavailable);
+  expect(await nest.sendExpectingError('orders.find.all', {})).toEqual(unavailable);
+  expect(await nest.sendExpectingError('orders.change.status', { id: randomUUID(), status: 'CANCELLED' })).toEqual(unavailable);
+  expect(
+    await nest.sendExpectingError('orders.create', { items: [{ productId: 1, quantity: 1 }], idempotencyKey: randomUUID() }),
+  ).toEqual(unavailable);
+
+  await proxy.restore();
+  expect(await nest.sendExpectingError('orders.find.one', { id: randomUUID() })).toMatchObject({ status: 404 });
+});
