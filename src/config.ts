@@ -16,6 +16,26 @@ const flag = z
   .enum(['true', 'false', '1', '0', ''])
   .optional()
   .transform((value) => value === 'true' || value === '1');
+/** A comma-separated list, blanks dropped. */
+const list = z
+  .string()
+  .optional()
+  .transform((value) => (value ?? '').split(',').map((item) => item.trim()).filter(Boolean));
+
+// AES-256 keys are 32 random bytes, written as standard base64 (`openssl rand -base64 32`).
+const AES_KEY_BASE64 = /^[A-Za-z0-9+/]{43}=?$/;
+// Key ids travel in every encrypted payload's metadata: short and printable.
+const KEY_ID = /^[A-Za-z0-9._-]{1,64}$/;
+const encryptionKey = optional.refine((value) => value === undefined || AES_KEY_BASE64.test(value), {
+  message: 'must be 32 bytes in base64 (e.g. the output of `openssl rand -base64 32`)',
+});
+const previousKeys = list.refine(
+  (entries) => entries.every((entry) => {
+    const [id, key, ...rest] = entry.split(':');
+    return rest.length === 0 && id !== undefined && KEY_ID.test(id) && key !== undefined && AES_KEY_BASE64.test(key);
+  }),
+  { message: 'must be a comma-separated list of keyId:base64Key, each key 32 bytes' },
+);
 
 const environmentSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -25,16 +45,32 @@ const environmentSchema = z.object({
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('orders'),
   TEMPORAL_TLS: flag,
   TEMPORAL_API_KEY: optional,
+  TEMPORAL_TLS_CA_FILE: optional,
+  TEMPORAL_TLS_CERT_FILE: optional,
+  TEMPORAL_TLS_KEY_FILE: optional,
+  TEMPORAL_TLS_SERVER_NAME: optional,
+  TEMPORAL_ENCRYPTION_KEY: encryptionKey,
+  TEMPORAL_ENCRYPTION_KEY_ID: z.string().regex(KEY_ID, 'must be 1 to 64 of A-Z a-z 0-9 . _ -').default('default'),
+  TEMPORAL_ENCRYPTION_PREVIOUS_KEYS: previousKeys,
+  TEMPORAL_CODEC_SERVER_HOST: z.string().min(1).default('127.0.0.1'),
+  TEMPORAL_CODEC_SERVER_PORT: port.default(8888),
+  TEMPORAL_CODEC_SERVER_ORIGINS: list.default('http://localhost:8233'),
 
   NATS_URL: z.string().min(1).default('nats://127.0.0.1:4222'),
   NATS_USER: optional,
   NATS_PASSWORD: optional,
   NATS_TOKEN: optional,
   NATS_CREDS_FILE: optional,
+  NATS_NKEY_SEED_FILE: optional,
+  NATS_TLS: flag,
+  NATS_TLS_CA_FILE: optional,
+  NATS_TLS_CERT_FILE: optional,
+  NATS_TLS_KEY_FILE: optional,
   NATS_QUEUE_GROUP: z.string().min(1).default('orders-service'),
   NATS_REQUEST_TIMEOUT_MS: positiveMs.default(5_000),
 
   DATABASE_URL: url.default('postgres://postgres@127.0.0.1:5432/orders'),
+  MIGRATION_DATABASE_URL: optional.pipe(url.optional()),
 
   PRODUCTS_VALIDATE_SUBJECT: z.string().min(1).default('validate_products'),
   PAYMENTS_CREATE_SESSION_SUBJECT: z.string().min(1).default('create.payment.session'),
@@ -65,8 +101,17 @@ export interface Config {
     address: string;
     namespace: string;
     taskQueue: string;
+    /** True when TEMPORAL_TLS is set, or implied by a TLS file, a server name or an API key. */
     tls: boolean;
     apiKey?: string;
+    /** PEM files: the server's CA, and this client's certificate and key (mutual TLS). */
+    tlsCaFile?: string;
+    tlsCertFile?: string;
+    tlsKeyFile?: string;
+    /** Name the server's certificate is checked against, when it differs from the address's host. */
+    tlsServerName?: string;
+    /** Payload encryption; absent (the default) means payloads are stored as plain JSON. */
+    encryption?: TemporalEncryption;
   };
   nats: {
     url: string;
@@ -74,10 +119,19 @@ export interface Config {
     password?: string;
     token?: string;
     credsFile?: string;
+    nkeySeedFile?: string;
+    /** True when NATS_TLS is set, or implied by a tls:// URL or a TLS file. */
+    tls?: boolean;
+    tlsCaFile?: string;
+    tlsCertFile?: string;
+    tlsKeyFile?: string;
     queueGroup: string;
     requestTimeoutMs: number;
   };
+  /** The processes' connection: a role that reads and writes the tables (orders_app), not their owner. */
   databaseUrl: string;
+  /** The migrations' connection, as the tables' owner; DATABASE_URL unless set. */
+  migrationDatabaseUrl: string;
   subjects: {
     validateProducts: string;
     createPaymentSession: string;
@@ -100,6 +154,20 @@ export interface Config {
     httpPort: number;
     publicUrl: string;
   };
+  /** The HTTP codec endpoint the Temporal Web UI and CLI decode encrypted payloads with. */
+  codecServer: {
+    host: string;
+    port: number;
+    /** Origins (e.g. the Web UI's) allowed to call it from a browser. */
+    allowedOrigins: string[];
+  };
+}
+
+export interface TemporalEncryption {
+  /** Id of the key new payloads are encrypted with; stored in each payload's metadata. */
+  keyId: string;
+  /** Every key payloads may be decrypted with, by id: the current one and earlier ones. */
+  keys: Record<string, Uint8Array>;
 }
 
 export class ConfigError extends Error {
@@ -114,14 +182,26 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
     throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
   }
   const e = parsed.data;
+  const problems = conflictingSettings(e);
+  if (problems.length > 0) throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
   return {
     logLevel: e.LOG_LEVEL,
     temporal: {
       address: e.TEMPORAL_ADDRESS,
       namespace: e.TEMPORAL_NAMESPACE,
       taskQueue: e.TEMPORAL_TASK_QUEUE,
-      tls: e.TEMPORAL_TLS,
+      // The SDK would turn TLS on for an API key anyway: a key is never sent in the clear.
+      tls:
+        e.TEMPORAL_TLS ||
+        [e.TEMPORAL_TLS_CA_FILE, e.TEMPORAL_TLS_CERT_FILE, e.TEMPORAL_TLS_SERVER_NAME, e.TEMPORAL_API_KEY].some(
+          (value) => value !== undefined,
+        ),
       apiKey: e.TEMPORAL_API_KEY,
+      tlsCaFile: e.TEMPORAL_TLS_CA_FILE,
+      tlsCertFile: e.TEMPORAL_TLS_CERT_FILE,
+      tlsKeyFile: e.TEMPORAL_TLS_KEY_FILE,
+      tlsServerName: e.TEMPORAL_TLS_SERVER_NAME,
+      encryption: temporalEncryption(e),
     },
     nats: {
       url: e.NATS_URL,
@@ -129,10 +209,19 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
       password: e.NATS_PASSWORD,
       token: e.NATS_TOKEN,
       credsFile: e.NATS_CREDS_FILE,
+      nkeySeedFile: e.NATS_NKEY_SEED_FILE,
+      tls:
+        e.NATS_TLS ||
+        e.NATS_URL.split(',').some((server) => server.trim().toLowerCase().startsWith('tls://')) ||
+        [e.NATS_TLS_CA_FILE, e.NATS_TLS_CERT_FILE].some((value) => value !== undefined),
+      tlsCaFile: e.NATS_TLS_CA_FILE,
+      tlsCertFile: e.NATS_TLS_CERT_FILE,
+      tlsKeyFile: e.NATS_TLS_KEY_FILE,
       queueGroup: e.NATS_QUEUE_GROUP,
       requestTimeoutMs: e.NATS_REQUEST_TIMEOUT_MS,
     },
     databaseUrl: e.DATABASE_URL,
+    migrationDatabaseUrl: e.MIGRATION_DATABASE_URL ?? e.DATABASE_URL,
     subjects: {
       validateProducts: e.PRODUCTS_VALIDATE_SUBJECT,
       createPaymentSession: e.PAYMENTS_CREATE_SESSION_SUBJECT,
@@ -155,7 +244,55 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
       httpPort: e.PAYMENTS_HTTP_PORT,
       publicUrl: e.PAYMENTS_PUBLIC_URL,
     },
+    codecServer: {
+      host: e.TEMPORAL_CODEC_SERVER_HOST,
+      port: e.TEMPORAL_CODEC_SERVER_PORT,
+      allowedOrigins: e.TEMPORAL_CODEC_SERVER_ORIGINS,
+    },
   };
+}
+
+type ParsedEnvironment = z.output<typeof environmentSchema>;
+
+/** Settings that are valid one by one but not together, each named in the message. */
+function conflictingSettings(e: ParsedEnvironment): string[] {
+  const problems: string[] = [];
+  const natsAuth = Object.entries({
+    NATS_USER: e.NATS_USER,
+    NATS_TOKEN: e.NATS_TOKEN,
+    NATS_NKEY_SEED_FILE: e.NATS_NKEY_SEED_FILE,
+    NATS_CREDS_FILE: e.NATS_CREDS_FILE,
+  })
+    .filter(([, value]) => value !== undefined)
+    .map(([name]) => name);
+  if (natsAuth.length > 1) problems.push(`${natsAuth.join(', ')}: set one way to authenticate to NATS, not several`);
+  if (e.NATS_PASSWORD !== undefined && e.NATS_USER === undefined) problems.push('NATS_PASSWORD: needs NATS_USER');
+  const pairs = [
+    ['NATS_TLS_CERT_FILE', e.NATS_TLS_CERT_FILE, 'NATS_TLS_KEY_FILE', e.NATS_TLS_KEY_FILE],
+    ['TEMPORAL_TLS_CERT_FILE', e.TEMPORAL_TLS_CERT_FILE, 'TEMPORAL_TLS_KEY_FILE', e.TEMPORAL_TLS_KEY_FILE],
+  ] as const;
+  for (const [certName, cert, keyName, key] of pairs) {
+    if ((cert === undefined) !== (key === undefined)) problems.push(`${certName}, ${keyName}: a client certificate needs its key, and a key its certificate`);
+  }
+  const previousIds = e.TEMPORAL_ENCRYPTION_PREVIOUS_KEYS.map((entry) => entry.split(':')[0]);
+  if (previousIds.includes(e.TEMPORAL_ENCRYPTION_KEY_ID)) {
+    problems.push(`TEMPORAL_ENCRYPTION_PREVIOUS_KEYS: reuses the current key id ${e.TEMPORAL_ENCRYPTION_KEY_ID}`);
+  }
+  if (e.TEMPORAL_ENCRYPTION_KEY === undefined && previousIds.length > 0) {
+    problems.push('TEMPORAL_ENCRYPTION_PREVIOUS_KEYS: needs TEMPORAL_ENCRYPTION_KEY');
+  }
+  return problems;
+}
+
+function temporalEncryption(e: ParsedEnvironment): TemporalEncryption | undefined {
+  if (e.TEMPORAL_ENCRYPTION_KEY === undefined) return undefined;
+  const keys: Record<string, Uint8Array> = {};
+  for (const entry of e.TEMPORAL_ENCRYPTION_PREVIOUS_KEYS) {
+    const [id, key] = entry.split(':') as [string, string];
+    keys[id] = Buffer.from(key, 'base64');
+  }
+  keys[e.TEMPORAL_ENCRYPTION_KEY_ID] = Buffer.from(e.TEMPORAL_ENCRYPTION_KEY, 'base64');
+  return { keyId: e.TEMPORAL_ENCRYPTION_KEY_ID, keys };
 }
 
 /** For process entry points: parse or exit with a message naming the bad variables. */

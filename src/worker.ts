@@ -3,11 +3,11 @@ import type { NatsConnection } from 'nats';
 import { createActivities } from './activities';
 import { loadConfigOrExit, type Config } from './config';
 import { createOrdersRepository } from './db/orders-repository';
-import { createDatabasePool, type DatabasePool } from './db/pool';
+import { createDatabasePool, type DatabasePool, closeDatabasePool } from './db/pool';
 import { createLogger } from './logger';
 import { connectNats } from './nats/connection';
 import { runMain, stopOnSignals } from './process-lifecycle';
-import { connectTemporalWorker } from './temporal/connection';
+import { connectTemporalWorker, temporalDataConverter } from './temporal/connection';
 import { temporalLoggerFor } from './temporal/sdk-logger';
 
 export interface OrderWorkerDeps {
@@ -32,6 +32,7 @@ export async function startOrderWorker({ connection, pool, nats, config }: Order
     taskQueue: config.temporal.taskQueue,
     workflowsPath: require.resolve('./workflows'),
     activities: createActivities({ orders: createOrdersRepository(pool), nats, config }),
+    dataConverter: temporalDataConverter(config.temporal),
   });
   const running = worker.run();
   return {
@@ -57,7 +58,7 @@ async function main(): Promise<void> {
   logger.info({ taskQueue: config.temporal.taskQueue, temporal: config.temporal.address }, 'ready');
   stopOnSignals(logger, async () => {
     await worker.stop();
-    await Promise.all([nats.drain(), pool.end(), connection.close()]);
+    await Promise.all([nats.drain(), closeDatabasePool(pool), connection.close()]);
   });
   await worker.finished;
 }

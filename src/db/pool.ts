@@ -1,4 +1,5 @@
 import { createPool, createTypeParserPreset, type DatabasePool, type Interceptor } from 'slonik';
+import { isDatabaseUnavailable } from './unavailable';
 
 export type { DatabasePool };
 
@@ -35,4 +36,16 @@ export async function createDatabasePool(databaseUrl: string): Promise<DatabaseP
     interceptors: [rowSchemaCheck],
     typeParsers,
   });
+}
+
+/**
+ * Ends the pool. Connections an outage already broke cannot be closed politely; that is not a
+ * reason to fail a shutdown, so those errors are ignored.
+ */
+export async function closeDatabasePool(pool: DatabasePool): Promise<void> {
+  try {
+    await pool.end();
+  } catch (error) {
+    if (!isDatabaseUnavailable(error)) throw error;
+  }
 }

@@ -3,7 +3,7 @@ import type { NatsConnection } from 'nats';
 import { loadConfigOrExit, type Config } from '../config';
 import { createDeadLettersRepository } from '../db/dead-letters-repository';
 import { createOrdersRepository } from '../db/orders-repository';
-import { createDatabasePool, type DatabasePool } from '../db/pool';
+import { createDatabasePool, type DatabasePool, closeDatabasePool } from '../db/pool';
 import { isDatabaseUnavailable } from '../db/unavailable';
 import { createLogger, type Logger } from '../logger';
 import { connectNats } from '../nats/connection';
@@ -83,7 +83,7 @@ async function main(): Promise<void> {
   logger.info({ subjects: Object.keys(ORDER_SUBJECTS), queue: config.nats.queueGroup }, 'ready');
   stopOnSignals(logger, async () => {
     await gateway.stop();
-    await Promise.all([nats.drain(), pool.end(), temporal.connection.close()]);
+    await Promise.all([nats.drain(), closeDatabasePool(pool), temporal.connection.close()]);
   });
 }
 

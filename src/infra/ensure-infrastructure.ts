@@ -150,7 +150,7 @@ export async function ensureInfrastructure(options: InfrastructureOptions): Prom
       report('stripe-mock', 'started', `${config.stripe.apiBase}, pid ${service.pid}`);
     }
 
-    const applied = await migrate(config.databaseUrl, createLogger('infra', 'silent'));
+    const applied = await migrate(config.migrationDatabaseUrl, createLogger('infra', 'silent'));
     log(`${'migrations'.padEnd(12)} ${applied.length ? `applied ${applied.join(', ')}` : 'up to date'}`);
     await ensurePaymentStreamAt(config);
     log(`${'jetstream'.padEnd(12)} payment stream ready`);

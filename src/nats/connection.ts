@@ -1,9 +1,36 @@
 import { readFileSync } from 'node:fs';
-import { connect, credsAuthenticator, type ConnectionOptions, type NatsConnection } from 'nats';
+import {
+  connect,
+  credsAuthenticator,
+  nkeyAuthenticator,
+  type ConnectionOptions,
+  type NatsConnection,
+  type TlsOptions,
+} from 'nats';
 import type { Config } from '../config';
 
-/** Opens a NATS connection with the configured credentials; `name` shows in NATS monitoring. */
-export async function connectNats(config: Config['nats'], name: string): Promise<NatsConnection> {
+type NatsConfig = Config['nats'];
+
+/** Reads a file named by a variable, saying which variable when it cannot be read. */
+function readConfiguredFile(file: string, variable: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (error) {
+    throw new Error(`${variable}: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+}
+
+/** `file`, once it is known to be readable. */
+function checkedFile(file: string, variable: string): string {
+  readConfiguredFile(file, variable);
+  return file;
+}
+
+/**
+ * The connection options for the configured servers, credentials and TLS. Every configured file
+ * is read here, so a wrong path fails at start-up naming its variable.
+ */
+export function natsConnectionOptions(config: NatsConfig, name: string): ConnectionOptions {
   const options: ConnectionOptions = {
     servers: config.url.split(',').map((server) => server.trim()),
     name,
@@ -14,8 +41,33 @@ export async function connectNats(config: Config['nats'], name: string): Promise
   if (config.user !== undefined) options.user = config.user;
   if (config.password !== undefined) options.pass = config.password;
   if (config.token !== undefined) options.token = config.token;
-  if (config.credsFile !== undefined) {
-    options.authenticator = credsAuthenticator(readFileSync(config.credsFile));
+  if (config.nkeySeedFile !== undefined) {
+    const seed = readConfiguredFile(config.nkeySeedFile, 'NATS_NKEY_SEED_FILE').toString('utf8').trim();
+    options.authenticator = nkeyAuthenticator(new TextEncoder().encode(seed));
   }
-  return connect(options);
+  if (config.credsFile !== undefined) {
+    options.authenticator = credsAuthenticator(readConfiguredFile(config.credsFile, 'NATS_CREDS_FILE'));
+  }
+  const servers = options.servers as string[];
+  const wantsTls =
+    config.tls === true ||
+    servers.some((server) => server.toLowerCase().startsWith('tls://')) ||
+    config.tlsCaFile !== undefined ||
+    config.tlsCertFile !== undefined;
+  if (wantsTls) {
+    // A TLS object makes the client refuse a server that does not offer TLS, so credentials
+    // never travel in the clear even if a tls:// URL points at a plain server. The files are
+    // read again on every reconnect, so renewed certificates are picked up without a restart.
+    const tls: TlsOptions = {};
+    if (config.tlsCaFile !== undefined) tls.caFile = checkedFile(config.tlsCaFile, 'NATS_TLS_CA_FILE');
+    if (config.tlsCertFile !== undefined) tls.certFile = checkedFile(config.tlsCertFile, 'NATS_TLS_CERT_FILE');
+    if (config.tlsKeyFile !== undefined) tls.keyFile = checkedFile(config.tlsKeyFile, 'NATS_TLS_KEY_FILE');
+    options.tls = tls;
+  }
+  return options;
+}
+
+/** Opens a NATS connection with the configured credentials; `name` shows in NATS monitoring. */
+export async function connectNats(config: NatsConfig, name: string): Promise<NatsConnection> {
+  return connect(natsConnectionOptions(config, name));
 }

@@ -1,5 +1,5 @@
 import { loadConfigOrExit } from '../config';
-import { createDatabasePool } from '../db/pool';
+import { createDatabasePool, closeDatabasePool } from '../db/pool';
 import { createLogger } from '../logger';
 import { connectNats } from '../nats/connection';
 import { runMain, stopOnSignals } from '../process-lifecycle';
@@ -21,7 +21,7 @@ function main(): void {
     stopOnSignals(logger, async () => {
       await service.stop();
       await nc.drain();
-      await pool.end();
+      await closeDatabasePool(pool);
     });
     logger.info({ subjects: service.subjects }, 'ready');
   });

@@ -1,6 +1,6 @@
 import type { DatabasePool } from 'slonik';
 import { loadConfigOrExit } from '../config';
-import { createDatabasePool } from '../db/pool';
+import { createDatabasePool, closeDatabasePool } from '../db/pool';
 import { createLogger } from '../logger';
 import { runMain } from '../process-lifecycle';
 import { createProductsRepository, type NewProduct } from './products-repository';
@@ -44,7 +44,7 @@ function main(): void {
           : `inserted ${result.inserted.length} demo products`,
       );
     } finally {
-      await pool.end();
+      await closeDatabasePool(pool);
     }
   });
 }

@@ -3,7 +3,7 @@ import { compareStores } from '../audit/compare';
 import { discrepancyCount, type AuditReport } from '../audit/snapshot';
 import { loadConfigOrExit } from '../config';
 import { createDeadLettersRepository } from '../db/dead-letters-repository';
-import { createDatabasePool } from '../db/pool';
+import { createDatabasePool, closeDatabasePool } from '../db/pool';
 import { connectNats } from '../nats/connection';
 import { connectTemporalClient } from '../temporal/connection';
 
@@ -57,7 +57,7 @@ async function main(): Promise<number> {
     process.stdout.write(`${render(report)}\n`);
     return discrepancyCount(report) === 0 ? 0 : 1;
   } finally {
-    await Promise.all([pool.end(), temporal.connection.close(), nats.close()]);
+    await Promise.all([closeDatabasePool(pool), temporal.connection.close(), nats.close()]);
   }
 }
 

@@ -8,7 +8,7 @@ const config = loadConfigOrExit();
 const logger = createLogger('migrate', config.logLevel);
 
 runMain(logger, async () => {
-  const applied = await migrate(config.databaseUrl, logger);
+  const applied = await migrate(config.migrationDatabaseUrl, logger);
   if (applied.length === 0) {
     process.stdout.write('nothing to apply: the database is up to date\n');
   } else {

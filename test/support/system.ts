@@ -4,7 +4,7 @@ import { Runtime, type NativeConnection } from '@temporalio/worker';
 import type { NatsConnection } from 'nats';
 import { parseConfig, type Config } from '../../src/config';
 import { createOrdersRepository, type OrdersRepository } from '../../src/db/orders-repository';
-import { createDatabasePool, type DatabasePool } from '../../src/db/pool';
+import { createDatabasePool, type DatabasePool, closeDatabasePool } from '../../src/db/pool';
 import { startGateway } from '../../src/gateway/main';
 import { createLogger } from '../../src/logger';
 import { connectNats } from '../../src/nats/connection';
@@ -105,7 +105,7 @@ export async function startTestSystem(overrides: Record<string, string> = {}): P
     async stop() {
       await nest.close();
       for (const name of ['gateway', 'products', 'payments', 'worker'] as const) await stopPart(name);
-      await Promise.all([nats.drain(), pool.end(), temporal.connection.close(), workerConnection.close()]);
+      await Promise.all([nats.drain(), closeDatabasePool(pool), temporal.connection.close(), workerConnection.close()]);
     },
   };
 }
