@@ -5,7 +5,7 @@ import type { OrderWorkflow, OrderWorkflowInput } from '../src/workflows/order-w
 import { startTestSystem, type TestSystem } from './support/system';
 
 // Short windows, so giving up is observable within a test.
-const CREATE_TIMEOUT_MS = 4_000;
+const CREATE_TIMEOUT_MS = 8_000;
 const PLACEMENT_TIMEOUT_MS = 1_500;
 
 let system: TestSystem;
