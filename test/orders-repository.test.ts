@@ -3,10 +3,16 @@ import { sql } from 'slonik';
 import { z } from 'zod';
 import { parseConfig } from '../src/config';
 import { createOrdersRepository } from '../src/db/orders-repository';
-import { createDatabasePool, type DatabasePool } from '../src/db/pool';
+import { migrate } from '../src/db/migrate';
+import { closeDatabasePool, createDatabasePool, type DatabasePool } from '../src/db/pool';
+import { createLogger } from '../src/logger';
+import { dropDatabase, uniqueDatabaseUrl } from './setup/databases';
 
 // The workflow's writes are activities, which may run more than once: each must be idempotent.
+// Orders written here have no workflow, so they live in a database of their own (the audit at
+// the end of the test run would rightly report them).
 let pool: DatabasePool;
+let databaseUrl: string;
 const count = (table: 'orders' | 'order_items' | 'payments', orderId: string) =>
   pool.oneFirst(
     sql.type(z.object({ count: z.number() }))`
@@ -15,11 +21,14 @@ const count = (table: 'orders' | 'order_items' | 'payments', orderId: string) =>
   );
 
 beforeAll(async () => {
-  pool = await createDatabasePool(parseConfig(process.env).databaseUrl);
+  databaseUrl = uniqueDatabaseUrl(parseConfig(process.env).databaseUrl, 'orders_repository');
+  await migrate(databaseUrl, createLogger('test', 'silent'));
+  pool = await createDatabasePool(databaseUrl);
 });
 
 afterAll(async () => {
-  await pool?.end();
+  if (pool) await closeDatabasePool(pool);
+  if (databaseUrl) await dropDatabase(databaseUrl);
 });
 
 it('stores an order once however often the insert runs, with exact totals', async () => {

@@ -1,13 +1,13 @@
 import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
-import { AckPolicy, DeliverPolicy, type JsMsg, type NatsConnection } from 'nats';
+import type { JsMsg, NatsConnection } from 'nats';
 import { z } from 'zod';
 import type { Config } from '../config';
 import type { DeadLettersRepository } from '../db/dead-letters-repository';
 import type { OrdersRepository } from '../db/orders-repository';
 import type { Logger } from '../logger';
 import { openEnvelope, parseJsonBody, RpcError } from '../nats/nest-transport';
-import { ensurePaymentStream, PAYMENT_STREAM, PAYMENT_SUCCEEDED_SUBJECT } from '../nats/payment-stream';
+import { consumePaymentStream, PAYMENT_SUCCEEDED_SUBJECT, type DurableConsumer } from '../nats/payment-stream';
 import { ORDER_WORKFLOW_TYPE, orderWorkflowId, paymentSucceededSignal } from '../orders/messages';
 import type { PaymentSucceeded } from '../orders/types';
 import type { OrderWorkflow } from '../workflows/order-workflow';
@@ -31,9 +31,7 @@ export interface PaymentSubscriberDeps {
   logger: Logger;
 }
 
-export interface PaymentSubscriber {
-  stop(): Promise<void>;
-}
+export type PaymentSubscriber = DurableConsumer;
 
 /** Why an event cannot be applied, or the payment it carries. */
 function readPayment(msg: JsMsg): { payment: PaymentSucceeded } | { problem: string } {
@@ -55,18 +53,6 @@ function readPayment(msg: JsMsg): { payment: PaymentSucceeded } | { problem: str
  */
 export async function startPaymentSubscriber(deps: PaymentSubscriberDeps): Promise<PaymentSubscriber> {
   const { nats, temporal, orders, deadLetters, logger } = deps;
-  await ensurePaymentStream(nats);
-  const jsm = await nats.jetstreamManager();
-  await jsm.consumers.add(PAYMENT_STREAM, {
-    durable_name: PAYMENT_CONSUMER,
-    filter_subject: PAYMENT_SUCCEEDED_SUBJECT,
-    ack_policy: AckPolicy.Explicit,
-    deliver_policy: DeliverPolicy.All,
-    ack_wait: 30 * 1_000_000_000,
-  });
-  const consumer = await nats.jetstream().consumers.get(PAYMENT_STREAM, PAYMENT_CONSUMER);
-  const messages = await consumer.consume({ max_messages: 16 });
-
   const keepAsDeadLetter = async (msg: JsMsg, reason: string): Promise<void> => {
     await deadLetters.add({
       subject: msg.subject,
@@ -109,22 +95,5 @@ export async function startPaymentSubscriber(deps: PaymentSubscriberDeps): Promi
     msg.ack();
   };
 
-  const loop = (async () => {
-    for await (const msg of messages) {
-      try {
-        await handle(msg);
-      } catch (error) {
-        // Temporal or PostgreSQL is unavailable: leave the event in the stream and try again later.
-        logger.error({ err: error, streamSeq: msg.seq }, 'payment event not handled; will retry');
-        msg.nak(2_000);
-      }
-    }
-  })();
-
-  return {
-    async stop() {
-      await messages.close();
-      await loop;
-    },
-  };
+  return consumePaymentStream(nats, { durable: PAYMENT_CONSUMER, subject: PAYMENT_SUCCEEDED_SUBJECT }, handle, logger);
 }

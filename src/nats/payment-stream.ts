@@ -1,4 +1,5 @@
-import { RetentionPolicy, StorageType, type NatsConnection } from 'nats';
+import { AckPolicy, DeliverPolicy, RetentionPolicy, StorageType, type JsMsg, type NatsConnection } from 'nats';
+import type { Logger } from '../logger';
 
 /** JetStream stream that captures `payment.succeeded`, including plain publishes from NestJS peers. */
 export const PAYMENT_STREAM = 'PAYMENTS';
@@ -27,4 +28,50 @@ export async function ensurePaymentStream(nc: NatsConnection): Promise<void> {
       });
     }
   }
+}
+
+export interface DurableConsumer {
+  /** Stops fetching and waits for the message being handled. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Handles one subject of the payment stream through a durable consumer, one message at a time,
+ * so messages published while the process is down are delivered when it is back. `handle`
+ * acknowledges; if it throws, the message is redelivered after a pause.
+ */
+export async function consumePaymentStream(
+  nc: NatsConnection,
+  options: { durable: string; subject: string },
+  handle: (msg: JsMsg) => Promise<void>,
+  logger: Logger,
+): Promise<DurableConsumer> {
+  await ensurePaymentStream(nc);
+  const jsm = await nc.jetstreamManager();
+  await jsm.consumers.add(PAYMENT_STREAM, {
+    durable_name: options.durable,
+    filter_subject: options.subject,
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.All,
+    ack_wait: 30 * 1_000_000_000,
+  });
+  const consumer = await nc.jetstream().consumers.get(PAYMENT_STREAM, options.durable);
+  const messages = await consumer.consume({ max_messages: 16 });
+  const loop = (async () => {
+    for await (const msg of messages) {
+      try {
+        await handle(msg);
+      } catch (error) {
+        // A dependency is unavailable: leave the message in the stream and try again later.
+        logger.error({ err: error, subject: options.subject, streamSeq: msg.seq }, 'stream message not handled; will retry');
+        msg.nak(2_000);
+      }
+    }
+  })();
+  return {
+    async stop() {
+      await messages.close();
+      await loop;
+    },
+  };
 }

@@ -1,9 +1,9 @@
-import { AckPolicy, DeliverPolicy, type JsMsg, type NatsConnection } from 'nats';
+import type { JsMsg, NatsConnection } from 'nats';
 import Stripe from 'stripe';
 import { z } from 'zod';
 import type { Logger } from '../logger';
 import { openEnvelope, parseJsonBody, publishEvent } from '../nats/nest-transport';
-import { PAYMENT_STREAM, REFUND_REQUESTED_SUBJECT } from '../nats/payment-stream';
+import { consumePaymentStream, REFUND_REQUESTED_SUBJECT, type DurableConsumer } from '../nats/payment-stream';
 
 /**
  * Acts on `payment.refund.requested` (a payment for a cancelled or already paid order): refunds
@@ -19,21 +19,10 @@ const refundRequest = z.object({
   reason: z.string().optional(),
 });
 
-export interface RefundWorker {
-  stop(): Promise<void>;
-}
+export type RefundWorker = DurableConsumer;
 
 export async function startRefundWorker(deps: { nc: NatsConnection; stripe: Stripe; logger: Logger }): Promise<RefundWorker> {
   const { nc, stripe, logger } = deps;
-  const jsm = await nc.jetstreamManager();
-  await jsm.consumers.add(PAYMENT_STREAM, {
-    durable_name: REFUND_CONSUMER,
-    filter_subject: REFUND_REQUESTED_SUBJECT,
-    ack_policy: AckPolicy.Explicit,
-    deliver_policy: DeliverPolicy.All,
-  });
-  const messages = await nc.jetstream().consumers.get(PAYMENT_STREAM, REFUND_CONSUMER).then((consumer) => consumer.consume());
-
   const refund = async (msg: JsMsg): Promise<void> => {
     let request: z.infer<typeof refundRequest>;
     try {
@@ -69,14 +58,5 @@ export async function startRefundWorker(deps: { nc: NatsConnection; stripe: Stri
     }
   };
 
-  const loop = (async () => {
-    for await (const msg of messages) await refund(msg);
-  })();
-
-  return {
-    async stop() {
-      await messages.close();
-      await loop;
-    },
-  };
+  return consumePaymentStream(nc, { durable: REFUND_CONSUMER, subject: REFUND_REQUESTED_SUBJECT }, refund, logger);
 }
