@@ -213,11 +213,5 @@ export function createOrdersRepository(pool: DatabasePool) {
       );
       return [...ids];
     },
-
-    async countPayments(orderId: string): Promise<number> {
-      return pool.oneFirst(
-        sql.type(z.object({ count: z.number() }))`SELECT count(*)::int AS count FROM payments WHERE order_id = ${orderId}`,
-      );
-    },
   };
 }

@@ -6,7 +6,8 @@ import type { Config } from '../config';
 import type { DeadLettersRepository } from '../db/dead-letters-repository';
 import type { OrdersRepository } from '../db/orders-repository';
 import type { Logger } from '../logger';
-import { openEnvelope, parseJsonBody, RpcError } from '../nats/nest-transport';
+import { RpcError } from '../nats/nest-transport';
+import { readEventPayload } from '../nats/validate-payload';
 import { consumePaymentStream, PAYMENT_SUCCEEDED_SUBJECT, type DurableConsumer } from '../nats/payment-stream';
 import { ORDER_WORKFLOW_TYPE, orderWorkflowId, paymentSucceededSignal } from '../orders/messages';
 import type { PaymentSucceeded } from '../orders/types';
@@ -36,13 +37,11 @@ export type PaymentSubscriber = DurableConsumer;
 /** Why an event cannot be applied, or the payment it carries. */
 function readPayment(msg: JsMsg): { payment: PaymentSucceeded } | { problem: string } {
   try {
-    const parsed = paymentSucceeded.safeParse(openEnvelope(parseJsonBody(msg.data)).payload);
-    if (!parsed.success) {
-      return { problem: parsed.error.issues.map((issue) => `${issue.path.join('.') || 'data'} ${issue.message}`).join('; ') };
-    }
-    return { payment: { ...parsed.data, receiptUrl: parsed.data.receiptUrl ?? null } };
+    const data = readEventPayload(paymentSucceeded, msg.data);
+    return { payment: { ...data, receiptUrl: data.receiptUrl ?? null } };
   } catch (error) {
-    return { problem: error instanceof RpcError ? error.message : 'unreadable event' };
+    if (!(error instanceof RpcError)) throw error;
+    return { problem: error.message };
   }
 }
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { RpcError } from './nest-transport';
+import { openEnvelope, parseJsonBody, RpcError } from './nest-transport';
 
 /**
  * Parses a request payload with a zod schema; a failure is a 400 whose message has one line per
@@ -17,6 +17,11 @@ export function validatePayload<S extends z.ZodTypeAny>(schema: S, payload: unkn
 function fieldName(path: ReadonlyArray<string | number>, root: string): string {
   if (path.length === 0) return root;
   return typeof path[0] === 'number' ? [root, ...path].join('.') : path.join('.');
+}
+
+/** The payload of a NestJS event in a stream message, checked like a request's (400 RpcError). */
+export function readEventPayload<S extends z.ZodTypeAny>(schema: S, data: Uint8Array): z.output<S> {
+  return validatePayload(schema, openEnvelope(parseJsonBody(data)).payload, 'data');
 }
 
 function describeIssue(issue: z.ZodIssue, root: string): string[] {

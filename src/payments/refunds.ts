@@ -2,7 +2,8 @@ import type { JsMsg, NatsConnection } from 'nats';
 import Stripe from 'stripe';
 import { z } from 'zod';
 import type { Logger } from '../logger';
-import { openEnvelope, parseJsonBody, publishEvent } from '../nats/nest-transport';
+import { publishEvent, RpcError } from '../nats/nest-transport';
+import { readEventPayload } from '../nats/validate-payload';
 import { consumePaymentStream, REFUND_REQUESTED_SUBJECT, type DurableConsumer } from '../nats/payment-stream';
 
 /**
@@ -26,10 +27,9 @@ export async function startRefundWorker(deps: { nc: NatsConnection; stripe: Stri
   const refund = async (msg: JsMsg): Promise<void> => {
     let request: z.infer<typeof refundRequest>;
     try {
-      const parsed = refundRequest.safeParse(openEnvelope(parseJsonBody(msg.data)).payload);
-      if (!parsed.success) throw new Error(parsed.error.issues.map((issue) => `${issue.path.join('.')} ${issue.message}`).join('; '));
-      request = parsed.data;
+      request = readEventPayload(refundRequest, msg.data);
     } catch (error) {
+      if (!(error instanceof RpcError)) throw error;
       // Retrying cannot make it readable: keep it in the stream for an operator, stop redelivering.
       logger.warn({ streamSeq: msg.seq, reason: (error as Error).message }, 'unreadable refund request');
       msg.term();
