@@ -1,7 +1,8 @@
 # Multi-stage build of the Orders service's processes (worker, gateway, products, payments).
-# One image; each compose service picks its process with `command`.
+# One image; each compose service picks its process with `command`. The base image is pinned to an
+# exact Node.js release (package.json asks for >=20.19); raise both stages together.
 
-FROM node:20-bookworm-slim AS build
+FROM node:20.20.2-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci
@@ -9,7 +10,7 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build
 
-FROM node:20-bookworm-slim AS runtime
+FROM node:20.20.2-bookworm-slim AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./

@@ -1,6 +1,7 @@
 // Flat config. Service code gets typescript-eslint's type-checked rules; tests, whose matchers
-// (expect.any, JSON.parse of replies) are `any` by design, get the plain recommended set. Both
-// treat a dropped or misused promise (a lost error, an unfinished shutdown) as an error.
+// (expect.any, JSON.parse of replies) are `any` by design, and the bench (development tooling,
+// never shipped) get the plain recommended set. All treat a dropped or misused promise (a lost
+// error, an unfinished shutdown) as an error.
 import tseslint from 'typescript-eslint';
 
 const promiseRules = {
@@ -19,7 +20,7 @@ export default tseslint.config(
     },
   },
   ...tseslint.configs.recommendedTypeChecked.map((config) => ({ ...config, files: ['src/**/*.ts'] })),
-  ...tseslint.configs.recommended.map((config) => ({ ...config, files: ['test/**/*.ts', '*.ts'] })),
+  ...tseslint.configs.recommended.map((config) => ({ ...config, files: ['test/**/*.ts', 'bench/**/*.ts', '*.ts'] })),
   { files: ['**/*.ts'], rules: promiseRules },
   {
     // CommonJS config files (jest.config.js) use module.exports.

@@ -52,6 +52,7 @@ const environmentSchema = z.object({
   TEMPORAL_ENCRYPTION_KEY: encryptionKey,
   TEMPORAL_ENCRYPTION_KEY_ID: z.string().regex(KEY_ID, 'must be 1 to 64 of A-Z a-z 0-9 . _ -').default('default'),
   TEMPORAL_ENCRYPTION_PREVIOUS_KEYS: previousKeys,
+  TEMPORAL_WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).default(500),
   TEMPORAL_CODEC_SERVER_HOST: z.string().min(1).default('127.0.0.1'),
   TEMPORAL_CODEC_SERVER_PORT: port.default(8888),
   TEMPORAL_CODEC_SERVER_ORIGINS: list.default('http://localhost:8233'),
@@ -83,6 +84,7 @@ const environmentSchema = z.object({
   ORDER_PLACEMENT_TIMEOUT_MS: positiveMs.default(5 * 60 * 1000),
   ORDER_PAYMENT_WINDOW_MS: positiveMs.default(24 * 60 * 60 * 1000),
   ORDER_LATE_PAYMENT_GRACE_MS: positiveMs.default(24 * 60 * 60 * 1000),
+  ORDER_PAYMENT_CONCURRENCY: z.coerce.number().int().positive().max(1000).default(32),
 
   STRIPE_SECRET_KEY: z.string().min(1).default('sk_test_123'),
   STRIPE_WEBHOOK_SECRET: z.string().min(1).default('whsec_local_development_secret'),
@@ -112,6 +114,8 @@ export interface Config {
     tlsServerName?: string;
     /** Payload encryption; absent (the default) means payloads are stored as plain JSON. */
     encryption?: TemporalEncryption;
+    /** Open orders the worker keeps in memory; others are replayed from their (short) history when needed. */
+    maxCachedWorkflows: number;
   };
   nats: {
     url: string;
@@ -143,6 +147,8 @@ export interface Config {
     placementTimeoutMs: number;
     paymentWindowMs: number;
     latePaymentGraceMs: number;
+    /** `payment.succeeded` events the gateway hands to Temporal at once. */
+    paymentConcurrency: number;
   };
   stripe: {
     secretKey: string;
@@ -202,6 +208,7 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
       tlsKeyFile: e.TEMPORAL_TLS_KEY_FILE,
       tlsServerName: e.TEMPORAL_TLS_SERVER_NAME,
       encryption: temporalEncryption(e),
+      maxCachedWorkflows: e.TEMPORAL_WORKER_MAX_CACHED_WORKFLOWS,
     },
     nats: {
       url: e.NATS_URL,
@@ -233,6 +240,7 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
       placementTimeoutMs: e.ORDER_PLACEMENT_TIMEOUT_MS,
       paymentWindowMs: e.ORDER_PAYMENT_WINDOW_MS,
       latePaymentGraceMs: e.ORDER_LATE_PAYMENT_GRACE_MS,
+      paymentConcurrency: e.ORDER_PAYMENT_CONCURRENCY,
     },
     stripe: {
       secretKey: e.STRIPE_SECRET_KEY,

@@ -33,6 +33,9 @@ export async function startOrderWorker({ connection, pool, nats, config }: Order
     workflowsPath: require.resolve('./workflows'),
     activities: createActivities({ orders: createOrdersRepository(pool), nats, config }),
     dataConverter: temporalDataConverter(config.temporal),
+    // Bounded, so memory stays flat however many orders wait for delivery; an evicted order is
+    // replayed from its short history when its next message arrives.
+    maxCachedWorkflows: config.temporal.maxCachedWorkflows,
   });
   const running = worker.run();
   return {

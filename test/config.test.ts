@@ -25,7 +25,9 @@ describe('configuration', () => {
       taskQueue: 'orders',
       tls: false,
       apiKey: undefined,
+      maxCachedWorkflows: 500,
     });
+    expect(config.orders.paymentConcurrency).toBe(32);
     expect(config.nats.url).toBe('nats://127.0.0.1:4222');
     expect(config.nats.requestTimeoutMs).toBe(5_000);
     expect(config.databaseUrl).toBe('postgres://postgres@127.0.0.1:5432/orders');

@@ -297,13 +297,15 @@ describe('payments and status changes', () => {
     await system.nest.send('orders.change.status', { id: order.id, status: 'CANCELLED' });
 
     const history = await system.temporal.workflow.getHandle(orderWorkflowId(order.id)).fetchHistory();
-    const events = history.events ?? [];
-    const scheduled = events.find((event) => event.activityTaskScheduledEventAttributes?.activityType?.name === 'expirePaymentSession');
-    expect(scheduled).toBeDefined();
-    const completed = events.find(
-      (event) => Number(event.activityTaskCompletedEventAttributes?.scheduledEventId) === Number(scheduled?.eventId),
-    );
-    const result = completed?.activityTaskCompletedEventAttributes?.result?.payloads?.[0];
+    // A local activity: its marker holds the activity type and the result.
+    const expiry = (history.events ?? [])
+      .map((event) => event.markerRecordedEventAttributes?.details)
+      .find((details) => {
+        const data = details?.data?.payloads?.[0];
+        return data !== undefined && defaultPayloadConverter.fromPayload<{ activity_type?: string }>(data as Payload).activity_type === 'expirePaymentSession';
+      });
+    expect(expiry).toBeDefined();
+    const result = expiry?.result?.payloads?.[0];
     expect(defaultPayloadConverter.fromPayload(result as Payload)).toMatchObject({ expired: true });
   });
 

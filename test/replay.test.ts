@@ -10,10 +10,15 @@ const HISTORIES = path.join(__dirname, 'histories');
  * workflow code must replay every one, or a change would break orders already in flight.
  */
 describe('OrderWorkflow replay', () => {
-  const files = readdirSync(HISTORIES).filter((file) => file.endsWith('.json'));
+  // One folder per version of the workflow's commands (see test/histories/record.ts).
+  const files = readdirSync(HISTORIES, { recursive: true, encoding: 'utf8' }).filter((file) => file.endsWith('.json'));
+  const versions = new Set(files.map((file) => path.dirname(file)));
 
-  it('has reference histories to replay', () => {
-    expect(files.length).toBeGreaterThanOrEqual(4);
+  it('has reference histories of every recorded version to replay', () => {
+    expect([...versions].sort()).toEqual(['local-activities', 'remote-activities']);
+    for (const version of versions) {
+      expect(files.filter((file) => path.dirname(file) === version).length).toBeGreaterThanOrEqual(4);
+    }
   });
 
   it.each(files)('replays %s', async (file) => {

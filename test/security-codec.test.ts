@@ -142,6 +142,11 @@ describe('codec server for the Temporal Web UI and CLI', () => {
 });
 
 /** Every payload in a raw history, except search attributes (which Temporal must read to index). */
+/**
+ * Every payload in a raw history, search attributes aside. Of a marker's details only the result is
+ * user data: the SDK's own bookkeeping (a local activity's type and attempt, a patch's id) stays
+ * readable, and the byte check below shows it carries no order data.
+ */
 function payloadsIn(value: unknown, found: Payload[] = []): Payload[] {
   if (value === null || typeof value !== 'object' || value instanceof Uint8Array) return found;
   const record = value as Record<string, unknown>;
@@ -150,7 +155,13 @@ function payloadsIn(value: unknown, found: Payload[] = []): Payload[] {
     return found;
   }
   for (const [name, child] of Object.entries(record)) {
-    if (name !== 'searchAttributes') payloadsIn(child, found);
+    if (name === 'searchAttributes') continue;
+    if (name === 'markerRecordedEventAttributes') {
+      const { details } = child as { details?: Record<string, unknown> };
+      payloadsIn(details?.result, found);
+      continue;
+    }
+    payloadsIn(child, found);
   }
   return found;
 }

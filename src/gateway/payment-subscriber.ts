@@ -94,5 +94,10 @@ export async function startPaymentSubscriber(deps: PaymentSubscriberDeps): Promi
     msg.ack();
   };
 
-  return consumePaymentStream(nats, { durable: PAYMENT_CONSUMER, subject: PAYMENT_SUCCEEDED_SUBJECT }, handle, logger);
+  return consumePaymentStream(
+    nats,
+    { durable: PAYMENT_CONSUMER, subject: PAYMENT_SUCCEEDED_SUBJECT, concurrency: deps.settings.paymentConcurrency },
+    handle,
+    logger,
+  );
 }

@@ -1,6 +1,6 @@
 import type { Config } from '../config';
 import type { RequestedItem } from '../orders/types';
-import type { OrderWorkflowInput } from '../workflows/order-workflow';
+import type { OrderWorkflowInput } from '../orders/messages';
 
 /** The OrderWorkflow's input, with the order settings this deployment is configured with. */
 export function orderWorkflowInput(

@@ -9,12 +9,16 @@ import { isAlive } from './managed-process';
 
 export type BinaryName = 'temporal' | 'stripe-mock' | 'nats-server';
 
-/** What `go install` builds when a binary is nowhere to be found. */
+/**
+ * What `go install` builds when a binary is nowhere to be found. Every version is pinned, so two
+ * machines (or CI a month apart) build the same binaries; raise them deliberately.
+ */
 export const GO_PACKAGES: Record<BinaryName, string> = {
   // Later tags carry a `replace` directive, which `go install pkg@version` refuses.
   temporal: 'github.com/temporalio/cli/cmd/temporal@v1.5.1',
-  'stripe-mock': 'github.com/stripe/stripe-mock@latest',
-  'nats-server': 'github.com/nats-io/nats-server/v2@latest',
+  // Same version as the stripe/stripe-mock image in docker-compose.yml.
+  'stripe-mock': 'github.com/stripe/stripe-mock@v0.203.0',
+  'nats-server': 'github.com/nats-io/nats-server/v2@v2.15.2',
 };
 
 /** Debian installs some servers outside a normal user's PATH. */

@@ -2,10 +2,13 @@
 export { freePort, freePorts, isPortOpen, waitForPort, waitUntil } from './ports';
 export { isAlive, managedFromPid, spawnService, stopPid, type ManagedProcess, type SpawnedService } from './managed-process';
 export {
+  DEV_SERVER_DYNAMIC_CONFIG,
+  DEV_SERVER_SQLITE_PRAGMAS,
   ORDER_SEARCH_ATTRIBUTES,
   registerSearchAttributes,
   startTemporalDevServer,
   waitForTemporal,
+  type DynamicConfig,
   type TemporalCliTarget,
   type TemporalDevServerOptions,
 } from './temporal-server';

@@ -36,16 +36,19 @@ export interface DurableConsumer {
 }
 
 /**
- * Handles one subject of the payment stream through a durable consumer, one message at a time,
- * so messages published while the process is down are delivered when it is back. `handle`
- * acknowledges; if it throws, the message is redelivered after a pause.
+ * Handles one subject of the payment stream through a durable consumer, so messages published
+ * while the process is down are delivered when it is back. Up to `concurrency` messages are
+ * handled at once (each order's workflow serialises its own messages, so two events for one order
+ * may be handled side by side). `handle` acknowledges; if it throws, the message is redelivered
+ * after a pause.
  */
 export async function consumePaymentStream(
   nc: NatsConnection,
-  options: { durable: string; subject: string },
+  options: { durable: string; subject: string; concurrency?: number },
   handle: (msg: JsMsg) => Promise<void>,
   logger: Logger,
 ): Promise<DurableConsumer> {
+  const concurrency = options.concurrency ?? 1;
   await ensurePaymentStream(nc);
   const jsm = await nc.jetstreamManager();
   await jsm.consumers.add(PAYMENT_STREAM, {
@@ -56,17 +59,24 @@ export async function consumePaymentStream(
     ack_wait: 30 * 1_000_000_000,
   });
   const consumer = await nc.jetstream().consumers.get(PAYMENT_STREAM, options.durable);
-  const messages = await consumer.consume({ max_messages: 16 });
+  const messages = await consumer.consume({ max_messages: Math.max(16, 2 * concurrency) });
+  const inFlight = new Set<Promise<void>>();
+  const handleOne = async (msg: JsMsg): Promise<void> => {
+    try {
+      await handle(msg);
+    } catch (error) {
+      // A dependency is unavailable: leave the message in the stream and try again later.
+      logger.error({ err: error, subject: options.subject, streamSeq: msg.seq }, 'stream message not handled; will retry');
+      msg.nak(2_000);
+    }
+  };
   const loop = (async () => {
     for await (const msg of messages) {
-      try {
-        await handle(msg);
-      } catch (error) {
-        // A dependency is unavailable: leave the message in the stream and try again later.
-        logger.error({ err: error, subject: options.subject, streamSeq: msg.seq }, 'stream message not handled; will retry');
-        msg.nak(2_000);
-      }
+      const handling = handleOne(msg).finally(() => inFlight.delete(handling));
+      inFlight.add(handling);
+      if (inFlight.size >= concurrency) await Promise.race(inFlight);
     }
+    await Promise.all(inFlight);
   })();
   return {
     async stop() {

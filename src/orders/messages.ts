@@ -1,12 +1,28 @@
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { OrderStatus, OrderWithItems, PaymentSession, PaymentSucceeded } from './types';
+import type { OrderStatus, OrderWithItems, PaymentSession, PaymentSucceeded, RequestedItem } from './types';
 
 /** The OrderWorkflow's messages and search attributes, shared by the workflow and its callers. */
 
 export const ORDER_WORKFLOW_TYPE = 'OrderWorkflow';
 
 export const orderWorkflowId = (orderId: string): string => `order-${orderId}`;
+
+export interface OrderWorkflowInput {
+  orderId: string;
+  items: RequestedItem[];
+  currency: string;
+  /** How long placement retries an unavailable products or payments service before giving up. */
+  placementTimeoutMs: number;
+  /** How long a PENDING order waits for its payment before it is cancelled. */
+  paymentWindowMs: number;
+  /** How long a DELIVERED or CANCELLED order keeps listening for late payments before it closes. */
+  latePaymentGraceMs: number;
+  /** Set when a closed order's workflow is started again for a late payment: no placement. */
+  resume?: boolean;
+}
+
+export type OrderWorkflowResult = OrderStatus | 'REJECTED';
 
 export interface PlacedOrder {
   order: OrderWithItems;

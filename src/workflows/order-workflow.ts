@@ -1,67 +1,83 @@
 import {
-  ActivityFailure,
   ApplicationFailure,
   allHandlersFinished,
   condition,
   log,
   patched,
-  proxyActivities,
+  proxyLocalActivities,
   setHandler,
-  upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { OrderActivities } from '../activities';
-import { FailureType, NON_RETRYABLE_FAILURES, STATUS_BY_FAILURE } from '../orders/errors';
-import { checkRequestedTransition, isFinal } from '../orders/lifecycle';
+import { FailureType, NON_RETRYABLE_FAILURES } from '../orders/errors';
+import { isFinal } from '../orders/lifecycle';
 import {
   changeStatusUpdate,
   getOrderQuery,
-  OrderStatusAttribute,
-  OrderTotalAttribute,
   paymentSucceededSignal,
   placeOrderUpdate,
+  type OrderWorkflowInput,
+  type OrderWorkflowResult,
 } from '../orders/messages';
-import { ORDER_STATUSES } from '../orders/types';
-import type {
-  OrderStatus,
-  OrderWithItems,
-  PaymentSession,
-  PaymentSucceeded,
-  RequestedItem,
-} from '../orders/types';
+import { ORDER_STATUSES, type OrderStatus, type OrderWithItems, type PaymentSucceeded } from '../orders/types';
+import { failure } from './failures';
+import { orderWorkflowV1 } from './legacy/order-workflow-v1';
+import { Order, type OrderActivityProxies } from './order';
 
-export interface OrderWorkflowInput {
-  orderId: string;
-  items: RequestedItem[];
-  currency: string;
-  /** How long placement retries an unavailable products or payments service before giving up. */
-  placementTimeoutMs: number;
-  /** How long a PENDING order waits for its payment before it is cancelled. */
-  paymentWindowMs: number;
-  /** How long a DELIVERED or CANCELLED order keeps listening for late payments before it closes. */
-  latePaymentGraceMs: number;
-  /** Set when a closed order's workflow is started again for a late payment: no placement. */
-  resume?: boolean;
-}
+export type { OrderWorkflowInput, OrderWorkflowResult } from '../orders/messages';
 
-export type OrderWorkflowResult = OrderStatus | 'REJECTED';
+/**
+ * Orders started before this patch ran every step as a remote activity; they finish on the frozen
+ * code they started with. Local activities run inside the worker's workflow task, so placement is
+ * one workflow task instead of seven hand-offs through the server.
+ */
+export const LOCAL_ACTIVITIES_PATCH = 'local-activities';
 
 const retryOutages = {
   initialInterval: '500 milliseconds',
   backoffCoefficient: 2,
   nonRetryableErrorTypes: NON_RETRYABLE_FAILURES,
 };
+const PLACEMENT_MAX_INTERVAL_MS = 30_000;
 
-// Writes of an order that exists must happen eventually: retried until the database is back.
-const durableActivities = proxyActivities<OrderActivities>({
-  startToCloseTimeout: '10 seconds',
-  retry: { ...retryOutages, maximumInterval: '1 minute' },
-});
+/**
+ * The attempts whose backoffs fit in `budgetMs`. The SDK's local activities do not stop retrying
+ * when their scheduleToCloseTimeout passes, so placement is bounded by a number of attempts.
+ */
+export function attemptsWithin(budgetMs: number): number {
+  let attempts = 1;
+  let waited = 0;
+  let backoff = 500;
+  while (waited + backoff <= budgetMs) {
+    waited += backoff;
+    attempts += 1;
+    backoff = Math.min(backoff * retryOutages.backoffCoefficient, PLACEMENT_MAX_INTERVAL_MS);
+  }
+  return attempts;
+}
 
-// Nice to have, never worth holding an order up for.
-const bestEffortActivities = proxyActivities<OrderActivities>({
-  startToCloseTimeout: '10 seconds',
-  retry: { ...retryOutages, maximumInterval: '5 seconds', maximumAttempts: 3 },
-});
+function activityProxies(input: OrderWorkflowInput): OrderActivityProxies {
+  return {
+    // Outages of peers are retried while the caller may still be waiting; after that the order is
+    // rejected (nothing stored) or cancelled (stored, but it cannot be paid).
+    placement: proxyLocalActivities<OrderActivities>({
+      startToCloseTimeout: '10 seconds',
+      scheduleToCloseTimeout: input.placementTimeoutMs,
+      retry: {
+        ...retryOutages,
+        maximumInterval: PLACEMENT_MAX_INTERVAL_MS,
+        maximumAttempts: attemptsWithin(input.placementTimeoutMs),
+      },
+    }),
+    durable: proxyLocalActivities<OrderActivities>({
+      startToCloseTimeout: '10 seconds',
+      retry: { ...retryOutages, maximumInterval: '1 minute' },
+    }),
+    bestEffort: proxyLocalActivities<OrderActivities>({
+      startToCloseTimeout: '10 seconds',
+      retry: { ...retryOutages, maximumInterval: '5 seconds', maximumAttempts: 3 },
+    }),
+  };
+}
 
 type Command =
   | { kind: 'payment'; payment: PaymentSucceeded }
@@ -73,49 +89,21 @@ interface Reply {
   failure?: ApplicationFailure;
 }
 
-function failure(type: FailureType, message: string): ApplicationFailure {
-  return ApplicationFailure.create({
-    type,
-    message,
-    nonRetryable: true,
-    details: [{ status: STATUS_BY_FAILURE[type], message }],
-  });
-}
-
-/** Turns a failed activity into the failure the caller of `orders.create` receives. */
-function placementFailure(error: unknown, fallback: FailureType, fallbackMessage: string): ApplicationFailure {
-  const cause = error instanceof ActivityFailure ? error.cause : error;
-  if (cause instanceof ApplicationFailure && cause.type && NON_RETRYABLE_FAILURES.includes(cause.type as FailureType)) {
-    return failure(cause.type as FailureType, cause.message);
-  }
-  return failure(fallback, fallbackMessage);
-}
-
 /**
  * One order, from placement to delivery or cancellation. Every change to the order after it is
- * stored goes through the inbox below, one at a time, so payments and status changes never race.
+ * stored goes through the inbox, one at a time, so payments and status changes never race.
  */
 export async function OrderWorkflow(input: OrderWorkflowInput): Promise<OrderWorkflowResult> {
-  // Outages of peers are retried with backoff while the caller may still be waiting; after that
-  // the order is rejected (nothing stored) or cancelled (stored, but it cannot be paid).
-  const placementActivities = proxyActivities<OrderActivities>({
-    startToCloseTimeout: '10 seconds',
-    scheduleToCloseTimeout: input.placementTimeoutMs,
-    retry: { ...retryOutages, maximumInterval: '30 seconds' },
-  });
-  const startedAt = Date.now();
-  let order: OrderWithItems | null = null;
-  let paymentSession: PaymentSession | null = null;
-  let rejection: ApplicationFailure | null = null;
-  const inbox: Command[] = [];
-  const seenPayments = new Set<string>();
+  if (!patched(LOCAL_ACTIVITIES_PATCH)) return orderWorkflowV1(input);
 
-  setHandler(getOrderQuery, () => order);
+  const order = new Order(input, activityProxies(input));
+  const inbox: Command[] = [];
+
+  setHandler(getOrderQuery, () => order.current);
 
   setHandler(placeOrderUpdate, async () => {
-    await condition(() => rejection !== null || paymentSession !== null);
-    if (rejection !== null) throw rejection;
-    return { order: order as OrderWithItems, paymentSession: paymentSession as PaymentSession };
+    await condition(() => order.placementSettled);
+    return order.placedOrder();
   });
 
   setHandler(paymentSucceededSignal, (payment) => {
@@ -132,154 +120,46 @@ export async function OrderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
       return reply.order as OrderWithItems;
     },
     {
-      // Rejected here, a bad request never enters the history.
+      // Rejected here, a bad request never enters the history. The transition itself is checked
+      // in the inbox, against the state after earlier messages have been applied.
       validator: (status: OrderStatus) => {
         if (!ORDER_STATUSES.includes(status)) {
           throw failure(FailureType.InvalidInput, `status must be one of ${ORDER_STATUSES.join(', ')}`);
         }
-        if (order === null) {
-          throw failure(FailureType.OrderNotFound, `Order with id ${input.orderId} not found`);
-        }
-        // The transition itself is checked in the inbox, against the state after earlier messages
-        // (a payment being recorded right now) have been applied.
+        if (!order.isPlaced) throw failure(FailureType.OrderNotFound, `Order with id ${input.orderId} not found`);
       },
     },
   );
 
-  // A closure, so TypeScript does not narrow `order` across the awaits that change it.
-  const isPlaced = (): boolean => order !== null;
-  const currentOrder = (): OrderWithItems => {
-    if (order === null) throw new Error(`order ${input.orderId} is not placed`);
-    return order;
-  };
-
-  const publishState = (current: OrderWithItems): void => {
-    order = current;
-    upsertSearchAttributes([
-      { key: OrderStatusAttribute, value: current.status },
-      { key: OrderTotalAttribute, value: current.totalAmount },
-    ]);
-  };
-
-  // A payment arrived after this order's workflow had closed: pick the order up where it was.
-  const resume = async (): Promise<void> => {
-    const stored = await durableActivities.loadOrder(input.orderId);
-    stored.paymentIds.forEach((id) => seenPayments.add(id));
-    publishState(stored.order);
-    paymentSession = stored.paymentSession;
-    if (paymentSession === null) rejection = failure(FailureType.OrderNotFound, `Order ${input.orderId} has no payment session`);
-  };
-
-  // Validate, store, open the checkout. Nothing is stored if validation fails.
-  const place = async (): Promise<void> => {
-    try {
-      const items = await placementActivities.validateProducts(input.items);
-      publishState(await durableActivities.persistOrder({ orderId: input.orderId, currency: input.currency, items }));
-      try {
-        const session = await placementActivities.createPaymentSession({
-          orderId: input.orderId,
-          currency: input.currency,
-          items,
-        });
-        await durableActivities.savePaymentSession(input.orderId, session);
-        paymentSession = session;
-      } catch (error) {
-        // The order exists but cannot be paid: cancel it rather than leave it PENDING for ever.
-        log.warn('payment session failed; cancelling the order', { orderId: input.orderId });
-        publishState(await durableActivities.setOrderStatus(input.orderId, 'CANCELLED'));
-        rejection = placementFailure(
-          error,
-          FailureType.PaymentSessionFailed,
-          `The payment session for order ${input.orderId} could not be created; the order was cancelled`,
-        );
-      }
-    } catch (error) {
-      rejection = placementFailure(error, FailureType.ServiceUnavailable, 'The products service is unavailable');
-    }
-  };
-
-  // 1. Placement (or resumption).
-  if (input.resume) await resume();
-  else await place();
-  if (!isPlaced()) {
+  const startedAt = Date.now();
+  if (input.resume) await order.resume();
+  else await order.place();
+  if (!order.isPlaced) {
     await condition(allHandlersFinished);
     return 'REJECTED';
   }
 
-  // 2. Follow the order: apply payments and status changes in arrival order.
-  const applyPayment = async (current: OrderWithItems, payment: PaymentSucceeded): Promise<void> => {
-    if (seenPayments.has(payment.stripePaymentId)) return;
-    seenPayments.add(payment.stripePaymentId);
-    if (current.status === 'PENDING') {
-      publishState(await durableActivities.recordPayment(payment, 'APPLIED'));
-      return;
-    }
-    // Paid twice, or paid after cancellation: keep the money on record and ask for a refund.
-    publishState(await durableActivities.recordPayment(payment, 'REFUND_REQUESTED'));
-    await durableActivities.requestRefund({
-      orderId: input.orderId,
-      stripePaymentId: payment.stripePaymentId,
-      reason: `payment received for a ${current.status} order`,
-    });
-  };
-
-  // Best effort: a cancelled order's checkout is closed so the customer cannot pay it any more;
-  // if that fails, a payment that still arrives is recorded and refunded.
-  const expireCheckout = async (): Promise<void> => {
-    const sessionId = paymentSession?.sessionId;
-    if (typeof sessionId !== 'string') return;
-    try {
-      const outcome = await bestEffortActivities.expirePaymentSession({ orderId: input.orderId, sessionId });
-      log.info('checkout session expiry', { orderId: input.orderId, ...outcome });
-    } catch (error) {
-      log.warn('checkout session could not be expired', { orderId: input.orderId, error: String(error) });
-    }
-  };
-
-  const changeStatus = async (current: OrderWithItems, status: OrderStatus): Promise<OrderWithItems> => {
-    const check = checkRequestedTransition(current.status, status);
-    if (check.kind === 'unchanged') return current;
-    if (check.kind === 'forbidden') throw failure(FailureType.ForbiddenTransition, check.message);
-    // Orders cancelled before this change did not expire their checkout; their histories replay.
-    if (status === 'CANCELLED' && current.status === 'PENDING' && patched('expire-checkout-on-cancel')) {
-      await expireCheckout();
-    }
-    publishState(await durableActivities.setOrderStatus(input.orderId, status));
-    if (status === 'CANCELLED' && current.status === 'PAID' && current.stripeChargeId !== null) {
-      await durableActivities.requestRefund({
-        orderId: input.orderId,
-        stripePaymentId: current.stripeChargeId,
-        reason: 'order cancelled after payment',
-      });
-    }
-    return currentOrder();
-  };
-
   const hasMail = (): boolean => inbox.length > 0;
   for (;;) {
-    const current = currentOrder();
+    const { status } = order.placed();
+    // PENDING waits for its payment window, DELIVERED and CANCELLED for late payments, PAID for ever.
     let arrived = true;
-    if (current.status === 'PENDING') {
-      arrived = await condition(hasMail, Math.max(0, startedAt + input.paymentWindowMs - Date.now()));
-    } else if (isFinal(current.status)) {
-      arrived = await condition(hasMail, input.latePaymentGraceMs);
-    } else {
-      await condition(hasMail);
-    }
+    if (status === 'PAID') await condition(hasMail);
+    else if (status === 'PENDING') arrived = await condition(hasMail, Math.max(0, startedAt + input.paymentWindowMs - Date.now()));
+    else arrived = await condition(hasMail, input.latePaymentGraceMs);
     if (!arrived) {
-      if (current.status !== 'PENDING') break;
+      if (isFinal(status)) break;
       log.info('payment window ended; cancelling the order', { orderId: input.orderId });
-      await changeStatus(current, 'CANCELLED');
+      await order.changeStatus('CANCELLED');
       continue;
     }
-
     const command = inbox.shift() as Command;
     if (command.kind === 'payment') {
-      await applyPayment(current, command.payment);
+      await order.applyPayment(command.payment);
       continue;
     }
     try {
-      command.reply.order = await changeStatus(current, command.status);
+      command.reply.order = await order.changeStatus(command.status);
     } catch (error) {
       if (!(error instanceof ApplicationFailure)) throw error;
       command.reply.failure = error;
@@ -288,5 +168,5 @@ export async function OrderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
   }
 
   await condition(allHandlersFinished);
-  return currentOrder().status;
+  return order.placed().status;
 }

@@ -2,18 +2,24 @@
  * Records the histories the replay test checks the workflow code against:
  *   npx tsx test/histories/record.ts [scenario ...]   (all scenarios when none is named)
  * Run it when a deliberate, versioned change to OrderWorkflow needs new reference histories; it
- * starts its own real services (as the test setup does) and writes test/histories/*.json. Keep
- * the histories recorded before a change (`patched`): they prove old orders still replay.
+ * starts its own real services (as the test setup does) and writes
+ * test/histories/<RECORDED_VERSION>/*.json. Keep the folders recorded before a change
+ * (`patched`): they prove orders started by older code still replay.
  */
 import { randomUUID } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { WithStartWorkflowOperation } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { changeStatusUpdate, ORDER_WORKFLOW_TYPE, orderWorkflowId, paymentSucceededSignal } from '../../src/orders/messages';
-import type { OrderWorkflow, OrderWorkflowInput } from '../../src/workflows/order-workflow';
+import { LOCAL_ACTIVITIES_PATCH, type OrderWorkflow } from '../../src/workflows/order-workflow';
+import type { OrderWorkflowInput } from '../../src/orders/messages';
+import type { PaymentSucceeded } from '../../src/orders/types';
 import globalSetup, { stopTestServices, TEST_SERVICES_KEY, type TestServices } from '../setup/global-setup';
 import { startTestSystem, type TestSystem } from '../support/system';
+
+/** The newest patch of OrderWorkflow; bump it with the patch so older recordings stay. */
+const RECORDED_VERSION = LOCAL_ACTIVITIES_PATCH;
 
 type Scenario = (system: TestSystem, productId: number) => Promise<string>;
 
@@ -61,6 +67,22 @@ const scenarios: Record<string, Scenario> = {
     await system.temporal.workflow.getHandle(orderWorkflowId(orderId)).executeUpdate(changeStatusUpdate, { args: ['CANCELLED'] });
     return orderId;
   },
+  // The order's workflow closed after delivery; a payment arriving later starts it again (resume).
+  'late-payment-resumes-closed-order': async (system, productId) => {
+    const orderId = await placeOrder(system, productId);
+    const handle = system.temporal.workflow.getHandle(orderWorkflowId(orderId));
+    await handle.signal(paymentSucceededSignal, payment(orderId));
+    await handle.executeUpdate(changeStatusUpdate, { args: ['DELIVERED'] });
+    await handle.result();
+    await system.temporal.workflow.signalWithStart<typeof OrderWorkflow, [PaymentSucceeded]>(ORDER_WORKFLOW_TYPE, {
+      workflowId: orderWorkflowId(orderId),
+      taskQueue: system.config.temporal.taskQueue,
+      args: [{ ...input(orderId, productId), items: [], resume: true }],
+      signal: paymentSucceededSignal,
+      signalArgs: [payment(orderId)],
+    });
+    return orderId;
+  },
   'payment-window-expired': async (system, productId) => {
     const orderId = randomUUID();
     await system.temporal.workflow.start<typeof OrderWorkflow>(ORDER_WORKFLOW_TYPE, {
@@ -94,7 +116,9 @@ async function main(): Promise<void> {
       const orderId = await scenario(system, product.id);
       const handle = system.temporal.workflow.getHandle(orderWorkflowId(orderId));
       const result = await handle.result();
-      const file = path.join(__dirname, `${name}.json`);
+      const folder = path.join(__dirname, RECORDED_VERSION);
+      mkdirSync(folder, { recursive: true });
+      const file = path.join(folder, `${name}.json`);
       writeFileSync(file, `${historyToJSON(await handle.fetchHistory())}\n`);
       process.stdout.write(`${name}: ${String(result)} -> ${path.relative(process.cwd(), file)}\n`);
     }

@@ -1,0 +1,140 @@
+/** The command line of `npm run bench`, parsed simply: `--name value` pairs and a few switches. */
+
+export type SystemId = 'service' | 'seed' | 'empty';
+export type RunPart = SystemId | 'memory';
+export const RUN_PARTS: readonly RunPart[] = ['service', 'seed', 'empty', 'memory'];
+
+export interface BenchFlags {
+  /** `file`: the dev server with a SQLite file, as `npm start` runs it; `memory`: in memory. */
+  temporal: 'file' | 'memory';
+  concurrency: number;
+  orders: number;
+  serialOrders: number;
+  /** Orders of the memory run; 0 skips it. */
+  memoryOrders: number;
+  /** Orders paid one at a time (payment→PAID at 1 in flight). */
+  serialPayments: number;
+  /** Run the dev server with the CLI's plain defaults instead of the project's tuned settings. */
+  untuned: boolean;
+  /** Floor 2's activities: normal remote ones (the default) or local ones. */
+  emptyActivities: 'remote' | 'local';
+  only: RunPart[];
+  out: string;
+  quick: boolean;
+  /** Copy every process's log next to the results. */
+  keepLogs: boolean;
+}
+
+export const USAGE = `Usage: npm run bench -- [options]
+  --temporal file|memory   Temporal dev server with a SQLite file (default, as npm start) or in memory
+  --concurrency C          requests in flight (default 20)
+  --orders N               orders created and paid at C in flight, per system (default 1000)
+  --serial-orders M        orders created at 1 in flight, per system (default 200)
+  --memory-orders K        orders of the memory run against this service (default 10000; 0 skips it)
+  --untuned                the dev server with the Temporal CLI's own defaults (no dynamic config)
+  --empty-activities KIND  floor 2's activities: remote (default) or local
+  --only LIST              a subset, comma-separated: service, seed, empty, memory
+  --out DIR                where results go (default bench/results)
+  --quick                  a smoke run: C=20 N=200 M=50 K=0
+  --keep-logs              copy every process's log to <out>/<timestamp>-<mode>-logs/`;
+
+export function parseFlags(argv: readonly string[]): BenchFlags {
+  const flags: BenchFlags = {
+    temporal: 'file',
+    concurrency: 20,
+    orders: 1000,
+    serialOrders: 200,
+    memoryOrders: 10_000,
+    serialPayments: 50,
+    untuned: false,
+    emptyActivities: 'remote',
+    only: [...RUN_PARTS],
+    out: 'bench/results',
+    quick: false,
+    keepLogs: false,
+  };
+  const explicit = new Set<string>();
+  for (let i = 0; i < argv.length; i += 1) {
+    const arg = argv[i] as string;
+    const [name, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    const value = (): string => {
+      const next = inline ?? argv[++i];
+      if (next === undefined) throw new Error(`${name} needs a value\n${USAGE}`);
+      return next;
+    };
+    switch (name) {
+      case '--temporal': {
+        const mode = value();
+        if (mode !== 'file' && mode !== 'memory') throw new Error(`--temporal must be file or memory, not ${mode}`);
+        flags.temporal = mode;
+        break;
+      }
+      case '--concurrency':
+        flags.concurrency = count(name, value(), 1);
+        explicit.add('concurrency');
+        break;
+      case '--orders':
+        flags.orders = count(name, value(), 1);
+        explicit.add('orders');
+        break;
+      case '--serial-orders':
+        flags.serialOrders = count(name, value(), 0);
+        explicit.add('serialOrders');
+        break;
+      case '--memory-orders':
+        flags.memoryOrders = count(name, value(), 0);
+        explicit.add('memoryOrders');
+        break;
+      case '--untuned':
+        flags.untuned = true;
+        break;
+      case '--empty-activities': {
+        const kind = value();
+        if (kind !== 'remote' && kind !== 'local') throw new Error(`--empty-activities must be remote or local, not ${kind}`);
+        flags.emptyActivities = kind;
+        break;
+      }
+      case '--only':
+        flags.only = value()
+          .split(',')
+          .map((part) => part.trim())
+          .filter(Boolean)
+          .map((part) => {
+            if (!(RUN_PARTS as readonly string[]).includes(part)) throw new Error(`--only takes ${RUN_PARTS.join(', ')}; not ${part}`);
+            return part as RunPart;
+          });
+        break;
+      case '--out':
+        flags.out = value();
+        break;
+      case '--quick':
+        flags.quick = true;
+        break;
+      case '--keep-logs':
+        flags.keepLogs = true;
+        break;
+      case '--help':
+      case '-h':
+        process.stdout.write(`${USAGE}\n`);
+        process.exit(0);
+        break;
+      default:
+        throw new Error(`Unknown option ${arg}\n${USAGE}`);
+    }
+  }
+  if (flags.quick) {
+    // Explicit numbers still win over the smoke-run defaults.
+    if (!explicit.has('concurrency')) flags.concurrency = 20;
+    if (!explicit.has('orders')) flags.orders = 200;
+    if (!explicit.has('serialOrders')) flags.serialOrders = 50;
+    if (!explicit.has('memoryOrders')) flags.memoryOrders = 0;
+  }
+  if (flags.memoryOrders === 0) flags.only = flags.only.filter((part) => part !== 'memory');
+  return flags;
+}
+
+function count(name: string, text: string, min: number): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < min) throw new Error(`${name} must be an integer >= ${min}, not ${text}`);
+  return value;
+}

@@ -1,0 +1,60 @@
+import { randomUUID } from 'node:crypto';
+import { Client, Connection, WithStartWorkflowOperation } from '@temporalio/client';
+import { decodeJson, PeerError, serveNest } from '../wire';
+import { emptyPaymentSucceededSignal, emptyPlaceOrderUpdate, type EmptyPayment } from './empty-messages';
+import type { EmptyOrderWorkflow } from './empty-workflow';
+import { connectFloorNats, FLOOR_PAYMENT_PARALLELISM, FLOOR_SETTINGS, logLine, runFloor } from './floor-process';
+import { consumeStream } from './stream-consumer';
+import { EMPTY_TASK_QUEUE, EMPTY_WORKFLOW_TYPE, emptyWorkflowId, FLOOR_SUBJECTS } from './subjects';
+
+/**
+ * Floor 2's NATS side, a process of its own as the service's gateway is: a request handler that
+ * places an EmptyOrderWorkflow with Update-with-Start, and a durable JetStream consumer that turns
+ * payment events into the workflow's signal, acknowledging once Temporal has accepted it.
+ */
+const NAME = 'empty-gateway';
+const { create: CREATE_SUBJECT, payment: PAYMENT_SUBJECT, stream: STREAM } = FLOOR_SUBJECTS.empty;
+const LOCAL_ACTIVITIES = process.env.BENCH_EMPTY_ACTIVITIES === 'local';
+
+runFloor(NAME, async () => {
+  const nc = await connectFloorNats(NAME);
+  const connection = await Connection.connect({ address: FLOOR_SETTINGS.temporalAddress });
+  const client = new Client({ connection });
+  const onError = (error: unknown): void => logLine(NAME, 'error', 'failed', { err: error instanceof Error ? error.message : String(error) });
+
+  const place = async (): Promise<unknown> => {
+    const orderId = randomUUID();
+    try {
+      return await client.withDeadline(Date.now() + FLOOR_SETTINGS.createTimeoutMs, () =>
+        client.workflow.executeUpdateWithStart(emptyPlaceOrderUpdate, {
+          startWorkflowOperation: new WithStartWorkflowOperation<typeof EmptyOrderWorkflow>(EMPTY_WORKFLOW_TYPE, {
+            workflowId: emptyWorkflowId(orderId),
+            taskQueue: EMPTY_TASK_QUEUE,
+            args: [{ orderId, localActivities: LOCAL_ACTIVITIES }],
+            workflowIdConflictPolicy: 'USE_EXISTING',
+          }),
+        }),
+      );
+    } catch (error) {
+      throw new PeerError(503, `placing ${orderId} failed: ${(error as Error).message}`);
+    }
+  };
+
+  const subscription = serveNest(nc, CREATE_SUBJECT, 'bench-empty', place, onError);
+  const consumer = await consumeStream(
+    nc,
+    { stream: STREAM, subject: PAYMENT_SUBJECT, durable: 'bench-empty-paid', parallel: FLOOR_PAYMENT_PARALLELISM },
+    async (msg) => {
+      const { data } = decodeJson(msg.data) as { data: EmptyPayment };
+      await client.workflow.getHandle(emptyWorkflowId(data.orderId)).signal(emptyPaymentSucceededSignal, data);
+    },
+    onError,
+  );
+
+  return async () => {
+    await subscription.drain();
+    await consumer.stop();
+    await nc.drain();
+    await connection.close();
+  };
+});

@@ -1,0 +1,9 @@
+/** The floors' own subjects, streams and task queue: none of them meets the real service's. */
+export const FLOOR_SUBJECTS = {
+  seed: { create: 'bench.seed.orders.create', payment: 'bench.seed.payment.succeeded', stream: 'BENCH_SEED' },
+  empty: { create: 'bench.empty.orders.create', payment: 'bench.empty.payment.succeeded', stream: 'BENCH_EMPTY' },
+} as const;
+
+export const EMPTY_TASK_QUEUE = 'bench-empty';
+export const EMPTY_WORKFLOW_TYPE = 'EmptyOrderWorkflow';
+export const emptyWorkflowId = (orderId: string): string => `empty-${orderId}`;

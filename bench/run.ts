@@ -1,0 +1,193 @@
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { connect, type NatsConnection } from 'nats';
+import { parseFlags, type BenchFlags, type SystemId } from './flags';
+import { FLOOR_PAYMENT_PARALLELISM } from './floors/floor-process';
+import { DEADLINE_MS, OrderFactory } from './load';
+import { runMemory, type MemoryReport } from './memory-run';
+import { markdownReport, ratiosOf, type BenchReport } from './report';
+import { Sampler } from './sampler';
+import { REPO_ROOT, startStack, type Stack } from './stack';
+import { round } from './stats';
+import { svgChart } from './svg';
+import { HISTORY_SAMPLE, POLL_INTERVAL_MS, runSystem, WARMUP_ORDERS, type SystemResult } from './system-run';
+
+/**
+ * `npm run bench`: starts a private copy of the whole system, measures this service and two floors
+ * (the seed's design without Temporal; an empty workflow of the same shape) under the same load,
+ * runs a memory run, writes JSON, Markdown and SVG results, and stops everything it started.
+ * Progress goes to stderr; the Markdown table to stdout at the end.
+ */
+
+const log = (line: string): void => {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
+};
+
+async function main(): Promise<number> {
+  let flags: BenchFlags;
+  try {
+    flags = parseFlags(process.argv.slice(2));
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n`);
+    return 2;
+  }
+  const startedAt = new Date();
+  const loadAtStart = os.loadavg().map((value) => round(value, 2));
+  const stamp = startedAt.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const runId = stamp.toLowerCase();
+  const mode = `${flags.temporal}${flags.untuned ? '-untuned' : ''}${flags.emptyActivities === 'local' ? '-local' : ''}`;
+  const systems = (['service', 'seed', 'empty'] as const).filter((id) => flags.only.includes(id));
+  log(`C=${flags.concurrency} N=${flags.orders} M=${flags.serialOrders} K=${flags.memoryOrders}; Temporal ${mode}; parts: ${flags.only.join(', ')}`);
+
+  let stack: Stack | undefined;
+  let nc: NatsConnection | undefined;
+  let temporalConnection: Connection | undefined;
+  let sampler: Sampler | undefined;
+  let cleaning: Promise<void> | undefined;
+  const outDir = path.resolve(REPO_ROOT, flags.out);
+  const base = path.join(outDir, `${stamp}-${mode}`);
+  const cleanUp = (): Promise<void> =>
+    (cleaning ??= (async () => {
+      sampler?.stop();
+      await nc?.close().catch(() => undefined);
+      await temporalConnection?.close().catch(() => undefined);
+      await stack?.close(flags.keepLogs ? `${base}-logs` : undefined);
+    })());
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      log(`${signal}: stopping everything`);
+      void cleanUp().finally(() => process.exit(130));
+    });
+  }
+
+  try {
+    stack = await startStack({
+      temporal: flags.temporal,
+      untuned: flags.untuned,
+      emptyActivities: flags.emptyActivities,
+      floors: { seed: systems.includes('seed'), empty: systems.includes('empty') },
+      log,
+    });
+  } catch (error) {
+    log(`the stack could not start: ${error instanceof Error ? error.message : String(error)}`);
+    await cleanUp();
+    return 1;
+  }
+
+  const failures: string[] = [];
+  const results: Partial<Record<SystemId, SystemResult>> = {};
+  let memory: MemoryReport | null = null;
+  try {
+    nc = await connect({ servers: stack.natsUrl, name: 'orders-bench' });
+    temporalConnection = await Connection.connect({ address: stack.temporalAddress });
+    const temporal = new Client({ connection: temporalConnection });
+    sampler = new Sampler(stack.trees);
+    sampler.start();
+    const orders = new OrderFactory(runId);
+
+    for (const system of systems) {
+      log(`── ${system} ──`);
+      try {
+        results[system] = await runSystem(system, flags, { nc, temporal, trees: stack.trees, databaseUrl: stack.databaseUrls[system], orders, runId, log });
+      } catch (error) {
+        failures.push(`${system}: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
+        log(`${system} failed: ${String(error)}`);
+      }
+    }
+    if (flags.only.includes('memory') && flags.memoryOrders > 0) {
+      log('── memory run ──');
+      try {
+        memory = await runMemory(flags, { nc, stack, sampler, orders, runId, log });
+      } catch (error) {
+        failures.push(`memory run: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
+        log(`memory run failed: ${String(error)}`);
+      }
+    }
+  } catch (error) {
+    failures.push(`bench: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
+    log(`bench failed: ${String(error)}`);
+  }
+
+  const peakRssMb = Object.fromEntries(Object.entries(sampler?.peakRssBytes ?? {}).map(([name, bytes]) => [name, round(bytes / 1_048_576)]));
+  const unexpectedExits = stack.unexpectedExits();
+  const environment = {
+    nproc: os.availableParallelism(),
+    cpuModel: os.cpus()[0]?.model ?? 'unknown',
+    memoryTotalMb: Math.round(os.totalmem() / 1_048_576),
+    loadAverageAtStart: loadAtStart,
+    loadAverageAtEnd: os.loadavg().map((value) => round(value, 2)),
+    node: process.version,
+    platform: `${os.platform()} ${os.release()}`,
+    temporalCli: stack.temporalVersion,
+    temporalMode: flags.temporal,
+    temporalArgs: stack.temporalArgs,
+    dynamicConfig: flags.untuned
+      ? 'CLI defaults (dynamicConfig: {}, sqlitePragmas: {})'
+      : "the project's defaults (DEV_SERVER_DYNAMIC_CONFIG, DEV_SERVER_SQLITE_PRAGMAS)",
+    git: gitDescription(),
+  };
+  log('stopping the stack');
+  await cleanUp();
+
+  const finishedAt = new Date();
+  const report: BenchReport = {
+    startedAt: startedAt.toISOString(),
+    finishedAt: finishedAt.toISOString(),
+    durationSec: Math.round((finishedAt.getTime() - startedAt.getTime()) / 1000),
+    flags,
+    environment,
+    method: {
+      warmupOrdersPerSystem: WARMUP_ORDERS,
+      deadlineMs: DEADLINE_MS,
+      paidPollIntervalMs: POLL_INTERVAL_MS,
+      historySamplePerSystem: HISTORY_SAMPLE,
+      floorPaymentParallelism: FLOOR_PAYMENT_PARALLELISM,
+      memoryWindow: flags.concurrency * 5,
+      cpu: '/proc utime+stime(+cutime+cstime) of each process tree, before and after each phase',
+      rss: '/proc RSS of each process tree, sampled every second',
+    },
+    systems: results,
+    ratios: ratiosOf(results),
+    memory,
+    peakRssMb,
+    failures,
+    unexpectedExits,
+  };
+
+  const title = `Orders bench ${startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC, Temporal ${mode}`;
+  const markdown = markdownReport(report, title);
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(`${base}.json`, `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(`${base}.md`, markdown);
+  writeFileSync(`${base}.svg`, svgChart(report, title));
+  log(`wrote ${path.relative(process.cwd(), base)}.{json,md,svg}`);
+  if (!flags.quick) {
+    const latest = path.join(REPO_ROOT, 'docs', 'img', `bench-latest-${mode}.svg`);
+    mkdirSync(path.dirname(latest), { recursive: true });
+    copyFileSync(`${base}.svg`, latest);
+    log(`copied the chart to ${path.relative(process.cwd(), latest)}`);
+  }
+  process.stdout.write(markdown);
+  return 0;
+}
+
+function gitDescription(): { commit: string; dirty: boolean } | null {
+  try {
+    const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO_ROOT, encoding: 'utf8' }).trim();
+    const status = execFileSync('git', ['status', '--porcelain', '--', 'src'], { cwd: REPO_ROOT, encoding: 'utf8' }).trim();
+    return { commit, dirty: status.length > 0 };
+  } catch {
+    return null;
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`${error instanceof Error ? error.stack : String(error)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,278 @@
+import { execFile } from 'node:child_process';
+import { chmodSync, cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { createDatabasePool, closeDatabasePool } from '../src/db/pool';
+import { ensureDatabase, migrate } from '../src/db/migrate';
+import { ensureBinary } from '../src/infra/binaries';
+import {
+  freePorts,
+  registerSearchAttributes,
+  startNatsServer,
+  startPostgres,
+  startStripeMock,
+  startTemporalDevServer,
+  type ManagedProcess,
+  type TemporalDevServerOptions,
+} from '../src/infra/services';
+import { createLogger } from '../src/logger';
+import { seedProducts } from '../src/products/seed';
+import type { SystemId } from './flags';
+import { ProcessTrees } from './proc-stats';
+import { startReaper } from './reaper';
+import { startTsxChild, type TsxChild } from './tsx-child';
+
+/**
+ * The whole system on infrastructure of its own, under one temporary folder: a Temporal dev server,
+ * NATS with JetStream, a private PostgreSQL cluster (so its CPU can be told apart), stripe-mock, the
+ * service's four processes and the floors' processes. Modelled on the fault suite's system.
+ */
+
+export type AppName = 'products' | 'payments' | 'worker' | 'gateway' | 'seed-pipeline' | 'empty-worker' | 'empty-gateway';
+
+const APP_SCRIPTS: Record<AppName, string> = {
+  products: 'src/products/main.ts',
+  payments: 'src/payments/main.ts',
+  worker: 'src/worker.ts',
+  gateway: 'src/gateway/main.ts',
+  'seed-pipeline': 'bench/floors/seed-pipeline.ts',
+  'empty-worker': 'bench/floors/empty-worker.ts',
+  'empty-gateway': 'bench/floors/empty-gateway.ts',
+};
+
+/** Which processes do the work of each system (the bench and the poller's queries are shared). */
+export const SYSTEM_PROCESSES: Record<SystemId, string[]> = {
+  service: ['temporal', 'nats', 'postgres', 'stripe-mock', 'products', 'payments', 'worker', 'gateway', 'bench'],
+  seed: ['nats', 'postgres', 'stripe-mock', 'products', 'payments', 'seed-pipeline', 'bench'],
+  empty: ['temporal', 'nats', 'postgres', 'empty-worker', 'empty-gateway', 'bench'],
+};
+
+export const REPO_ROOT = path.resolve(__dirname, '..');
+const OWN_PREFIXES = ['TEMPORAL_', 'NATS_', 'DATABASE_', 'STRIPE_', 'PAYMENTS_', 'PRODUCTS_', 'ORDER_', 'BENCH_', 'LOG_LEVEL'];
+
+
+export interface StackOptions {
+  temporal: 'file' | 'memory';
+  untuned: boolean;
+  emptyActivities: 'remote' | 'local';
+  /** Floors whose processes and databases are needed. */
+  floors: { seed: boolean; empty: boolean };
+  log: (line: string) => void;
+}
+
+export interface Stack {
+  tempDir: string;
+  natsUrl: string;
+  temporalAddress: string;
+  databaseUrls: Record<SystemId, string>;
+  trees: ProcessTrees;
+  /** The dev server's command line as it runs (shows which dynamic config it got). */
+  temporalArgs: string[];
+  temporalVersion: string;
+  /** Stops and starts one app (the worker before the memory run, so its memory starts from zero). */
+  restartApp(name: AppName): Promise<void>;
+  /** Apps that exited without being told to. */
+  unexpectedExits(): string[];
+  /** Stops everything and removes the temporary folder, first copying its logs to `keepLogsIn` if given. */
+  close(keepLogsIn?: string): Promise<void>;
+}
+
+export async function startStack(options: StackOptions): Promise<Stack> {
+  const { log } = options;
+  const tempDir = mkdtempSync(path.join(os.tmpdir(), 'orders-bench-'));
+  // PostgreSQL runs as the postgres user when we are root and must reach its data folder in here.
+  chmodSync(tempDir, 0o755);
+  const reaper = startReaper(tempDir);
+  const trees = new ProcessTrees();
+  trees.set('bench', process.pid);
+  const infra = new Map<string, ManagedProcess>();
+  const apps = new Map<AppName, TsxChild>();
+  const stopping = new Set<AppName>();
+  const exits: string[] = [];
+
+  let closed = false;
+  const close = async (keepLogsIn?: string): Promise<void> => {
+    if (closed) return;
+    closed = true;
+    // Callers first, then what they call, then the infrastructure.
+    const order: AppName[][] = [['gateway', 'empty-gateway', 'seed-pipeline'], ['worker', 'empty-worker'], ['products', 'payments']];
+    for (const group of order) await Promise.allSettled(group.map((name) => stopApp(name)));
+    await Promise.allSettled([...infra.values()].map((service) => service.stop()));
+    if (keepLogsIn !== undefined) cpSync(path.join(tempDir, 'logs'), keepLogsIn, { recursive: true });
+    rmSync(tempDir, { recursive: true, force: true });
+    reaper.end();
+  };
+
+  const stopApp = async (name: AppName): Promise<void> => {
+    const app = apps.get(name);
+    if (!app) return;
+    stopping.add(name);
+    await app.stop();
+    reaper.forget(app.pid);
+    trees.delete(name);
+    apps.delete(name);
+    stopping.delete(name);
+  };
+
+  try {
+    const [temporalBinary, natsBinary, stripeBinary] = await Promise.all([
+      ensureBinary('temporal', log),
+      ensureBinary('nats-server', log),
+      ensureBinary('stripe-mock', log),
+    ]);
+    const [temporalPort, natsPort, postgresPort, stripePort, paymentsPort] = (await freePorts(5)) as [number, number, number, number, number];
+    const temporalAddress = `127.0.0.1:${temporalPort}`;
+    const natsUrl = `nats://127.0.0.1:${natsPort}`;
+    const postgresBase = `postgres://postgres@127.0.0.1:${postgresPort}`;
+    const databaseUrls: Record<SystemId, string> = {
+      service: `${postgresBase}/orders`,
+      seed: `${postgresBase}/orders_seed_floor`,
+      empty: `${postgresBase}/orders_empty_floor`,
+    };
+    const logFile = (name: string): string => path.join(tempDir, 'logs', `${name}.log`);
+    const track = (name: string, service: ManagedProcess): void => {
+      infra.set(name, service);
+      reaper.track(service.pid);
+      trees.set(name, service.pid);
+    };
+
+    const devServerOptions: TemporalDevServerOptions = {
+      binary: temporalBinary,
+      port: temporalPort,
+      dbFile: options.temporal === 'file' ? path.join(tempDir, 'temporal.db') : undefined,
+      detached: false,
+      logFile: logFile('temporal'),
+      readyTimeoutMs: 120_000,
+    };
+    // Untuned: the Temporal CLI's own dynamic config and SQLite settings.
+    if (options.untuned) Object.assign(devServerOptions, { dynamicConfig: {}, sqlitePragmas: {} });
+    const starts = await Promise.allSettled([
+      (async () => {
+        const service = await startTemporalDevServer(devServerOptions);
+        track('temporal', service);
+        await registerSearchAttributes(temporalBinary, temporalAddress);
+      })(),
+      (async () => {
+        const storeDir = path.join(tempDir, 'nats');
+        track('nats', await startNatsServer({ binary: natsBinary, port: natsPort, storeDir, detached: false, logFile: logFile('nats') }));
+      })(),
+      (async () => {
+        const dataDir = path.join(tempDir, 'postgres');
+        track('postgres', await startPostgres({ dataDir, port: postgresPort, detached: false, logFile: logFile('postgres') }));
+      })(),
+      (async () => {
+        track('stripe-mock', await startStripeMock({ binary: stripeBinary, httpPort: stripePort, detached: false, logFile: logFile('stripe-mock') }));
+      })(),
+    ]);
+    // All settled first, so whatever did start is tracked and stopped by close().
+    for (const outcome of starts) if (outcome.status === 'rejected') throw outcome.reason;
+    log(`infrastructure up: Temporal ${temporalAddress} (${options.temporal}), NATS ${natsUrl}, PostgreSQL ${postgresPort}, folder ${tempDir}`);
+
+    const silent = createLogger('bench', 'silent');
+    await migrate(databaseUrls.service, silent);
+    const pool = await createDatabasePool(databaseUrls.service);
+    try {
+      await seedProducts(pool);
+    } finally {
+      await closeDatabasePool(pool);
+    }
+    if (options.floors.seed) await migrate(databaseUrls.seed, silent);
+    if (options.floors.empty) await createEmptyFloorDatabase(databaseUrls.empty);
+
+    const env: NodeJS.ProcessEnv = {
+      ...Object.fromEntries(Object.entries(process.env).filter(([key]) => !OWN_PREFIXES.some((prefix) => key.startsWith(prefix)))),
+      // The apps announce themselves with an info-level "ready" line; info is also how they ship.
+      LOG_LEVEL: 'info',
+      TEMPORAL_ADDRESS: temporalAddress,
+      NATS_URL: natsUrl,
+      DATABASE_URL: databaseUrls.service,
+      STRIPE_API_BASE: `http://127.0.0.1:${stripePort}`,
+      STRIPE_WEBHOOK_SECRET: 'whsec_bench_secret',
+      PAYMENTS_HTTP_PORT: String(paymentsPort),
+      PAYMENTS_PUBLIC_URL: `http://127.0.0.1:${paymentsPort}`,
+      BENCH_SEED_DATABASE_URL: databaseUrls.seed,
+      BENCH_EMPTY_DATABASE_URL: databaseUrls.empty,
+      BENCH_EMPTY_ACTIVITIES: options.emptyActivities,
+    };
+
+    const startApp = async (name: AppName): Promise<void> => {
+      const app = startTsxChild({ name, script: APP_SCRIPTS[name], cwd: REPO_ROOT, env, logFile: logFile(name) });
+      apps.set(name, app);
+      reaper.track(app.pid);
+      trees.set(name, app.pid);
+      void app.exited.then((status) => {
+        if (!stopping.has(name) && !closed) exits.push(`${name} (pid ${app.pid}) exited on its own: code ${status.code}, signal ${status.signal}`);
+      });
+      await app.ready;
+    };
+
+    const names: AppName[] = ['products', 'payments', 'worker', 'gateway'];
+    if (options.floors.seed) names.push('seed-pipeline');
+    if (options.floors.empty) names.push('empty-worker', 'empty-gateway');
+    const started = Date.now();
+    await Promise.all(names.map((name) => startApp(name)));
+    log(`${names.length} processes ready in ${((Date.now() - started) / 1000).toFixed(1)} s: ${names.join(', ')}`);
+
+    const temporalPid = infra.get('temporal')?.pid ?? 0;
+    return {
+      tempDir,
+      natsUrl,
+      temporalAddress,
+      databaseUrls,
+      trees,
+      temporalArgs: commandLine(temporalPid),
+      temporalVersion: await versionOf(temporalBinary),
+      async restartApp(name) {
+        await stopApp(name);
+        await startApp(name);
+      },
+      unexpectedExits: () => [...exits],
+      close,
+    };
+  } catch (error) {
+    for (const app of apps.values()) {
+      if (app.exitStatus() !== undefined) log(`${app.name} log tail:\n${tail(app.logFile)}`);
+    }
+    await close();
+    throw error;
+  }
+}
+
+/** Floor 2's own database: one row per order, written by its last activity. */
+async function createEmptyFloorDatabase(databaseUrl: string): Promise<void> {
+  await ensureDatabase(databaseUrl);
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    await client.query(`CREATE TABLE IF NOT EXISTS orders (
+      id uuid PRIMARY KEY,
+      status text NOT NULL,
+      updated_at timestamptz NOT NULL DEFAULT now()
+    )`);
+  } finally {
+    await client.end();
+  }
+}
+
+function commandLine(pid: number): string[] {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+  } catch {
+    return [];
+  }
+}
+
+function versionOf(binary: string): Promise<string> {
+  return new Promise((resolve) => {
+    execFile(binary, ['--version'], { timeout: 15_000 }, (error, stdout) => resolve(error ? 'unknown' : stdout.trim()));
+  });
+}
+
+function tail(file: string, lines = 15): string {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no output)';
+  }
+}

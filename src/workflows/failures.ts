@@ -1,0 +1,21 @@
+import { ActivityFailure, ApplicationFailure } from '@temporalio/workflow';
+import { FailureType, NON_RETRYABLE_FAILURES, STATUS_BY_FAILURE } from '../orders/errors';
+
+/** A failure the workflow hands a caller: never retried, with the status the gateway answers. */
+export function failure(type: FailureType, message: string): ApplicationFailure {
+  return ApplicationFailure.create({
+    type,
+    message,
+    nonRetryable: true,
+    details: [{ status: STATUS_BY_FAILURE[type], message }],
+  });
+}
+
+/** Turns a failed activity into the failure the caller of `orders.create` receives. */
+export function placementFailure(error: unknown, fallback: FailureType, fallbackMessage: string): ApplicationFailure {
+  const cause = error instanceof ActivityFailure ? error.cause : error;
+  if (cause instanceof ApplicationFailure && cause.type && NON_RETRYABLE_FAILURES.includes(cause.type as FailureType)) {
+    return failure(cause.type as FailureType, cause.message);
+  }
+  return failure(fallback, fallbackMessage);
+}

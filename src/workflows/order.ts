@@ -1,0 +1,160 @@
+import { ApplicationFailure, log, upsertSearchAttributes } from '@temporalio/workflow';
+import type { OrderActivities } from '../activities';
+import { FailureType } from '../orders/errors';
+import { checkRequestedTransition } from '../orders/lifecycle';
+import {
+  OrderStatusAttribute,
+  OrderTotalAttribute,
+  type OrderWorkflowInput,
+  type PlacedOrder,
+} from '../orders/messages';
+import type { OrderStatus, OrderWithItems, PaymentSession, PaymentSucceeded } from '../orders/types';
+import { failure, placementFailure } from './failures';
+
+/** The activity proxies an order uses, one per retry policy (see order-workflow.ts). */
+export interface OrderActivityProxies {
+  /** Calls to peers while the caller waits: given up after the placement timeout. */
+  placement: OrderActivities;
+  /** Writes of an order that exists: retried until they succeed. */
+  durable: OrderActivities;
+  /** Nice to have, never worth holding an order up for. */
+  bestEffort: OrderActivities;
+}
+
+/**
+ * One order's state and the steps that change it. Only the workflow calls these, one at a time
+ * (the inbox serialises them), so no step races another.
+ */
+export class Order {
+  current: OrderWithItems | null = null;
+  private paymentSession: PaymentSession | null = null;
+  private rejection: ApplicationFailure | null = null;
+  private readonly seenPayments = new Set<string>();
+
+  constructor(
+    private readonly input: OrderWorkflowInput,
+    private readonly activities: OrderActivityProxies,
+  ) {}
+
+  get isPlaced(): boolean {
+    return this.current !== null;
+  }
+
+  /** True once the caller of `orders.create` can be answered: placed with a checkout, or rejected. */
+  get placementSettled(): boolean {
+    return this.rejection !== null || this.paymentSession !== null;
+  }
+
+  /** What `orders.create` answers once placement has settled. */
+  placedOrder(): PlacedOrder {
+    if (this.rejection !== null) throw this.rejection;
+    return { order: this.placed(), paymentSession: this.paymentSession as PaymentSession };
+  }
+
+  placed(): OrderWithItems {
+    if (this.current === null) throw new Error(`order ${this.input.orderId} is not placed`);
+    return this.current;
+  }
+
+  /** Validate, store, open the checkout. Nothing is stored if validation fails. */
+  async place(): Promise<void> {
+    const { orderId, currency } = this.input;
+    const { placement, durable } = this.activities;
+    try {
+      const items = await placement.validateProducts(this.input.items);
+      this.publish(await durable.persistOrder({ orderId, currency, items }));
+      try {
+        const session = await placement.createPaymentSession({ orderId, currency, items });
+        await durable.savePaymentSession(orderId, session);
+        this.paymentSession = session;
+      } catch (error) {
+        // The order exists but cannot be paid: cancel it rather than leave it PENDING for ever.
+        log.warn('payment session failed; cancelling the order', { orderId });
+        this.publish(await durable.setOrderStatus(orderId, 'CANCELLED'));
+        this.rejection = placementFailure(
+          error,
+          FailureType.PaymentSessionFailed,
+          `The payment session for order ${orderId} could not be created; the order was cancelled`,
+        );
+      }
+    } catch (error) {
+      this.rejection = placementFailure(error, FailureType.ServiceUnavailable, 'The products service is unavailable');
+    }
+  }
+
+  /** A payment arrived after this order's workflow had closed: pick the order up where it was. */
+  async resume(): Promise<void> {
+    const stored = await this.activities.durable.loadOrder(this.input.orderId);
+    stored.paymentIds.forEach((id) => this.seenPayments.add(id));
+    this.publish(stored.order);
+    this.paymentSession = stored.paymentSession;
+    if (this.paymentSession === null) {
+      this.rejection = failure(FailureType.OrderNotFound, `Order ${this.input.orderId} has no payment session`);
+    }
+  }
+
+  /** Each Stripe payment once: the first pays a PENDING order, any other is kept and refunded. */
+  async applyPayment(payment: PaymentSucceeded): Promise<void> {
+    if (this.seenPayments.has(payment.stripePaymentId)) return;
+    this.seenPayments.add(payment.stripePaymentId);
+    const { status } = this.placed();
+    const { durable } = this.activities;
+    if (status === 'PENDING') {
+      this.publish(await durable.recordPayment(payment, 'APPLIED'));
+      return;
+    }
+    // Paid twice, or paid after cancellation: keep the money on record and ask for a refund.
+    this.publish(await durable.recordPayment(payment, 'REFUND_REQUESTED'));
+    await durable.requestRefund({
+      orderId: this.input.orderId,
+      stripePaymentId: payment.stripePaymentId,
+      reason: `payment received for a ${status} order`,
+    });
+  }
+
+  /** A requested status change; throws a ForbiddenTransition failure the caller receives. */
+  async changeStatus(status: OrderStatus): Promise<OrderWithItems> {
+    const before = this.placed();
+    const check = checkRequestedTransition(before.status, status);
+    if (check.kind === 'unchanged') return before;
+    if (check.kind === 'forbidden') throw failure(FailureType.ForbiddenTransition, check.message);
+    const { orderId } = this.input;
+    if (status === 'CANCELLED' && before.status === 'PENDING') await this.expireCheckout();
+    this.publish(await this.activities.durable.setOrderStatus(orderId, status));
+    if (status === 'CANCELLED' && before.status === 'PAID' && before.stripeChargeId !== null) {
+      await this.activities.durable.requestRefund({
+        orderId,
+        stripePaymentId: before.stripeChargeId,
+        reason: 'order cancelled after payment',
+      });
+    }
+    return this.placed();
+  }
+
+  /**
+   * Best effort: a cancelled order's checkout is closed so the customer cannot pay it any more;
+   * if that fails, a payment that still arrives is recorded and refunded.
+   */
+  private async expireCheckout(): Promise<void> {
+    const sessionId = this.paymentSession?.sessionId;
+    if (typeof sessionId !== 'string') return;
+    const { orderId } = this.input;
+    try {
+      const outcome = await this.activities.bestEffort.expirePaymentSession({ orderId, sessionId });
+      log.info('checkout session expiry', { orderId, ...outcome });
+    } catch (error) {
+      log.warn('checkout session could not be expired', { orderId, error: String(error) });
+    }
+  }
+
+  /** The new state, for queries and for the search attributes the Web UI and CLI filter by. */
+  private publish(order: OrderWithItems): void {
+    const previous = this.current;
+    this.current = order;
+    if (previous?.status === order.status && previous.totalAmount === order.totalAmount) return;
+    upsertSearchAttributes([
+      { key: OrderStatusAttribute, value: order.status },
+      { key: OrderTotalAttribute, value: order.totalAmount },
+    ]);
+  }
+}
