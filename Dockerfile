@@ -9,9 +9,12 @@ RUN npm ci
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build
+# The worker loads this instead of bundling its workflows with webpack at every start.
+RUN node dist/src/scripts/bundle-workflows.js dist/workflow-bundle.js
 
 FROM node:20.20.2-bookworm-slim AS runtime
 ENV NODE_ENV=production
+ENV TEMPORAL_WORKFLOW_BUNDLE=/app/dist/workflow-bundle.js
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev && npm cache clean --force

@@ -18,6 +18,7 @@ import {
 } from '../src/infra/services';
 import { createLogger } from '../src/logger';
 import { seedProducts } from '../src/products/seed';
+import { bundleWorkflows } from '../src/scripts/bundle-workflows';
 import type { SystemId } from './flags';
 import { ProcessTrees } from './proc-stats';
 import { startReaper } from './reaper';
@@ -180,6 +181,10 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     if (options.floors.seed) await migrate(databaseUrls.seed, silent);
     if (options.floors.empty) await createEmptyFloorDatabase(databaseUrls.empty);
 
+    // As `npm start` ships it: the worker loads a prebuilt workflow bundle.
+    const workflowBundle = path.join(tempDir, 'workflow-bundle.js');
+    await bundleWorkflows(workflowBundle);
+
     const env: NodeJS.ProcessEnv = {
       ...Object.fromEntries(Object.entries(process.env).filter(([key]) => !OWN_PREFIXES.some((prefix) => key.startsWith(prefix)))),
       // The apps announce themselves with an info-level "ready" line; info is also how they ship.
@@ -191,6 +196,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       STRIPE_WEBHOOK_SECRET: 'whsec_bench_secret',
       PAYMENTS_HTTP_PORT: String(paymentsPort),
       PAYMENTS_PUBLIC_URL: `http://127.0.0.1:${paymentsPort}`,
+      TEMPORAL_WORKFLOW_BUNDLE: workflowBundle,
       BENCH_SEED_DATABASE_URL: databaseUrls.seed,
       BENCH_EMPTY_DATABASE_URL: databaseUrls.empty,
       BENCH_EMPTY_ACTIVITIES: options.emptyActivities,

@@ -52,6 +52,7 @@ const environmentSchema = z.object({
   TEMPORAL_ENCRYPTION_KEY: encryptionKey,
   TEMPORAL_ENCRYPTION_KEY_ID: z.string().regex(KEY_ID, 'must be 1 to 64 of A-Z a-z 0-9 . _ -').default('default'),
   TEMPORAL_ENCRYPTION_PREVIOUS_KEYS: previousKeys,
+  TEMPORAL_WORKFLOW_BUNDLE: optional,
   TEMPORAL_WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).default(500),
   TEMPORAL_CODEC_SERVER_HOST: z.string().min(1).default('127.0.0.1'),
   TEMPORAL_CODEC_SERVER_PORT: port.default(8888),
@@ -114,6 +115,8 @@ export interface Config {
     tlsServerName?: string;
     /** Payload encryption; absent (the default) means payloads are stored as plain JSON. */
     encryption?: TemporalEncryption;
+    /** A prebuilt workflow bundle (npm run bundle:workflows); without one the worker bundles at start. */
+    workflowBundle?: string;
     /** Open orders the worker keeps in memory; others are replayed from their (short) history when needed. */
     maxCachedWorkflows: number;
   };
@@ -208,6 +211,7 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
       tlsKeyFile: e.TEMPORAL_TLS_KEY_FILE,
       tlsServerName: e.TEMPORAL_TLS_SERVER_NAME,
       encryption: temporalEncryption(e),
+      workflowBundle: e.TEMPORAL_WORKFLOW_BUNDLE,
       maxCachedWorkflows: e.TEMPORAL_WORKER_MAX_CACHED_WORKFLOWS,
     },
     nats: {

@@ -24,13 +24,18 @@ export interface RunningWorker {
   stop(): Promise<void>;
 }
 
+/** The workflow code's entry point, bundled at start unless a prebuilt bundle is configured. */
+export const WORKFLOWS_PATH = require.resolve('./workflows');
+
 /** Runs OrderWorkflow and its activities on the configured task queue until stopped. */
 export async function startOrderWorker({ connection, pool, nats, config }: OrderWorkerDeps): Promise<RunningWorker> {
   const worker = await Worker.create({
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
-    workflowsPath: require.resolve('./workflows'),
+    ...(config.temporal.workflowBundle !== undefined
+      ? { workflowBundle: { codePath: config.temporal.workflowBundle } }
+      : { workflowsPath: WORKFLOWS_PATH }),
     activities: createActivities({ orders: createOrdersRepository(pool), nats, config }),
     dataConverter: temporalDataConverter(config.temporal),
     // Bounded, so memory stays flat however many orders wait for delivery; an evicted order is

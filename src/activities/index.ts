@@ -3,6 +3,7 @@ import type { Config } from '../config';
 import type { OrdersRepository } from '../db/orders-repository';
 import { createPaymentActivities } from './payments';
 import { createPersistenceActivities } from './persistence';
+import { createPlacementActivities } from './placement';
 import { createProductActivities } from './products';
 
 export interface ActivityDeps {
@@ -13,20 +14,20 @@ export interface ActivityDeps {
 
 /** Every activity of the OrderWorkflow, bound to the dependencies it is given. */
 export function createActivities({ orders, nats, config }: ActivityDeps) {
-  return {
-    ...createProductActivities({
-      nats,
-      validateProductsSubject: config.subjects.validateProducts,
-      requestTimeoutMs: config.nats.requestTimeoutMs,
-    }),
-    ...createPersistenceActivities({ orders }),
-    ...createPaymentActivities({
-      nats,
-      createPaymentSessionSubject: config.subjects.createPaymentSession,
-      expirePaymentSessionSubject: config.subjects.expirePaymentSession,
-      requestTimeoutMs: config.nats.requestTimeoutMs,
-    }),
-  };
+  const products = createProductActivities({
+    nats,
+    validateProductsSubject: config.subjects.validateProducts,
+    requestTimeoutMs: config.nats.requestTimeoutMs,
+  });
+  const persistence = createPersistenceActivities({ orders });
+  const payments = createPaymentActivities({
+    nats,
+    createPaymentSessionSubject: config.subjects.createPaymentSession,
+    expirePaymentSessionSubject: config.subjects.expirePaymentSession,
+    requestTimeoutMs: config.nats.requestTimeoutMs,
+  });
+  // The single steps stay registered: orders started before the local-activities patch call them.
+  return { ...products, ...persistence, ...payments, ...createPlacementActivities({ products, persistence, payments }) };
 }
 
 export type OrderActivities = ReturnType<typeof createActivities>;

@@ -9,6 +9,7 @@ export const FailureType = {
   OrderNotFound: 'OrderNotFound',
   ForbiddenTransition: 'ForbiddenTransition',
   ServiceUnavailable: 'ServiceUnavailable',
+  DatabaseUnavailable: 'DatabaseUnavailable',
   PaymentSessionFailed: 'PaymentSessionFailed',
 } as const;
 
@@ -20,6 +21,7 @@ export const STATUS_BY_FAILURE: Record<FailureType, number> = {
   OrderNotFound: 404,
   ForbiddenTransition: 409,
   ServiceUnavailable: 503,
+  DatabaseUnavailable: 503,
   PaymentSessionFailed: 503,
 };
 

@@ -56,8 +56,15 @@ async function main(): Promise<void> {
     infra = await ensureInfrastructure({ dataDir: defaultDataDir(), log: say });
     if (stopping) return;
     // The processes announce readiness with an info-level line, so they must log at least that.
-    const env = { ...process.env, ...(QUIET_LEVELS.has(config.logLevel) ? { LOG_LEVEL: 'info' } : {}) };
+    const env = {
+      ...process.env,
+      ...(QUIET_LEVELS.has(config.logLevel) ? { LOG_LEVEL: 'info' } : {}),
+      TEMPORAL_WORKFLOW_BUNDLE: path.join(defaultDataDir(), 'workflow-bundle.js'),
+    };
     await runAppScript({ name: 'seed', script: 'src/products/seed.ts', cwd: REPO_ROOT, env, prefixWidth: PREFIX_WIDTH });
+    if (stopping) return;
+    // Built fresh on every start, so the worker never runs a stale bundle and never runs webpack.
+    await runAppScript({ name: 'bundle', script: 'src/scripts/bundle-workflows.ts', cwd: REPO_ROOT, env, prefixWidth: PREFIX_WIDTH });
     if (stopping) return;
 
     for (const app of APPS) {

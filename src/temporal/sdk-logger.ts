@@ -15,6 +15,8 @@ const PINO_METHOD: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error
  */
 export function temporalLoggerFor(logger: Logger): TemporalLogger {
   const log = (level: LogLevel, message: string, meta: LogMetadata = {}): void => {
+    // The SDK logs every activity's start and end at debug: skip building those lines at info.
+    if (!logger.isLevelEnabled(PINO_METHOD[level])) return;
     const workflowId = typeof meta.workflowId === 'string' ? meta.workflowId : undefined;
     const orderId = workflowId?.startsWith('order-') ? workflowId.slice('order-'.length) : undefined;
     logger[PINO_METHOD[level]]({ ...meta, ...(orderId ? { orderId } : {}) }, message);

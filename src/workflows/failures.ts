@@ -11,10 +11,16 @@ export function failure(type: FailureType, message: string): ApplicationFailure 
   });
 }
 
+/** The failure type an activity ended with, if it ended with an ApplicationFailure. */
+export function causeType(error: unknown): string | undefined {
+  const cause = error instanceof ActivityFailure ? error.cause : error;
+  return cause instanceof ApplicationFailure ? (cause.type ?? undefined) : undefined;
+}
+
 /** Turns a failed activity into the failure the caller of `orders.create` receives. */
 export function placementFailure(error: unknown, fallback: FailureType, fallbackMessage: string): ApplicationFailure {
   const cause = error instanceof ActivityFailure ? error.cause : error;
-  if (cause instanceof ApplicationFailure && cause.type && NON_RETRYABLE_FAILURES.includes(cause.type as FailureType)) {
+  if (cause instanceof ApplicationFailure && NON_RETRYABLE_FAILURES.includes(causeType(error) as FailureType)) {
     return failure(cause.type as FailureType, cause.message);
   }
   return failure(fallback, fallbackMessage);

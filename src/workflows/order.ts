@@ -8,8 +8,9 @@ import {
   type OrderWorkflowInput,
   type PlacedOrder,
 } from '../orders/messages';
-import type { OrderStatus, OrderWithItems, PaymentSession, PaymentSucceeded } from '../orders/types';
-import { failure, placementFailure } from './failures';
+import type { OrderStatus, OrderWithItems, PaymentSession, PaymentSucceeded, PricedItem } from '../orders/types';
+import { toCents } from '../orders/money';
+import { causeType, failure, placementFailure } from './failures';
 
 /** The activity proxies an order uses, one per retry policy (see order-workflow.ts). */
 export interface OrderActivityProxies {
@@ -56,29 +57,30 @@ export class Order {
     return this.current;
   }
 
-  /** Validate, store, open the checkout. Nothing is stored if validation fails. */
+  /** Validate and store, then open the checkout. Nothing is stored if validation fails. */
   async place(): Promise<void> {
-    const { orderId, currency } = this.input;
+    const { orderId, currency, items } = this.input;
     const { placement, durable } = this.activities;
+    let placed: OrderWithItems;
     try {
-      const items = await placement.validateProducts(this.input.items);
-      this.publish(await durable.persistOrder({ orderId, currency, items }));
-      try {
-        const session = await placement.createPaymentSession({ orderId, currency, items });
-        await durable.savePaymentSession(orderId, session);
-        this.paymentSession = session;
-      } catch (error) {
-        // The order exists but cannot be paid: cancel it rather than leave it PENDING for ever.
-        log.warn('payment session failed; cancelling the order', { orderId });
-        this.publish(await durable.setOrderStatus(orderId, 'CANCELLED'));
-        this.rejection = placementFailure(
-          error,
-          FailureType.PaymentSessionFailed,
-          `The payment session for order ${orderId} could not be created; the order was cancelled`,
-        );
-      }
+      placed = await placement.placeOrder({ orderId, currency, items });
     } catch (error) {
-      this.rejection = placementFailure(error, FailureType.ServiceUnavailable, 'The products service is unavailable');
+      const down = causeType(error) === FailureType.DatabaseUnavailable ? 'database' : 'products service';
+      this.rejection = placementFailure(error, FailureType.ServiceUnavailable, `The ${down} is unavailable`);
+      return;
+    }
+    this.publish(placed);
+    try {
+      this.paymentSession = await placement.openCheckout({ orderId, currency, items: pricedItems(placed) });
+    } catch (error) {
+      // The order exists but cannot be paid: cancel it rather than leave it PENDING for ever.
+      log.warn('payment session failed; cancelling the order', { orderId });
+      this.publish(await durable.setOrderStatus(orderId, 'CANCELLED'));
+      this.rejection = placementFailure(
+        error,
+        FailureType.PaymentSessionFailed,
+        `The payment session for order ${orderId} could not be created; the order was cancelled`,
+      );
     }
   }
 
@@ -157,4 +159,9 @@ export class Order {
       { key: OrderTotalAttribute, value: order.totalAmount },
     ]);
   }
+}
+
+/** The stored lines as the checkout prices them, in integer cents. */
+function pricedItems(order: OrderWithItems): PricedItem[] {
+  return order.OrderItems.map(({ productId, name, price, quantity }) => ({ productId, name, priceCents: toCents(price), quantity }));
 }
