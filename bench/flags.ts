@@ -18,6 +18,8 @@ export interface BenchFlags {
   untuned: boolean;
   /** Floor 2's activities: normal remote ones (the default) or local ones. */
   emptyActivities: 'remote' | 'local';
+  /** Processes each of the service's worker and gateway runs as (same task queue, queue group and durable consumer). */
+  replicas: number;
   only: RunPart[];
   out: string;
   quick: boolean;
@@ -33,6 +35,7 @@ export const USAGE = `Usage: npm run bench -- [options]
   --memory-orders K        orders of the memory run against this service (default 10000; 0 skips it)
   --untuned                the dev server with the Temporal CLI's own defaults (no dynamic config)
   --empty-activities KIND  floor 2's activities: remote (default) or local
+  --replicas R             run the service's worker and gateway as R processes each (default 1)
   --only LIST              a subset, comma-separated: service, seed, empty, memory
   --out DIR                where results go (default bench/results)
   --quick                  a smoke run: C=20 N=200 M=50 K=0
@@ -48,6 +51,7 @@ export function parseFlags(argv: readonly string[]): BenchFlags {
     serialPayments: 50,
     untuned: false,
     emptyActivities: 'remote',
+    replicas: 1,
     only: [...RUN_PARTS],
     out: 'bench/results',
     quick: false,
@@ -94,6 +98,9 @@ export function parseFlags(argv: readonly string[]): BenchFlags {
         flags.emptyActivities = kind;
         break;
       }
+      case '--replicas':
+        flags.replicas = count(name, value(), 1);
+        break;
       case '--only':
         flags.only = value()
           .split(',')

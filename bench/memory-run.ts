@@ -10,8 +10,8 @@ import { POLL_INTERVAL_MS, SYSTEMS } from './system-run';
 
 /**
  * K orders through this service, created and paid by C callers with a bounded window of unpaid
- * orders, while every process's RSS is read once a second. The worker is restarted first, so its
- * memory counts only this run's workflows.
+ * orders, while every process's RSS is read once a second. The worker (every replica of it) is
+ * restarted first, so its memory counts only this run's workflows.
  */
 
 export const MEMORY_MILESTONES = [1_000, 2_500, 5_000, 10_000];
@@ -37,7 +37,7 @@ export async function runMemory(
   deps: { nc: NatsConnection; stack: Stack; sampler: Sampler; orders: OrderFactory; runId: string; log: (line: string) => void },
 ): Promise<MemoryReport> {
   const { stack, sampler, log } = deps;
-  log('memory run: restarting the worker');
+  log(`memory run: restarting the worker${flags.replicas > 1 ? ` (all ${flags.replicas} replicas)` : ''}`);
   await stack.restartApp('worker');
   const poller = new PaidPoller(stack.databaseUrls.service, POLL_INTERVAL_MS);
   await poller.start();

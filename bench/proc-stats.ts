@@ -4,7 +4,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 /**
  * CPU time and resident memory of whole process trees, read from /proc. A process started with tsx
  * is a tsx parent and the script's node child; PostgreSQL is a postmaster and one backend per
- * connection. So a name stands for a root pid and everything below it.
+ * connection. So a name stands for a root pid and everything below it, or for several roots (the
+ * replicas of an app) and everything below them, summed.
  *
  * CPU of a tree = utime + stime of every live process in it, plus cutime + cstime (children that
  * exited and were waited for, such as a PostgreSQL backend that disconnected). The bench itself is
@@ -33,10 +34,15 @@ export type Sample = Record<string, TreeSample>;
 
 /** Named process trees to watch; `self` is the bench process alone. */
 export class ProcessTrees {
-  private readonly roots = new Map<string, number>();
+  private readonly roots = new Map<string, number[]>();
 
   set(name: string, pid: number): void {
-    this.roots.set(name, pid);
+    this.roots.set(name, [pid]);
+  }
+
+  /** One more root under the same name (another replica): its CPU and RSS are added to the name's. */
+  add(name: string, pid: number): void {
+    this.roots.set(name, [...(this.roots.get(name) ?? []), pid]);
   }
 
   delete(name: string): void {
@@ -57,9 +63,9 @@ export class ProcessTrees {
       else children.set(entry.ppid, [entry.pid]);
     }
     const result: Sample = {};
-    for (const [name, root] of this.roots) {
-      if (root === process.pid) {
-        const self = table.get(root);
+    for (const [name, roots] of this.roots) {
+      if (roots.includes(process.pid)) {
+        const self = table.get(process.pid);
         result[name] = {
           cpuMs: self ? (self.ownTicks * 1000) / CLOCK_TICKS : 0,
           rssBytes: self?.rssBytes ?? 0,
@@ -70,7 +76,7 @@ export class ProcessTrees {
       let ticks = 0;
       let rssBytes = 0;
       let processes = 0;
-      const stack = [root];
+      const stack = [...roots];
       while (stack.length > 0) {
         const pid = stack.pop() as number;
         const entry = table.get(pid);

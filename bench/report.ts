@@ -43,8 +43,10 @@ export function markdownReport(report: BenchReport, title: string): string {
   const systems = ORDER.map((id) => report.systems[id]).filter((system): system is SystemResult => system !== undefined);
   const lines: string[] = [`## ${title}`, ''];
   const f = report.flags;
+  // With replicas, `worker` and `gateway` stand for the sum over their processes.
+  const summed = f.replicas > 1 ? ` (worker and gateway: sums over their ×${f.replicas} processes)` : '';
   lines.push(
-    `C=${f.concurrency} N=${f.orders} M=${f.serialOrders}, ${report.environment.nproc} cores, Temporal dev server ${f.temporal === 'file' ? 'with a SQLite file' : 'in memory'}` +
+    `C=${f.concurrency} N=${f.orders} M=${f.serialOrders} R=${f.replicas} (worker and gateway processes each), ${report.environment.nproc} cores, Temporal dev server ${f.temporal === 'file' ? 'with a SQLite file' : 'in memory'}` +
       `${f.untuned ? ' with the CLI defaults (--untuned)' : ''}; ${report.durationSec} s in all. Latencies in ms.`,
     '',
   );
@@ -94,7 +96,7 @@ export function markdownReport(report: BenchReport, title: string): string {
 
   if (systems.length > 0) {
     const names = [...new Set(systems.flatMap((system) => system.processes))];
-    lines.push('CPU ms per order by process at C in flight (create / pay):', '');
+    lines.push(`CPU ms per order by process at C in flight (create / pay)${summed}:`, '');
     lines.push(`| process | ${systems.map((system) => system.label).join(' | ')} |`);
     lines.push(`| --- |${systems.map(() => ' ---: |').join('')}`);
     for (const name of names) {
@@ -129,14 +131,14 @@ export function markdownReport(report: BenchReport, title: string): string {
       '',
     );
     const milestones = Object.keys(memory.workerRssMbAt);
-    lines.push(`| worker RSS (MB) | ${milestones.map((m) => `${Number(m).toLocaleString('en-US')} orders`).join(' | ')} | peak |`);
+    lines.push(`| worker RSS (MB${f.replicas > 1 ? `, ×${f.replicas} summed` : ''}) | ${milestones.map((m) => `${Number(m).toLocaleString('en-US')} orders`).join(' | ')} | peak |`);
     lines.push(`| --- |${milestones.map(() => ' ---: |').join('')} ---: |`);
     lines.push(`| after a restart | ${milestones.map((m) => fmt(memory.workerRssMbAt[m])).join(' | ')} | ${fmt(memory.workerPeakRssMb)} |`);
     lines.push('');
   }
 
   const peaks = Object.entries(report.peakRssMb);
-  if (peaks.length > 0) lines.push(`Peak RSS (MB, sampled each second, whole process trees): ${peaks.map(([name, mb]) => `${name} ${mb}`).join(', ')}.`, '');
+  if (peaks.length > 0) lines.push(`Peak RSS (MB, sampled each second, whole process trees${summed}): ${peaks.map(([name, mb]) => `${name} ${mb}`).join(', ')}.`, '');
   if (report.failures.length > 0) lines.push('Failures of the harness:', '', ...report.failures.map((failure) => `- ${failure}`), '');
   if (report.unexpectedExits.length > 0) lines.push('Processes that exited on their own:', '', ...report.unexpectedExits.map((exit) => `- ${exit}`), '');
   return `${lines.join('\n').trimEnd()}\n`;

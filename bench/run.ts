@@ -39,8 +39,10 @@ async function main(): Promise<number> {
   const stamp = startedAt.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
   const runId = stamp.toLowerCase();
   const mode = `${flags.temporal}${flags.untuned ? '-untuned' : ''}${flags.emptyActivities === 'local' ? '-local' : ''}`;
+  // Result files of a run with replicas are told apart by name, and do not replace the default chart.
+  const fileMode = flags.replicas > 1 ? `${mode}-r${flags.replicas}` : mode;
   const systems = (['service', 'seed', 'empty'] as const).filter((id) => flags.only.includes(id));
-  log(`C=${flags.concurrency} N=${flags.orders} M=${flags.serialOrders} K=${flags.memoryOrders}; Temporal ${mode}; parts: ${flags.only.join(', ')}`);
+  log(`C=${flags.concurrency} N=${flags.orders} M=${flags.serialOrders} K=${flags.memoryOrders} R=${flags.replicas}; Temporal ${mode}; parts: ${flags.only.join(', ')}`);
 
   let stack: Stack | undefined;
   let nc: NatsConnection | undefined;
@@ -48,7 +50,7 @@ async function main(): Promise<number> {
   let sampler: Sampler | undefined;
   let cleaning: Promise<void> | undefined;
   const outDir = path.resolve(REPO_ROOT, flags.out);
-  const base = path.join(outDir, `${stamp}-${mode}`);
+  const base = path.join(outDir, `${stamp}-${fileMode}`);
   const cleanUp = (): Promise<void> =>
     (cleaning ??= (async () => {
       sampler?.stop();
@@ -68,6 +70,7 @@ async function main(): Promise<number> {
       temporal: flags.temporal,
       untuned: flags.untuned,
       emptyActivities: flags.emptyActivities,
+      replicas: flags.replicas,
       floors: { seed: systems.includes('seed'), empty: systems.includes('empty') },
       log,
     });
@@ -157,7 +160,8 @@ async function main(): Promise<number> {
     unexpectedExits,
   };
 
-  const title = `Orders bench ${startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC, Temporal ${mode}`;
+  const replicas = flags.replicas > 1 ? `, worker and gateway ×${flags.replicas}` : '';
+  const title = `Orders bench ${startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC, Temporal ${mode}${replicas}`;
   const markdown = markdownReport(report, title);
   mkdirSync(outDir, { recursive: true });
   writeFileSync(`${base}.json`, `${JSON.stringify(report, null, 2)}\n`);
@@ -165,7 +169,7 @@ async function main(): Promise<number> {
   writeFileSync(`${base}.svg`, svgChart(report, title));
   log(`wrote ${path.relative(process.cwd(), base)}.{json,md,svg}`);
   if (!flags.quick) {
-    const latest = path.join(REPO_ROOT, 'docs', 'img', `bench-latest-${mode}.svg`);
+    const latest = path.join(REPO_ROOT, 'docs', 'img', `bench-latest-${fileMode}.svg`);
     mkdirSync(path.dirname(latest), { recursive: true });
     copyFileSync(`${base}.svg`, latest);
     log(`copied the chart to ${path.relative(process.cwd(), latest)}`);

@@ -42,6 +42,9 @@ const APP_SCRIPTS: Record<AppName, string> = {
   'empty-gateway': 'bench/floors/empty-gateway.ts',
 };
 
+/** Apps that `--replicas` runs as several processes, summed under their name in every reading. */
+const REPLICATED: readonly AppName[] = ['worker', 'gateway'];
+
 /** Which processes do the work of each system (the bench and the poller's queries are shared). */
 export const SYSTEM_PROCESSES: Record<SystemId, string[]> = {
   service: ['temporal', 'nats', 'postgres', 'stripe-mock', 'products', 'payments', 'worker', 'gateway', 'bench'],
@@ -57,6 +60,8 @@ export interface StackOptions {
   temporal: 'file' | 'memory';
   untuned: boolean;
   emptyActivities: 'remote' | 'local';
+  /** Processes each of the worker and the gateway runs as. */
+  replicas: number;
   /** Floors whose processes and databases are needed. */
   floors: { seed: boolean; empty: boolean };
   log: (line: string) => void;
@@ -71,7 +76,7 @@ export interface Stack {
   /** The dev server's command line as it runs (shows which dynamic config it got). */
   temporalArgs: string[];
   temporalVersion: string;
-  /** Stops and starts one app (the worker before the memory run, so its memory starts from zero). */
+  /** Stops and starts one app, every replica of it (the worker before the memory run, so its memory starts from zero). */
   restartApp(name: AppName): Promise<void>;
   /** Apps that exited without being told to. */
   unexpectedExits(): string[];
@@ -88,7 +93,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const trees = new ProcessTrees();
   trees.set('bench', process.pid);
   const infra = new Map<string, ManagedProcess>();
-  const apps = new Map<AppName, TsxChild>();
+  const apps = new Map<AppName, TsxChild[]>();
   const stopping = new Set<AppName>();
   const exits: string[] = [];
 
@@ -106,11 +111,11 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   };
 
   const stopApp = async (name: AppName): Promise<void> => {
-    const app = apps.get(name);
-    if (!app) return;
+    const replicas = apps.get(name);
+    if (!replicas) return;
     stopping.add(name);
-    await app.stop();
-    reaper.forget(app.pid);
+    await Promise.all(replicas.map((app) => app.stop()));
+    for (const app of replicas) reaper.forget(app.pid);
     trees.delete(name);
     apps.delete(name);
     stopping.delete(name);
@@ -202,15 +207,19 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       BENCH_EMPTY_ACTIVITIES: options.emptyActivities,
     };
 
-    const startApp = async (name: AppName): Promise<void> => {
-      const app = startTsxChild({ name, script: APP_SCRIPTS[name], cwd: REPO_ROOT, env, logFile: logFile(name) });
-      apps.set(name, app);
+    const startReplica = (name: AppName, replicaName: string): TsxChild => {
+      const app = startTsxChild({ name: replicaName, script: APP_SCRIPTS[name], cwd: REPO_ROOT, env, logFile: logFile(replicaName) });
       reaper.track(app.pid);
-      trees.set(name, app.pid);
+      trees.add(name, app.pid);
       void app.exited.then((status) => {
-        if (!stopping.has(name) && !closed) exits.push(`${name} (pid ${app.pid}) exited on its own: code ${status.code}, signal ${status.signal}`);
+        if (!stopping.has(name) && !closed) exits.push(`${replicaName} (pid ${app.pid}) exited on its own: code ${status.code}, signal ${status.signal}`);
       });
-      await app.ready;
+      return app;
+    };
+    const startApp = async (name: AppName): Promise<void> => {
+      const replicas = replicaNames(name, REPLICATED.includes(name) ? options.replicas : 1).map((replicaName) => startReplica(name, replicaName));
+      apps.set(name, replicas);
+      await Promise.all(replicas.map((app) => app.ready));
     };
 
     const names: AppName[] = ['products', 'payments', 'worker', 'gateway'];
@@ -218,7 +227,10 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     if (options.floors.empty) names.push('empty-worker', 'empty-gateway');
     const started = Date.now();
     await Promise.all(names.map((name) => startApp(name)));
-    log(`${names.length} processes ready in ${((Date.now() - started) / 1000).toFixed(1)} s: ${names.join(', ')}`);
+    const counted = names.map((name) => ({ name, count: apps.get(name)?.length ?? 0 }));
+    const described = counted.map(({ name, count }) => (count > 1 ? `${name} ×${count}` : name));
+    const processes = counted.reduce((sum, { count }) => sum + count, 0);
+    log(`${processes} processes ready in ${((Date.now() - started) / 1000).toFixed(1)} s: ${described.join(', ')}`);
 
     const temporalPid = infra.get('temporal')?.pid ?? 0;
     return {
@@ -237,12 +249,17 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       close,
     };
   } catch (error) {
-    for (const app of apps.values()) {
+    for (const app of [...apps.values()].flat()) {
       if (app.exitStatus() !== undefined) log(`${app.name} log tail:\n${tail(app.logFile)}`);
     }
     await close();
     throw error;
   }
+}
+
+/** `worker` alone, or `worker-1` … `worker-R` (their log files are named the same). */
+function replicaNames(name: AppName, count: number): string[] {
+  return count === 1 ? [name] : Array.from({ length: count }, (_, index) => `${name}-${index + 1}`);
 }
 
 /** Floor 2's own database: one row per order, written by its last activity. */

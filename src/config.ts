@@ -53,7 +53,7 @@ const environmentSchema = z.object({
   TEMPORAL_ENCRYPTION_KEY_ID: z.string().regex(KEY_ID, 'must be 1 to 64 of A-Z a-z 0-9 . _ -').default('default'),
   TEMPORAL_ENCRYPTION_PREVIOUS_KEYS: previousKeys,
   TEMPORAL_WORKFLOW_BUNDLE: optional,
-  TEMPORAL_WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).default(500),
+  TEMPORAL_WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).default(100),
   TEMPORAL_CODEC_SERVER_HOST: z.string().min(1).default('127.0.0.1'),
   TEMPORAL_CODEC_SERVER_PORT: port.default(8888),
   TEMPORAL_CODEC_SERVER_ORIGINS: list.default('http://localhost:8233'),

@@ -25,7 +25,7 @@ describe('configuration', () => {
       taskQueue: 'orders',
       tls: false,
       apiKey: undefined,
-      maxCachedWorkflows: 500,
+      maxCachedWorkflows: 100,
     });
     expect(config.orders.paymentConcurrency).toBe(32);
     expect(config.nats.url).toBe('nats://127.0.0.1:4222');
