@@ -21,7 +21,7 @@ import { seedProducts } from '../src/products/seed';
 import { bundleWorkflows } from '../src/scripts/bundle-workflows';
 import type { SystemId } from './flags';
 import { ProcessTrees } from './proc-stats';
-import { startReaper } from './reaper';
+import { startReaper } from '../src/infra/reaper';
 import { startTsxChild, type TsxChild } from './tsx-child';
 
 /**

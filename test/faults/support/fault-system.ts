@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,6 +18,7 @@ import {
   startTemporalDevServer,
   type ManagedProcess,
 } from '../../../src/infra/services';
+import { startReaper } from '../../../src/infra/reaper';
 import { createLogger } from '../../../src/logger';
 import { connectNats } from '../../../src/nats/connection';
 import { webhookUrl } from '../../../src/payments/test-events';
@@ -289,40 +289,6 @@ export async function startFaultSystem(): Promise<FaultSystem> {
     await close();
     throw error;
   }
-}
-
-/**
- * A detached watchdog told over a pipe which process groups are ours. When the pipe closes
- * because this process died without cleaning up, it kills those groups and removes `tempDir`.
- */
-function startReaper(tempDir: string): { track(pid: number): void; forget(pid: number): void; end(): void } {
-  const script = `
-    const groups = new Set();
-    let pending = '';
-    process.stdin.setEncoding('utf8');
-    process.stdin.on('data', (chunk) => {
-      const lines = (pending + chunk).split('\\n');
-      pending = lines.pop();
-      for (const line of lines) {
-        if (line[0] === '+') groups.add(Number(line.slice(1)));
-        else groups.delete(Number(line.slice(1)));
-      }
-    });
-    process.stdin.on('end', () => {
-      for (const pid of groups) { try { process.kill(-pid, 'SIGKILL'); } catch {} }
-      require('node:fs').rmSync(process.argv[1], { recursive: true, force: true });
-    });`;
-  const child = spawn(process.execPath, ['-e', script, tempDir], { detached: true, stdio: ['pipe', 'ignore', 'ignore'] });
-  child.on('error', () => undefined);
-  child.stdin.on('error', () => undefined);
-  // Neither the watchdog nor its pipe may keep jest from exiting.
-  child.unref();
-  (child.stdin as unknown as { unref(): void }).unref();
-  return {
-    track: (pid) => child.stdin.write(`+${pid}\n`),
-    forget: (pid) => child.stdin.write(`-${pid}\n`),
-    end: () => child.stdin.end(),
-  };
 }
 
 /** Signals a whole process group; one that is already gone is fine. */

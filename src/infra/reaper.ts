@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
 
 /**
- * A detached watchdog told over a pipe which process groups the bench started. If the bench dies
- * without cleaning up (SIGKILL, a crash), the pipe closes: the watchdog kills those groups and
- * removes the temporary folder. Same idea as the fault suite's.
+ * A detached watchdog told over a pipe which process groups its owner (the fault suite, the bench)
+ * started. If the owner dies without cleaning up (SIGKILL, a crash, a CI timeout), the pipe closes:
+ * the watchdog kills those groups and removes the owner's temporary folder.
  */
 export interface Reaper {
   track(pid: number): void;
@@ -31,6 +31,7 @@ export function startReaper(tempDir: string): Reaper {
   const child = spawn(process.execPath, ['-e', script, tempDir], { detached: true, stdio: ['pipe', 'ignore', 'ignore'] });
   child.on('error', () => undefined);
   child.stdin.on('error', () => undefined);
+  // Neither the watchdog nor its pipe may keep the owner from exiting.
   child.unref();
   (child.stdin as unknown as { unref(): void }).unref();
   return {
