@@ -44,7 +44,7 @@ export function markdownReport(report: BenchReport, title: string): string {
   const lines: string[] = [`## ${title}`, ''];
   const f = report.flags;
   // With replicas, `worker` and `gateway` stand for the sum over their processes.
-  const summed = f.replicas > 1 ? ` (worker and gateway: sums over their ×${f.replicas} processes)` : '';
+  const summed = f.replicas > 1 ? `; worker and gateway summed over their ×${f.replicas} processes` : '';
   lines.push(
     `C=${f.concurrency} N=${f.orders} M=${f.serialOrders} R=${f.replicas} (worker and gateway processes each), ${report.environment.nproc} cores, Temporal dev server ${f.temporal === 'file' ? 'with a SQLite file' : 'in memory'}` +
       `${f.untuned ? ' with the CLI defaults (--untuned)' : ''}; ${report.durationSec} s in all. Latencies in ms.`,
@@ -96,7 +96,7 @@ export function markdownReport(report: BenchReport, title: string): string {
 
   if (systems.length > 0) {
     const names = [...new Set(systems.flatMap((system) => system.processes))];
-    lines.push(`CPU ms per order by process at C in flight (create / pay)${summed}:`, '');
+    lines.push(`CPU ms per order by process at C in flight (create / pay${summed}):`, '');
     lines.push(`| process | ${systems.map((system) => system.label).join(' | ')} |`);
     lines.push(`| --- |${systems.map(() => ' ---: |').join('')}`);
     for (const name of names) {
