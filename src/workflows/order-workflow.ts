@@ -32,12 +32,13 @@ export type { OrderWorkflowInput, OrderWorkflowResult } from '../orders/messages
  */
 export const LOCAL_ACTIVITIES_PATCH = 'local-activities';
 
+const INITIAL_INTERVAL_MS = 500;
+const PLACEMENT_MAX_INTERVAL_MS = 30_000;
 const retryOutages = {
-  initialInterval: '500 milliseconds',
+  initialInterval: INITIAL_INTERVAL_MS,
   backoffCoefficient: 2,
   nonRetryableErrorTypes: NON_RETRYABLE_FAILURES,
 };
-const PLACEMENT_MAX_INTERVAL_MS = 30_000;
 
 /**
  * The attempts whose backoffs fit in `budgetMs`. The SDK's local activities do not stop retrying
@@ -46,7 +47,7 @@ const PLACEMENT_MAX_INTERVAL_MS = 30_000;
 export function attemptsWithin(budgetMs: number): number {
   let attempts = 1;
   let waited = 0;
-  let backoff = 500;
+  let backoff = INITIAL_INTERVAL_MS;
   while (waited + backoff <= budgetMs) {
     waited += backoff;
     attempts += 1;
