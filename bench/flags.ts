@@ -33,7 +33,7 @@ export const USAGE = `Usage: npm run bench -- [options]
   --orders N               orders created and paid at C in flight, per system (default 1000)
   --serial-orders M        orders created at 1 in flight, per system (default 200)
   --memory-orders K        orders of the memory run against this service (default 10000; 0 skips it)
-  --untuned                the dev server with the Temporal CLI's own defaults (no dynamic config)
+  --untuned                the dev server with the Temporal CLI's own defaults (no dynamic config, no SQLite pragmas)
   --empty-activities KIND  floor 2's activities: remote (default) or local
   --replicas R             run the service's worker and gateway as R processes each (default 1)
   --only LIST              a subset, comma-separated: service, seed, empty, memory
