@@ -32,13 +32,6 @@ export interface TemporalDevServerOptions {
 export type DynamicConfig = Record<string, string | number | boolean>;
 
 /**
- * The dev server runs one history shard, whose queue readers poll at most 20 times a second by
- * default: every workflow task then waits 25 ms on average before a worker can see it. Raised
- * here for `npm start`, the tests and the benchmark (docs/performance.md has the measurements). A
- * production cluster spreads the load over many shards (and hosts) instead and keeps these near
- * their defaults; see docs/scaling.md.
- */
-/**
  * The dev server's SQLite file otherwise commits in rollback-journal mode with a full sync, one
  * writer at a time: the file, not the CPU, then caps throughput. Write-ahead logging with normal
  * sync survives a crash of any process (a power cut may lose the last commits, never corrupt the
@@ -46,6 +39,13 @@ export type DynamicConfig = Record<string, string | number | boolean>;
  */
 export const DEV_SERVER_SQLITE_PRAGMAS: Record<string, string> = { journal_mode: 'wal', synchronous: 'normal' };
 
+/**
+ * The dev server runs one history shard, whose queue readers poll at most 20 times a second by
+ * default: every workflow task then waits 25 ms on average before a worker can see it. Raised
+ * here for `npm start`, the tests and the benchmark (docs/performance.md has the measurements). A
+ * production cluster spreads the load over many shards (and hosts) instead and keeps these near
+ * their defaults; see docs/scaling.md.
+ */
 export const DEV_SERVER_DYNAMIC_CONFIG: DynamicConfig = {
   'history.transferProcessorMaxPollRPS': 1000,
   'history.timerProcessorMaxPollRPS': 1000,
