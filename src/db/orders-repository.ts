@@ -1,4 +1,4 @@
-import { sql, type DatabasePool, type DatabaseTransactionConnection } from 'slonik';
+import { sql, type DatabasePool, type QuerySqlToken } from 'slonik';
 import { z } from 'zod';
 import { fromCents, totalCents } from '../orders/money';
 import type {
@@ -29,16 +29,63 @@ const orderRow = z.object({
 });
 
 const itemRow = z.object({
-  order_id: z.string(),
   product_id: z.string(),
   name: z.string(),
   price_cents: z.number(),
   quantity: z.number(),
 });
 
-const ORDER_COLUMNS = sql.fragment`
-  id, total_cents, total_items, currency, status, paid, paid_at, stripe_charge_id, receipt_url,
-  created_at, updated_at`;
+const ORDER_COLUMN_NAMES = [
+  'id',
+  'total_cents',
+  'total_items',
+  'currency',
+  'status',
+  'paid',
+  'paid_at',
+  'stripe_charge_id',
+  'receipt_url',
+  'created_at',
+  'updated_at',
+] as const;
+
+/** The order's columns, qualified by `table` where a statement joins another table. */
+const orderColumns = (table?: string) =>
+  sql.join(
+    ORDER_COLUMN_NAMES.map((name) => sql.identifier(table === undefined ? [name] : [table, name])),
+    sql.fragment`, `,
+  );
+
+const ORDER_COLUMNS = orderColumns();
+
+/** An order row plus its lines as one JSON array, so an order is one row from one statement. */
+const orderWithItemsRow = orderRow.extend({ items: z.array(itemRow) });
+
+/**
+ * Selects `source` (a CTE of the order's columns) with its lines. A statement reads the table as it
+ * was when it began, so one that inserts lines also passes the CTE that returned them.
+ */
+const withItems = (source: string, insertedItems?: string) => {
+  const stored = sql.fragment`SELECT product_id, name, price_cents, quantity, position FROM order_items WHERE order_id = o.id`;
+  const items =
+    insertedItems === undefined
+      ? stored
+      : sql.fragment`${stored} UNION ALL SELECT product_id, name, price_cents, quantity, position FROM ${sql.identifier([insertedItems])}`;
+  return sql.fragment`
+    SELECT o.*, (
+      SELECT coalesce(json_agg(json_build_object(
+        'product_id', i.product_id, 'name', i.name, 'price_cents', i.price_cents, 'quantity', i.quantity
+      ) ORDER BY i.position), '[]'::json)
+      FROM (${items}) i
+    ) AS items
+    FROM ${sql.identifier([source])} o`;
+};
+
+/** `changed` (a CTE of the order's columns) if the statement changed the row, else the row as it is. */
+const changedOrCurrent = (orderId: string) => sql.fragment`
+  SELECT * FROM changed
+  UNION ALL
+  SELECT ${ORDER_COLUMNS} FROM orders WHERE id = ${orderId} AND NOT EXISTS (SELECT FROM changed)`;
 
 const toIso = (epochMs: number | null): string | null => (epochMs === null ? null : new Date(epochMs).toISOString());
 
@@ -88,31 +135,36 @@ export type PaymentOutcome = 'APPLIED' | 'REFUND_REQUESTED';
 export type OrdersRepository = ReturnType<typeof createOrdersRepository>;
 
 export function createOrdersRepository(pool: DatabasePool) {
-  async function loadWithItems(
-    connection: DatabasePool | DatabaseTransactionConnection,
-    orderId: string,
-  ): Promise<OrderWithItems | null> {
-    const row = await connection.maybeOne(sql.type(orderRow)`SELECT ${ORDER_COLUMNS} FROM orders WHERE id = ${orderId}`);
-    if (row === null) return null;
-    const items = await connection.any(
-      sql.type(itemRow)`
-        SELECT order_id, product_id, name, price_cents, quantity
-        FROM order_items WHERE order_id = ${orderId} ORDER BY position`,
-    );
-    return { ...toOrder(row), OrderItems: items.map(toItem) };
+  const toOrderWithItems = (row: z.infer<typeof orderWithItemsRow>): OrderWithItems => ({
+    ...toOrder(row),
+    OrderItems: row.items.map(toItem),
+  });
+
+  async function findOrder(orderId: string): Promise<OrderWithItems | null> {
+    const row = await pool.maybeOne(sql.type(orderWithItemsRow)`
+      WITH found AS (SELECT ${ORDER_COLUMNS} FROM orders WHERE id = ${orderId})
+      ${withItems('found')}`);
+    return row === null ? null : toOrderWithItems(row);
   }
 
-  async function requireOrder(
-    connection: DatabasePool | DatabaseTransactionConnection,
-    orderId: string,
-  ): Promise<OrderWithItems> {
-    const order = await loadWithItems(connection, orderId);
+  async function requireOrder(orderId: string): Promise<OrderWithItems> {
+    const order = await findOrder(orderId);
     if (order === null) throw new Error(`Order ${orderId} is not in the database`);
     return order;
   }
 
+  /**
+   * Each write is one statement that returns the order as it left it, so a write is one round
+   * trip. A write that finds nothing to do returns the row as it is.
+   */
+  async function writeOrder(orderId: string, statement: QuerySqlToken<typeof orderWithItemsRow>) {
+    const row = await pool.maybeOne(statement);
+    // Empty only when a concurrent statement committed the row after this one's snapshot.
+    return row === null ? requireOrder(orderId) : toOrderWithItems(row);
+  }
+
   return {
-    findOrder: (orderId: string) => loadWithItems(pool, orderId),
+    findOrder,
 
     /** The payment session stored with the order, for repeated `orders.create` calls. */
     async findPaymentSession(orderId: string): Promise<PaymentSession | null> {
@@ -142,9 +194,10 @@ export function createOrdersRepository(pool: DatabasePool) {
 
     /** Idempotent: a repeated call finds the order already there and returns it unchanged. */
     async insertOrder(order: NewOrder): Promise<OrderWithItems> {
-      return pool.transaction(async (tx) => {
-        const inserted = await tx.maybeOneFirst(
-          sql.type(z.object({ id: z.string() }))`
+      return writeOrder(
+        order.orderId,
+        sql.type(orderWithItemsRow)`
+          WITH changed AS (
             INSERT INTO orders (id, total_cents, total_items, currency)
             VALUES (
               ${order.orderId},
@@ -153,19 +206,18 @@ export function createOrdersRepository(pool: DatabasePool) {
               ${order.currency}
             )
             ON CONFLICT (id) DO NOTHING
-            RETURNING id`,
-        );
-        if (inserted !== null) {
-          await tx.query(sql.unsafe`
+            RETURNING ${ORDER_COLUMNS}
+          ), inserted_items AS (
             INSERT INTO order_items (order_id, position, product_id, name, price_cents, quantity)
-            SELECT ${order.orderId}, position - 1, product_id, name, price_cents, quantity
-            FROM ${sql.unnest(
+            SELECT changed.id, item.position - 1, item.product_id, item.name, item.price_cents, item.quantity
+            FROM changed, ${sql.unnest(
               order.items.map((item) => [String(item.productId), item.name, item.priceCents, item.quantity]),
               ['text', 'text', 'int8', 'int4'],
-            )} WITH ORDINALITY AS item(product_id, name, price_cents, quantity, position)`);
-        }
-        return requireOrder(tx, order.orderId);
-      });
+            )} WITH ORDINALITY AS item(product_id, name, price_cents, quantity, position)
+            RETURNING product_id, name, price_cents, quantity, position
+          ), the_order AS (${changedOrCurrent(order.orderId)})
+          ${withItems('the_order', 'inserted_items')}`,
+      );
     },
 
     async savePaymentSession(orderId: string, session: PaymentSession): Promise<void> {
@@ -178,32 +230,43 @@ export function createOrdersRepository(pool: DatabasePool) {
      * order PAID with the payment's time, charge id and receipt. Safe to repeat.
      */
     async recordPayment(payment: PaymentSucceeded, outcome: PaymentOutcome): Promise<OrderWithItems> {
-      return pool.transaction(async (tx) => {
-        await tx.query(sql.unsafe`
-          INSERT INTO payments (stripe_payment_id, order_id, receipt_url, outcome)
-          VALUES (${payment.stripePaymentId}, ${payment.orderId}, ${payment.receiptUrl}, ${outcome})
-          ON CONFLICT (stripe_payment_id) DO NOTHING`);
-        if (outcome === 'APPLIED') {
-          await tx.query(sql.unsafe`
+      return writeOrder(
+        payment.orderId,
+        sql.type(orderWithItemsRow)`
+          WITH recorded AS (
+            INSERT INTO payments (stripe_payment_id, order_id, receipt_url, outcome)
+            VALUES (${payment.stripePaymentId}, ${payment.orderId}, ${payment.receiptUrl}, ${outcome})
+            ON CONFLICT (stripe_payment_id) DO NOTHING
+            RETURNING stripe_payment_id, receipt_url, received_at
+          ), payment AS (
+            SELECT * FROM recorded
+            UNION ALL
+            SELECT stripe_payment_id, receipt_url, received_at FROM payments
+            WHERE stripe_payment_id = ${payment.stripePaymentId} AND NOT EXISTS (SELECT FROM recorded)
+          ), changed AS (
             UPDATE orders o
             SET status = 'PAID', paid = true, paid_at = p.received_at,
                 stripe_charge_id = p.stripe_payment_id, receipt_url = p.receipt_url, updated_at = now()
-            FROM payments p
-            WHERE o.id = ${payment.orderId} AND o.status = 'PENDING'
-              AND p.stripe_payment_id = ${payment.stripePaymentId}`);
-        }
-        return requireOrder(tx, payment.orderId);
-      });
+            FROM payment p
+            WHERE o.id = ${payment.orderId} AND o.status = 'PENDING' AND ${outcome} = 'APPLIED'
+            RETURNING ${orderColumns('o')}
+          ), the_order AS (${changedOrCurrent(payment.orderId)})
+          ${withItems('the_order')}`,
+      );
     },
 
     /** Sets the status the workflow decided; repeating it changes nothing more. */
     async setStatus(orderId: string, status: OrderStatus): Promise<OrderWithItems> {
-      return pool.transaction(async (tx) => {
-        await tx.query(sql.unsafe`
-          UPDATE orders SET status = ${status}, updated_at = now()
-          WHERE id = ${orderId} AND status <> ${status}`);
-        return requireOrder(tx, orderId);
-      });
+      return writeOrder(
+        orderId,
+        sql.type(orderWithItemsRow)`
+          WITH changed AS (
+            UPDATE orders SET status = ${status}, updated_at = now()
+            WHERE id = ${orderId} AND status <> ${status}
+            RETURNING ${ORDER_COLUMNS}
+          ), the_order AS (${changedOrCurrent(orderId)})
+          ${withItems('the_order')}`,
+      );
     },
 
     async findPaymentIds(orderId: string): Promise<string[]> {

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { pathToFileURL } from 'node:url';
 import type { Readable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { ExitStatus, ManagedProcess } from './managed-process';
@@ -23,9 +24,12 @@ export interface AppProcessOptions {
   stopTimeoutMs?: number;
 }
 
-/** tsx's CLI run by this very node binary: no npm in between, so our signals reach the process. */
+/**
+ * `script` run by this very node binary with tsx's loader: no npm and no tsx CLI in between, so
+ * our signals reach the process itself and it carries no second Node process (~50 MB) beside it.
+ */
 export function tsxCommand(script: string): { command: string; args: string[] } {
-  return { command: process.execPath, args: [require.resolve('tsx/cli'), script] };
+  return { command: process.execPath, args: ['--import', pathToFileURL(require.resolve('tsx')).href, script] };
 }
 
 /**
