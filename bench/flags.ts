@@ -25,6 +25,8 @@ export interface BenchFlags {
   quick: boolean;
   /** Copy every process's log next to the results. */
   keepLogs: boolean;
+  /** V8 CPU profiles of the service's processes, kept with the logs. */
+  cpuProfile: boolean;
 }
 
 export const USAGE = `Usage: npm run bench -- [options]
@@ -39,7 +41,8 @@ export const USAGE = `Usage: npm run bench -- [options]
   --only LIST              a subset, comma-separated: service, seed, empty, memory
   --out DIR                where results go (default bench/results)
   --quick                  a smoke run: C=20 N=200 M=50 K=0
-  --keep-logs              copy every process's log to <out>/<timestamp>-<mode>-logs/`;
+  --keep-logs              copy every process's log to <out>/<timestamp>-<mode>-logs/
+  --cpu-profile            V8 CPU profiles (.cpuprofile) of the service's processes, kept with the logs (implies --keep-logs)`;
 
 export function parseFlags(argv: readonly string[]): BenchFlags {
   const flags: BenchFlags = {
@@ -56,6 +59,7 @@ export function parseFlags(argv: readonly string[]): BenchFlags {
     out: 'bench/results',
     quick: false,
     keepLogs: false,
+    cpuProfile: false,
   };
   const explicit = new Set<string>();
   for (let i = 0; i < argv.length; i += 1) {
@@ -118,6 +122,10 @@ export function parseFlags(argv: readonly string[]): BenchFlags {
         flags.quick = true;
         break;
       case '--keep-logs':
+        flags.keepLogs = true;
+        break;
+      case '--cpu-profile':
+        flags.cpuProfile = true;
         flags.keepLogs = true;
         break;
       case '--help':

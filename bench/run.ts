@@ -70,6 +70,7 @@ async function main(): Promise<number> {
       temporal: flags.temporal,
       untuned: flags.untuned,
       emptyActivities: flags.emptyActivities,
+      cpuProfile: flags.cpuProfile,
       replicas: flags.replicas,
       floors: { seed: systems.includes('seed'), empty: systems.includes('empty') },
       log,

@@ -60,6 +60,8 @@ export interface StackOptions {
   temporal: 'file' | 'memory';
   untuned: boolean;
   emptyActivities: 'remote' | 'local';
+  /** Write V8 CPU profiles of the service's processes into the logs folder. */
+  cpuProfile?: boolean;
   /** Processes each of the worker and the gateway runs as. */
   replicas: number;
   /** Floors whose processes and databases are needed. */
@@ -208,7 +210,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     };
 
     const startReplica = (name: AppName, replicaName: string): TsxChild => {
-      const app = startTsxChild({ name: replicaName, script: APP_SCRIPTS[name], cwd: REPO_ROOT, env, logFile: logFile(replicaName) });
+      const nodeArgs = options.cpuProfile ? ['--cpu-prof', '--cpu-prof-dir', path.join(tempDir, 'logs', 'cpu-profiles', replicaName)] : [];
+      const app = startTsxChild({ name: replicaName, script: APP_SCRIPTS[name], cwd: REPO_ROOT, env, logFile: logFile(replicaName), nodeArgs });
       reaper.track(app.pid);
       trees.add(name, app.pid);
       void app.exited.then((status) => {

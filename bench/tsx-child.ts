@@ -29,12 +29,14 @@ export interface TsxChildOptions {
   env: NodeJS.ProcessEnv;
   logFile: string;
   readyTimeoutMs?: number;
+  /** Options for node itself, before the script (e.g. `--cpu-prof`). */
+  nodeArgs?: readonly string[];
 }
 
 export function startTsxChild(options: TsxChildOptions): TsxChild {
   mkdirSync(path.dirname(options.logFile), { recursive: true });
   const log = createWriteStream(options.logFile, { flags: 'a' });
-  const { command, args } = tsxCommand(options.script);
+  const { command, args } = tsxCommand(options.script, options.nodeArgs);
   // Its own process group, so a Ctrl-C reaches only the bench, which stops it in order.
   const child = spawn(command, args, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   child.on('error', () => undefined);
