@@ -46,7 +46,14 @@ export const createOrderSchema = z
   })
   .strict();
 
-const uuid = z.string({ invalid_type_error: 'must be a string', required_error: 'is required' }).uuid('must be a UUID');
+/**
+ * An order id from the outside: a UUID in any letter case, normalised to lower case here, once,
+ * so every lookup, workflow id and payment signal downstream sees the one spelling we store.
+ */
+export const orderIdSchema = z
+  .string({ invalid_type_error: 'must be a string', required_error: 'is required' })
+  .uuid('must be a UUID')
+  .transform((id) => id.toLowerCase());
 
 // Gateways often forward query strings, so page and limit may arrive as digit strings.
 const integerLike = z.union([z.number(), z.string().regex(/^\d{1,9}$/).transform(Number)], {
@@ -63,11 +70,11 @@ export const findAllOrdersSchema = z
   })
   .strict();
 
-export const findOneOrderSchema = z.object({ id: uuid }).strict();
+export const findOneOrderSchema = z.object({ id: orderIdSchema }).strict();
 
 export const changeOrderStatusSchema = z
   .object({
-    id: uuid,
+    id: orderIdSchema,
     status: z.enum(ORDER_STATUSES, {
       errorMap: () => ({ message: `must be one of ${ORDER_STATUSES.join(', ')}` }),
     }),
