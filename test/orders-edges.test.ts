@@ -54,3 +54,33 @@ describe('order ids in upper case', () => {
     expect((await system.orders.findOrder(order.id))?.status).toBe('DELIVERED');
   });
 });
+
+describe('idempotencyKey', () => {
+  it('returns the same order for the same items in any order and merged, and a 422 naming the key for others', async () => {
+    const key = `edges-${randomUUID()}`;
+    const first = await place([{ productId: lamp.id, quantity: 2 }, { productId: desk.id, quantity: 1 }], { idempotencyKey: key });
+    const same = await place(
+      [{ productId: desk.id, quantity: 1 }, { productId: lamp.id, quantity: 1 }, { productId: lamp.id, quantity: 1 }],
+      { idempotencyKey: key },
+    );
+    expect(same.id).toBe(first.id);
+
+    const error = await system.nest.sendExpectingError('orders.create', {
+      items: [{ productId: lamp.id, quantity: 3 }],
+      idempotencyKey: key,
+    });
+    expect(error.status).toBe(422);
+    expect(error.message).toContain(key);
+  });
+
+  it('refuses one of two concurrent requests with one key and different items', async () => {
+    const key = `edges-race-${randomUUID()}`;
+    const outcomes = await Promise.allSettled([
+      place([{ productId: lamp.id, quantity: 1 }], { idempotencyKey: key }),
+      place([{ productId: desk.id, quantity: 1 }], { idempotencyKey: key }),
+    ]);
+    expect(outcomes.map((outcome) => outcome.status).sort()).toEqual(['fulfilled', 'rejected']);
+    const refused = outcomes.find((outcome) => outcome.status === 'rejected') as PromiseRejectedResult;
+    expect(refused.reason).toMatchObject({ status: 422 });
+  });
+});

@@ -15,6 +15,7 @@ import type { OrderWithItems } from '../orders/types';
 import type { OrderWorkflow } from '../workflows/order-workflow';
 import { orderIdFor } from './order-id';
 import { toCallerError } from './temporal-errors';
+import { checkSameItems } from './idempotency';
 import { orderWorkflowInput } from './workflow-input';
 import {
   changeOrderStatusSchema,
@@ -93,6 +94,7 @@ export function createOrderHandlers({ temporal, orders, taskQueue, settings, log
     async 'orders.find.one'(payload: unknown): Promise<OrderWithItems> {
       return findExisting(parsePayload(findOneOrderSchema, payload).id);
     },
+        if (existing) checkSameItems(request.idempotencyKey, existing, items);
 
     async 'orders.change.status'(payload: unknown): Promise<OrderWithItems> {
       const { id, status } = parsePayload(changeOrderStatusSchema, payload);
@@ -114,6 +116,9 @@ export function createOrderHandlers({ temporal, orders, taskQueue, settings, log
       }
     },
   };
+        // Two requests with one key and other items may race past the lookup above: the one whose
+        // items the workflow did not place is refused here.
+        checkSameItems(request.idempotencyKey, placed.order, items);
 }
 
 export type OrderHandlers = ReturnType<typeof createOrderHandlers>;
