@@ -36,6 +36,12 @@ const pay = (orderId: string) =>
 const waitForStatus = (id: string, status: string) =>
   eventually(async () => expect((await system.orders.findOrder(id))?.status).toBe(status));
 
+/** A raw NATS request, so a reply that does not echo the caller's id is seen rather than timing out. */
+async function rawRequest(subject: string, body: unknown): Promise<Record<string, unknown>> {
+  const reply = await system.nats.request(subject, Buffer.from(JSON.stringify(body)), { timeout: 5_000 });
+  return JSON.parse(Buffer.from(reply.data).toString()) as Record<string, unknown>;
+}
+
 describe('order ids in upper case', () => {
   it('find, pay and change the same order, with no second workflow', async () => {
     const order = await place([{ productId: lamp.id, quantity: 1 }]);
@@ -82,5 +88,30 @@ describe('idempotencyKey', () => {
     expect(outcomes.map((outcome) => outcome.status).sort()).toEqual(['fulfilled', 'rejected']);
     const refused = outcomes.find((outcome) => outcome.status === 'rejected') as PromiseRejectedResult;
     expect(refused.reason).toMatchObject({ status: 422 });
+  });
+});
+
+describe('wire edge cases', () => {
+  it('reads an envelope without data as one with no payload and echoes its id in a 400', async () => {
+    // What a NestJS ClientProxy sends for send('orders.find.one', undefined).
+    const reply = await rawRequest('orders.find.one', { pattern: 'orders.find.one', id: 'caller-7' });
+    expect(reply).toMatchObject({ id: 'caller-7', isDisposed: true, err: { status: 400, message: ['id is required'] } });
+  });
+
+  it('answers a page far past the last with an empty page, not a 500', async () => {
+    const page = await system.nest.send<{ data: unknown[]; meta: { page: number } }>('orders.find.all', { page: 1e300 });
+    expect(page.data).toEqual([]);
+  });
+
+  it('ignores a price in the items whatever its value', async () => {
+    const order = await place([{ productId: lamp.id, quantity: 1, price: -5 }]);
+    expect(order.totalAmount).toBe(25);
+  });
+
+  it('gives a numeric-looking string productId back as that string, and an integer as an integer', async () => {
+    const order = await place([{ productId: String(lamp.id), quantity: 1 }, { productId: desk.id, quantity: 1 }]);
+    expect(order.OrderItems.map((item) => item.productId)).toEqual([String(lamp.id), desk.id]);
+    const found = await system.nest.send<OrderWithItems>('orders.find.one', { id: order.id });
+    expect(found.OrderItems.map((item) => item.productId)).toEqual([String(lamp.id), desk.id]);
   });
 });

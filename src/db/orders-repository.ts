@@ -9,6 +9,7 @@ import type {
   PaymentSession,
   PaymentSucceeded,
   PricedItem,
+  ProductId,
 } from '../orders/types';
 import { ORDER_STATUSES } from '../orders/types';
 
@@ -31,6 +32,7 @@ const orderRow = z.object({
 const itemRow = z.object({
   order_id: z.string(),
   product_id: z.string(),
+  product_id_type: z.enum(['string', 'number']).nullable(),
   name: z.string(),
   price_cents: z.number(),
   quantity: z.number(),
@@ -58,14 +60,22 @@ function toOrder(row: z.infer<typeof orderRow>): Order {
   };
 }
 
-/** Product ids are stored as text; integer ids go back on the wire as numbers, as they came. */
-function toProductId(stored: string): string | number {
+/**
+ * Product ids are stored as text with the JSON type they came as, so each goes back on the wire
+ * exactly as it was sent: 7 as 7, "7" as "7". Rows from before the type was kept (NULL) fall back
+ * to the old rule: integer-looking ids are numbers.
+ */
+function toProductId(stored: string, type: 'string' | 'number' | null): string | number {
+  if (type === 'number') return Number(stored);
+  if (type === 'string') return stored;
   return /^[1-9]\d{0,14}$/.test(stored) ? Number(stored) : stored;
 }
 
+const productIdType = (id: ProductId): 'string' | 'number' => (typeof id === 'number' ? 'number' : 'string');
+
 function toItem(row: z.infer<typeof itemRow>): OrderItem {
   return {
-    productId: toProductId(row.product_id),
+    productId: toProductId(row.product_id, row.product_id_type),
     name: row.name,
     price: fromCents(row.price_cents),
     quantity: row.quantity,
@@ -96,7 +106,7 @@ export function createOrdersRepository(pool: DatabasePool) {
     if (row === null) return null;
     const items = await connection.any(
       sql.type(itemRow)`
-        SELECT order_id, product_id, name, price_cents, quantity
+        SELECT order_id, product_id, product_id_type, name, price_cents, quantity
         FROM order_items WHERE order_id = ${orderId} ORDER BY position`,
     );
     return { ...toOrder(row), OrderItems: items.map(toItem) };
@@ -128,16 +138,16 @@ export function createOrdersRepository(pool: DatabasePool) {
       const total = await pool.oneFirst(
         sql.type(z.object({ count: z.number() }))`SELECT count(*)::int AS count FROM orders WHERE ${where}`,
       );
+      const meta = { total, page: query.page, lastPage: Math.ceil(total / query.limit) };
+      // A page past the last one is empty; its offset (page 1e300) may not even fit PostgreSQL's bigint.
+      if ((query.page - 1) * query.limit >= total) return { data: [], meta };
       const rows = await pool.any(
         sql.type(orderRow)`
           SELECT ${ORDER_COLUMNS} FROM orders WHERE ${where}
           ORDER BY created_at DESC, id DESC
           LIMIT ${query.limit} OFFSET ${(query.page - 1) * query.limit}`,
       );
-      return {
-        data: rows.map(toOrder),
-        meta: { total, page: query.page, lastPage: Math.ceil(total / query.limit) },
-      };
+      return { data: rows.map(toOrder), meta };
     },
 
     /** Idempotent: a repeated call finds the order already there and returns it unchanged. */
@@ -157,12 +167,18 @@ export function createOrdersRepository(pool: DatabasePool) {
         );
         if (inserted !== null) {
           await tx.query(sql.unsafe`
-            INSERT INTO order_items (order_id, position, product_id, name, price_cents, quantity)
-            SELECT ${order.orderId}, position - 1, product_id, name, price_cents, quantity
+            INSERT INTO order_items (order_id, position, product_id, product_id_type, name, price_cents, quantity)
+            SELECT ${order.orderId}, position - 1, product_id, product_id_type, name, price_cents, quantity
             FROM ${sql.unnest(
-              order.items.map((item) => [String(item.productId), item.name, item.priceCents, item.quantity]),
-              ['text', 'text', 'int8', 'int4'],
-            )} WITH ORDINALITY AS item(product_id, name, price_cents, quantity, position)`);
+              order.items.map((item) => [
+                String(item.productId),
+                productIdType(item.productId),
+                item.name,
+                item.priceCents,
+                item.quantity,
+              ]),
+              ['text', 'text', 'text', 'int8', 'int4'],
+            )} WITH ORDINALITY AS item(product_id, product_id_type, name, price_cents, quantity, position)`);
         }
         return requireOrder(tx, order.orderId);
       });

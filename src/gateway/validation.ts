@@ -30,8 +30,9 @@ export const createOrderSchema = z
           .object({
             productId,
             quantity,
-            // Accepted for compatibility and ignored: the products service's price is charged.
-            price: z.number({ invalid_type_error: 'must be a number' }).nonnegative('must not be negative').optional(),
+            // Accepted for compatibility and ignored whatever its value (NestJS gateways forward
+            // client prices): the products service's price is charged.
+            price: z.unknown().optional(),
           })
           .strict(),
         { invalid_type_error: 'must be an array', required_error: 'is required' },
