@@ -115,3 +115,17 @@ describe('wire edge cases', () => {
     expect(found.OrderItems.map((item) => item.productId)).toEqual([String(lamp.id), desk.id]);
   });
 });
+
+describe('an order whose workflow was closed', () => {
+  it('still changes status: the workflow is resumed from PostgreSQL', async () => {
+    const order = await place([{ productId: desk.id, quantity: 1 }]);
+    await pay(order.id);
+    await waitForStatus(order.id, 'PAID');
+    const handle = system.temporal.workflow.getHandle(orderWorkflowId(order.id));
+    await handle.terminate('closed by an operator');
+
+    const delivered = await system.nest.send<OrderWithItems>('orders.change.status', { id: order.id, status: 'DELIVERED' });
+    expect(delivered).toMatchObject({ id: order.id, status: 'DELIVERED' });
+    expect((await system.orders.findOrder(order.id))?.status).toBe('DELIVERED');
+  });
+});
