@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { EXAMPLE_SECRETS, productionSecretProblems } from './production-secrets';
 
 /**
  * The one typed configuration object, parsed once from environment variables at start-up.
@@ -38,6 +39,8 @@ const previousKeys = list.refine(
 );
 
 const environmentSchema = z.object({
+  // production: every secret must be set, and not to the repository's example (production-secrets.ts).
+  NODE_ENV: optional,
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 
   TEMPORAL_ADDRESS: z.string().min(1).default('127.0.0.1:7233'),
@@ -87,8 +90,8 @@ const environmentSchema = z.object({
   ORDER_LATE_PAYMENT_GRACE_MS: positiveMs.default(24 * 60 * 60 * 1000),
   ORDER_PAYMENT_CONCURRENCY: z.coerce.number().int().positive().max(1000).default(32),
 
-  STRIPE_SECRET_KEY: z.string().min(1).default('sk_test_123'),
-  STRIPE_WEBHOOK_SECRET: z.string().min(1).default('whsec_local_development_secret'),
+  STRIPE_SECRET_KEY: z.string().min(1).default(EXAMPLE_SECRETS.STRIPE_SECRET_KEY),
+  STRIPE_WEBHOOK_SECRET: z.string().min(1).default(EXAMPLE_SECRETS.STRIPE_WEBHOOK_SECRET),
   STRIPE_API_BASE: url.default('http://127.0.0.1:12111'),
   // Older signed webhooks are refused as replays; 0 would disable the check, so it is not allowed.
   STRIPE_WEBHOOK_TOLERANCE_SECONDS: z.coerce.number().int().positive().default(300),
@@ -191,7 +194,8 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
     throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
   }
   const e = parsed.data;
-  const problems = conflictingSettings(e);
+  // Checked on the raw environment: a default is the example secret, and must not pass for a real one.
+  const problems = [...conflictingSettings(e), ...(e.NODE_ENV === 'production' ? productionSecretProblems(env) : [])];
   if (problems.length > 0) throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
   return {
     logLevel: e.LOG_LEVEL,

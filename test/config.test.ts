@@ -85,6 +85,50 @@ describe('configuration', () => {
     expect(stderr).toContain('ORDER_CURRENCY');
   });
 
+  describe('in production (NODE_ENV=production)', () => {
+    const realSecrets = { STRIPE_SECRET_KEY: 'sk_live_not_in_the_repo', STRIPE_WEBHOOK_SECRET: 'whsec_not_in_the_repo' };
+
+    it('keeps the example secrets on a developer machine', () => {
+      expect(parseConfig({}).stripe.webhookSecret).toBe('whsec_local_development_secret');
+      expect(parseConfig({ NODE_ENV: 'development' }).stripe.secretKey).toBe('sk_test_123');
+    });
+
+    it('refuses missing secrets, naming each variable', () => {
+      const error = rejectionOf({ NODE_ENV: 'production' });
+      expect(error.message).toContain('STRIPE_SECRET_KEY: must be set in production');
+      expect(error.message).toContain('STRIPE_WEBHOOK_SECRET: must be set in production');
+    });
+
+    it.each(['STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRET'] as const)('refuses the repository example value of %s', (name) => {
+      const example = name === 'STRIPE_SECRET_KEY' ? 'sk_test_123' : 'whsec_local_development_secret';
+      const error = rejectionOf({ NODE_ENV: 'production', ...realSecrets, [name]: example });
+      expect(error.message).toContain(`${name}: is the repository's example value`);
+      expect(error.message.match(/STRIPE_/g)).toHaveLength(1);
+    });
+
+    it('starts with real secrets', () => {
+      expect(parseConfig({ NODE_ENV: 'production', ...realSecrets }).stripe.webhookSecret).toBe('whsec_not_in_the_repo');
+    });
+
+    it('stops a process that has no webhook secret, naming the variable', async () => {
+      const { command, args } = tsxCommand('src/scripts/migrate.ts');
+      const { STRIPE_WEBHOOK_SECRET: _unset, ...env } = process.env;
+      const child = spawn(command, args, {
+        cwd: REPO_ROOT,
+        env: { ...env, NODE_ENV: 'production', STRIPE_SECRET_KEY: realSecrets.STRIPE_SECRET_KEY },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+      });
+      const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+      expect(code).toBe(1);
+      expect(stderr).toContain('STRIPE_WEBHOOK_SECRET: must be set in production');
+      expect(stderr).not.toContain('STRIPE_SECRET_KEY');
+    });
+  });
+
   it('is documented in .env.example: every variable, with a comment, at its default', () => {
     const example = readFileSync(path.join(REPO_ROOT, '.env.example'), 'utf8').split('\n');
     const documented: Record<string, string> = {};

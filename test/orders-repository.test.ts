@@ -69,3 +69,25 @@ it('records a payment once and marks the order paid with that payment', async ()
   expect(other.stripeChargeId).toBe(payment.stripePaymentId);
   expect(await count('payments', orderId)).toBe(2);
 });
+
+it('gives a product id back with the type it came as: "7" as a string, 7 as a number', async () => {
+  const orders = createOrdersRepository(pool);
+  const orderId = randomUUID();
+  const stored = await orders.insertOrder({
+    orderId,
+    currency: 'usd',
+    items: [
+      { productId: '7', name: 'Numeric-looking string', priceCents: 100, quantity: 1 },
+      { productId: 8, name: 'Integer', priceCents: 200, quantity: 1 },
+    ],
+  });
+  expect(stored.OrderItems.map((item) => item.productId)).toEqual(['7', 8]);
+  expect((await orders.findOrder(orderId))?.OrderItems.map((item) => item.productId)).toEqual(['7', 8]);
+});
+
+it('answers a page past the last one with an empty page, however large', async () => {
+  const orders = createOrdersRepository(pool);
+  const page = await orders.listOrders({ page: 1e300, limit: 10 });
+  expect(page.data).toEqual([]);
+  expect(page.meta).toMatchObject({ page: 1e300 });
+});

@@ -27,7 +27,8 @@ const paymentRow = z.object({
   order_id: z.string(),
   outcome: z.enum(['APPLIED', 'REFUND_REQUESTED']),
 });
-const eventPayment = z.object({ orderId: z.string(), stripePaymentId: z.string() });
+// Order ids are normalised to lower case as the gateway does, so an upper-case event matches its order.
+const eventPayment = z.object({ orderId: z.string().transform((id) => id.toLowerCase()), stripePaymentId: z.string() });
 
 async function readDatabase(pool: DatabasePool) {
   const [orders, payments, deadLetterSeqs] = await Promise.all([

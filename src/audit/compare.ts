@@ -1,10 +1,12 @@
+import { isFinal } from '../orders/lifecycle';
 import { orderWorkflowId } from '../orders/messages';
 import type { AuditReport, AuditSettings, AuditSnapshot } from './snapshot';
 
 /**
  * Compares PostgreSQL, Temporal and the payment stream. Pure, so each rule is unit-tested:
- * - missing: an order without its workflow, a finished workflow without its order row, an
- *   acknowledged payment event neither recorded on its order nor kept as a dead letter;
+ * - missing: an open (PENDING or PAID) order without its workflow (a DELIVERED or CANCELLED one
+ *   may have lost its closed workflow to Temporal's retention), a finished workflow without its
+ *   order row, an acknowledged payment event neither recorded on its order nor kept as a dead letter;
  * - duplicate: more than one payment applied to an order, or a paid flag that disagrees with them;
  * - stuck: a PENDING order past its payment window, a placement running past its timeout;
  * - mismatched: a finished workflow whose last status differs from its order row.
@@ -32,7 +34,7 @@ export function compareStores(snapshot: AuditSnapshot, settings: AuditSettings):
   for (const order of snapshot.orders) {
     const workflow = workflows.get(orderWorkflowId(order.id));
     const settled = snapshot.takenAt - order.createdAt > settings.graceMs;
-    if (!workflow && settled) report.missing.push(`order ${order.id} has no workflow`);
+    if (!workflow && settled && !isFinal(order.status)) report.missing.push(`order ${order.id} has no workflow`);
     else if (workflow && !workflow.running && workflow.orderStatus !== order.status) {
       report.mismatched.push(`order ${order.id} is ${order.status} but its workflow ended at ${workflow.orderStatus ?? 'no status'}`);
     }

@@ -9,6 +9,7 @@ import type {
   PaymentSession,
   PaymentSucceeded,
   PricedItem,
+  ProductId,
 } from '../orders/types';
 import { ORDER_STATUSES } from '../orders/types';
 
@@ -30,6 +31,7 @@ const orderRow = z.object({
 
 const itemRow = z.object({
   product_id: z.string(),
+  product_id_type: z.enum(['string', 'number']).nullable(),
   name: z.string(),
   price_cents: z.number(),
   quantity: z.number(),
@@ -66,15 +68,15 @@ const orderWithItemsRow = orderRow.extend({ items: z.array(itemRow) });
  * was when it began, so one that inserts lines also passes the CTE that returned them.
  */
 const withItems = (source: string, insertedItems?: string) => {
-  const stored = sql.fragment`SELECT product_id, name, price_cents, quantity, position FROM order_items WHERE order_id = o.id`;
+  const stored = sql.fragment`SELECT product_id, product_id_type, name, price_cents, quantity, position FROM order_items WHERE order_id = o.id`;
   const items =
     insertedItems === undefined
       ? stored
-      : sql.fragment`${stored} UNION ALL SELECT product_id, name, price_cents, quantity, position FROM ${sql.identifier([insertedItems])}`;
+      : sql.fragment`${stored} UNION ALL SELECT product_id, product_id_type, name, price_cents, quantity, position FROM ${sql.identifier([insertedItems])}`;
   return sql.fragment`
     SELECT o.*, (
       SELECT coalesce(json_agg(json_build_object(
-        'product_id', i.product_id, 'name', i.name, 'price_cents', i.price_cents, 'quantity', i.quantity
+        'product_id', i.product_id, 'product_id_type', i.product_id_type, 'name', i.name, 'price_cents', i.price_cents, 'quantity', i.quantity
       ) ORDER BY i.position), '[]'::json)
       FROM (${items}) i
     ) AS items
@@ -105,14 +107,22 @@ function toOrder(row: z.infer<typeof orderRow>): Order {
   };
 }
 
-/** Product ids are stored as text; integer ids go back on the wire as numbers, as they came. */
-function toProductId(stored: string): string | number {
+/**
+ * Product ids are stored as text with the JSON type they came as, so each goes back on the wire
+ * exactly as it was sent: 7 as 7, "7" as "7". Rows from before the type was kept (NULL) fall back
+ * to the old rule: integer-looking ids are numbers.
+ */
+function toProductId(stored: string, type: 'string' | 'number' | null): string | number {
+  if (type === 'number') return Number(stored);
+  if (type === 'string') return stored;
   return /^[1-9]\d{0,14}$/.test(stored) ? Number(stored) : stored;
 }
 
+const productIdType = (id: ProductId): 'string' | 'number' => (typeof id === 'number' ? 'number' : 'string');
+
 function toItem(row: z.infer<typeof itemRow>): OrderItem {
   return {
-    productId: toProductId(row.product_id),
+    productId: toProductId(row.product_id, row.product_id_type),
     name: row.name,
     price: fromCents(row.price_cents),
     quantity: row.quantity,
@@ -180,16 +190,16 @@ export function createOrdersRepository(pool: DatabasePool) {
       const total = await pool.oneFirst(
         sql.type(z.object({ count: z.number() }))`SELECT count(*)::int AS count FROM orders WHERE ${where}`,
       );
+      const meta = { total, page: query.page, lastPage: Math.ceil(total / query.limit) };
+      // A page past the last one is empty; its offset (page 1e300) may not even fit PostgreSQL's bigint.
+      if ((query.page - 1) * query.limit >= total) return { data: [], meta };
       const rows = await pool.any(
         sql.type(orderRow)`
           SELECT ${ORDER_COLUMNS} FROM orders WHERE ${where}
           ORDER BY created_at DESC, id DESC
           LIMIT ${query.limit} OFFSET ${(query.page - 1) * query.limit}`,
       );
-      return {
-        data: rows.map(toOrder),
-        meta: { total, page: query.page, lastPage: Math.ceil(total / query.limit) },
-      };
+      return { data: rows.map(toOrder), meta };
     },
 
     /** Idempotent: a repeated call finds the order already there and returns it unchanged. */
@@ -208,13 +218,19 @@ export function createOrdersRepository(pool: DatabasePool) {
             ON CONFLICT (id) DO NOTHING
             RETURNING ${ORDER_COLUMNS}
           ), inserted_items AS (
-            INSERT INTO order_items (order_id, position, product_id, name, price_cents, quantity)
-            SELECT changed.id, item.position - 1, item.product_id, item.name, item.price_cents, item.quantity
+            INSERT INTO order_items (order_id, position, product_id, product_id_type, name, price_cents, quantity)
+            SELECT changed.id, item.position - 1, item.product_id, item.product_id_type, item.name, item.price_cents, item.quantity
             FROM changed, ${sql.unnest(
-              order.items.map((item) => [String(item.productId), item.name, item.priceCents, item.quantity]),
-              ['text', 'text', 'int8', 'int4'],
-            )} WITH ORDINALITY AS item(product_id, name, price_cents, quantity, position)
-            RETURNING product_id, name, price_cents, quantity, position
+              order.items.map((item) => [
+                String(item.productId),
+                productIdType(item.productId),
+                item.name,
+                item.priceCents,
+                item.quantity,
+              ]),
+              ['text', 'text', 'text', 'int8', 'int4'],
+            )} WITH ORDINALITY AS item(product_id, product_id_type, name, price_cents, quantity, position)
+            RETURNING product_id, product_id_type, name, price_cents, quantity, position
           ), the_order AS (${changedOrCurrent(order.orderId)})
           ${withItems('the_order', 'inserted_items')}`,
       );

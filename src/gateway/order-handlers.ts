@@ -1,8 +1,10 @@
-import { WithStartWorkflowOperation, type Client } from '@temporalio/client';
+import { WithStartWorkflowOperation, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
 import type { Config } from '../config';
 import type { OrdersRepository } from '../db/orders-repository';
 import type { Logger } from '../logger';
 import { RpcError } from '../nats/nest-transport';
+import { FailureType } from '../orders/errors';
 import { checkRequestedTransition } from '../orders/lifecycle';
 import {
   changeStatusUpdate,
@@ -11,8 +13,9 @@ import {
   placeOrderUpdate,
   type PlacedOrder,
 } from '../orders/messages';
-import type { OrderWithItems } from '../orders/types';
+import type { OrderStatus, OrderWithItems } from '../orders/types';
 import type { OrderWorkflow } from '../workflows/order-workflow';
+import { checkSameItems } from './idempotency';
 import { orderIdFor } from './order-id';
 import { toCallerError } from './temporal-errors';
 import { orderWorkflowInput } from './workflow-input';
@@ -35,10 +38,46 @@ export interface OrderHandlerDeps {
 
 const notFound = (id: string): RpcError => new RpcError(404, `Order with id ${id} not found`);
 
+const isOrderNotFound = (error: unknown): boolean =>
+  error instanceof WorkflowUpdateFailedError &&
+  error.cause instanceof ApplicationFailure &&
+  error.cause.type === FailureType.OrderNotFound;
+
 /** The gateway's request handlers, keyed by primary subject; aliases are listed in ORDER_SUBJECTS. */
 export function createOrderHandlers({ temporal, orders, taskQueue, settings, logger }: OrderHandlerDeps) {
   const withinDeadline = <T>(call: () => Promise<T>): Promise<T> =>
     temporal.withDeadline(Date.now() + settings.createTimeoutMs, call);
+
+  /**
+   * Sends the change to the order's workflow. A workflow that has closed (terminated by an
+   * operator, or at its history limit) is started again from PostgreSQL, as a late payment does,
+   * and the change runs on it (Update-with-Start).
+   */
+  async function changeStatus(id: string, status: OrderStatus): Promise<OrderWithItems> {
+    const handle = temporal.workflow.getHandle<typeof OrderWorkflow>(orderWorkflowId(id));
+    try {
+      return await handle.executeUpdate(changeStatusUpdate, { args: [status] });
+    } catch (error) {
+      if (!(error instanceof WorkflowNotFoundError)) throw error;
+    }
+    logger.info({ orderId: id }, 'order workflow closed; resuming it from the database for a status change');
+    try {
+      return await temporal.workflow.executeUpdateWithStart(changeStatusUpdate, {
+        args: [status],
+        startWorkflowOperation: new WithStartWorkflowOperation<typeof OrderWorkflow>(ORDER_WORKFLOW_TYPE, {
+          workflowId: orderWorkflowId(id),
+          taskQueue,
+          args: [orderWorkflowInput(id, [], settings, true)],
+          workflowIdConflictPolicy: 'USE_EXISTING',
+        }),
+      });
+    } catch (error) {
+      // The update reached the resumed workflow before it had read the order back, and its
+      // validator refused it; that refusal is sent once the order is loaded, so one retry suffices.
+      if (!isOrderNotFound(error)) throw error;
+      return handle.executeUpdate(changeStatusUpdate, { args: [status] });
+    }
+  }
 
   async function findExisting(id: string): Promise<OrderWithItems> {
     const order = await orders.findOrder(id);
@@ -55,6 +94,7 @@ export function createOrderHandlers({ temporal, orders, taskQueue, settings, log
       // A repeated request for an order that is already placed is answered from the database.
       if (request.idempotencyKey !== undefined) {
         const existing = await orders.findOrder(orderId);
+        if (existing) checkSameItems(request.idempotencyKey, existing, items);
         const session = existing && (await orders.findPaymentSession(orderId));
         if (existing && session) return { order: existing, paymentSession: session };
         if (existing && existing.status !== 'PENDING') {
@@ -76,6 +116,9 @@ export function createOrderHandlers({ temporal, orders, taskQueue, settings, log
             }),
           }),
         );
+        // Two requests with one key and other items may race past the lookup above: the one whose
+        // items the workflow did not place is refused here.
+        checkSameItems(request.idempotencyKey, placed.order, items);
         logger.info({ orderId, total: placed.order.totalAmount }, 'order placed');
         return placed;
       } catch (error) {
@@ -101,9 +144,7 @@ export function createOrderHandlers({ temporal, orders, taskQueue, settings, log
       if (check.kind === 'unchanged') return order;
       if (check.kind === 'forbidden') throw new RpcError(409, check.message);
       try {
-        const changed = await withinDeadline(() =>
-          temporal.workflow.getHandle(orderWorkflowId(id)).executeUpdate(changeStatusUpdate, { args: [status] }),
-        );
+        const changed = await withinDeadline(() => changeStatus(id, status));
         logger.info({ orderId: id, from: order.status, to: status }, 'order status changed');
         return changed;
       } catch (error) {

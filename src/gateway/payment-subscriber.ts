@@ -12,13 +12,14 @@ import { consumePaymentStream, PAYMENT_SUCCEEDED_SUBJECT, type DurableConsumer }
 import { ORDER_WORKFLOW_TYPE, orderWorkflowId, paymentSucceededSignal } from '../orders/messages';
 import type { PaymentSucceeded } from '../orders/types';
 import type { OrderWorkflow } from '../workflows/order-workflow';
+import { orderIdSchema } from './validation';
 import { orderWorkflowInput } from './workflow-input';
 
 export const PAYMENT_CONSUMER = 'orders-payment-succeeded';
 
 const paymentSucceeded = z.object({
   stripePaymentId: z.string().min(1).max(255),
-  orderId: z.string().uuid(),
+  orderId: orderIdSchema,
   receiptUrl: z.string().max(2048).nullish(),
 });
 

@@ -30,8 +30,9 @@ export const createOrderSchema = z
           .object({
             productId,
             quantity,
-            // Accepted for compatibility and ignored: the products service's price is charged.
-            price: z.number({ invalid_type_error: 'must be a number' }).nonnegative('must not be negative').optional(),
+            // Accepted for compatibility and ignored whatever its value (NestJS gateways forward
+            // client prices): the products service's price is charged.
+            price: z.unknown().optional(),
           })
           .strict(),
         { invalid_type_error: 'must be an array', required_error: 'is required' },
@@ -46,7 +47,14 @@ export const createOrderSchema = z
   })
   .strict();
 
-const uuid = z.string({ invalid_type_error: 'must be a string', required_error: 'is required' }).uuid('must be a UUID');
+/**
+ * An order id from the outside: a UUID in any letter case, normalised to lower case here, once,
+ * so every lookup, workflow id and payment signal downstream sees the one spelling we store.
+ */
+export const orderIdSchema = z
+  .string({ invalid_type_error: 'must be a string', required_error: 'is required' })
+  .uuid('must be a UUID')
+  .transform((id) => id.toLowerCase());
 
 // Gateways often forward query strings, so page and limit may arrive as digit strings.
 const integerLike = z.union([z.number(), z.string().regex(/^\d{1,9}$/).transform(Number)], {
@@ -63,11 +71,11 @@ export const findAllOrdersSchema = z
   })
   .strict();
 
-export const findOneOrderSchema = z.object({ id: uuid }).strict();
+export const findOneOrderSchema = z.object({ id: orderIdSchema }).strict();
 
 export const changeOrderStatusSchema = z
   .object({
-    id: uuid,
+    id: orderIdSchema,
     status: z.enum(ORDER_STATUSES, {
       errorMap: () => ({ message: `must be one of ${ORDER_STATUSES.join(', ')}` }),
     }),

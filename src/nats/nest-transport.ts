@@ -67,12 +67,21 @@ export interface Envelope {
   payload: unknown;
 }
 
-/** A NestJS envelope yields its `data`; any other JSON body is itself the payload. */
+const ENVELOPE_KEYS = new Set(['pattern', 'data', 'id']);
+
+/**
+ * A NestJS envelope yields its `data`; any other JSON body is itself the payload. An envelope
+ * without `data` is what `client.send(pattern, undefined)` produces (`{pattern, id}`): it carries
+ * no payload, and its `id` is still echoed so the caller gets its answer.
+ */
+function isEnvelope(body: unknown): body is { pattern: unknown; data?: unknown; id?: unknown } {
+  if (typeof body !== 'object' || body === null || Array.isArray(body) || !('pattern' in body)) return false;
+  if ('data' in body) return true;
+  return typeof body.pattern === 'string' && Object.keys(body).every((key) => ENVELOPE_KEYS.has(key));
+}
+
 export function openEnvelope(body: unknown): Envelope {
-  if (typeof body === 'object' && body !== null && !Array.isArray(body) && 'pattern' in body && 'data' in body) {
-    const { id, data } = body as { id?: unknown; data: unknown };
-    return { id: typeof id === 'string' ? id : undefined, payload: data };
-  }
+  if (isEnvelope(body)) return { id: typeof body.id === 'string' ? body.id : undefined, payload: body.data };
   return { payload: body };
 }
 

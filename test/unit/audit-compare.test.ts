@@ -43,6 +43,18 @@ describe('audit comparison', () => {
     expect(compareStores(snapshot, settings).missing).toEqual([`order ${B} has no workflow`, 'workflow order-c has no order row']);
   });
 
+  it('accepts a DELIVERED or CANCELLED order whose workflow retention removed, but not a PENDING or PAID one', () => {
+    const snapshot = healthy();
+    const C = '00000000-0000-4000-8000-00000000000c';
+    const D = '00000000-0000-4000-8000-00000000000d';
+    snapshot.orders.push({ id: C, status: 'CANCELLED', paid: false, stripeChargeId: null, createdAt: NOW - 40 * 24 * 60 * MINUTE });
+    snapshot.orders.push({ id: D, status: 'PAID', paid: true, stripeChargeId: 'pi_d', createdAt: NOW - 40 * 24 * 60 * MINUTE });
+    snapshot.payments.push({ stripePaymentId: 'pi_d', orderId: D, outcome: 'APPLIED' });
+    // A (DELIVERED) loses its workflow too.
+    snapshot.workflows = snapshot.workflows.filter((workflow) => workflow.workflowId !== `order-${A}`);
+    expect(compareStores(snapshot, settings).missing).toEqual([`order ${D} has no workflow`]);
+  });
+
   it('reports an acknowledged payment event that left no trace', () => {
     const snapshot = healthy();
     snapshot.paymentEvents.push({ seq: 3, publishedAt: NOW - 5 * MINUTE, payment: { orderId: B, stripePaymentId: 'pi_lost' } });
