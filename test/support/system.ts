@@ -70,6 +70,7 @@ export async function startTestSystem(overrides: Record<string, string> = {}): P
     webhookSecret: config.stripe.webhookSecret,
     webhookToleranceSeconds: config.stripe.webhookToleranceSeconds,
     publishTimeoutMs: config.nats.requestTimeoutMs,
+    stream: config.paymentStream,
   });
   const starters = {
     products: (): Promise<ProductsService> => startProductsService({ nc: nats, pool, logger }),
