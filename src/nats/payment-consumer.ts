@@ -1,4 +1,5 @@
-import type { JsMsg, NatsConnection } from 'nats';
+import { setTimeout as pause } from 'node:timers/promises';
+import { ConsumerEvents, type ConsumerMessages, type JsMsg, type NatsConnection } from 'nats';
 import type { PaymentStreamSettings } from '../config';
 import type { Logger } from '../logger';
 import { ensureDurableConsumer } from './durable-consumer';
@@ -17,12 +18,22 @@ export interface PaymentConsumerOptions {
   concurrency?: number;
 }
 
+// A pull waits this long for messages; heartbeats every half of it reveal a stalled loop.
+const PULL_EXPIRES_MS = 10_000;
+const RESTART_FIRST_DELAY_MS = 500;
+const RESTART_MAX_DELAY_MS = 30_000;
+
 /**
  * Handles one subject of the payment stream through a durable consumer, so messages published
  * while the process is down are delivered when it is back. Up to `concurrency` messages are
  * handled at once (each order's workflow serialises its own messages, so two events for one order
  * may be handled side by side). `handle` acknowledges; if it throws, the message is redelivered
- * after a pause. The stream and the consumer are created, or updated, first.
+ * after a pause.
+ *
+ * The loop never ends silently: when it ends or fails (its consumer or stream deleted, a pull
+ * refused) it is logged, the stream and consumer are ensured again and the loop restarted, with
+ * backoff, until `stop()`. A stall (missed heartbeats) is logged as a warning. Only the first
+ * start can fail, e.g. on a stream setting NATS cannot update.
  */
 export async function consumePaymentStream(
   nc: NatsConnection,
@@ -32,13 +43,18 @@ export async function consumePaymentStream(
 ): Promise<DurableConsumer> {
   const concurrency = options.concurrency ?? 1;
   const context = { stream: PAYMENT_STREAM, durable: options.durable, subject: options.subject };
-  const stream = await ensurePaymentStream(nc, options.stream);
-  if (stream.action !== 'unchanged') logger.warn({ ...context, changes: stream.changes }, `payment stream ${stream.action}`);
-  const consumer = await ensureDurableConsumer(await nc.jetstreamManager(), options);
-  if (consumer.action === 'updated') logger.warn({ ...context, changes: consumer.changes }, 'payment stream consumer updated');
-  const pull = await nc.jetstream().consumers.get(PAYMENT_STREAM, options.durable);
-  const messages = await pull.consume({ max_messages: Math.max(16, 2 * concurrency) });
-  const inFlight = new Set<Promise<void>>();
+  const stopped = new AbortController();
+
+  const open = async (): Promise<ConsumerMessages> => {
+    const stream = await ensurePaymentStream(nc, options.stream);
+    if (stream.action !== 'unchanged') logger.warn({ ...context, changes: stream.changes }, `payment stream ${stream.action}`);
+    const consumer = await ensureDurableConsumer(await nc.jetstreamManager(), options);
+    if (consumer.action === 'updated') logger.warn({ ...context, changes: consumer.changes }, 'payment stream consumer updated');
+    const pull = await nc.jetstream().consumers.get(PAYMENT_STREAM, options.durable);
+    // Missing stream or consumer ends the loop (and it is restarted) instead of waiting for ever.
+    return pull.consume({ max_messages: Math.max(16, 2 * concurrency), expires: PULL_EXPIRES_MS, abort_on_missing_resource: true });
+  };
+
   const handleOne = async (msg: JsMsg): Promise<void> => {
     try {
       await handle(msg);
@@ -48,17 +64,66 @@ export async function consumePaymentStream(
       msg.nak(2_000);
     }
   };
-  const loop = (async () => {
-    for await (const msg of messages) {
-      const handling = handleOne(msg).finally(() => inFlight.delete(handling));
-      inFlight.add(handling);
-      if (inFlight.size >= concurrency) await Promise.race(inFlight);
+
+  /** Until the messages end; a failure of the iterator is thrown after the handlers finish. */
+  const run = async (messages: ConsumerMessages): Promise<void> => {
+    reportStalls(messages).catch((error: unknown) => logger.warn({ ...context, err: error }, 'payment stream consumer status unavailable'));
+    const inFlight = new Set<Promise<void>>();
+    try {
+      for await (const msg of messages) {
+        const handling = handleOne(msg).finally(() => inFlight.delete(handling));
+        inFlight.add(handling);
+        if (inFlight.size >= concurrency) await Promise.race(inFlight);
+      }
+    } finally {
+      await Promise.all(inFlight);
     }
-    await Promise.all(inFlight);
-  })();
+  };
+
+  const reportStalls = async (messages: ConsumerMessages): Promise<void> => {
+    for await (const status of await messages.status()) {
+      if (status.type === ConsumerEvents.HeartbeatsMissed || status.type === ConsumerEvents.NoResponders) {
+        logger.warn({ ...context, event: status.type, data: status.data }, 'payment stream consumer stalled');
+      }
+    }
+  };
+
+  let current = await open();
+  const supervise = async (): Promise<void> => {
+    for (let restarts = 0; ; restarts += 1) {
+      let reason: unknown = new Error('the message iterator ended');
+      try {
+        await run(current);
+      } catch (error) {
+        reason = error;
+      }
+      if (stopped.signal.aborted) return;
+      logger.error({ ...context, err: reason }, 'payment stream consumer stopped; restarting it');
+      for (let attempt = 0; ; attempt += 1) {
+        const delay = Math.min(RESTART_FIRST_DELAY_MS * 2 ** attempt, RESTART_MAX_DELAY_MS);
+        await pause(delay, undefined, { signal: stopped.signal }).catch(() => undefined);
+        if (stopped.signal.aborted) return;
+        try {
+          const reopened = await open();
+          if (stopped.signal.aborted) {
+            await reopened.close();
+            return;
+          }
+          current = reopened;
+          break;
+        } catch (error) {
+          logger.error({ ...context, err: error, attempt: attempt + 1 }, 'payment stream consumer could not be restarted; will try again');
+        }
+      }
+      logger.warn({ ...context, restarts: restarts + 1 }, 'payment stream consumer restarted');
+    }
+  };
+  const loop = supervise();
+
   return {
     async stop() {
-      await messages.close();
+      stopped.abort();
+      await current.close();
       await loop;
     },
   };
