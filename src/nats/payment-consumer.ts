@@ -90,7 +90,10 @@ export async function consumePaymentStream(
 
   let current = await open();
   const supervise = async (): Promise<void> => {
+    // Restarts in quick succession keep backing off; a loop that ran a while starts over.
+    let backoff = 0;
     for (let restarts = 0; ; restarts += 1) {
+      const startedAt = Date.now();
       let reason: unknown = new Error('the message iterator ended');
       try {
         await run(current);
@@ -99,8 +102,9 @@ export async function consumePaymentStream(
       }
       if (stopped.signal.aborted) return;
       logger.error({ ...context, err: reason }, 'payment stream consumer stopped; restarting it');
-      for (let attempt = 0; ; attempt += 1) {
-        const delay = Math.min(RESTART_FIRST_DELAY_MS * 2 ** attempt, RESTART_MAX_DELAY_MS);
+      if (Date.now() - startedAt > RESTART_MAX_DELAY_MS) backoff = 0;
+      for (let attempt = 0; ; attempt += 1, backoff += 1) {
+        const delay = Math.min(RESTART_FIRST_DELAY_MS * 2 ** backoff, RESTART_MAX_DELAY_MS);
         await pause(delay, undefined, { signal: stopped.signal }).catch(() => undefined);
         if (stopped.signal.aborted) return;
         try {
@@ -110,6 +114,7 @@ export async function consumePaymentStream(
             return;
           }
           current = reopened;
+          backoff += 1;
           break;
         } catch (error) {
           logger.error({ ...context, err: error, attempt: attempt + 1 }, 'payment stream consumer could not be restarted; will try again');
