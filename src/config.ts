@@ -73,6 +73,9 @@ const environmentSchema = z.object({
   NATS_TLS_KEY_FILE: optional,
   NATS_QUEUE_GROUP: z.string().min(1).default('orders-service'),
   NATS_REQUEST_TIMEOUT_MS: positiveMs.default(5_000),
+  PAYMENT_STREAM_MAX_AGE_MS: positiveMs.default(7 * 24 * 60 * 60 * 1000),
+  PAYMENT_STREAM_MAX_BYTES: z.coerce.number().int().min(1024 * 1024).default(1024 * 1024 * 1024),
+  PAYMENT_STREAM_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
 
   DATABASE_URL: url.default('postgres://postgres@127.0.0.1:5432/orders'),
   MIGRATION_DATABASE_URL: optional.pipe(url.optional()),
@@ -138,6 +141,8 @@ export interface Config {
     queueGroup: string;
     requestTimeoutMs: number;
   };
+  /** Limits of the JetStream stream PAYMENTS (payment.succeeded, payment.refund.requested). */
+  paymentStream: PaymentStreamSettings;
   /** The processes' connection: a role that reads and writes the tables (orders_app), not their owner. */
   databaseUrl: string;
   /** The migrations' connection, as the tables' owner; DATABASE_URL unless set. */
@@ -173,6 +178,15 @@ export interface Config {
     /** Origins (e.g. the Web UI's) allowed to call it from a browser. */
     allowedOrigins: string[];
   };
+}
+
+export interface PaymentStreamSettings {
+  /** Messages older than this are dropped (JetStream max_age). */
+  maxAgeMs: number;
+  /** The oldest messages are dropped beyond this size (JetStream max_bytes). */
+  maxBytes: number;
+  /** Copies kept on a NATS cluster (JetStream num_replicas); 1 on a single server. */
+  replicas: number;
 }
 
 export interface TemporalEncryption {
@@ -234,6 +248,11 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
       tlsKeyFile: e.NATS_TLS_KEY_FILE,
       queueGroup: e.NATS_QUEUE_GROUP,
       requestTimeoutMs: e.NATS_REQUEST_TIMEOUT_MS,
+    },
+    paymentStream: {
+      maxAgeMs: e.PAYMENT_STREAM_MAX_AGE_MS,
+      maxBytes: e.PAYMENT_STREAM_MAX_BYTES,
+      replicas: e.PAYMENT_STREAM_REPLICAS,
     },
     databaseUrl: e.DATABASE_URL,
     migrationDatabaseUrl: e.MIGRATION_DATABASE_URL ?? e.DATABASE_URL,

@@ -101,6 +101,7 @@ beforeAll(async () => {
     webhookToleranceSeconds: config.stripe.webhookToleranceSeconds,
     publishTimeoutMs: config.nats.requestTimeoutMs,
     createSessionSubject: config.subjects.createPaymentSession,
+    stream: config.paymentStream,
   });
 });
 

@@ -1,7 +1,8 @@
+import { ApplicationFailure } from '@temporalio/activity';
 import type { NatsConnection } from 'nats';
 import { z } from 'zod';
-import { NoRespondersError, publishEvent, requestPeer } from '../nats/nest-transport';
-import { REFUND_REQUESTED_SUBJECT } from '../nats/payment-stream';
+import { encodeEvent, NoRespondersError, requestPeer } from '../nats/nest-transport';
+import { PAYMENT_STREAM, REFUND_REQUESTED_SUBJECT } from '../nats/payment-stream';
 import { FailureType } from '../orders/errors';
 import { fromCents } from '../orders/money';
 import type { PaymentSession, PricedItem } from '../orders/types';
@@ -25,8 +26,14 @@ export interface RefundRequest {
   reason: string;
 }
 
+/** JetStream message id of a payment's refund request: a retried publish is stored once. */
+export function refundRequestId(stripePaymentId: string): string {
+  return `refund-${stripePaymentId}`;
+}
+
 export function createPaymentActivities(deps: PaymentActivityDeps) {
   const { nats, createPaymentSessionSubject, requestTimeoutMs } = deps;
+  const js = nats.jetstream();
   return {
     /** The payments service creates the Stripe Checkout session, keyed by the order id. */
     async createPaymentSession(order: { orderId: string; currency: string; items: PricedItem[] }): Promise<PaymentSession> {
@@ -72,10 +79,26 @@ export function createPaymentActivities(deps: PaymentActivityDeps) {
       }
     },
 
-    /** Publishes a refund request the payments service can act on; flushed so it is really sent. */
+    /**
+     * Stores a refund request in the PAYMENTS stream, where the payments service's durable
+     * consumer acts on it. Succeeds only once JetStream has acknowledged it; until then (no
+     * stream, NATS away) it fails and the workflow retries it. The message id makes a retried
+     * publish land once within the stream's duplicate window.
+     */
     async requestRefund(request: RefundRequest): Promise<void> {
-      publishEvent(nats, REFUND_REQUESTED_SUBJECT, request);
-      await nats.flush();
+      try {
+        await js.publish(REFUND_REQUESTED_SUBJECT, encodeEvent(REFUND_REQUESTED_SUBJECT, request), {
+          msgID: refundRequestId(request.stripePaymentId),
+          expect: { streamName: PAYMENT_STREAM },
+          timeout: requestTimeoutMs,
+        });
+      } catch (error) {
+        throw ApplicationFailure.create({
+          type: FailureType.ServiceUnavailable,
+          message: `Refund request for ${request.stripePaymentId} not stored in JetStream stream ${PAYMENT_STREAM}: ${(error as Error).message}`,
+          nonRetryable: false,
+        });
+      }
     },
   };
 }

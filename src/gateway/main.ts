@@ -62,6 +62,7 @@ export async function startGateway({ config, logger, nats, temporal, pool }: Gat
     deadLetters: createDeadLettersRepository(pool),
     taskQueue: config.temporal.taskQueue,
     settings: config.orders,
+    stream: config.paymentStream,
     logger,
   });
   return {

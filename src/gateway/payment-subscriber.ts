@@ -8,7 +8,8 @@ import type { OrdersRepository } from '../db/orders-repository';
 import type { Logger } from '../logger';
 import { RpcError } from '../nats/nest-transport';
 import { readEventPayload } from '../nats/validate-payload';
-import { consumePaymentStream, PAYMENT_SUCCEEDED_SUBJECT, type DurableConsumer } from '../nats/payment-stream';
+import { consumePaymentStream, type DurableConsumer } from '../nats/payment-consumer';
+import { PAYMENT_SUCCEEDED_SUBJECT } from '../nats/payment-stream';
 import { ORDER_WORKFLOW_TYPE, orderWorkflowId, paymentSucceededSignal } from '../orders/messages';
 import type { PaymentSucceeded } from '../orders/types';
 import type { OrderWorkflow } from '../workflows/order-workflow';
@@ -30,6 +31,7 @@ export interface PaymentSubscriberDeps {
   deadLetters: DeadLettersRepository;
   taskQueue: string;
   settings: Config['orders'];
+  stream: Config['paymentStream'];
   logger: Logger;
 }
 
@@ -97,7 +99,12 @@ export async function startPaymentSubscriber(deps: PaymentSubscriberDeps): Promi
 
   return consumePaymentStream(
     nats,
-    { durable: PAYMENT_CONSUMER, subject: PAYMENT_SUCCEEDED_SUBJECT, concurrency: deps.settings.paymentConcurrency },
+    {
+      durable: PAYMENT_CONSUMER,
+      subject: PAYMENT_SUCCEEDED_SUBJECT,
+      stream: deps.stream,
+      concurrency: deps.settings.paymentConcurrency,
+    },
     handle,
     logger,
   );

@@ -4,7 +4,7 @@ import { parseConfig, type Config } from '../config';
 import { migrate } from '../db/migrate';
 import { createLogger } from '../logger';
 import { connectNats } from '../nats/connection';
-import { ensurePaymentStream } from '../nats/payment-stream';
+import { ensurePaymentStream, type EnsureResult } from '../nats/payment-stream';
 import { ensureBinary } from './binaries';
 import { isLocal, hostPortEndpoint, urlEndpoint, type Endpoint } from './endpoints';
 import { managedFromPid, type ManagedProcess } from './managed-process';
@@ -152,8 +152,8 @@ export async function ensureInfrastructure(options: InfrastructureOptions): Prom
 
     const applied = await migrate(config.migrationDatabaseUrl, createLogger('infra', 'silent'));
     log(`${'migrations'.padEnd(12)} ${applied.length ? `applied ${applied.join(', ')}` : 'up to date'}`);
-    await ensurePaymentStreamAt(config);
-    log(`${'jetstream'.padEnd(12)} payment stream ready`);
+    const stream = await ensurePaymentStreamAt(config);
+    log(`${'jetstream'.padEnd(12)} payment stream ${stream.action === 'unchanged' ? 'ready' : stream.action}${stream.changes.map((change) => `; ${change}`).join('')}`);
 
     return {
       started,
@@ -186,10 +186,10 @@ export async function stopRecordedServices(dataDir: string, log: (line: string) 
   }
 }
 
-async function ensurePaymentStreamAt(config: Config): Promise<void> {
+async function ensurePaymentStreamAt(config: Config): Promise<EnsureResult> {
   const nc = await connectNats(config.nats, 'orders-infra');
   try {
-    await ensurePaymentStream(nc);
+    return await ensurePaymentStream(nc, config.paymentStream);
   } finally {
     await nc.close();
   }

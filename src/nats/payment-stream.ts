@@ -1,87 +1,129 @@
-import { AckPolicy, DeliverPolicy, RetentionPolicy, StorageType, type JsMsg, type NatsConnection } from 'nats';
-import type { Logger } from '../logger';
+import { RetentionPolicy, StorageType, type NatsConnection, type StreamConfig } from 'nats';
+import type { PaymentStreamSettings } from '../config';
+import { describeChange, type Difference } from './differences';
 
-/** JetStream stream that captures `payment.succeeded`, including plain publishes from NestJS peers. */
+/**
+ * JetStream stream that captures `payment.succeeded` (including plain publishes from NestJS peers)
+ * and `payment.refund.requested`.
+ */
 export const PAYMENT_STREAM = 'PAYMENTS';
 export const PAYMENT_SUCCEEDED_SUBJECT = 'payment.succeeded';
 export const REFUND_REQUESTED_SUBJECT = 'payment.refund.requested';
 
-/** Creates the stream, or leaves it as it is when it exists; safe to call from every process. */
-export async function ensurePaymentStream(nc: NatsConnection): Promise<void> {
-  const jsm = await nc.jetstreamManager();
-  try {
-    await jsm.streams.info(PAYMENT_STREAM);
-  } catch {
-    try {
-      await jsm.streams.add({
-        name: PAYMENT_STREAM,
-        subjects: [PAYMENT_SUCCEEDED_SUBJECT, REFUND_REQUESTED_SUBJECT],
-        retention: RetentionPolicy.Limits,
-        storage: StorageType.File,
-        // Deduplicates webhook retries published with the Stripe event id as message id.
-        duplicate_window: 24 * 60 * 60 * 1_000_000_000,
-      });
-    } catch (error) {
-      // Another process created it between our two calls.
-      await jsm.streams.info(PAYMENT_STREAM).catch(() => {
-        throw error;
-      });
-    }
-  }
+const NANOS_PER_MS = 1_000_000;
+/** Webhook retries (Stripe event id) and refund requests (payment id) are stored once within it. */
+const DUPLICATE_WINDOW_MS = 24 * 60 * 60 * 1000;
+
+/** The stream's settings that this code owns, from the configuration. */
+export function paymentStreamConfig(settings: PaymentStreamSettings) {
+  return {
+    name: PAYMENT_STREAM,
+    subjects: [PAYMENT_SUCCEEDED_SUBJECT, REFUND_REQUESTED_SUBJECT],
+    retention: RetentionPolicy.Limits,
+    storage: StorageType.File,
+    max_age: settings.maxAgeMs * NANOS_PER_MS,
+    max_bytes: settings.maxBytes,
+    num_replicas: settings.replicas,
+    // JetStream refuses a window longer than the stream keeps its messages.
+    duplicate_window: Math.min(DUPLICATE_WINDOW_MS, settings.maxAgeMs) * NANOS_PER_MS,
+  };
 }
 
-export interface DurableConsumer {
-  /** Stops fetching and waits for the message being handled. */
-  stop(): Promise<void>;
+/** The variable each configurable field comes from, so a refusal names what to change. */
+const VARIABLES: Record<string, string> = {
+  max_age: 'PAYMENT_STREAM_MAX_AGE_MS',
+  max_bytes: 'PAYMENT_STREAM_MAX_BYTES',
+  num_replicas: 'PAYMENT_STREAM_REPLICAS',
+  duplicate_window: 'PAYMENT_STREAM_MAX_AGE_MS',
+};
+
+/** Fields NATS never changes on an existing stream: the stream must be recreated (or the setting changed). */
+const FIXED_FIELDS = new Set(['storage', 'retention']);
+
+/** How an existing stream differs from the wanted one; a subject it lacks is a difference, one more is not. */
+export function streamDifferences(existing: StreamConfig, wanted: ReturnType<typeof paymentStreamConfig>): Difference[] {
+  const differences: Difference[] = [];
+  const missing = wanted.subjects.filter((subject) => !existing.subjects.includes(subject));
+  if (missing.length > 0) {
+    differences.push({ field: 'subjects', found: existing.subjects, wanted: [...existing.subjects, ...missing], updatable: true });
+  }
+  for (const field of ['storage', 'retention', 'max_age', 'max_bytes', 'num_replicas', 'duplicate_window'] as const) {
+    if (existing[field] !== wanted[field]) {
+      differences.push({ field, found: existing[field], wanted: wanted[field], updatable: !FIXED_FIELDS.has(field), variable: VARIABLES[field] });
+    }
+  }
+  return differences;
+}
+
+export interface EnsureResult {
+  action: 'created' | 'updated' | 'unchanged';
+  /** One line per field changed, e.g. `max_bytes is 1048576, wanted 1073741824 (PAYMENT_STREAM_MAX_BYTES)`. */
+  changes: string[];
 }
 
 /**
- * Handles one subject of the payment stream through a durable consumer, so messages published
- * while the process is down are delivered when it is back. Up to `concurrency` messages are
- * handled at once (each order's workflow serialises its own messages, so two events for one order
- * may be handled side by side). `handle` acknowledges; if it throws, the message is redelivered
- * after a pause.
+ * Creates the stream, or brings an existing one to the configured subjects and limits; safe to
+ * call from every process. A difference NATS cannot apply in place (storage, retention, replicas
+ * on a single server) throws an error naming the field, so the process stops instead of running
+ * on a stream that is not what it expects.
  */
-export async function consumePaymentStream(
-  nc: NatsConnection,
-  options: { durable: string; subject: string; concurrency?: number },
-  handle: (msg: JsMsg) => Promise<void>,
-  logger: Logger,
-): Promise<DurableConsumer> {
-  const concurrency = options.concurrency ?? 1;
-  await ensurePaymentStream(nc);
+export async function ensurePaymentStream(nc: NatsConnection, settings: PaymentStreamSettings): Promise<EnsureResult> {
   const jsm = await nc.jetstreamManager();
-  await jsm.consumers.add(PAYMENT_STREAM, {
-    durable_name: options.durable,
-    filter_subject: options.subject,
-    ack_policy: AckPolicy.Explicit,
-    deliver_policy: DeliverPolicy.All,
-    ack_wait: 30 * 1_000_000_000,
+  const wanted = paymentStreamConfig(settings);
+  // A server outside a cluster keeps one copy whatever it is told (some versions accept 3 and say so).
+  if (wanted.num_replicas > 1 && !nc.info?.cluster) {
+    throw new Error(
+      `JetStream stream ${PAYMENT_STREAM} cannot have num_replicas ${wanted.num_replicas} (PAYMENT_STREAM_REPLICAS): ` +
+        'the NATS server is not part of a cluster; set PAYMENT_STREAM_REPLICAS=1 or connect to a cluster',
+    );
+  }
+  const existing = await jsm.streams.info(PAYMENT_STREAM).catch((error: unknown) => {
+    if (isNotFound(error)) return null;
+    throw error;
   });
-  const consumer = await nc.jetstream().consumers.get(PAYMENT_STREAM, options.durable);
-  const messages = await consumer.consume({ max_messages: Math.max(16, 2 * concurrency) });
-  const inFlight = new Set<Promise<void>>();
-  const handleOne = async (msg: JsMsg): Promise<void> => {
+  if (existing === null) {
     try {
-      await handle(msg);
+      await jsm.streams.add(wanted);
+      return { action: 'created', changes: [] };
     } catch (error) {
-      // A dependency is unavailable: leave the message in the stream and try again later.
-      logger.error({ err: error, subject: options.subject, streamSeq: msg.seq }, 'stream message not handled; will retry');
-      msg.nak(2_000);
+      // Another process created it between our two calls: check it as an existing one.
+      const created = await jsm.streams.info(PAYMENT_STREAM).catch(() => null);
+      if (created === null) throw refusal('create', wanted, error);
+      return ensurePaymentStream(nc, settings);
     }
-  };
-  const loop = (async () => {
-    for await (const msg of messages) {
-      const handling = handleOne(msg).finally(() => inFlight.delete(handling));
-      inFlight.add(handling);
-      if (inFlight.size >= concurrency) await Promise.race(inFlight);
-    }
-    await Promise.all(inFlight);
-  })();
-  return {
-    async stop() {
-      await messages.close();
-      await loop;
-    },
-  };
+  }
+  const differences = streamDifferences(existing.config, wanted);
+  if (differences.length === 0) return { action: 'unchanged', changes: [] };
+  const fixed = differences.filter((difference) => !difference.updatable);
+  if (fixed.length > 0) {
+    throw new Error(
+      `JetStream stream ${PAYMENT_STREAM} differs where NATS cannot update it: ${fixed.map(describeChange).join('; ')}. ` +
+        'Recreate the stream (after its messages are consumed) or change the setting.',
+    );
+  }
+  const update = Object.fromEntries(differences.map((difference) => [difference.field, difference.wanted]));
+  let updated: StreamConfig;
+  try {
+    updated = (await jsm.streams.update(PAYMENT_STREAM, update)).config;
+  } catch (error) {
+    throw new Error(
+      `JetStream stream ${PAYMENT_STREAM} could not be updated (${differences.map(describeChange).join('; ')}): ${(error as Error).message}`,
+    );
+  }
+  const ignored = streamDifferences(updated, wanted);
+  if (ignored.length > 0) {
+    throw new Error(`JetStream stream ${PAYMENT_STREAM} was not updated as asked: ${ignored.map(describeChange).join('; ')}`);
+  }
+  return { action: 'updated', changes: differences.map(describeChange) };
+}
+
+function refusal(action: string, wanted: ReturnType<typeof paymentStreamConfig>, error: unknown): Error {
+  const settings = Object.entries(VARIABLES)
+    .map(([field, variable]) => `${field} ${String(wanted[field as keyof typeof wanted])} (${variable})`)
+    .join(', ');
+  return new Error(`JetStream stream ${PAYMENT_STREAM} could not be ${action}d with ${settings}: ${(error as Error).message}`);
+}
+
+export function isNotFound(error: unknown): boolean {
+  return error instanceof Error && /not found/i.test(error.message);
 }

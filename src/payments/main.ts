@@ -22,6 +22,7 @@ function main(): void {
       webhookToleranceSeconds: config.stripe.webhookToleranceSeconds,
       publishTimeoutMs: config.nats.requestTimeoutMs,
       createSessionSubject: config.subjects.createPaymentSession,
+      stream: config.paymentStream,
     });
     stopOnSignals(logger, async () => {
       await service.stop();

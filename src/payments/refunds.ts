@@ -4,7 +4,9 @@ import { z } from 'zod';
 import type { Logger } from '../logger';
 import { publishEvent, RpcError } from '../nats/nest-transport';
 import { readEventPayload } from '../nats/validate-payload';
-import { consumePaymentStream, REFUND_REQUESTED_SUBJECT, type DurableConsumer } from '../nats/payment-stream';
+import type { PaymentStreamSettings } from '../config';
+import { consumePaymentStream, type DurableConsumer } from '../nats/payment-consumer';
+import { REFUND_REQUESTED_SUBJECT } from '../nats/payment-stream';
 
 /**
  * Acts on `payment.refund.requested` (a payment for a cancelled or already paid order): refunds
@@ -22,7 +24,14 @@ const refundRequest = z.object({
 
 export type RefundWorker = DurableConsumer;
 
-export async function startRefundWorker(deps: { nc: NatsConnection; stripe: Stripe; logger: Logger }): Promise<RefundWorker> {
+export interface RefundWorkerDeps {
+  nc: NatsConnection;
+  stripe: Stripe;
+  logger: Logger;
+  stream: PaymentStreamSettings;
+}
+
+export async function startRefundWorker(deps: RefundWorkerDeps): Promise<RefundWorker> {
   const { nc, stripe, logger } = deps;
   const refund = async (msg: JsMsg): Promise<void> => {
     let request: z.infer<typeof refundRequest>;
@@ -58,5 +67,5 @@ export async function startRefundWorker(deps: { nc: NatsConnection; stripe: Stri
     }
   };
 
-  return consumePaymentStream(nc, { durable: REFUND_CONSUMER, subject: REFUND_REQUESTED_SUBJECT }, refund, logger);
+  return consumePaymentStream(nc, { durable: REFUND_CONSUMER, subject: REFUND_REQUESTED_SUBJECT, stream: deps.stream }, refund, logger);
 }

@@ -1,5 +1,6 @@
 import type { NatsConnection } from 'nats';
 import type Stripe from 'stripe';
+import type { PaymentStreamSettings } from '../config';
 import type { Logger } from '../logger';
 import { serveRequests } from '../nats/nest-transport';
 import { ensurePaymentStream } from '../nats/payment-stream';
@@ -23,6 +24,8 @@ export interface PaymentsServiceDeps {
   webhookToleranceSeconds: number;
   /** How long the webhook waits for JetStream to store an event (config.nats.requestTimeoutMs). */
   publishTimeoutMs: number;
+  /** config.paymentStream: limits of the stream it creates or updates at start-up. */
+  stream: PaymentStreamSettings;
   /** config.subjects.createPaymentSession. */
   createSessionSubject?: string;
 }
@@ -38,7 +41,8 @@ export interface PaymentsService {
 
 /** Starts the payments service on an open NATS connection; resolves once it is reachable. */
 export async function startPaymentsService(deps: PaymentsServiceDeps): Promise<PaymentsService> {
-  await ensurePaymentStream(deps.nc);
+  const stream = await ensurePaymentStream(deps.nc, deps.stream);
+  if (stream.action !== 'unchanged') deps.logger.warn({ changes: stream.changes }, `payment stream ${stream.action}`);
   const subject = deps.createSessionSubject ?? CREATE_PAYMENT_SESSION_SUBJECT;
   const handlers: Record<string, (payload: unknown) => Promise<unknown>> = {
     [subject]: createPaymentSessionHandler(deps),
@@ -62,7 +66,7 @@ export async function startPaymentsService(deps: PaymentsServiceDeps): Promise<P
     publishTimeoutMs: deps.publishTimeoutMs,
     logger: deps.logger,
   });
-  const refunds = await startRefundWorker({ nc: deps.nc, stripe: deps.stripe, logger: deps.logger });
+  const refunds = await startRefundWorker({ nc: deps.nc, stripe: deps.stripe, logger: deps.logger, stream: deps.stream });
   const http = await startPaymentsHttpServer(
     { webhook, logger: deps.logger, isHealthy: () => !deps.nc.isClosed() },
     deps.httpPort,

@@ -13,6 +13,8 @@ import {
   type ManagedProcess,
 } from '../../src/infra/services';
 import { createLogger } from '../../src/logger';
+import { connectNats } from '../../src/nats/connection';
+import { ensurePaymentStream } from '../../src/nats/payment-stream';
 import { dropDatabase, uniqueDatabaseUrl } from './databases';
 
 /** What setup started, kept on globalThis for the teardown (both run in jest's parent process). */
@@ -83,6 +85,10 @@ export default async function globalSetup(): Promise<void> {
       TEMPORAL_CLI: temporalBinary,
       LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
     });
+    // As `npm run infra` does: the teardown's audit reads the stream even if no test created it.
+    const config = parseConfig(process.env);
+    const nc = await connectNats(config.nats, 'orders-test-setup');
+    await ensurePaymentStream(nc, config.paymentStream).finally(() => nc.close());
     log(
       `Temporal ${temporalAddress}, NATS ${process.env.NATS_URL}, stripe-mock ${process.env.STRIPE_API_BASE}, ` +
         `database ${new URL(services.databaseUrl).pathname.slice(1)}`,

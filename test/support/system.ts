@@ -6,7 +6,7 @@ import { parseConfig, type Config } from '../../src/config';
 import { createOrdersRepository, type OrdersRepository } from '../../src/db/orders-repository';
 import { createDatabasePool, type DatabasePool, closeDatabasePool } from '../../src/db/pool';
 import { startGateway } from '../../src/gateway/main';
-import { createLogger } from '../../src/logger';
+import { createLogger, type Logger } from '../../src/logger';
 import { connectNats } from '../../src/nats/connection';
 import { createStripeClient } from '../../src/payments/stripe-client';
 import { startPaymentsService, type PaymentsService } from '../../src/payments/service';
@@ -40,14 +40,18 @@ export interface TestSystem {
  * The whole system in this process, on the real services of the test run (global setup): worker,
  * gateway, products and payments, with a task queue of its own so test files never share work.
  */
-export async function startTestSystem(overrides: Record<string, string> = {}): Promise<TestSystem> {
+export async function startTestSystem(
+  overrides: Record<string, string> = {},
+  options: { logger?: Logger } = {},
+): Promise<TestSystem> {
   const config = parseConfig({
     ...process.env,
     TEMPORAL_TASK_QUEUE: `orders-test-${randomUUID().slice(0, 8)}`,
     PAYMENTS_HTTP_PORT: '1',
     ...overrides,
   });
-  const logger = createLogger('test', config.logLevel);
+  // A test may pass its own logger to read what the parts log.
+  const logger = options.logger ?? createLogger('test', config.logLevel);
   // The SDK's own logs follow LOG_LEVEL too (silent in tests unless asked for).
   if (!sdkLoggerInstalled) {
     Runtime.install({ logger: temporalLoggerFor(logger) });
@@ -70,6 +74,7 @@ export async function startTestSystem(overrides: Record<string, string> = {}): P
     webhookSecret: config.stripe.webhookSecret,
     webhookToleranceSeconds: config.stripe.webhookToleranceSeconds,
     publishTimeoutMs: config.nats.requestTimeoutMs,
+    stream: config.paymentStream,
   });
   const starters = {
     products: (): Promise<ProductsService> => startProductsService({ nc: nats, pool, logger }),

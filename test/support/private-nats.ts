@@ -1,0 +1,33 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ensureBinary } from '../../src/infra/binaries';
+import { freePort, startNatsServer } from '../../src/infra/services';
+
+export interface PrivateNats {
+  url: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * A NATS server with JetStream for one test file, for tests that delete or reshape the PAYMENTS
+ * stream: the run's shared server (and the audit at its end) never sees what they do.
+ */
+export async function startPrivateNats(): Promise<PrivateNats> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'orders-private-nats-'));
+  const port = await freePort();
+  const server = await startNatsServer({
+    binary: await ensureBinary('nats-server', () => undefined),
+    port,
+    storeDir: path.join(dir, 'store'),
+    detached: false,
+    logFile: path.join(dir, 'nats.log'),
+  });
+  return {
+    url: `nats://127.0.0.1:${port}`,
+    async stop() {
+      await server.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
