@@ -28,8 +28,8 @@ export interface AppProcessOptions {
  * `script` run by this very node binary with tsx's loader: no npm and no tsx CLI in between, so
  * our signals reach the process itself and it carries no second Node process (~50 MB) beside it.
  */
-export function tsxCommand(script: string): { command: string; args: string[] } {
-  return { command: process.execPath, args: ['--import', pathToFileURL(require.resolve('tsx')).href, script] };
+export function tsxCommand(script: string, nodeArgs: readonly string[] = []): { command: string; args: string[] } {
+  return { command: process.execPath, args: [...nodeArgs, '--import', pathToFileURL(require.resolve('tsx')).href, script] };
 }
 
 /**
