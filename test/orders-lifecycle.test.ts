@@ -5,7 +5,7 @@ import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { sql } from 'slonik';
 import { z } from 'zod';
 import { REFUND_REQUESTED_SUBJECT } from '../src/nats/payment-stream';
-import { changeStatusUpdate, orderWorkflowId, paymentSucceededSignal } from '../src/orders/messages';
+import { orderWorkflowId, paymentSucceededSignal } from '../src/orders/messages';
 import type { Order, OrderWithItems, PaymentSession } from '../src/orders/types';
 import { REFUNDED_SUBJECT } from '../src/payments/refunds';
 import { checkoutSessionEvent, postWebhook, signEvent, webhookUrl } from '../src/payments/test-events';
@@ -280,8 +280,10 @@ describe('payments and status changes', () => {
     const { order } = await place([{ productId: mouse.id, quantity: 3 }]);
     const handle = system.temporal.workflow.getHandle(orderWorkflowId(order.id));
     await handle.signal(paymentSucceededSignal, paymentEvent(order.id));
-    const delivered = await handle.executeUpdate(changeStatusUpdate, { args: ['DELIVERED'] });
+    // Through the gateway, as a caller sends it: the row still says PENDING, the workflow decides.
+    const delivered = await system.nest.send<OrderWithItems>('orders.change.status', { id: order.id, status: 'DELIVERED' });
     expect(delivered).toMatchObject({ status: 'DELIVERED', paid: true });
+    expect(await findOne(order.id)).toEqual(delivered);
   });
 
   it('refuses bad status changes with 400 and unknown orders with 404', async () => {

@@ -49,17 +49,23 @@ export function createOrderHandlers({ temporal, orders, taskQueue, settings, log
     temporal.withDeadline(Date.now() + settings.createTimeoutMs, call);
 
   /**
-   * Sends the change to the order's workflow. A workflow that has closed (terminated by an
-   * operator, or at its history limit) is started again from PostgreSQL, as a late payment does,
-   * and the change runs on it (Update-with-Start).
+   * Sends the change to the order's workflow, the judge of its state: it applies earlier messages
+   * (a payment just before) first. Only when no workflow runs (closed by an operator, at its history
+   * limit, or after its late-payment grace) is the stored row judged, by the same lifecycle rules;
+   * a change they allow starts the workflow again from PostgreSQL, as a late payment does, and runs
+   * on it (Update-with-Start).
    */
-  async function changeStatus(id: string, status: OrderStatus): Promise<OrderWithItems> {
+  async function changeStatus(order: OrderWithItems, status: OrderStatus): Promise<OrderWithItems> {
+    const { id } = order;
     const handle = temporal.workflow.getHandle<typeof OrderWorkflow>(orderWorkflowId(id));
     try {
       return await handle.executeUpdate(changeStatusUpdate, { args: [status] });
     } catch (error) {
       if (!(error instanceof WorkflowNotFoundError)) throw error;
     }
+    const check = checkRequestedTransition(order.status, status);
+    if (check.kind === 'unchanged') return order;
+    if (check.kind === 'forbidden') throw new RpcError(409, check.message);
     logger.info({ orderId: id }, 'order workflow closed; resuming it from the database for a status change');
     try {
       return await temporal.workflow.executeUpdateWithStart(changeStatusUpdate, {
@@ -140,12 +146,9 @@ export function createOrderHandlers({ temporal, orders, taskQueue, settings, log
     async 'orders.change.status'(payload: unknown): Promise<OrderWithItems> {
       const { id, status } = parsePayload(changeOrderStatusSchema, payload);
       const order = await findExisting(id);
-      const check = checkRequestedTransition(order.status, status);
-      if (check.kind === 'unchanged') return order;
-      if (check.kind === 'forbidden') throw new RpcError(409, check.message);
       try {
-        const changed = await withinDeadline(() => changeStatus(id, status));
-        logger.info({ orderId: id, from: order.status, to: status }, 'order status changed');
+        const changed = await withinDeadline(() => changeStatus(order, status));
+        logger.info({ orderId: id, status: changed.status }, 'order status changed');
         return changed;
       } catch (error) {
         throw toCallerError(error, {
