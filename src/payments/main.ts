@@ -1,6 +1,8 @@
 import { loadConfigOrExit } from '../config';
 import { createLogger } from '../logger';
 import { connectNats } from '../nats/connection';
+import { natsReady } from '../observability/readiness';
+import { startObservabilityServer } from '../observability/server';
 import { runMain, stopOnSignals } from '../process-lifecycle';
 import { startPaymentsService } from './service';
 import { createStripeClient } from './stripe-client';
@@ -23,7 +25,13 @@ function main(): void {
       publishTimeoutMs: config.nats.requestTimeoutMs,
       createSessionSubject: config.subjects.createPaymentSession,
     });
+    const observability = await startObservabilityServer({
+      port: config.metrics.paymentsPort,
+      logger,
+      checks: { nats: natsReady(nc) },
+    });
     stopOnSignals(logger, async () => {
+      await observability?.close();
       await service.stop();
       await nc.drain();
     });
