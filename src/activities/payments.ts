@@ -1,6 +1,7 @@
 import type { NatsConnection } from 'nats';
 import { z } from 'zod';
 import { NoRespondersError, publishEvent, requestPeer } from '../nats/nest-transport';
+import { paymentEvents } from '../observability/metrics';
 import { REFUND_REQUESTED_SUBJECT } from '../nats/payment-stream';
 import { FailureType } from '../orders/errors';
 import { fromCents } from '../orders/money';
@@ -76,6 +77,7 @@ export function createPaymentActivities(deps: PaymentActivityDeps) {
     async requestRefund(request: RefundRequest): Promise<void> {
       publishEvent(nats, REFUND_REQUESTED_SUBJECT, request);
       await nats.flush();
+      paymentEvents.inc({ outcome: 'refund_requested' });
     },
   };
 }
