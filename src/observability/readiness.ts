@@ -43,13 +43,14 @@ export function temporalReady(connection: TemporalConnectionLike): ReadinessChec
 
 export type CheckResult = 'up' | `down: ${string}`;
 
-/** Why a check failed, short and free of connection details (error codes, not messages). */
+/** Why a check failed, short and free of connection details: the error's class and first code. */
 function reason(error: unknown): string {
-  if (error instanceof Error) {
-    const code = (error as { code?: unknown }).code;
-    return typeof code === 'string' || typeof code === 'number' ? `${error.name} ${code}` : error.name;
+  if (!(error instanceof Error)) return 'error';
+  for (let cause: unknown = error; cause instanceof Error; cause = cause.cause) {
+    const code = (cause as { code?: unknown }).code;
+    if (typeof code === 'string' || typeof code === 'number') return `${error.constructor.name} (${code})`;
   }
-  return 'error';
+  return error.constructor.name;
 }
 
 /** Runs every check side by side, each bounded by CHECK_TIMEOUT_MS. */

@@ -82,6 +82,12 @@ export default async function globalSetup(): Promise<void> {
       STRIPE_API_BASE: `http://127.0.0.1:${stripePort}`,
       TEMPORAL_CLI: temporalBinary,
       LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
+      // Off unless a test asks for them: processes of parallel test files must not share these ports.
+      GATEWAY_METRICS_PORT: '0',
+      WORKER_METRICS_PORT: '0',
+      PRODUCTS_METRICS_PORT: '0',
+      PAYMENTS_METRICS_PORT: '0',
+      WORKER_SDK_METRICS_PORT: '0',
     });
     log(
       `Temporal ${temporalAddress}, NATS ${process.env.NATS_URL}, stripe-mock ${process.env.STRIPE_API_BASE}, ` +
