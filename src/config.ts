@@ -116,6 +116,15 @@ const environmentSchema = z.object({
 
 export type Environment = z.input<typeof environmentSchema>;
 
+/** Turns every process's metrics endpoints off: for runs of many processes side by side (tests, bench). */
+export const METRICS_OFF = {
+  GATEWAY_METRICS_PORT: '0',
+  WORKER_METRICS_PORT: '0',
+  PRODUCTS_METRICS_PORT: '0',
+  PAYMENTS_METRICS_PORT: '0',
+  WORKER_SDK_METRICS_PORT: '0',
+} as const satisfies Partial<Record<keyof Environment, string>>;
+
 export interface Config {
   logLevel: z.output<typeof environmentSchema>['LOG_LEVEL'];
   temporal: {

@@ -1,7 +1,7 @@
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseConfig } from '../../src/config';
+import { METRICS_OFF, parseConfig } from '../../src/config';
 import { migrate } from '../../src/db/migrate';
 import { ensureBinary } from '../../src/infra/binaries';
 import {
@@ -83,11 +83,7 @@ export default async function globalSetup(): Promise<void> {
       TEMPORAL_CLI: temporalBinary,
       LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
       // Off unless a test asks for them: processes of parallel test files must not share these ports.
-      GATEWAY_METRICS_PORT: '0',
-      WORKER_METRICS_PORT: '0',
-      PRODUCTS_METRICS_PORT: '0',
-      PAYMENTS_METRICS_PORT: '0',
-      WORKER_SDK_METRICS_PORT: '0',
+      ...METRICS_OFF,
     });
     log(
       `Temporal ${temporalAddress}, NATS ${process.env.NATS_URL}, stripe-mock ${process.env.STRIPE_API_BASE}, ` +
