@@ -6,10 +6,10 @@ import { createOrdersRepository } from './db/orders-repository';
 import { createDatabasePool, type DatabasePool, closeDatabasePool } from './db/pool';
 import { createLogger } from './logger';
 import { connectNats } from './nats/connection';
-import { runMain, stopOnSignals } from './process-lifecycle';
-import { connectTemporalWorker, temporalDataConverter } from './temporal/connection';
 import { databaseReady, natsReady, temporalReady } from './observability/readiness';
 import { startObservabilityServer } from './observability/server';
+import { runMain, stopOnSignals } from './process-lifecycle';
+import { connectTemporalWorker, temporalDataConverter } from './temporal/connection';
 import { temporalRuntimeOptions } from './temporal/sdk-runtime';
 
 export interface OrderWorkerDeps {
