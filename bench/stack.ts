@@ -3,6 +3,7 @@ import { chmodSync, cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { METRICS_OFF } from '../src/config';
 import { createDatabasePool, closeDatabasePool } from '../src/db/pool';
 import { ensureDatabase, migrate } from '../src/db/migrate';
 import { ensureBinary } from '../src/infra/binaries';
@@ -207,6 +208,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       BENCH_SEED_DATABASE_URL: databaseUrls.seed,
       BENCH_EMPTY_DATABASE_URL: databaseUrls.empty,
       BENCH_EMPTY_ACTIVITIES: options.emptyActivities,
+      // Replicas of one process would compete for its metrics port.
+      ...METRICS_OFF,
     };
 
     const startReplica = (name: AppName, replicaName: string): TsxChild => {

@@ -7,6 +7,13 @@ import { EXAMPLE_SECRETS, productionSecretProblems } from './production-secrets'
  */
 
 const port = z.coerce.number().int().min(1).max(65535);
+/** A port to listen on; 0 or empty turns the endpoint off (undefined). */
+const optionalPort = z.coerce
+  .number()
+  .int()
+  .min(0)
+  .max(65535)
+  .transform((value) => (value === 0 ? undefined : value));
 const positiveMs = z.coerce.number().int().positive();
 const url = z.string().url();
 const optional = z
@@ -100,9 +107,26 @@ const environmentSchema = z.object({
   STRIPE_WEBHOOK_TOLERANCE_SECONDS: z.coerce.number().int().positive().default(300),
   PAYMENTS_HTTP_PORT: port.default(3003),
   PAYMENTS_PUBLIC_URL: url.default('http://localhost:3003'),
+
+  // /metrics, /healthz and /readyz, one port per process (observability/server.ts).
+  GATEWAY_METRICS_PORT: optionalPort.default(9461),
+  WORKER_METRICS_PORT: optionalPort.default(9462),
+  PRODUCTS_METRICS_PORT: optionalPort.default(9463),
+  PAYMENTS_METRICS_PORT: optionalPort.default(9464),
+  // The Temporal SDK's own Prometheus exporter, in the worker.
+  WORKER_SDK_METRICS_PORT: optionalPort.default(9465),
 });
 
 export type Environment = z.input<typeof environmentSchema>;
+
+/** Turns every process's metrics endpoints off: for runs of many processes side by side (tests, bench). */
+export const METRICS_OFF = {
+  GATEWAY_METRICS_PORT: '0',
+  WORKER_METRICS_PORT: '0',
+  PRODUCTS_METRICS_PORT: '0',
+  PAYMENTS_METRICS_PORT: '0',
+  WORKER_SDK_METRICS_PORT: '0',
+} as const satisfies Partial<Record<keyof Environment, string>>;
 
 export interface Config {
   logLevel: z.output<typeof environmentSchema>['LOG_LEVEL'];
@@ -170,6 +194,15 @@ export interface Config {
   payments: {
     httpPort: number;
     publicUrl: string;
+  };
+  /** Ports of each process's /metrics, /healthz and /readyz; undefined when turned off (0 or empty). */
+  metrics: {
+    gatewayPort?: number;
+    workerPort?: number;
+    productsPort?: number;
+    paymentsPort?: number;
+    /** The Temporal SDK's Prometheus exporter in the worker (its own /metrics). */
+    workerSdkPort?: number;
   };
   /** The HTTP codec endpoint the Temporal Web UI and CLI decode encrypted payloads with. */
   codecServer: {
@@ -278,6 +311,13 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
     payments: {
       httpPort: e.PAYMENTS_HTTP_PORT,
       publicUrl: e.PAYMENTS_PUBLIC_URL,
+    },
+    metrics: {
+      gatewayPort: e.GATEWAY_METRICS_PORT,
+      workerPort: e.WORKER_METRICS_PORT,
+      productsPort: e.PRODUCTS_METRICS_PORT,
+      paymentsPort: e.PAYMENTS_METRICS_PORT,
+      workerSdkPort: e.WORKER_SDK_METRICS_PORT,
     },
     codecServer: {
       host: e.TEMPORAL_CODEC_SERVER_HOST,

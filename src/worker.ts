@@ -6,9 +6,11 @@ import { createOrdersRepository } from './db/orders-repository';
 import { createDatabasePool, type DatabasePool, closeDatabasePool } from './db/pool';
 import { createLogger } from './logger';
 import { connectNats } from './nats/connection';
+import { databaseReady, natsReady, temporalReady } from './observability/readiness';
+import { startObservabilityServer } from './observability/server';
 import { runMain, stopOnSignals } from './process-lifecycle';
 import { connectTemporalWorker, temporalDataConverter } from './temporal/connection';
-import { temporalLoggerFor } from './temporal/sdk-logger';
+import { temporalRuntimeOptions } from './temporal/sdk-runtime';
 
 export interface OrderWorkerDeps {
   connection: NativeConnection;
@@ -56,16 +58,22 @@ async function main(): Promise<void> {
   const config = loadConfigOrExit();
   const logger = createLogger('worker', config.logLevel);
   // Once per process, before any worker or connection exists.
-  Runtime.install({ logger: temporalLoggerFor(logger) });
+  Runtime.install(temporalRuntimeOptions(logger, config));
   const [connection, pool, nats] = await Promise.all([
     connectTemporalWorker(config.temporal),
     createDatabasePool(config.databaseUrl),
     connectNats(config.nats, 'orders-worker'),
   ]);
   const worker = await startOrderWorker({ connection, pool, nats, config });
+  const observability = await startObservabilityServer({
+    port: config.metrics.workerPort,
+    logger,
+    checks: { nats: natsReady(nats), database: databaseReady(pool), temporal: temporalReady(connection) },
+  });
   logger.info({ taskQueue: config.temporal.taskQueue, temporal: config.temporal.address }, 'ready');
   stopOnSignals(logger, async () => {
     await worker.stop();
+    await observability?.close();
     await Promise.all([nats.drain(), closeDatabasePool(pool), connection.close()]);
   });
   await worker.finished;

@@ -63,6 +63,21 @@ describe('configuration', () => {
     expect(error.message).toContain(`${name}:`);
   });
 
+  it('gives each process a metrics port of its own, turned off by 0 or an empty value', () => {
+    expect(parseConfig({}).metrics).toEqual({
+      gatewayPort: 9461,
+      workerPort: 9462,
+      productsPort: 9463,
+      paymentsPort: 9464,
+      workerSdkPort: 9465,
+    });
+    const off = parseConfig({ GATEWAY_METRICS_PORT: '0', WORKER_SDK_METRICS_PORT: '' }).metrics;
+    expect(off).toMatchObject({ workerPort: 9462, productsPort: 9463, paymentsPort: 9464 });
+    expect(off.gatewayPort).toBeUndefined();
+    expect(off.workerSdkPort).toBeUndefined();
+    expect(() => parseConfig({ WORKER_METRICS_PORT: '70000' })).toThrow(/WORKER_METRICS_PORT/);
+  });
+
   it('names every bad variable at once', () => {
     const error = rejectionOf({ PAYMENTS_HTTP_PORT: '70000', ORDER_CURRENCY: 'EURO' });
     expect(error.message).toContain('PAYMENTS_HTTP_PORT');

@@ -3,6 +3,7 @@ import type { NatsConnection } from 'nats';
 import { z } from 'zod';
 import { encodeEvent, NoRespondersError, requestPeer } from '../nats/nest-transport';
 import { PAYMENT_STREAM, REFUND_REQUESTED_SUBJECT } from '../nats/payment-stream';
+import { paymentEvents } from '../observability/metrics';
 import { FailureType } from '../orders/errors';
 import { fromCents } from '../orders/money';
 import type { PaymentSession, PricedItem } from '../orders/types';
@@ -99,6 +100,7 @@ export function createPaymentActivities(deps: PaymentActivityDeps) {
           nonRetryable: false,
         });
       }
+      paymentEvents.inc({ outcome: 'refund_requested' });
     },
   };
 }

@@ -1,5 +1,6 @@
 import { sql, type DatabasePool, type QuerySqlToken } from 'slonik';
 import { z } from 'zod';
+import { orderStatusChanges, paymentEvents } from '../observability/metrics';
 import { fromCents, totalCents } from '../orders/money';
 import type {
   Order,
@@ -60,8 +61,11 @@ const orderColumns = (table?: string) =>
 
 const ORDER_COLUMNS = orderColumns();
 
-/** An order row plus its lines as one JSON array, so an order is one row from one statement. */
-const orderWithItemsRow = orderRow.extend({ items: z.array(itemRow) });
+/**
+ * An order row plus its lines as one JSON array, so an order is one row from one statement. A
+ * write also says whether it changed the order's status (changedOrCurrent).
+ */
+const orderWithItemsRow = orderRow.extend({ items: z.array(itemRow), status_changed: z.boolean().optional() });
 
 /**
  * Selects `source` (a CTE of the order's columns) with its lines. A statement reads the table as it
@@ -83,11 +87,14 @@ const withItems = (source: string, insertedItems?: string) => {
     FROM ${sql.identifier([source])} o`;
 };
 
-/** `changed` (a CTE of the order's columns) if the statement changed the row, else the row as it is. */
+/**
+ * `changed` (a CTE of the order's columns) if the statement changed the row, else the row as it is;
+ * `status_changed` tells which (every write's `changed` is an insert or a status change).
+ */
 const changedOrCurrent = (orderId: string) => sql.fragment`
-  SELECT * FROM changed
+  SELECT *, true AS status_changed FROM changed
   UNION ALL
-  SELECT ${ORDER_COLUMNS} FROM orders WHERE id = ${orderId} AND NOT EXISTS (SELECT FROM changed)`;
+  SELECT ${ORDER_COLUMNS}, false FROM orders WHERE id = ${orderId} AND NOT EXISTS (SELECT FROM changed)`;
 
 const toIso = (epochMs: number | null): string | null => (epochMs === null ? null : new Date(epochMs).toISOString());
 
@@ -167,10 +174,15 @@ export function createOrdersRepository(pool: DatabasePool) {
    * Each write is one statement that returns the order as it left it, so a write is one round
    * trip. A write that finds nothing to do returns the row as it is.
    */
-  async function writeOrder(orderId: string, statement: QuerySqlToken<typeof orderWithItemsRow>) {
+  async function writeOrder(orderId: string, statement: QuerySqlToken<typeof orderWithItemsRow>, onStatusChanged?: () => void) {
     const row = await pool.maybeOne(statement);
     // Empty only when a concurrent statement committed the row after this one's snapshot.
-    return row === null ? requireOrder(orderId) : toOrderWithItems(row);
+    if (row === null) return requireOrder(orderId);
+    if (row.status_changed === true) {
+      orderStatusChanges.inc({ status: row.status });
+      onStatusChanged?.();
+    }
+    return toOrderWithItems(row);
   }
 
   return {
@@ -268,6 +280,7 @@ export function createOrdersRepository(pool: DatabasePool) {
             RETURNING ${orderColumns('o')}
           ), the_order AS (${changedOrCurrent(payment.orderId)})
           ${withItems('the_order')}`,
+        () => paymentEvents.inc({ outcome: 'applied' }),
       );
     },
 

@@ -1,4 +1,5 @@
 import { createPool, createTypeParserPreset, type DatabasePool, type Interceptor } from 'slonik';
+import { databaseErrors } from '../observability/metrics';
 import { isDatabaseUnavailable } from './unavailable';
 
 export type { DatabasePool };
@@ -20,6 +21,15 @@ const rowSchemaCheck: Interceptor = {
   },
 };
 
+/** Every failed statement, in database_errors_total. */
+const errorCount: Interceptor = {
+  name: 'error-count',
+  queryExecutionError: (_context, _query, error) => {
+    databaseErrors.inc({ kind: isDatabaseUnavailable(error) ? 'unavailable' : 'query' });
+    return null;
+  },
+};
+
 // int8 holds cents and counts, far below 2^53: plain numbers are exact and easier to serialise.
 const typeParsers = [
   ...createTypeParserPreset().filter((parser) => parser.name !== 'int8'),
@@ -33,7 +43,7 @@ export async function createDatabasePool(databaseUrl: string): Promise<DatabaseP
     connectionTimeout: 5_000,
     statementTimeout: 10_000,
     idleTimeout: 30_000,
-    interceptors: [rowSchemaCheck],
+    interceptors: [rowSchemaCheck, errorCount],
     typeParsers,
   });
 }

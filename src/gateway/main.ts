@@ -8,10 +8,14 @@ import { isDatabaseUnavailable } from '../db/unavailable';
 import { createLogger, type Logger } from '../logger';
 import { connectNats } from '../nats/connection';
 import { RpcError, serveRequests } from '../nats/nest-transport';
+import { PAYMENT_STREAM } from '../nats/payment-stream';
+import { watchConsumerLag } from '../observability/consumer-lag';
+import { databaseReady, natsReady, temporalReady } from '../observability/readiness';
+import { startObservabilityServer } from '../observability/server';
 import { runMain, stopOnSignals } from '../process-lifecycle';
 import { connectTemporalClient } from '../temporal/connection';
 import { createOrderHandlers, ORDER_SUBJECTS } from './order-handlers';
-import { startPaymentSubscriber } from './payment-subscriber';
+import { PAYMENT_CONSUMER, startPaymentSubscriber } from './payment-subscriber';
 
 export interface GatewayDeps {
   config: Config;
@@ -81,9 +85,16 @@ async function main(): Promise<void> {
     createDatabasePool(config.databaseUrl),
   ]);
   const gateway = await startGateway({ config, logger, nats, temporal, pool });
+  watchConsumerLag(nats, PAYMENT_STREAM, PAYMENT_CONSUMER);
+  const observability = await startObservabilityServer({
+    port: config.metrics.gatewayPort,
+    logger,
+    checks: { nats: natsReady(nats), database: databaseReady(pool), temporal: temporalReady(temporal.connection) },
+  });
   logger.info({ subjects: Object.keys(ORDER_SUBJECTS), queue: config.nats.queueGroup }, 'ready');
   stopOnSignals(logger, async () => {
     await gateway.stop();
+    await observability?.close();
     await Promise.all([nats.drain(), closeDatabasePool(pool), temporal.connection.close()]);
   });
 }

@@ -7,6 +7,7 @@ import type { DeadLettersRepository } from '../db/dead-letters-repository';
 import type { OrdersRepository } from '../db/orders-repository';
 import type { Logger } from '../logger';
 import { RpcError } from '../nats/nest-transport';
+import { paymentEvents } from '../observability/metrics';
 import { readEventPayload } from '../nats/validate-payload';
 import { consumePaymentStream, type DurableConsumer } from '../nats/payment-consumer';
 import { PAYMENT_SUCCEEDED_SUBJECT } from '../nats/payment-stream';
@@ -63,6 +64,7 @@ export async function startPaymentSubscriber(deps: PaymentSubscriberDeps): Promi
       // PostgreSQL text cannot hold NUL; invalid UTF-8 becomes U+FFFD.
       body: Buffer.from(msg.data).toString('utf8').replace(/\u0000/g, '\\u0000'),
     });
+    paymentEvents.inc({ outcome: 'dead_lettered' });
     logger.warn({ streamSeq: msg.seq, reason }, 'payment event kept as a dead letter');
   };
 

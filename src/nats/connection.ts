@@ -8,6 +8,7 @@ import {
   type TlsOptions,
 } from 'nats';
 import type { Config } from '../config';
+import { countConnectionErrors } from '../observability/nats-status';
 
 type NatsConfig = Config['nats'];
 
@@ -69,5 +70,7 @@ export function natsConnectionOptions(config: NatsConfig, name: string): Connect
 
 /** Opens a NATS connection with the configured credentials; `name` shows in NATS monitoring. */
 export async function connectNats(config: NatsConfig, name: string): Promise<NatsConnection> {
-  return connect(natsConnectionOptions(config, name));
+  const nc = await connect(natsConnectionOptions(config, name));
+  countConnectionErrors(nc);
+  return nc;
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ErrorCode, NatsError, type Msg, type NatsConnection, type Subscription } from 'nats';
 import type { Logger } from '../logger';
+import { natsErrors, natsRequestDuration, natsRequests } from '../observability/metrics';
 
 /**
  * NestJS's NATS wire format (SPEC section 2), in one place:
@@ -114,20 +115,25 @@ export function serveRequests(
 ): RequestServer {
   const inFlight = new Set<Promise<void>>();
 
-  const answer = async (msg: Msg): Promise<void> => {
+  const answer = async (msg: Msg, subject: string): Promise<void> => {
+    const stopTimer = natsRequestDuration.startTimer({ subject });
     let id: string | undefined;
     let reply: unknown;
+    let status = 200;
     try {
       const envelope = openEnvelope(parseJsonBody(msg.data));
       id = envelope.id;
       reply = { id, response: (await handler(envelope.payload, msg.subject)) ?? null, isDisposed: true };
     } catch (error) {
       const rpcError = toRpcError(error);
+      status = rpcError.status;
       if (rpcError.status >= 500) logger.error({ err: error, subject: msg.subject }, 'request failed');
       else logger.info({ subject: msg.subject, status: rpcError.status, error: rpcError.message }, 'request refused');
       reply = { id, err: rpcError.toBody(), isDisposed: true };
     }
     if (msg.reply) msg.respond(encodeJson(reply));
+    stopTimer();
+    natsRequests.inc({ subject, status: String(status) });
   };
 
   const subscriptions: Subscription[] = subjects.map((subject) =>
@@ -135,10 +141,11 @@ export function serveRequests(
       queue,
       callback: (error, msg) => {
         if (error) {
+          natsErrors.inc({ kind: 'subscription' });
           logger.error({ err: error, subject }, 'subscription error');
           return;
         }
-        const work = answer(msg).finally(() => inFlight.delete(work));
+        const work = answer(msg, subject).finally(() => inFlight.delete(work));
         inFlight.add(work);
       },
     }),
@@ -168,10 +175,15 @@ export async function requestPeer<T>(
     msg = await nc.request(subject, encodeJson({ pattern: subject, data, id }), { timeout: timeoutMs });
   } catch (error) {
     const code: string | undefined = error instanceof NatsError ? error.code : undefined;
-    if (code === String(ErrorCode.NoResponders)) throw new NoRespondersError(subject);
+    if (code === String(ErrorCode.NoResponders)) {
+      natsErrors.inc({ kind: 'no_responders' });
+      throw new NoRespondersError(subject);
+    }
     if (code === String(ErrorCode.Timeout)) {
+      natsErrors.inc({ kind: 'timeout' });
       throw new RpcError(503, `No answer on ${subject} within ${timeoutMs} ms`);
     }
+    natsErrors.inc({ kind: 'request_failed' });
     throw new RpcError(503, `Request on ${subject} failed: ${(error as Error).message}`);
   }
   const body = parseJsonBody(msg.data) as { err?: unknown; response?: unknown };

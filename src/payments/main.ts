@@ -1,6 +1,8 @@
 import { loadConfigOrExit } from '../config';
 import { createLogger } from '../logger';
 import { connectNats } from '../nats/connection';
+import { natsReady } from '../observability/readiness';
+import { startObservabilityServer } from '../observability/server';
 import { runMain, stopOnSignals } from '../process-lifecycle';
 import { startPaymentsService } from './service';
 import { createStripeClient } from './stripe-client';
@@ -24,7 +26,13 @@ function main(): void {
       createSessionSubject: config.subjects.createPaymentSession,
       stream: config.paymentStream,
     });
+    const observability = await startObservabilityServer({
+      port: config.metrics.paymentsPort,
+      logger,
+      checks: { nats: natsReady(nc) },
+    });
     stopOnSignals(logger, async () => {
+      await observability?.close();
       await service.stop();
       await nc.drain();
     });

@@ -2,6 +2,8 @@ import { loadConfigOrExit } from '../config';
 import { createDatabasePool, closeDatabasePool } from '../db/pool';
 import { createLogger } from '../logger';
 import { connectNats } from '../nats/connection';
+import { databaseReady, natsReady } from '../observability/readiness';
+import { startObservabilityServer } from '../observability/server';
 import { runMain, stopOnSignals } from '../process-lifecycle';
 import { startProductsService } from './service';
 
@@ -18,7 +20,13 @@ function main(): void {
       logger,
       validateSubject: config.subjects.validateProducts,
     });
+    const observability = await startObservabilityServer({
+      port: config.metrics.productsPort,
+      logger,
+      checks: { nats: natsReady(nc), database: databaseReady(pool) },
+    });
     stopOnSignals(logger, async () => {
+      await observability?.close();
       await service.stop();
       await nc.drain();
       await closeDatabasePool(pool);

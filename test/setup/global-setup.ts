@@ -1,7 +1,7 @@
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseConfig } from '../../src/config';
+import { METRICS_OFF, parseConfig } from '../../src/config';
 import { migrate } from '../../src/db/migrate';
 import { ensureBinary } from '../../src/infra/binaries';
 import {
@@ -84,6 +84,8 @@ export default async function globalSetup(): Promise<void> {
       STRIPE_API_BASE: `http://127.0.0.1:${stripePort}`,
       TEMPORAL_CLI: temporalBinary,
       LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
+      // Off unless a test asks for them: processes of parallel test files must not share these ports.
+      ...METRICS_OFF,
     });
     // As `npm run infra` does: the teardown's audit reads the stream even if no test created it.
     const config = parseConfig(process.env);

@@ -6,13 +6,18 @@ import { parseConfig, type Config } from '../../src/config';
 import { createOrdersRepository, type OrdersRepository } from '../../src/db/orders-repository';
 import { createDatabasePool, type DatabasePool, closeDatabasePool } from '../../src/db/pool';
 import { startGateway } from '../../src/gateway/main';
+import { PAYMENT_CONSUMER } from '../../src/gateway/payment-subscriber';
 import { createLogger, type Logger } from '../../src/logger';
 import { connectNats } from '../../src/nats/connection';
+import { PAYMENT_STREAM } from '../../src/nats/payment-stream';
+import { watchConsumerLag } from '../../src/observability/consumer-lag';
+import { databaseReady, natsReady, temporalReady, type ReadinessChecks } from '../../src/observability/readiness';
+import { startObservabilityServer, type ObservabilityServer } from '../../src/observability/server';
 import { createStripeClient } from '../../src/payments/stripe-client';
 import { startPaymentsService, type PaymentsService } from '../../src/payments/service';
 import { startProductsService, type ProductsService } from '../../src/products/service';
 import { connectTemporalClient, connectTemporalWorker } from '../../src/temporal/connection';
-import { temporalLoggerFor } from '../../src/temporal/sdk-logger';
+import { temporalRuntimeOptions } from '../../src/temporal/sdk-runtime';
 import { startOrderWorker } from '../../src/worker';
 import { connectNestClient, type NestClient } from './nest-client';
 
@@ -29,6 +34,11 @@ export interface TestSystem {
   /** A real NestJS ClientProxy over NATS, as the peers of the orders service use. */
   nest: NestClient;
   paymentsUrl: string;
+  /**
+   * Base URL of each part's /metrics, /healthz and /readyz, for the parts whose *_METRICS_PORT is
+   * set (the test setup turns them off). In this one process the parts share one metrics registry.
+   */
+  observability: Partial<Record<Part, string>>;
   /** Stops one part of the system, to test how the others behave without it. */
   stopPart(name: Part): Promise<void>;
   /** Starts a part again after stopPart. */
@@ -52,9 +62,10 @@ export async function startTestSystem(
   });
   // A test may pass its own logger to read what the parts log.
   const logger = options.logger ?? createLogger('test', config.logLevel);
-  // The SDK's own logs follow LOG_LEVEL too (silent in tests unless asked for).
+  // The SDK's own logs follow LOG_LEVEL too (silent in tests unless asked for); its metrics are
+  // served on WORKER_SDK_METRICS_PORT when a test sets one.
   if (!sdkLoggerInstalled) {
-    Runtime.install({ logger: temporalLoggerFor(logger) });
+    Runtime.install(temporalRuntimeOptions(logger, config));
     sdkLoggerInstalled = true;
   }
   const [pool, nats, temporal, workerConnection]: [DatabasePool, NatsConnection, Client, NativeConnection] =
@@ -89,6 +100,26 @@ export async function startTestSystem(
   ]);
   const nest = await connectNestClient(config.nats.url);
 
+  // As each process's main wires them.
+  const checks: Record<Part, ReadinessChecks> = {
+    products: { nats: natsReady(nats), database: databaseReady(pool) },
+    payments: { nats: natsReady(nats) },
+    worker: { nats: natsReady(nats), database: databaseReady(pool), temporal: temporalReady(workerConnection) },
+    gateway: { nats: natsReady(nats), database: databaseReady(pool), temporal: temporalReady(temporal.connection) },
+  };
+  const metricsPorts: Record<Part, number | undefined> = {
+    products: config.metrics.productsPort,
+    payments: config.metrics.paymentsPort,
+    worker: config.metrics.workerPort,
+    gateway: config.metrics.gatewayPort,
+  };
+  const servers = new Map<Part, ObservabilityServer>();
+  for (const part of Object.keys(checks) as Part[]) {
+    const server = await startObservabilityServer({ port: metricsPorts[part], logger, checks: checks[part] });
+    if (server !== undefined) servers.set(part, server);
+  }
+  const unwatchLag = watchConsumerLag(nats, PAYMENT_STREAM, PAYMENT_CONSUMER);
+
   const stopPart = async (name: Part): Promise<void> => {
     await parts.get(name)?.stop();
     parts.delete(name);
@@ -105,10 +136,13 @@ export async function startTestSystem(
     temporal,
     nest,
     paymentsUrl: payments.url,
+    observability: Object.fromEntries([...servers].map(([part, server]) => [part, server.url])),
     stopPart,
     startPart,
     async stop() {
       await nest.close();
+      unwatchLag();
+      await Promise.all([...servers.values()].map((server) => server.close()));
       for (const name of ['gateway', 'products', 'payments', 'worker'] as const) await stopPart(name);
       await Promise.all([nats.drain(), closeDatabasePool(pool), temporal.connection.close(), workerConnection.close()]);
     },

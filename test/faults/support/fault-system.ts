@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import type { NatsConnection } from 'nats';
 import pg from 'pg';
-import { parseConfig } from '../../../src/config';
+import { METRICS_OFF, parseConfig } from '../../../src/config';
 import { migrate } from '../../../src/db/migrate';
 import { describe as describeExit, startAppProcess, type AppProcess } from '../../../src/infra/app-process';
 import { ensureBinary } from '../../../src/infra/binaries';
@@ -199,6 +199,8 @@ export async function startFaultSystem(): Promise<FaultSystem> {
       PAYMENTS_PUBLIC_URL: paymentsUrl,
       // Short, so a create that waits on a dead part answers 503 soon and the caller retries.
       ORDER_CREATE_TIMEOUT_MS: '5000',
+      // Fixed default ports could meet another run's processes.
+      ...METRICS_OFF,
     };
 
     const startApp = async (name: AppName): Promise<void> => {
