@@ -31,7 +31,7 @@ function orderFields(order: OrderWithItems): string {
   const pairs: Array<[string, string]> = [
     ['Order', order.id],
     ['Status', order.status],
-    ['Total', `${money(order.totalAmount, order.currency)} (${order.totalItems} items)`],
+    ['Total', `${money(order.totalAmount, order.currency)} (${order.totalItems} item${order.totalItems === 1 ? '' : 's'})`],
     ['Created', order.createdAt],
   ];
   if (order.paidAt !== null) pairs.push(['Paid at', order.paidAt]);
