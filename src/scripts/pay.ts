@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { loadConfigOrExit } from '../config';
-import { checkoutSessionEvent, postWebhook, signEvent, webhookUrl } from '../payments/test-events';
+import { isAccepted, PaymentsUnreachableError, sendTestPayment, type TestPayment } from '../cli/send-test-payment';
 
 /**
  * `npm run pay -- <orderId> [--payments-url URL]`: completes an order's checkout offline by
@@ -27,20 +27,21 @@ async function main(): Promise<void> {
   if (!UUID.test(orderId)) fail(`Not an order id (a uuid): ${orderId}`);
 
   const config = loadConfigOrExit();
-  const target = webhookUrl(parsed.values['payments-url'] ?? config.payments.publicUrl);
-  const event = checkoutSessionEvent({ orderId: orderId.toLowerCase() });
-  const paymentId = event.data.object.payment_intent as string;
-
-  let answer;
+  let payment: TestPayment;
   try {
-    answer = await postWebhook(target, signEvent(event, config.stripe.webhookSecret));
+    payment = await sendTestPayment({
+      orderId,
+      paymentsUrl: parsed.values['payments-url'] ?? config.payments.publicUrl,
+      webhookSecret: config.stripe.webhookSecret,
+    });
   } catch (error) {
-    const cause = (error as Error).cause;
-    fail(`Payments service not reachable at ${target}: ${cause instanceof Error ? cause.message : (error as Error).message}`);
+    if (error instanceof PaymentsUnreachableError) fail(error.message);
+    throw error;
   }
+  const { target, answer, eventId, paymentId } = payment;
   process.stdout.write(`POST ${target} -> ${answer.status} ${JSON.stringify(answer.body)}\n`);
-  if (answer.status < 200 || answer.status > 299) fail(`The payments service refused event ${event.id}`);
-  process.stdout.write(`order ${orderId}: payment ${paymentId} sent (event ${event.id})\n`);
+  if (!isAccepted(payment)) fail(`The payments service refused event ${eventId}`);
+  process.stdout.write(`order ${orderId}: payment ${paymentId} sent (event ${eventId})\n`);
 }
 
 main().catch((error: unknown) => fail(`pay failed: ${(error as Error).message}`));

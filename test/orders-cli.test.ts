@@ -1,0 +1,103 @@
+import { randomUUID } from 'node:crypto';
+import type { OrderWithItems } from '../src/orders/types';
+import { eventually } from './support/eventually';
+import { runCommand, type CommandResult } from './support/run-command';
+import { startTestSystem, type TestSystem } from './support/system';
+
+let system: TestSystem;
+let lamp: { id: number; name: string };
+
+/** The `orders` command as a user runs it: its bin shim, in its own process. */
+const orders = (...args: string[]): Promise<CommandResult> => runCommand(process.execPath, ['bin/orders.js', ...args]);
+
+const ok = (result: CommandResult): string => {
+  expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 0, stderr: '' });
+  return result.stdout;
+};
+
+const oneLine = (text: string): void => {
+  expect(text.trimEnd().split('\n')).toHaveLength(1);
+};
+
+beforeAll(async () => {
+  system = await startTestSystem();
+  lamp = await system.nest.send('products.create', { name: `Lamp ${randomUUID().slice(0, 6)}`, price: 12.5 });
+});
+
+afterAll(async () => {
+  await system?.stop();
+});
+
+describe('the orders command', () => {
+  it('creates, lists, shows with a timeline, pays and delivers an order', async () => {
+    const created = JSON.parse(ok(await orders('create', `${lamp.id}x2`, '--key', randomUUID(), '--json'))) as {
+      order: OrderWithItems;
+      paymentSession: { url: string };
+    };
+    const { id } = created.order;
+    expect(created.order).toMatchObject({ status: 'PENDING', totalAmount: 25, OrderItems: [{ productId: lamp.id, quantity: 2 }] });
+
+    const listed = ok(await orders('list', '--status', 'PENDING', '--limit', '100'));
+    expect(listed).toMatch(new RegExp(`^${id}\\s+PENDING\\s+2\\s+25\\.00 USD`, 'm'));
+    expect(listed).toMatch(/^ID\s+STATUS\s+ITEMS\s+TOTAL\s+CREATED$/m);
+    expect(listed).toMatch(/^page 1 of \d+, \d+ orders?$/m);
+
+    expect(ok(await orders('pay', id, '--payments-url', system.paymentsUrl))).toMatch(new RegExp(`Payment pi_\\S+ sent for order ${id}`));
+    await eventually(async () => {
+      expect((await system.nest.send<OrderWithItems>('orders.find.one', { id })).status).toBe('PAID');
+    });
+
+    const shown = ok(await orders('show', id));
+    expect(shown).toMatch(new RegExp(`^Order\\s+${id}$`, 'm'));
+    expect(shown).toMatch(/^Status\s+PAID$/m);
+    expect(shown).toMatch(new RegExp(`^${lamp.id}\\s+${lamp.name}\\s+12\\.50\\s+2\\s+25\\.00$`, 'm'));
+    for (const event of ['placed', 'checkout session opened', 'payment received', 'paid']) {
+      expect(shown).toMatch(new RegExp(`^\\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z\\s+${event}\\b`, 'm'));
+    }
+
+    expect(ok(await orders('deliver', id))).toMatch(/^Status\s+DELIVERED$/m);
+    const json = JSON.parse(ok(await orders('show', id, '--json'))) as { order: OrderWithItems; timeline: Array<{ event: string }> };
+    expect(json.order.status).toBe('DELIVERED');
+    expect(json.timeline.map((entry) => entry.event)).toEqual(expect.arrayContaining(['placed', 'paid', 'delivered']));
+  });
+
+  it('lists the product catalogue', async () => {
+    expect(ok(await orders('products'))).toMatch(new RegExp(`^\\s*${lamp.id}\\s+${lamp.name}\\s+12\\.50$`, 'm'));
+  });
+
+  it('cancels an order', async () => {
+    const created = JSON.parse(ok(await orders('create', '--item', `${lamp.id}:1`, '--json'))) as { order: OrderWithItems };
+    expect(ok(await orders('cancel', created.order.id))).toMatch(/^Status\s+CANCELLED$/m);
+  });
+
+  // Every usage error is unit-tested (test/unit/orders-args.test.ts); these two prove the exit code of the process.
+  it.each([
+    [['create'], /^orders: create: at least one item is required/],
+    [['list', '--bogus'], /^orders: Unknown option '--bogus'/],
+  ])('exits 2 on a usage error: %j', async (args, message) => {
+    const result = await orders(...args);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(message);
+    oneLine(result.stderr);
+  });
+
+  it('exits 1 with one line when the service answers an error', async () => {
+    const unknown = randomUUID();
+    const missing = await orders('show', unknown);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toBe(`orders: orders.find.one answered 404: Order with id ${unknown} not found\n`);
+
+    const created = JSON.parse(ok(await orders('create', `${lamp.id}x1`, '--json'))) as { order: OrderWithItems };
+    const early = await orders('deliver', created.order.id);
+    expect(early.code).toBe(1);
+    expect(early.stderr).toMatch(/^orders: orders\.change\.status answered 409: .*PENDING.*DELIVERED/);
+    oneLine(early.stderr);
+  });
+
+  it('exits 3 when NATS cannot be reached', async () => {
+    const result = await runCommand(process.execPath, ['bin/orders.js', 'list'], { NATS_URL: 'nats://127.0.0.1:1' });
+    expect(result.code).toBe(3);
+    expect(result.stderr).toMatch(/^orders: cannot reach NATS at nats:\/\/127\.0\.0\.1:1: /);
+    oneLine(result.stderr);
+  });
+});

@@ -1,0 +1,77 @@
+import { randomUUID } from 'node:crypto';
+import { orderWorkflowId } from '../src/orders/messages';
+import type { OrderWithItems } from '../src/orders/types';
+import { eventually } from './support/eventually';
+import { runCommand, type CommandResult } from './support/run-command';
+import { startTestSystem, type TestSystem } from './support/system';
+
+let system: TestSystem;
+let product: { id: number };
+
+/** `npm run tctl -- …`, as an operator types it. */
+const tctl = (...args: string[]): Promise<CommandResult> => runCommand('npm', ['run', '--silent', 'tctl', '--', ...args]);
+
+const ok = (result: CommandResult): string => {
+  expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 0, stderr: '' });
+  return result.stdout;
+};
+
+const place = async (): Promise<OrderWithItems> =>
+  (await system.nest.send<{ order: OrderWithItems }>('orders.create', { items: [{ productId: product.id, quantity: 3 }] })).order;
+
+const waitForPaid = (id: string): Promise<void> =>
+  eventually(async () => {
+    expect((await system.nest.send<OrderWithItems>('orders.find.one', { id })).status).toBe('PAID');
+  });
+
+beforeAll(async () => {
+  system = await startTestSystem();
+  product = await system.nest.send('products.create', { name: 'Desk', price: 120 });
+});
+
+afterAll(async () => {
+  await system?.stop();
+});
+
+describe('npm run tctl', () => {
+  it('queries, lists, counts, describes and shows a paid order with tctl syntax', async () => {
+    const order = await place();
+    await system.nest.emit('payment.succeeded', { stripePaymentId: `pi_${randomUUID()}`, orderId: order.id, receiptUrl: 'https://pay.stripe.com/receipts/r' });
+    await waitForPaid(order.id);
+    const workflowId = orderWorkflowId(order.id);
+
+    const query = ok(await tctl('workflow', 'query', '-w', workflowId, '--qt', 'getOrder'));
+    expect(query).toContain(order.id);
+    expect(query).toContain('"status":"PAID"');
+
+    await eventually(async () => {
+      expect(ok(await tctl('workflow', 'list', '-q', 'OrderStatus="PAID"'))).toContain(workflowId);
+    });
+    const count = ok(await tctl('workflow', 'count'));
+    expect(Number(/Total:\s*(\d+)/.exec(count)?.[1])).toBeGreaterThanOrEqual(1);
+    expect(ok(await tctl('workflow', 'count', '--query', `WorkflowId="${workflowId}"`))).toMatch(/Total:\s*1\b/);
+
+    expect(ok(await tctl('--ns', system.config.temporal.namespace, 'workflow', 'describe', '--workflow_id', workflowId))).toContain(workflowId);
+    expect(ok(await tctl('workflow', 'show', '-w', workflowId))).toMatch(/WorkflowExecutionStarted|WORKFLOW_EXECUTION_STARTED/i);
+  });
+
+  it('sends a payment by hand with workflow signal', async () => {
+    const order = await place();
+    const payment = JSON.stringify({ stripePaymentId: `pi_${randomUUID()}`, orderId: order.id, receiptUrl: 'https://pay.stripe.com/receipts/r' });
+    ok(await tctl('workflow', 'signal', '-w', orderWorkflowId(order.id), '-n', 'paymentSucceeded', '-i', payment));
+    await waitForPaid(order.id);
+  });
+
+  it('passes the Temporal CLI exit code through', async () => {
+    const missing = await tctl('workflow', 'describe', '-w', `order-${randomUUID()}`);
+    expect(missing.code).not.toBe(0);
+    expect(missing.code).not.toBe(2);
+  });
+
+  it('refuses what it does not translate in one line, with exit code 2', async () => {
+    const result = await tctl('workflow', 'terminate', '-w', 'order-1');
+    expect(result).toEqual({ code: 2, stdout: '', stderr: "tctl: unsupported command 'workflow terminate' (supported: query, list, count, describe, show, signal)\n" });
+    const flag = await tctl('workflow', 'list', '--more');
+    expect(flag).toEqual({ code: 2, stdout: '', stderr: 'tctl workflow list: unsupported flag --more\n' });
+  });
+});
