@@ -29,7 +29,10 @@ export function createPaymentActivities(deps: PaymentActivityDeps) {
   const { nats, createPaymentSessionSubject, requestTimeoutMs } = deps;
   return {
     /** The payments service creates the Stripe Checkout session, keyed by the order id. */
-    async createPaymentSession(order: { orderId: string; currency: string; items: PricedItem[] }): Promise<PaymentSession> {
+    async createPaymentSession(
+      order: { orderId: string; currency: string; items: PricedItem[] },
+      timeoutMs = requestTimeoutMs,
+    ): Promise<PaymentSession> {
       let answer: unknown;
       try {
         answer = await requestPeer(
@@ -40,7 +43,7 @@ export function createPaymentActivities(deps: PaymentActivityDeps) {
             currency: order.currency,
             items: order.items.map((item) => ({ name: item.name, price: fromCents(item.priceCents), quantity: item.quantity })),
           },
-          requestTimeoutMs,
+          Math.min(timeoutMs, requestTimeoutMs),
         );
       } catch (error) {
         throw peerFailure(error, FailureType.PaymentSessionFailed);

@@ -28,11 +28,11 @@ export function createProductActivities({ nats, validateProductsSubject, request
      * Asks the products service for the requested products and prices each line from its answer
      * (the caller's price is never used). Unknown or unavailable products fail without retry.
      */
-    async validateProducts(items: RequestedItem[]): Promise<PricedItem[]> {
+    async validateProducts(items: RequestedItem[], timeoutMs = requestTimeoutMs): Promise<PricedItem[]> {
       const ids = items.map((item) => item.productId);
       let answer: unknown;
       try {
-        answer = await requestPeer(nats, validateProductsSubject, ids, requestTimeoutMs);
+        answer = await requestPeer(nats, validateProductsSubject, ids, Math.min(timeoutMs, requestTimeoutMs));
       } catch (error) {
         throw peerFailure(error, FailureType.ProductsNotFound);
       }

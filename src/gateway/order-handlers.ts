@@ -10,7 +10,9 @@ import {
   orderWorkflowId,
   placeOrderUpdate,
   type PlacedOrder,
+  type PlacementDeadline,
 } from '../orders/messages';
+import { placementTimedOutMessage } from '../orders/errors';
 import type { OrderWithItems } from '../orders/types';
 import type { OrderWorkflow } from '../workflows/order-workflow';
 import { orderIdFor } from './order-id';
@@ -34,6 +36,15 @@ export interface OrderHandlerDeps {
 }
 
 const notFound = (id: string): RpcError => new RpcError(404, `Order with id ${id} not found`);
+
+/**
+ * A keyless create's placement deadline: early enough that the workflow has cancelled whatever it
+ * stored, and answered, before the caller's own timeout.
+ */
+export function placementDeadline(createTimeoutMs: number, now = Date.now()): PlacementDeadline {
+  const margin = Math.min(3_000, Math.floor(createTimeoutMs / 4));
+  return { at: now + createTimeoutMs - margin, callerTimeoutMs: createTimeoutMs };
+}
 
 /** The gateway's request handlers, keyed by primary subject; aliases are listed in ORDER_SUBJECTS. */
 export function createOrderHandlers({ temporal, orders, taskQueue, settings, logger }: OrderHandlerDeps) {
@@ -62,7 +73,9 @@ export function createOrderHandlers({ temporal, orders, taskQueue, settings, log
         }
       }
 
-      const input = orderWorkflowInput(orderId, items, settings);
+      // Without a key the caller cannot find this order again: placement must end by its deadline.
+      const keyless = request.idempotencyKey === undefined;
+      const input = orderWorkflowInput(orderId, items, settings, false, keyless ? placementDeadline(settings.createTimeoutMs) : undefined);
       logger.info({ orderId, items: items.length }, 'placing order');
       try {
         const placed = await withinDeadline(() =>
@@ -80,7 +93,9 @@ export function createOrderHandlers({ temporal, orders, taskQueue, settings, log
         return placed;
       } catch (error) {
         throw toCallerError(error, {
-          whenSlow: `Order ${orderId} is taking longer than ${settings.createTimeoutMs} ms to place; retry with the same idempotencyKey`,
+          whenSlow: keyless
+            ? placementTimedOutMessage(orderId, settings.createTimeoutMs)
+            : `Order ${orderId} is taking longer than ${settings.createTimeoutMs} ms to place; retry with the same idempotencyKey`,
           whenClosed: notFound(orderId),
         });
       }

@@ -11,6 +11,8 @@ export const FailureType = {
   ServiceUnavailable: 'ServiceUnavailable',
   DatabaseUnavailable: 'DatabaseUnavailable',
   PaymentSessionFailed: 'PaymentSessionFailed',
+  /** A keyless create ran out of the caller's time: nothing of it is kept. */
+  PlacementTimedOut: 'PlacementTimedOut',
 } as const;
 
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];
@@ -23,6 +25,7 @@ export const STATUS_BY_FAILURE: Record<FailureType, number> = {
   ServiceUnavailable: 503,
   DatabaseUnavailable: 503,
   PaymentSessionFailed: 503,
+  PlacementTimedOut: 503,
 };
 
 export const NON_RETRYABLE_FAILURES: FailureType[] = [
@@ -30,4 +33,10 @@ export const NON_RETRYABLE_FAILURES: FailureType[] = [
   FailureType.ProductsNotFound,
   FailureType.OrderNotFound,
   FailureType.ForbiddenTransition,
+  FailureType.PlacementTimedOut,
 ];
+
+/** What a caller without an idempotencyKey is told when its order could not be placed in time. */
+export function placementTimedOutMessage(orderId: string, callerTimeoutMs: number): string {
+  return `Order ${orderId} could not be placed within ${callerTimeoutMs} ms; nothing was kept, retry`;
+}

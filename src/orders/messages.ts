@@ -20,6 +20,18 @@ export interface OrderWorkflowInput {
   latePaymentGraceMs: number;
   /** Set when a closed order's workflow is started again for a late payment: no placement. */
   resume?: boolean;
+  /**
+   * Creates without an idempotencyKey: the caller cannot find its order again, so placement ends
+   * at the caller's deadline and whatever was stored by then is cancelled.
+   */
+  placementDeadline?: PlacementDeadline;
+}
+
+export interface PlacementDeadline {
+  /** Epoch ms (the gateway's clock) after which no placement step starts and nothing more is stored. */
+  at: number;
+  /** How long the caller waits (ORDER_CREATE_TIMEOUT_MS), named in the answer. */
+  callerTimeoutMs: number;
 }
 
 export type OrderWorkflowResult = OrderStatus | 'REJECTED';

@@ -32,6 +32,14 @@ export type { OrderWorkflowInput, OrderWorkflowResult } from '../orders/messages
  */
 export const LOCAL_ACTIVITIES_PATCH = 'local-activities';
 
+/**
+ * Orders started after this patch (issue 8): keyless creates end at the caller's deadline, a
+ * refused checkout is final (422), a window that ends while the customer pays waits for the
+ * payment, late receipts are kept, one payment under two ids is one payment, and long-lived orders
+ * continue as new. Orders started before it keep the commands they started with.
+ */
+export const PLACEMENT_HARDENING_PATCH = 'placement-hardening';
+
 const INITIAL_INTERVAL_MS = 500;
 const PLACEMENT_MAX_INTERVAL_MS = 30_000;
 const retryOutages = {
@@ -44,31 +52,47 @@ const retryOutages = {
  * The attempts whose backoffs fit in `budgetMs`. The SDK's local activities do not stop retrying
  * when their scheduleToCloseTimeout passes, so placement is bounded by a number of attempts.
  */
-export function attemptsWithin(budgetMs: number): number {
+export function attemptsWithin(budgetMs: number, maxIntervalMs = PLACEMENT_MAX_INTERVAL_MS): number {
   let attempts = 1;
   let waited = 0;
   let backoff = INITIAL_INTERVAL_MS;
   while (waited + backoff <= budgetMs) {
     waited += backoff;
     attempts += 1;
-    backoff = Math.min(backoff * retryOutages.backoffCoefficient, PLACEMENT_MAX_INTERVAL_MS);
+    backoff = Math.min(backoff * retryOutages.backoffCoefficient, maxIntervalMs);
   }
   return attempts;
 }
 
-function activityProxies(input: OrderWorkflowInput): OrderActivityProxies {
+/** Keyless creates retry often and briefly: the activities stop at the caller's deadline. */
+const KEYLESS_MAX_INTERVAL_MS = 1_000;
+
+function activityProxies(input: OrderWorkflowInput, hardened: boolean): OrderActivityProxies {
+  const keyless = hardened ? input.placementDeadline : undefined;
   return {
     // Outages of peers are retried while the caller may still be waiting; after that the order is
-    // rejected (nothing stored) or cancelled (stored, but it cannot be paid).
-    placement: proxyLocalActivities<OrderActivities>({
-      startToCloseTimeout: '10 seconds',
-      scheduleToCloseTimeout: input.placementTimeoutMs,
-      retry: {
-        ...retryOutages,
-        maximumInterval: PLACEMENT_MAX_INTERVAL_MS,
-        maximumAttempts: attemptsWithin(input.placementTimeoutMs),
-      },
-    }),
+    // rejected (nothing stored) or cancelled (stored, but it cannot be paid). Keyless creates
+    // retry often and briefly: the activities themselves stop at the caller's deadline.
+    placement: proxyLocalActivities<OrderActivities>(
+      keyless
+        ? {
+            startToCloseTimeout: '10 seconds',
+            retry: {
+              ...retryOutages,
+              maximumInterval: KEYLESS_MAX_INTERVAL_MS,
+              maximumAttempts: attemptsWithin(keyless.callerTimeoutMs, KEYLESS_MAX_INTERVAL_MS),
+            },
+          }
+        : {
+            startToCloseTimeout: '10 seconds',
+            scheduleToCloseTimeout: input.placementTimeoutMs,
+            retry: {
+              ...retryOutages,
+              maximumInterval: PLACEMENT_MAX_INTERVAL_MS,
+              maximumAttempts: attemptsWithin(input.placementTimeoutMs),
+            },
+          },
+    ),
     durable: proxyLocalActivities<OrderActivities>({
       startToCloseTimeout: '10 seconds',
       retry: { ...retryOutages, maximumInterval: '1 minute' },
@@ -96,8 +120,9 @@ interface Reply {
  */
 export async function OrderWorkflow(input: OrderWorkflowInput): Promise<OrderWorkflowResult> {
   if (!patched(LOCAL_ACTIVITIES_PATCH)) return orderWorkflowV1(input);
+  const hardened = patched(PLACEMENT_HARDENING_PATCH);
 
-  const order = new Order(input, activityProxies(input));
+  const order = new Order(input, activityProxies(input, hardened), { hardened });
   const inbox: Command[] = [];
 
   setHandler(getOrderQuery, () => order.current);

@@ -1,6 +1,6 @@
 import { ApplicationFailure, log, upsertSearchAttributes } from '@temporalio/workflow';
 import type { OrderActivities } from '../activities';
-import { FailureType } from '../orders/errors';
+import { FailureType, placementTimedOutMessage } from '../orders/errors';
 import { checkRequestedTransition } from '../orders/lifecycle';
 import {
   OrderStatusAttribute,
@@ -35,6 +35,8 @@ export class Order {
   constructor(
     private readonly input: OrderWorkflowInput,
     private readonly activities: OrderActivityProxies,
+    /** False for orders started before the placement-hardening patch: they keep their old steps. */
+    private readonly options: { hardened: boolean },
   ) {}
 
   get isPlaced(): boolean {
@@ -61,21 +63,36 @@ export class Order {
   async place(): Promise<void> {
     const { orderId, currency, items } = this.input;
     const { placement, durable } = this.activities;
+    // A caller without an idempotencyKey cannot find its order again: placement ends at its deadline.
+    const deadline = this.options.hardened ? this.input.placementDeadline : undefined;
+    const step = deadline === undefined ? {} : { deadline: deadline.at };
+    const timedOut = (error: unknown): boolean =>
+      deadline !== undefined && causeType(error) === FailureType.PlacementTimedOut;
+    const timedOutFailure = (): ApplicationFailure =>
+      failure(FailureType.PlacementTimedOut, placementTimedOutMessage(orderId, deadline?.callerTimeoutMs ?? 0));
     let placed: OrderWithItems;
     try {
-      placed = await placement.placeOrder({ orderId, currency, items });
+      placed = await placement.placeOrder({ orderId, currency, items, ...step });
     } catch (error) {
+      if (timedOut(error)) {
+        this.rejection = timedOutFailure();
+        return;
+      }
       const down = causeType(error) === FailureType.DatabaseUnavailable ? 'database' : 'products service';
       this.rejection = placementFailure(error, FailureType.ServiceUnavailable, `The ${down} is unavailable`);
       return;
     }
     this.publish(placed);
     try {
-      this.paymentSession = await placement.openCheckout({ orderId, currency, items: pricedItems(placed) });
+      this.paymentSession = await placement.openCheckout({ orderId, currency, items: pricedItems(placed), ...step });
     } catch (error) {
       // The order exists but cannot be paid: cancel it rather than leave it PENDING for ever.
       log.warn('payment session failed; cancelling the order', { orderId });
       this.publish(await durable.setOrderStatus(orderId, 'CANCELLED'));
+      if (timedOut(error)) {
+        this.rejection = timedOutFailure();
+        return;
+      }
       this.rejection = placementFailure(
         error,
         FailureType.PaymentSessionFailed,
