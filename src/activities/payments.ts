@@ -46,7 +46,8 @@ export function createPaymentActivities(deps: PaymentActivityDeps) {
           Math.min(timeoutMs, requestTimeoutMs),
         );
       } catch (error) {
-        throw peerFailure(error, FailureType.PaymentSessionFailed);
+        // A 4xx is the payments service or Stripe refusing this checkout: retrying cannot change it.
+        throw peerFailure(error, FailureType.CheckoutRefused);
       }
       const parsed = sessionResponse.safeParse(answer);
       if (!parsed.success) throw peerFailure(new Error(`${createPaymentSessionSubject} answered without a url`), FailureType.PaymentSessionFailed);

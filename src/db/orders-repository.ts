@@ -1,5 +1,6 @@
 import { sql, type DatabasePool, type DatabaseTransactionConnection } from 'slonik';
 import { z } from 'zod';
+import { FailureType, type Rejection } from '../orders/errors';
 import { fromCents, totalCents } from '../orders/money';
 import type {
   Order,
@@ -204,6 +205,25 @@ export function createOrdersRepository(pool: DatabasePool) {
           WHERE id = ${orderId} AND status <> ${status}`);
         return requireOrder(tx, orderId);
       });
+    },
+
+    /** Cancels an order placement ended for good and keeps why, for retries of its create. */
+    async rejectOrder(orderId: string, rejection: Rejection): Promise<OrderWithItems> {
+      return pool.transaction(async (tx) => {
+        await tx.query(sql.unsafe`
+          UPDATE orders SET status = 'CANCELLED', rejection = ${sql.jsonb(rejection as never)}, updated_at = now()
+          WHERE id = ${orderId} AND status = 'PENDING'`);
+        return requireOrder(tx, orderId);
+      });
+    },
+
+    /** Why placement ended the order for good, if it did. */
+    async findRejection(orderId: string): Promise<Rejection | null> {
+      const rejection = await pool.maybeOneFirst(
+        sql.type(z.object({ rejection: z.object({ type: z.nativeEnum(FailureType), message: z.string() }).nullable() }))`
+          SELECT rejection FROM orders WHERE id = ${orderId}`,
+      );
+      return rejection ?? null;
     },
 
     async findPaymentIds(orderId: string): Promise<string[]> {

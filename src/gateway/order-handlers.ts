@@ -16,7 +16,7 @@ import { placementTimedOutMessage } from '../orders/errors';
 import type { OrderWithItems } from '../orders/types';
 import type { OrderWorkflow } from '../workflows/order-workflow';
 import { orderIdFor } from './order-id';
-import { toCallerError } from './temporal-errors';
+import { toCallerError, toWireError } from './temporal-errors';
 import { orderWorkflowInput } from './workflow-input';
 import {
   changeOrderStatusSchema,
@@ -69,6 +69,9 @@ export function createOrderHandlers({ temporal, orders, taskQueue, settings, log
         const session = existing && (await orders.findPaymentSession(orderId));
         if (existing && session) return { order: existing, paymentSession: session };
         if (existing && existing.status !== 'PENDING') {
+          // Placement ended it for good (a refused checkout): the retry gets the same answer.
+          const rejection = await orders.findRejection(orderId);
+          if (rejection) throw toWireError(rejection.type, rejection.message);
           throw new RpcError(409, `Order ${orderId} for this idempotencyKey is ${existing.status} and has no payment session`);
         }
       }

@@ -1,6 +1,6 @@
 import { ApplicationFailure, log, upsertSearchAttributes } from '@temporalio/workflow';
 import type { OrderActivities } from '../activities';
-import { FailureType, placementTimedOutMessage } from '../orders/errors';
+import { checkoutRefusedMessage, FailureType, placementTimedOutMessage } from '../orders/errors';
 import { checkRequestedTransition } from '../orders/lifecycle';
 import {
   OrderStatusAttribute,
@@ -10,7 +10,7 @@ import {
 } from '../orders/messages';
 import type { OrderStatus, OrderWithItems, PaymentSession, PaymentSucceeded, PricedItem } from '../orders/types';
 import { toCents } from '../orders/money';
-import { causeType, failure, placementFailure } from './failures';
+import { causeMessage, causeType, failure, placementFailure } from './failures';
 
 /** The activity proxies an order uses, one per retry policy (see order-workflow.ts). */
 export interface OrderActivityProxies {
@@ -88,6 +88,13 @@ export class Order {
     } catch (error) {
       // The order exists but cannot be paid: cancel it rather than leave it PENDING for ever.
       log.warn('payment session failed; cancelling the order', { orderId });
+      if (this.options.hardened && causeType(error) === FailureType.CheckoutRefused) {
+        // Refused for good: the reason is kept, so a retry with the same key gets the same answer.
+        const message = checkoutRefusedMessage(orderId, causeMessage(error));
+        this.publish(await durable.rejectOrder(orderId, { type: FailureType.CheckoutRefused, message }));
+        this.rejection = failure(FailureType.CheckoutRefused, message);
+        return;
+      }
       this.publish(await durable.setOrderStatus(orderId, 'CANCELLED'));
       if (timedOut(error)) {
         this.rejection = timedOutFailure();
