@@ -80,7 +80,7 @@ function activityProxies(input: OrderWorkflowInput, hardened: boolean): OrderAct
             retry: {
               ...retryOutages,
               maximumInterval: KEYLESS_MAX_INTERVAL_MS,
-              maximumAttempts: attemptsWithin(keyless.callerTimeoutMs, KEYLESS_MAX_INTERVAL_MS),
+              maximumAttempts: attemptsWithin(Math.min(input.placementTimeoutMs, keyless.callerTimeoutMs), KEYLESS_MAX_INTERVAL_MS),
             },
           }
         : {
