@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { NoRespondersError, publishEvent, requestPeer } from '../nats/nest-transport';
 import { REFUND_REQUESTED_SUBJECT } from '../nats/payment-stream';
 import { FailureType } from '../orders/errors';
-import { fromCents } from '../orders/money';
+import { fromMinorUnits } from '../orders/money';
 import type { PaymentSession, PricedItem } from '../orders/types';
 import { peerFailure } from './failures';
 
@@ -41,7 +41,7 @@ export function createPaymentActivities(deps: PaymentActivityDeps) {
           {
             orderId: order.orderId,
             currency: order.currency,
-            items: order.items.map((item) => ({ name: item.name, price: fromCents(item.priceCents), quantity: item.quantity })),
+            items: order.items.map((item) => ({ name: item.name, price: fromMinorUnits(item.priceCents, order.currency), quantity: item.quantity })),
           },
           Math.min(timeoutMs, requestTimeoutMs),
         );

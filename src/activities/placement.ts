@@ -37,7 +37,7 @@ export function createPlacementActivities({ products, persistence, payments }: P
   return {
     /** Prices the requested lines with the products service, then stores the order. */
     async placeOrder(order: { orderId: string; currency: string; items: RequestedItem[]; deadline?: number }): Promise<OrderWithItems> {
-      const items = await products.validateProducts(order.items, timeLeft(order.orderId, order.deadline));
+      const items = await products.validateProducts(order.items, order.currency, timeLeft(order.orderId, order.deadline));
       timeLeft(order.orderId, order.deadline);
       try {
         return await persistence.persistOrder({ orderId: order.orderId, currency: order.currency, items });

@@ -1,7 +1,7 @@
 import { sql, type DatabasePool, type DatabaseTransactionConnection } from 'slonik';
 import { z } from 'zod';
 import { FailureType, type Rejection } from '../orders/errors';
-import { fromCents, totalCents } from '../orders/money';
+import { fromMinorUnits, totalCents } from '../orders/money';
 import type {
   Order,
   OrderItem,
@@ -46,7 +46,7 @@ const toIso = (epochMs: number | null): string | null => (epochMs === null ? nul
 function toOrder(row: z.infer<typeof orderRow>): Order {
   return {
     id: row.id,
-    totalAmount: fromCents(row.total_cents),
+    totalAmount: fromMinorUnits(row.total_cents, row.currency),
     totalItems: row.total_items,
     currency: row.currency,
     status: row.status,
@@ -64,11 +64,11 @@ function toProductId(stored: string): string | number {
   return /^[1-9]\d{0,14}$/.test(stored) ? Number(stored) : stored;
 }
 
-function toItem(row: z.infer<typeof itemRow>): OrderItem {
+function toItem(row: z.infer<typeof itemRow>, currency: string): OrderItem {
   return {
     productId: toProductId(row.product_id),
     name: row.name,
-    price: fromCents(row.price_cents),
+    price: fromMinorUnits(row.price_cents, currency),
     quantity: row.quantity,
   };
 }
@@ -100,7 +100,7 @@ export function createOrdersRepository(pool: DatabasePool) {
         SELECT order_id, product_id, name, price_cents, quantity
         FROM order_items WHERE order_id = ${orderId} ORDER BY position`,
     );
-    return { ...toOrder(row), OrderItems: items.map(toItem) };
+    return { ...toOrder(row), OrderItems: items.map((item) => toItem(item, row.currency)) };
   }
 
   async function requireOrder(

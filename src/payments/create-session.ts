@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { Logger } from '../logger';
 import { RpcError } from '../nats/nest-transport';
 import { validatePayload } from '../nats/validate-payload';
+import { toMinorUnits } from '../orders/money';
 
 /** `create.payment.session`: a Stripe Checkout session for an order. */
 
@@ -29,8 +30,8 @@ const sessionSchema = z.object({
         price: z
           .number({ invalid_type_error: 'must be a number' })
           .nonnegative({ message: 'must not be negative' })
-          // Stripe's largest amount is 99,999,999 in the currency's smallest unit.
-          .max(999_999.99, { message: 'must be at most 999999.99' }),
+          // Stripe's largest amount is 99,999,999 minor units: checked on the total, per currency.
+          .max(1e12, { message: 'must be at most 1000000000000' }),
         quantity: z
           .number({ invalid_type_error: 'must be a number' })
           .int({ message: 'must be an integer' })
@@ -94,7 +95,7 @@ export function createPaymentSessionHandler(deps: CreateSessionDeps) {
 
   return async function createPaymentSession(payload: unknown): Promise<PaymentSessionResult> {
     const request = validatePayload(sessionSchema, payload);
-    const lines = request.items.map((item) => ({ ...item, unitAmount: Math.round(item.price * 100) }));
+    const lines = request.items.map((item) => ({ ...item, unitAmount: toMinorUnits(item.price, request.currency) }));
     // Stripe refuses these for good; saying so here names the limit (stripe-mock does not check).
     const refusal = amountRefusal(request.currency, lines);
     if (refusal !== null) throw new RpcError(400, refusal);

@@ -9,7 +9,7 @@ import {
   type PlacedOrder,
 } from '../orders/messages';
 import type { OrderStatus, OrderWithItems, PaymentSession, PaymentSucceeded, PricedItem } from '../orders/types';
-import { toCents } from '../orders/money';
+import { toMinorUnits } from '../orders/money';
 import { causeMessage, causeType, failure, placementFailure } from './failures';
 
 /** The activity proxies an order uses, one per retry policy (see order-workflow.ts). */
@@ -185,7 +185,12 @@ export class Order {
   }
 }
 
-/** The stored lines as the checkout prices them, in integer cents. */
+/** The stored lines as the checkout prices them, in integer minor units of the order's currency. */
 function pricedItems(order: OrderWithItems): PricedItem[] {
-  return order.OrderItems.map(({ productId, name, price, quantity }) => ({ productId, name, priceCents: toCents(price), quantity }));
+  return order.OrderItems.map(({ productId, name, price, quantity }) => ({
+    productId,
+    name,
+    priceCents: toMinorUnits(price, order.currency),
+    quantity,
+  }));
 }
