@@ -85,6 +85,7 @@ const environmentSchema = z.object({
   ORDER_PLACEMENT_TIMEOUT_MS: positiveMs.default(5 * 60 * 1000),
   ORDER_PAYMENT_WINDOW_MS: positiveMs.default(24 * 60 * 60 * 1000),
   ORDER_LATE_PAYMENT_GRACE_MS: positiveMs.default(24 * 60 * 60 * 1000),
+  ORDER_CHECKOUT_COMPLETION_GRACE_MS: positiveMs.default(5 * 60 * 1000),
   ORDER_PAYMENT_CONCURRENCY: z.coerce.number().int().positive().max(1000).default(32),
 
   STRIPE_SECRET_KEY: z.string().min(1).default('sk_test_123'),
@@ -150,6 +151,8 @@ export interface Config {
     placementTimeoutMs: number;
     paymentWindowMs: number;
     latePaymentGraceMs: number;
+    /** After the payment window, how long a complete checkout's payment is awaited before cancelling. */
+    checkoutCompletionGraceMs: number;
     /** `payment.succeeded` events the gateway hands to Temporal at once. */
     paymentConcurrency: number;
   };
@@ -244,6 +247,7 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
       placementTimeoutMs: e.ORDER_PLACEMENT_TIMEOUT_MS,
       paymentWindowMs: e.ORDER_PAYMENT_WINDOW_MS,
       latePaymentGraceMs: e.ORDER_LATE_PAYMENT_GRACE_MS,
+      checkoutCompletionGraceMs: e.ORDER_CHECKOUT_COMPLETION_GRACE_MS,
       paymentConcurrency: e.ORDER_PAYMENT_CONCURRENCY,
     },
     stripe: {

@@ -59,7 +59,9 @@ export function createPaymentActivities(deps: PaymentActivityDeps) {
      * no longer be paid. A payments service that does not offer this (no responders) is not an
      * error: the order is cancelled all the same and a late payment is refunded.
      */
-    async expirePaymentSession(session: { orderId: string; sessionId: string }): Promise<{ expired: boolean; detail: string }> {
+    async expirePaymentSession(
+      session: { orderId: string; sessionId: string },
+    ): Promise<{ expired: boolean; detail: string; status?: string | null }> {
       try {
         const answer = await requestPeer<{ expired?: boolean; status?: string | null }>(
           nats,
@@ -67,7 +69,7 @@ export function createPaymentActivities(deps: PaymentActivityDeps) {
           session,
           requestTimeoutMs,
         );
-        return { expired: answer?.expired === true, detail: `session is ${answer?.status ?? 'unknown'}` };
+        return { expired: answer?.expired === true, detail: `session is ${answer?.status ?? 'unknown'}`, status: answer?.status ?? null };
       } catch (error) {
         if (error instanceof NoRespondersError) {
           return { expired: false, detail: error.message };

@@ -17,6 +17,7 @@ export function orderWorkflowInput(
     placementTimeoutMs: settings.placementTimeoutMs,
     paymentWindowMs: settings.paymentWindowMs,
     latePaymentGraceMs: settings.latePaymentGraceMs,
+    checkoutCompletionGraceMs: settings.checkoutCompletionGraceMs,
     ...(resume ? { resume } : {}),
     ...(placementDeadline ? { placementDeadline } : {}),
   };

@@ -18,6 +18,11 @@ export interface OrderWorkflowInput {
   paymentWindowMs: number;
   /** How long a DELIVERED or CANCELLED order keeps listening for late payments before it closes. */
   latePaymentGraceMs: number;
+  /**
+   * When the payment window ends with the checkout already complete (the customer paid at the last
+   * moment), how long its payment is awaited before the order is cancelled. Default 5 minutes.
+   */
+  checkoutCompletionGraceMs?: number;
   /** Set when a closed order's workflow is started again for a late payment: no placement. */
   resume?: boolean;
   /**

@@ -64,6 +64,9 @@ export function attemptsWithin(budgetMs: number, maxIntervalMs = PLACEMENT_MAX_I
   return attempts;
 }
 
+/** How long a complete checkout's payment is awaited after the window, when the input does not say. */
+const DEFAULT_CHECKOUT_COMPLETION_GRACE_MS = 5 * 60 * 1000;
+
 /** Keyless creates retry often and briefly: the activities stop at the caller's deadline. */
 const KEYLESS_MAX_INTERVAL_MS = 1_000;
 
@@ -166,15 +169,27 @@ export async function OrderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
   }
 
   const hasMail = (): boolean => inbox.length > 0;
+  let windowEndsAt = startedAt + input.paymentWindowMs;
+  let checkoutAsked = false;
   for (;;) {
     const { status } = order.placed();
     // PENDING waits for its payment window, DELIVERED and CANCELLED for late payments, PAID for ever.
     let arrived = true;
     if (status === 'PAID') await condition(hasMail);
-    else if (status === 'PENDING') arrived = await condition(hasMail, Math.max(0, startedAt + input.paymentWindowMs - Date.now()));
+    else if (status === 'PENDING') arrived = await condition(hasMail, Math.max(0, windowEndsAt - Date.now()));
     else arrived = await condition(hasMail, input.latePaymentGraceMs);
     if (!arrived) {
       if (isFinal(status)) break;
+      if (hardened && !checkoutAsked) {
+        checkoutAsked = true;
+        // The customer may be paying right now: close the checkout, or learn that it is complete
+        // and give its payment a bounded time to arrive rather than cancel and refund it.
+        if ((await order.closeCheckout()) === 'complete') {
+          log.info('payment window ended with the checkout complete; waiting for its payment', { orderId: input.orderId });
+          windowEndsAt = Date.now() + (input.checkoutCompletionGraceMs ?? DEFAULT_CHECKOUT_COMPLETION_GRACE_MS);
+          continue;
+        }
+      }
       log.info('payment window ended; cancelling the order', { orderId: input.orderId });
       await order.changeStatus('CANCELLED');
       continue;

@@ -31,6 +31,8 @@ export class Order {
   private paymentSession: PaymentSession | null = null;
   private rejection: ApplicationFailure | null = null;
   private readonly seenPayments = new Set<string>();
+  /** The checkout was asked to close (once is enough: a later cancellation does not ask again). */
+  private checkoutClosed = false;
 
   constructor(
     private readonly input: OrderWorkflowInput,
@@ -158,18 +160,29 @@ export class Order {
   }
 
   /**
+   * When the payment window ends: closes the checkout so it can no longer be paid, and answers
+   * Stripe's status of the session (`complete` when the customer paid first), or null if unknown.
+   */
+  async closeCheckout(): Promise<string | null> {
+    return (await this.expireCheckout())?.status ?? null;
+  }
+
+  /**
    * Best effort: a cancelled order's checkout is closed so the customer cannot pay it any more;
    * if that fails, a payment that still arrives is recorded and refunded.
    */
-  private async expireCheckout(): Promise<void> {
+  private async expireCheckout(): Promise<{ status: string | null } | null> {
     const sessionId = this.paymentSession?.sessionId;
-    if (typeof sessionId !== 'string') return;
+    if (typeof sessionId !== 'string' || this.checkoutClosed) return null;
+    this.checkoutClosed = true;
     const { orderId } = this.input;
     try {
       const outcome = await this.activities.bestEffort.expirePaymentSession({ orderId, sessionId });
       log.info('checkout session expiry', { orderId, ...outcome });
+      return { status: outcome.status ?? null };
     } catch (error) {
       log.warn('checkout session could not be expired', { orderId, error: String(error) });
+      return null;
     }
   }
 
