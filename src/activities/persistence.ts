@@ -20,6 +20,8 @@ export function createPersistenceActivities({ orders }: { orders: OrdersReposito
     recordPayment: (payment: PaymentSucceeded, outcome: PaymentOutcome): Promise<OrderWithItems> =>
       orders.recordPayment(payment, outcome),
     setOrderStatus: (orderId: string, status: OrderStatus): Promise<OrderWithItems> => orders.setStatus(orderId, status),
+    fillReceipt: (orderId: string, stripePaymentId: string, receiptUrl: string): Promise<OrderWithItems> =>
+      orders.fillReceipt(orderId, stripePaymentId, receiptUrl),
     /** Cancels an order whose placement ended for good, keeping why (answered to retries of its create). */
     rejectOrder: (orderId: string, rejection: Rejection): Promise<OrderWithItems> => orders.rejectOrder(orderId, rejection),
   };

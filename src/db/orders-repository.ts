@@ -207,6 +207,22 @@ export function createOrdersRepository(pool: DatabasePool) {
       });
     },
 
+    /**
+     * A later event for a recorded payment (a charge.succeeded after its checkout event) fills the
+     * receipt URL it was recorded without, on the payment and on the order it paid; never overwrites one.
+     */
+    async fillReceipt(orderId: string, stripePaymentId: string, receiptUrl: string): Promise<OrderWithItems> {
+      return pool.transaction(async (tx) => {
+        await tx.query(sql.unsafe`
+          UPDATE payments SET receipt_url = ${receiptUrl}
+          WHERE stripe_payment_id = ${stripePaymentId} AND receipt_url IS NULL`);
+        await tx.query(sql.unsafe`
+          UPDATE orders SET receipt_url = ${receiptUrl}, updated_at = now()
+          WHERE id = ${orderId} AND stripe_charge_id = ${stripePaymentId} AND receipt_url IS NULL`);
+        return requireOrder(tx, orderId);
+      });
+    },
+
     /** Cancels an order placement ended for good and keeps why, for retries of its create. */
     async rejectOrder(orderId: string, rejection: Rejection): Promise<OrderWithItems> {
       return pool.transaction(async (tx) => {

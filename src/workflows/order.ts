@@ -123,7 +123,10 @@ export class Order {
 
   /** Each Stripe payment once: the first pays a PENDING order, any other is kept and refunded. */
   async applyPayment(payment: PaymentSucceeded): Promise<void> {
-    if (this.seenPayments.has(payment.stripePaymentId)) return;
+    if (this.seenPayments.has(payment.stripePaymentId)) {
+      if (this.options.hardened) await this.fillReceipt(payment.stripePaymentId, payment.receiptUrl);
+      return;
+    }
     this.seenPayments.add(payment.stripePaymentId);
     const { status } = this.placed();
     const { durable } = this.activities;
@@ -138,6 +141,16 @@ export class Order {
       stripePaymentId: payment.stripePaymentId,
       reason: `payment received for a ${status} order`,
     });
+  }
+
+  /**
+   * A later event for the payment that paid this order (charge.succeeded after the checkout event)
+   * brings the receipt URL the first one lacked: kept, never overwriting one.
+   */
+  private async fillReceipt(stripePaymentId: string, receiptUrl: string | null): Promise<void> {
+    const order = this.placed();
+    if (receiptUrl === null || order.receiptUrl !== null || order.stripeChargeId !== stripePaymentId) return;
+    this.publish(await this.activities.durable.fillReceipt(this.input.orderId, stripePaymentId, receiptUrl));
   }
 
   /** A requested status change; throws a ForbiddenTransition failure the caller receives. */
