@@ -77,6 +77,7 @@ const environmentSchema = z.object({
   PRODUCTS_VALIDATE_SUBJECT: z.string().min(1).default('validate_products'),
   PAYMENTS_CREATE_SESSION_SUBJECT: z.string().min(1).default('create.payment.session'),
   PAYMENTS_EXPIRE_SESSION_SUBJECT: z.string().min(1).default('expire.payment.session'),
+  PAYMENTS_IDENTIFY_SUBJECT: z.string().min(1).default('identify.payments'),
   ORDER_CURRENCY: z
     .string()
     .regex(/^[a-z]{3}$/, 'must be a three-letter lower-case ISO currency code')
@@ -144,6 +145,8 @@ export interface Config {
     validateProducts: string;
     createPaymentSession: string;
     expirePaymentSession: string;
+    /** Asks the payments service for the payment intent behind Stripe payment ids (optional). */
+    identifyPayments: string;
   };
   orders: {
     currency: string;
@@ -240,6 +243,7 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
       validateProducts: e.PRODUCTS_VALIDATE_SUBJECT,
       createPaymentSession: e.PAYMENTS_CREATE_SESSION_SUBJECT,
       expirePaymentSession: e.PAYMENTS_EXPIRE_SESSION_SUBJECT,
+      identifyPayments: e.PAYMENTS_IDENTIFY_SUBJECT,
     },
     orders: {
       currency: e.ORDER_CURRENCY,

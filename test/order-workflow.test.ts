@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { changeStatusUpdate, getOrderQuery, paymentSucceededSignal } from '../src/orders/messages';
+import { changeStatusUpdate, getOrderQuery, paymentSucceededSignal, placeOrderUpdate } from '../src/orders/messages';
 import { startStubWorker, stubPeers, type StubPeers, type StubWorker } from './support/stub-worker';
 
 /** OrderWorkflow's own decisions, on the real dev server with in-memory activities. */
@@ -52,5 +52,48 @@ describe('the payment window ends while the customer pays', () => {
     peers.sessionStatus = () => 'open';
     const handle = await stub.start({ paymentWindowMs: 300, checkoutCompletionGraceMs: 60_000 });
     expect(await handle.result()).toBe('CANCELLED');
+  });
+});
+
+describe('one payment under two ids', () => {
+  const pay = (orderId: string, stripePaymentId: string, receiptUrl: string | null = null) => ({ stripePaymentId, orderId, receiptUrl });
+
+  it('does not refund the charge id of the payment intent that paid the order, and refunds a different payment', async () => {
+    peers.paymentIntents.set('ch_same_1', 'pi_paid_1').set('ch_other_1', 'pi_other_1');
+    const handle = await stub.start();
+    const orderId = orderIdOf(handle.workflowId);
+    await handle.executeUpdate(placeOrderUpdate);
+    await handle.signal(paymentSucceededSignal, pay(orderId, 'pi_paid_1'));
+    await handle.signal(paymentSucceededSignal, pay(orderId, 'ch_same_1', 'https://pay.stripe.com/receipts/1'));
+    const refunded = once(peers.calls, 'requestRefund');
+    await handle.signal(paymentSucceededSignal, pay(orderId, 'ch_other_1'));
+    await refunded;
+    expect(peers.refunds.filter((refund) => refund.orderId === orderId).map((refund) => refund.stripePaymentId)).toEqual(['ch_other_1']);
+    // The charge event brought the receipt the first one lacked.
+    expect(await handle.query(getOrderQuery)).toMatchObject({
+      status: 'PAID',
+      stripeChargeId: 'pi_paid_1',
+      receiptUrl: 'https://pay.stripe.com/receipts/1',
+    });
+    expect(peers.payments.filter((recorded) => recorded.payment.orderId === orderId).map((recorded) => recorded.payment.stripePaymentId)).toEqual([
+      'pi_paid_1',
+      'ch_other_1',
+    ]);
+    await handle.executeUpdate(changeStatusUpdate, { args: ['DELIVERED'] });
+    expect(await handle.result()).toBe('DELIVERED');
+  });
+
+  it('the other way round: paid under the charge id, then reported under its payment intent', async () => {
+    peers.paymentIntents.set('ch_paid_2', 'pi_paid_2');
+    const handle = await stub.start();
+    const orderId = orderIdOf(handle.workflowId);
+    await handle.executeUpdate(placeOrderUpdate);
+    await handle.signal(paymentSucceededSignal, pay(orderId, 'ch_paid_2'));
+    const identified = once(peers.calls, 'identifyPayments');
+    await handle.signal(paymentSucceededSignal, pay(orderId, 'pi_paid_2'));
+    await identified;
+    await handle.executeUpdate(changeStatusUpdate, { args: ['DELIVERED'] });
+    expect(await handle.result()).toBe('DELIVERED');
+    expect(peers.refunds.filter((refund) => refund.orderId === orderId)).toEqual([]);
   });
 });

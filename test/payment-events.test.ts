@@ -55,3 +55,13 @@ it("keeps the receipt of a charge.succeeded that follows its checkout event, and
   expect(await findOne(order.id)).toMatchObject({ status: 'DELIVERED', receiptUrl });
   expect(await system.orders.findPaymentIds(order.id)).toEqual([paymentIntentId]);
 });
+
+it('identifies the payment intent behind Stripe payment ids (identify.payments, asking Stripe)', async () => {
+  const answer = await system.nest.send<{ paymentIntents: Record<string, string | null> }>(system.config.subjects.identifyPayments, {
+    stripePaymentIds: ['pi_abc', 'ch_abc'],
+  });
+  // A payment intent is its own; a charge's comes from Stripe (stripe-mock's charges carry none).
+  expect(answer).toEqual({ paymentIntents: { pi_abc: 'pi_abc', ch_abc: null } });
+  const refused = await system.nest.sendExpectingError(system.config.subjects.identifyPayments, { stripePaymentIds: ['evt_1'] });
+  expect(refused.status).toBe(400);
+});

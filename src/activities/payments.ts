@@ -1,6 +1,6 @@
 import type { NatsConnection } from 'nats';
 import { z } from 'zod';
-import { NoRespondersError, publishEvent, requestPeer } from '../nats/nest-transport';
+import { NoRespondersError, publishEvent, requestPeer, RpcError } from '../nats/nest-transport';
 import { REFUND_REQUESTED_SUBJECT } from '../nats/payment-stream';
 import { FailureType } from '../orders/errors';
 import { fromMinorUnits } from '../orders/money';
@@ -11,6 +11,7 @@ export interface PaymentActivityDeps {
   nats: NatsConnection;
   createPaymentSessionSubject: string;
   expirePaymentSessionSubject: string;
+  identifyPaymentsSubject: string;
   requestTimeoutMs: number;
 }
 
@@ -75,6 +76,28 @@ export function createPaymentActivities(deps: PaymentActivityDeps) {
           return { expired: false, detail: error.message };
         }
         throw peerFailure(error, FailureType.PaymentSessionFailed);
+      }
+    },
+
+    /**
+     * The payment intent behind each Stripe payment id, from the payments service (which asks
+     * Stripe). A `pi_` id is its own intent; an id nobody can identify (a payments service that does
+     * not offer this) maps to null.
+     */
+    async identifyPayments(stripePaymentIds: string[]): Promise<Record<string, string | null>> {
+      const known = Object.fromEntries(stripePaymentIds.map((id) => [id, id.startsWith('pi_') ? id : null]));
+      try {
+        const answer = await requestPeer<{ paymentIntents?: Record<string, string | null> }>(
+          nats,
+          deps.identifyPaymentsSubject,
+          { stripePaymentIds },
+          requestTimeoutMs,
+        );
+        return { ...known, ...(answer?.paymentIntents ?? {}) };
+      } catch (error) {
+        // Not offered, or the ids refused: what is known locally is the answer.
+        if (error instanceof NoRespondersError || (error instanceof RpcError && error.status < 500)) return known;
+        throw peerFailure(error, FailureType.ServiceUnavailable);
       }
     },
 

@@ -127,8 +127,18 @@ export class Order {
       if (this.options.hardened) await this.fillReceipt(payment.stripePaymentId, payment.receiptUrl);
       return;
     }
-    this.seenPayments.add(payment.stripePaymentId);
     const { status } = this.placed();
+    if (this.options.hardened && status !== 'PENDING') {
+      // Before refunding a "second" payment: the same one under its other id is not a second one.
+      const same = await this.samePaymentAs(payment.stripePaymentId);
+      if (same !== null) {
+        log.info('payment already seen under another id', { orderId: this.input.orderId, stripePaymentId: payment.stripePaymentId, same });
+        this.seenPayments.add(payment.stripePaymentId);
+        await this.fillReceipt(same, payment.receiptUrl);
+        return;
+      }
+    }
+    this.seenPayments.add(payment.stripePaymentId);
     const { durable } = this.activities;
     if (status === 'PENDING') {
       this.publish(await durable.recordPayment(payment, 'APPLIED'));
@@ -141,6 +151,21 @@ export class Order {
       stripePaymentId: payment.stripePaymentId,
       reason: `payment received for a ${status} order`,
     });
+  }
+
+  /**
+   * The seen payment that is the same Stripe payment intent as `stripePaymentId`, or null. Ids of
+   * one kind (two `pi_`, two `ch_`) are different payments; a `ch_` and a `pi_` are compared by
+   * asking the payments service (Stripe) for the intent behind each. Unknown means different.
+   */
+  private async samePaymentAs(stripePaymentId: string): Promise<string | null> {
+    const kind = (id: string): string => (id.startsWith('pi_') ? 'intent' : 'charge');
+    const others = [...this.seenPayments].filter((seen) => kind(seen) !== kind(stripePaymentId));
+    if (others.length === 0) return null;
+    const intents = await this.activities.durable.identifyPayments([stripePaymentId, ...others].slice(0, 20));
+    const intent = intents[stripePaymentId] ?? null;
+    if (intent === null) return null;
+    return others.find((seen) => intents[seen] === intent) ?? null;
   }
 
   /**

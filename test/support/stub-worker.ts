@@ -107,6 +107,18 @@ function stubActivities(peers: StubPeers): Partial<OrderActivities> {
           : current;
       return announce('recordPayment', paid);
     },
+    async fillReceipt(orderId: string, stripePaymentId: string, receiptUrl: string): Promise<OrderWithItems> {
+      const current = order(orderId);
+      const filled =
+        current.stripeChargeId === stripePaymentId && current.receiptUrl === null ? update(orderId, { receiptUrl }) : current;
+      return announce('fillReceipt', filled);
+    },
+    async identifyPayments(stripePaymentIds: string[]): Promise<Record<string, string | null>> {
+      return announce(
+        'identifyPayments',
+        Object.fromEntries(stripePaymentIds.map((id) => [id, id.startsWith('pi_') ? id : (peers.paymentIntents.get(id) ?? null)])),
+      );
+    },
     async requestRefund(request: { orderId: string; stripePaymentId: string; reason: string }): Promise<void> {
       peers.refunds.push(request);
       announce('requestRefund', request);
