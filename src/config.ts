@@ -87,6 +87,7 @@ const environmentSchema = z.object({
   ORDER_PAYMENT_WINDOW_MS: positiveMs.default(24 * 60 * 60 * 1000),
   ORDER_LATE_PAYMENT_GRACE_MS: positiveMs.default(24 * 60 * 60 * 1000),
   ORDER_CHECKOUT_COMPLETION_GRACE_MS: positiveMs.default(5 * 60 * 1000),
+  ORDER_MESSAGES_PER_RUN: z.coerce.number().int().min(1).default(1000),
   ORDER_PAYMENT_CONCURRENCY: z.coerce.number().int().positive().max(1000).default(32),
 
   STRIPE_SECRET_KEY: z.string().min(1).default('sk_test_123'),
@@ -156,6 +157,8 @@ export interface Config {
     latePaymentGraceMs: number;
     /** After the payment window, how long a complete checkout's payment is awaited before cancelling. */
     checkoutCompletionGraceMs: number;
+    /** Messages an order's workflow run handles before it continues as new (bounds its history). */
+    messagesPerRun: number;
     /** `payment.succeeded` events the gateway hands to Temporal at once. */
     paymentConcurrency: number;
   };
@@ -252,6 +255,7 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
       paymentWindowMs: e.ORDER_PAYMENT_WINDOW_MS,
       latePaymentGraceMs: e.ORDER_LATE_PAYMENT_GRACE_MS,
       checkoutCompletionGraceMs: e.ORDER_CHECKOUT_COMPLETION_GRACE_MS,
+      messagesPerRun: e.ORDER_MESSAGES_PER_RUN,
       paymentConcurrency: e.ORDER_PAYMENT_CONCURRENCY,
     },
     stripe: {

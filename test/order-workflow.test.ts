@@ -1,5 +1,6 @@
 import { once } from 'node:events';
 import { changeStatusUpdate, getOrderQuery, paymentSucceededSignal, placeOrderUpdate } from '../src/orders/messages';
+import { eventually } from './support/eventually';
 import { startStubWorker, stubPeers, type StubPeers, type StubWorker } from './support/stub-worker';
 
 /** OrderWorkflow's own decisions, on the real dev server with in-memory activities. */
@@ -95,5 +96,34 @@ describe('one payment under two ids', () => {
     await handle.executeUpdate(changeStatusUpdate, { args: ['DELIVERED'] });
     expect(await handle.result()).toBe('DELIVERED');
     expect(peers.refunds.filter((refund) => refund.orderId === orderId)).toEqual([]);
+  });
+});
+
+describe('a long-lived order', () => {
+  it('continues as new after a bounded number of messages, carrying the order, its payments and its session', async () => {
+    const handle = await stub.start({ messagesPerRun: 2 });
+    const orderId = orderIdOf(handle.workflowId);
+    const { paymentSession } = await handle.executeUpdate(placeOrderUpdate);
+    const firstRun = (await handle.describe()).runId;
+    const payment = { stripePaymentId: 'pi_long_lived', orderId, receiptUrl: null };
+    await handle.signal(paymentSucceededSignal, payment);
+    await handle.signal(paymentSucceededSignal, payment);
+    // Two messages handled: the next run holds the order.
+    const secondRun = await eventually(async () => {
+      const { runId } = await handle.describe();
+      expect(runId).not.toBe(firstRun);
+      return runId;
+    });
+    expect(await handle.query(getOrderQuery)).toMatchObject({ status: 'PAID', stripeChargeId: 'pi_long_lived' });
+    // A retried create is answered by the new run, without placing anything again.
+    expect(await handle.executeUpdate(placeOrderUpdate)).toMatchObject({ paymentSession, order: { status: 'PAID' } });
+    // The payment ids came along: the same payment again is no second payment.
+    await handle.signal(paymentSucceededSignal, payment);
+    await handle.executeUpdate(changeStatusUpdate, { args: ['DELIVERED'] });
+    expect(await handle.result()).toBe('DELIVERED');
+    expect(peers.refunds.filter((refund) => refund.orderId === orderId)).toEqual([]);
+    const history = await stub.client.workflow.getHandle(handle.workflowId, firstRun).fetchHistory();
+    expect(history.events?.at(-1)?.workflowExecutionContinuedAsNewEventAttributes).toBeTruthy();
+    expect(secondRun).not.toBe(firstRun);
   });
 });

@@ -18,6 +18,7 @@ export function orderWorkflowInput(
     paymentWindowMs: settings.paymentWindowMs,
     latePaymentGraceMs: settings.latePaymentGraceMs,
     checkoutCompletionGraceMs: settings.checkoutCompletionGraceMs,
+    messagesPerRun: settings.messagesPerRun,
     ...(resume ? { resume } : {}),
     ...(placementDeadline ? { placementDeadline } : {}),
   };

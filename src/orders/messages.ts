@@ -30,6 +30,25 @@ export interface OrderWorkflowInput {
    * at the caller's deadline and whatever was stored by then is cancelled.
    */
   placementDeadline?: PlacementDeadline;
+  /**
+   * Messages (payments, status changes) one run handles before it continues as new, keeping its
+   * history short; Temporal's own suggestion (`continueAsNewSuggested`) also triggers it. Default 1000.
+   */
+  messagesPerRun?: number;
+  /** Set on a run continued from an earlier one: the order as that run left it; no placement. */
+  carried?: CarriedOrder;
+}
+
+/** What an order's workflow hands to the run it continues as. */
+export interface CarriedOrder {
+  order: OrderWithItems;
+  paymentSession: PaymentSession | null;
+  /** Every Stripe payment id seen for the order, applied or refunded. */
+  paymentIds: string[];
+  /** When a PENDING order's window (or its wait for a complete checkout's payment) ends, epoch ms. */
+  windowEndsAt: number;
+  /** The checkout was asked to close when the window ended (asked once per order). */
+  checkoutAsked: boolean;
 }
 
 export interface PlacementDeadline {

@@ -2,10 +2,12 @@ import {
   ApplicationFailure,
   allHandlersFinished,
   condition,
+  continueAsNew,
   log,
   patched,
   proxyLocalActivities,
   setHandler,
+  workflowInfo,
 } from '@temporalio/workflow';
 import type { OrderActivities } from '../activities';
 import { FailureType, NON_RETRYABLE_FAILURES } from '../orders/errors';
@@ -66,6 +68,9 @@ export function attemptsWithin(budgetMs: number, maxIntervalMs = PLACEMENT_MAX_I
 
 /** How long a complete checkout's payment is awaited after the window, when the input does not say. */
 const DEFAULT_CHECKOUT_COMPLETION_GRACE_MS = 5 * 60 * 1000;
+
+/** Messages one run handles before it continues as new, when the input does not say. */
+const DEFAULT_MESSAGES_PER_RUN = 1_000;
 
 /** Keyless creates retry often and briefly: the activities stop at the caller's deadline. */
 const KEYLESS_MAX_INTERVAL_MS = 1_000;
@@ -161,7 +166,9 @@ export async function OrderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
   );
 
   const startedAt = Date.now();
-  if (input.resume) await order.resume();
+  const carried = hardened ? input.carried : undefined;
+  if (carried) order.restore(carried);
+  else if (input.resume) await order.resume();
   else await order.place();
   if (!order.isPlaced) {
     await condition(allHandlersFinished);
@@ -169,9 +176,26 @@ export async function OrderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
   }
 
   const hasMail = (): boolean => inbox.length > 0;
-  let windowEndsAt = startedAt + input.paymentWindowMs;
-  let checkoutAsked = false;
+  let windowEndsAt = carried?.windowEndsAt ?? startedAt + input.paymentWindowMs;
+  let checkoutAsked = carried?.checkoutAsked ?? false;
+  let handled = 0;
+  const messagesPerRun = input.messagesPerRun ?? DEFAULT_MESSAGES_PER_RUN;
   for (;;) {
+    // A long-lived order (PAID, never delivered) keeps its history short: between messages, with
+    // nothing waiting, it continues as a new run carrying the order, its payment ids and session.
+    if (hardened && inbox.length === 0 && (handled >= messagesPerRun || workflowInfo().continueAsNewSuggested)) {
+      await condition(allHandlersFinished);
+      if (inbox.length === 0) {
+        log.info('continuing as new', { orderId: input.orderId, handled });
+        await continueAsNew<typeof OrderWorkflow>({
+          ...input,
+          items: [],
+          resume: undefined,
+          placementDeadline: undefined,
+          carried: order.carry(windowEndsAt, checkoutAsked),
+        });
+      }
+    }
     const { status } = order.placed();
     // PENDING waits for its payment window, DELIVERED and CANCELLED for late payments, PAID for ever.
     let arrived = true;
@@ -195,6 +219,7 @@ export async function OrderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
       continue;
     }
     const command = inbox.shift() as Command;
+    handled += 1;
     if (command.kind === 'payment') {
       await order.applyPayment(command.payment);
       continue;

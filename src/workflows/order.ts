@@ -5,6 +5,7 @@ import { checkRequestedTransition } from '../orders/lifecycle';
 import {
   OrderStatusAttribute,
   OrderTotalAttribute,
+  type CarriedOrder,
   type OrderWorkflowInput,
   type PlacedOrder,
 } from '../orders/messages';
@@ -108,6 +109,28 @@ export class Order {
         `The payment session for order ${orderId} could not be created; the order was cancelled`,
       );
     }
+  }
+
+  /** The order as an earlier run of its workflow left it (continue-as-new): no placement. */
+  restore(carried: CarriedOrder): void {
+    carried.paymentIds.forEach((id) => this.seenPayments.add(id));
+    this.paymentSession = carried.paymentSession;
+    this.checkoutClosed = carried.checkoutAsked;
+    this.publish(carried.order);
+    if (this.paymentSession === null) {
+      this.rejection = failure(FailureType.OrderNotFound, `Order ${this.input.orderId} has no payment session`);
+    }
+  }
+
+  /** What the next run needs to go on where this one stops. */
+  carry(windowEndsAt: number, checkoutAsked: boolean): CarriedOrder {
+    return {
+      order: this.placed(),
+      paymentSession: this.paymentSession,
+      paymentIds: [...this.seenPayments],
+      windowEndsAt,
+      checkoutAsked,
+    };
   }
 
   /** A payment arrived after this order's workflow had closed: pick the order up where it was. */
