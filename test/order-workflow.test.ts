@@ -1,6 +1,6 @@
 import { once } from 'node:events';
+import { WorkflowContinuedAsNewError } from '@temporalio/client';
 import { changeStatusUpdate, getOrderQuery, paymentSucceededSignal, placeOrderUpdate } from '../src/orders/messages';
-import { eventually } from './support/eventually';
 import { startStubWorker, stubPeers, type StubPeers, type StubWorker } from './support/stub-worker';
 
 /** OrderWorkflow's own decisions, on the real dev server with in-memory activities. */
@@ -108,12 +108,13 @@ describe('a long-lived order', () => {
     const payment = { stripePaymentId: 'pi_long_lived', orderId, receiptUrl: null };
     await handle.signal(paymentSucceededSignal, payment);
     await handle.signal(paymentSucceededSignal, payment);
-    // Two messages handled: the next run holds the order.
-    const secondRun = await eventually(async () => {
-      const { runId } = await handle.describe();
-      expect(runId).not.toBe(firstRun);
-      return runId;
-    });
+    // Two messages handled: the first run ends by continuing as new, and the next holds the order.
+    await expect(stub.client.workflow.result(handle.workflowId, firstRun, { followRuns: false })).rejects.toBeInstanceOf(
+      WorkflowContinuedAsNewError,
+    );
+    const secondRun = (await handle.describe()).runId;
+    // The new run's first message is checked against the carried order (PAID: unchanged).
+    expect(await handle.executeUpdate(changeStatusUpdate, { args: ['PAID'] })).toMatchObject({ status: 'PAID' });
     expect(await handle.query(getOrderQuery)).toMatchObject({ status: 'PAID', stripeChargeId: 'pi_long_lived' });
     // A retried create is answered by the new run, without placing anything again.
     expect(await handle.executeUpdate(placeOrderUpdate)).toMatchObject({ paymentSession, order: { status: 'PAID' } });

@@ -132,6 +132,9 @@ export async function OrderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
 
   const order = new Order(input, activityProxies(input, hardened), { hardened });
   const inbox: Command[] = [];
+  // Before the handlers: messages buffered for a continued run are validated as they are set.
+  const carried = hardened ? input.carried : undefined;
+  if (carried) order.restore(carried);
 
   setHandler(getOrderQuery, () => order.current);
 
@@ -166,10 +169,10 @@ export async function OrderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
   );
 
   const startedAt = Date.now();
-  const carried = hardened ? input.carried : undefined;
-  if (carried) order.restore(carried);
-  else if (input.resume) await order.resume();
-  else await order.place();
+  if (!carried) {
+    if (input.resume) await order.resume();
+    else await order.place();
+  }
   if (!order.isPlaced) {
     await condition(allHandlersFinished);
     return 'REJECTED';
