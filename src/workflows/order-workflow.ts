@@ -187,8 +187,9 @@ export async function OrderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
     // A long-lived order (PAID, never delivered) keeps its history short: between messages, with
     // nothing waiting, it continues as a new run carrying the order, its payment ids and session.
     if (hardened && inbox.length === 0 && (handled >= messagesPerRun || workflowInfo().continueAsNewSuggested)) {
-      await condition(allHandlersFinished);
-      if (inbox.length === 0) {
+      // A message arriving meanwhile is handled first (its update may be what is still running).
+      await condition(() => allHandlersFinished() || hasMail());
+      if (!hasMail()) {
         log.info('continuing as new', { orderId: input.orderId, handled });
         await continueAsNew<typeof OrderWorkflow>({
           ...input,
