@@ -90,6 +90,7 @@ const environmentSchema = z.object({
   PRODUCTS_VALIDATE_SUBJECT: z.string().min(1).default('validate_products'),
   PAYMENTS_CREATE_SESSION_SUBJECT: z.string().min(1).default('create.payment.session'),
   PAYMENTS_EXPIRE_SESSION_SUBJECT: z.string().min(1).default('expire.payment.session'),
+  PAYMENTS_IDENTIFY_SUBJECT: z.string().min(1).default('identify.payments'),
   ORDER_CURRENCY: z
     .string()
     .regex(/^[a-z]{3}$/, 'must be a three-letter lower-case ISO currency code')
@@ -98,6 +99,8 @@ const environmentSchema = z.object({
   ORDER_PLACEMENT_TIMEOUT_MS: positiveMs.default(5 * 60 * 1000),
   ORDER_PAYMENT_WINDOW_MS: positiveMs.default(24 * 60 * 60 * 1000),
   ORDER_LATE_PAYMENT_GRACE_MS: positiveMs.default(24 * 60 * 60 * 1000),
+  ORDER_CHECKOUT_COMPLETION_GRACE_MS: positiveMs.default(5 * 60 * 1000),
+  ORDER_MESSAGES_PER_RUN: z.coerce.number().int().min(1).default(1000),
   ORDER_PAYMENT_CONCURRENCY: z.coerce.number().int().positive().max(1000).default(32),
 
   STRIPE_SECRET_KEY: z.string().min(1).default(EXAMPLE_SECRETS.STRIPE_SECRET_KEY),
@@ -175,6 +178,8 @@ export interface Config {
     validateProducts: string;
     createPaymentSession: string;
     expirePaymentSession: string;
+    /** Asks the payments service for the payment intent behind Stripe payment ids (optional). */
+    identifyPayments: string;
   };
   orders: {
     currency: string;
@@ -182,6 +187,10 @@ export interface Config {
     placementTimeoutMs: number;
     paymentWindowMs: number;
     latePaymentGraceMs: number;
+    /** After the payment window, how long a complete checkout's payment is awaited before cancelling. */
+    checkoutCompletionGraceMs: number;
+    /** Messages an order's workflow run handles before it continues as new (bounds its history). */
+    messagesPerRun: number;
     /** `payment.succeeded` events the gateway hands to Temporal at once. */
     paymentConcurrency: number;
   };
@@ -293,6 +302,7 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
       validateProducts: e.PRODUCTS_VALIDATE_SUBJECT,
       createPaymentSession: e.PAYMENTS_CREATE_SESSION_SUBJECT,
       expirePaymentSession: e.PAYMENTS_EXPIRE_SESSION_SUBJECT,
+      identifyPayments: e.PAYMENTS_IDENTIFY_SUBJECT,
     },
     orders: {
       currency: e.ORDER_CURRENCY,
@@ -300,6 +310,8 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
       placementTimeoutMs: e.ORDER_PLACEMENT_TIMEOUT_MS,
       paymentWindowMs: e.ORDER_PAYMENT_WINDOW_MS,
       latePaymentGraceMs: e.ORDER_LATE_PAYMENT_GRACE_MS,
+      checkoutCompletionGraceMs: e.ORDER_CHECKOUT_COMPLETION_GRACE_MS,
+      messagesPerRun: e.ORDER_MESSAGES_PER_RUN,
       paymentConcurrency: e.ORDER_PAYMENT_CONCURRENCY,
     },
     stripe: {

@@ -26,6 +26,7 @@ beforeAll(async () => {
     nats: nc,
     createPaymentSessionSubject: config.subjects.createPaymentSession,
     expirePaymentSessionSubject: config.subjects.expirePaymentSession,
+    identifyPaymentsSubject: config.subjects.identifyPayments,
     requestTimeoutMs: 2_000,
   });
 });

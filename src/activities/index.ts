@@ -24,6 +24,7 @@ export function createActivities({ orders, nats, config }: ActivityDeps) {
     nats,
     createPaymentSessionSubject: config.subjects.createPaymentSession,
     expirePaymentSessionSubject: config.subjects.expirePaymentSession,
+    identifyPaymentsSubject: config.subjects.identifyPayments,
     requestTimeoutMs: config.nats.requestTimeoutMs,
   });
   // The single steps stay registered: orders started before the local-activities patch call them.

@@ -1,11 +1,11 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { NatsConnection } from 'nats';
 import { z } from 'zod';
-import { encodeEvent, NoRespondersError, requestPeer } from '../nats/nest-transport';
+import { encodeEvent, NoRespondersError, requestPeer, RpcError } from '../nats/nest-transport';
 import { PAYMENT_STREAM, REFUND_REQUESTED_SUBJECT } from '../nats/payment-stream';
 import { paymentEvents } from '../observability/metrics';
 import { FailureType } from '../orders/errors';
-import { fromCents } from '../orders/money';
+import { fromMinorUnits } from '../orders/money';
 import type { PaymentSession, PricedItem } from '../orders/types';
 import { peerFailure } from './failures';
 
@@ -13,6 +13,7 @@ export interface PaymentActivityDeps {
   nats: NatsConnection;
   createPaymentSessionSubject: string;
   expirePaymentSessionSubject: string;
+  identifyPaymentsSubject: string;
   requestTimeoutMs: number;
 }
 
@@ -37,7 +38,10 @@ export function createPaymentActivities(deps: PaymentActivityDeps) {
   const js = nats.jetstream();
   return {
     /** The payments service creates the Stripe Checkout session, keyed by the order id. */
-    async createPaymentSession(order: { orderId: string; currency: string; items: PricedItem[] }): Promise<PaymentSession> {
+    async createPaymentSession(
+      order: { orderId: string; currency: string; items: PricedItem[] },
+      timeoutMs = requestTimeoutMs,
+    ): Promise<PaymentSession> {
       let answer: unknown;
       try {
         answer = await requestPeer(
@@ -46,12 +50,13 @@ export function createPaymentActivities(deps: PaymentActivityDeps) {
           {
             orderId: order.orderId,
             currency: order.currency,
-            items: order.items.map((item) => ({ name: item.name, price: fromCents(item.priceCents), quantity: item.quantity })),
+            items: order.items.map((item) => ({ name: item.name, price: fromMinorUnits(item.priceCents, order.currency), quantity: item.quantity })),
           },
-          requestTimeoutMs,
+          Math.min(timeoutMs, requestTimeoutMs),
         );
       } catch (error) {
-        throw peerFailure(error, FailureType.PaymentSessionFailed);
+        // A 4xx is the payments service or Stripe refusing this checkout: retrying cannot change it.
+        throw peerFailure(error, FailureType.CheckoutRefused);
       }
       const parsed = sessionResponse.safeParse(answer);
       if (!parsed.success) throw peerFailure(new Error(`${createPaymentSessionSubject} answered without a url`), FailureType.PaymentSessionFailed);
@@ -63,7 +68,9 @@ export function createPaymentActivities(deps: PaymentActivityDeps) {
      * no longer be paid. A payments service that does not offer this (no responders) is not an
      * error: the order is cancelled all the same and a late payment is refunded.
      */
-    async expirePaymentSession(session: { orderId: string; sessionId: string }): Promise<{ expired: boolean; detail: string }> {
+    async expirePaymentSession(
+      session: { orderId: string; sessionId: string },
+    ): Promise<{ expired: boolean; detail: string; status?: string | null }> {
       try {
         const answer = await requestPeer<{ expired?: boolean; status?: string | null }>(
           nats,
@@ -71,12 +78,34 @@ export function createPaymentActivities(deps: PaymentActivityDeps) {
           session,
           requestTimeoutMs,
         );
-        return { expired: answer?.expired === true, detail: `session is ${answer?.status ?? 'unknown'}` };
+        return { expired: answer?.expired === true, detail: `session is ${answer?.status ?? 'unknown'}`, status: answer?.status ?? null };
       } catch (error) {
         if (error instanceof NoRespondersError) {
           return { expired: false, detail: error.message };
         }
         throw peerFailure(error, FailureType.PaymentSessionFailed);
+      }
+    },
+
+    /**
+     * The payment intent behind each Stripe payment id, from the payments service (which asks
+     * Stripe). A `pi_` id is its own intent; an id nobody can identify (a payments service that does
+     * not offer this) maps to null.
+     */
+    async identifyPayments(stripePaymentIds: string[]): Promise<Record<string, string | null>> {
+      const known = Object.fromEntries(stripePaymentIds.map((id) => [id, id.startsWith('pi_') ? id : null]));
+      try {
+        const answer = await requestPeer<{ paymentIntents?: Record<string, string | null> }>(
+          nats,
+          deps.identifyPaymentsSubject,
+          { stripePaymentIds },
+          requestTimeoutMs,
+        );
+        return { ...known, ...(answer?.paymentIntents ?? {}) };
+      } catch (error) {
+        // Not offered, or the ids refused: what is known locally is the answer.
+        if (error instanceof NoRespondersError || (error instanceof RpcError && error.status < 500)) return known;
+        throw peerFailure(error, FailureType.ServiceUnavailable);
       }
     },
 

@@ -1,5 +1,5 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import { FailureType } from '../orders/errors';
+import { FailureType, type Rejection } from '../orders/errors';
 import type { NewOrder, OrdersRepository, PaymentOutcome } from '../db/orders-repository';
 import type { OrderStatus, OrderWithItems, PaymentSession, PaymentSucceeded } from '../orders/types';
 
@@ -20,5 +20,9 @@ export function createPersistenceActivities({ orders }: { orders: OrdersReposito
     recordPayment: (payment: PaymentSucceeded, outcome: PaymentOutcome): Promise<OrderWithItems> =>
       orders.recordPayment(payment, outcome),
     setOrderStatus: (orderId: string, status: OrderStatus): Promise<OrderWithItems> => orders.setStatus(orderId, status),
+    fillReceipt: (orderId: string, stripePaymentId: string, receiptUrl: string): Promise<OrderWithItems> =>
+      orders.fillReceipt(orderId, stripePaymentId, receiptUrl),
+    /** Cancels an order whose placement ended for good, keeping why (answered to retries of its create). */
+    rejectOrder: (orderId: string, rejection: Rejection): Promise<OrderWithItems> => orders.rejectOrder(orderId, rejection),
   };
 }

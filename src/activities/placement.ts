@@ -12,16 +12,33 @@ interface PlacementActivityDeps {
   payments: ReturnType<typeof createPaymentActivities>;
 }
 
+/** Epoch ms after which a keyless create's placement starts no step and stores nothing more. */
+type Deadline = number | undefined;
+
+/** The time left before `deadline`, or a non-retryable PlacementTimedOut once it has passed. */
+function timeLeft(orderId: string, deadline: Deadline): number {
+  if (deadline === undefined) return Number.POSITIVE_INFINITY;
+  const left = deadline - Date.now();
+  if (left > 0) return left;
+  throw ApplicationFailure.create({
+    type: FailureType.PlacementTimedOut,
+    message: `placement of order ${orderId} passed its deadline`,
+    nonRetryable: true,
+  });
+}
+
 /**
  * Placement in two steps, each one local activity (one workflow activation) that is safe to repeat:
  * the order is stored only once every product is known, and its checkout is recorded as soon as
- * the payments service opened it.
+ * the payments service opened it. With a deadline (creates without an idempotencyKey) no step
+ * starts, and no order is stored, once it has passed.
  */
 export function createPlacementActivities({ products, persistence, payments }: PlacementActivityDeps) {
   return {
     /** Prices the requested lines with the products service, then stores the order. */
-    async placeOrder(order: { orderId: string; currency: string; items: RequestedItem[] }): Promise<OrderWithItems> {
-      const items = await products.validateProducts(order.items);
+    async placeOrder(order: { orderId: string; currency: string; items: RequestedItem[]; deadline?: number }): Promise<OrderWithItems> {
+      const items = await products.validateProducts(order.items, order.currency, timeLeft(order.orderId, order.deadline));
+      timeLeft(order.orderId, order.deadline);
       try {
         return await persistence.persistOrder({ orderId: order.orderId, currency: order.currency, items });
       } catch (error) {
@@ -31,8 +48,9 @@ export function createPlacementActivities({ products, persistence, payments }: P
     },
 
     /** Opens the order's Stripe Checkout through the payments service and keeps it with the order. */
-    async openCheckout(order: { orderId: string; currency: string; items: PricedItem[] }): Promise<PaymentSession> {
-      const session = await payments.createPaymentSession(order);
+    async openCheckout(order: { orderId: string; currency: string; items: PricedItem[]; deadline?: number }): Promise<PaymentSession> {
+      const { deadline, ...request } = order;
+      const session = await payments.createPaymentSession(request, timeLeft(order.orderId, deadline));
       await persistence.savePaymentSession(order.orderId, session);
       return session;
     },

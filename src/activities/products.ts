@@ -3,7 +3,7 @@ import type { NatsConnection } from 'nats';
 import { z } from 'zod';
 import { requestPeer } from '../nats/nest-transport';
 import { FailureType } from '../orders/errors';
-import { toCents } from '../orders/money';
+import { toMinorUnits } from '../orders/money';
 import type { PricedItem, RequestedItem } from '../orders/types';
 import { peerFailure } from './failures';
 
@@ -28,11 +28,11 @@ export function createProductActivities({ nats, validateProductsSubject, request
      * Asks the products service for the requested products and prices each line from its answer
      * (the caller's price is never used). Unknown or unavailable products fail without retry.
      */
-    async validateProducts(items: RequestedItem[]): Promise<PricedItem[]> {
+    async validateProducts(items: RequestedItem[], currency = 'usd', timeoutMs = requestTimeoutMs): Promise<PricedItem[]> {
       const ids = items.map((item) => item.productId);
       let answer: unknown;
       try {
-        answer = await requestPeer(nats, validateProductsSubject, ids, requestTimeoutMs);
+        answer = await requestPeer(nats, validateProductsSubject, ids, Math.min(timeoutMs, requestTimeoutMs));
       } catch (error) {
         throw peerFailure(error, FailureType.ProductsNotFound);
       }
@@ -53,7 +53,7 @@ export function createProductActivities({ nats, validateProductsSubject, request
       }
       return items.map((item) => {
         const product = byId.get(String(item.productId)) as z.infer<typeof productsResponse>[number];
-        return { productId: item.productId, name: product.name, priceCents: toCents(product.price), quantity: item.quantity };
+        return { productId: item.productId, name: product.name, priceCents: toMinorUnits(product.price, currency), quantity: item.quantity };
       });
     },
   };

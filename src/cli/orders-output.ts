@@ -1,4 +1,4 @@
-import { fromCents, toCents } from '../orders/money';
+import { fromMinorUnits, minorUnitDigits, toMinorUnits } from '../orders/money';
 import type { Order, OrderWithItems, PaymentSession } from '../orders/types';
 import type { Product } from '../products/products-repository';
 import { fields, table } from './table';
@@ -11,8 +11,9 @@ export interface Page<T> {
   meta: { total: number; page: number; lastPage: number };
 }
 
+/** An amount with its currency's minor-unit digits (2 unless the currency says otherwise). */
 const money = (amount: number, currency?: string): string =>
-  `${fromCents(toCents(amount)).toFixed(2)}${currency ? ` ${currency.toUpperCase()}` : ''}`;
+  `${amount.toFixed(currency ? minorUnitDigits(currency) : 2)}${currency ? ` ${currency.toUpperCase()}` : ''}`;
 
 function itemsTable(order: OrderWithItems): string {
   return table(
@@ -22,7 +23,7 @@ function itemsTable(order: OrderWithItems): string {
       item.name,
       money(item.price),
       String(item.quantity),
-      fromCents(toCents(item.price) * item.quantity).toFixed(2),
+      money(fromMinorUnits(toMinorUnits(item.price, order.currency) * item.quantity, order.currency)),
     ]),
   );
 }

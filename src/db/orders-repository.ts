@@ -1,7 +1,8 @@
 import { sql, type DatabasePool, type QuerySqlToken } from 'slonik';
 import { z } from 'zod';
 import { orderStatusChanges, paymentEvents } from '../observability/metrics';
-import { fromCents, totalCents } from '../orders/money';
+import { FailureType, type Rejection } from '../orders/errors';
+import { fromMinorUnits, totalCents } from '../orders/money';
 import type {
   Order,
   OrderItem,
@@ -101,7 +102,7 @@ const toIso = (epochMs: number | null): string | null => (epochMs === null ? nul
 function toOrder(row: z.infer<typeof orderRow>): Order {
   return {
     id: row.id,
-    totalAmount: fromCents(row.total_cents),
+    totalAmount: fromMinorUnits(row.total_cents, row.currency),
     totalItems: row.total_items,
     currency: row.currency,
     status: row.status,
@@ -127,11 +128,11 @@ function toProductId(stored: string, type: 'string' | 'number' | null): string |
 
 const productIdType = (id: ProductId): 'string' | 'number' => (typeof id === 'number' ? 'number' : 'string');
 
-function toItem(row: z.infer<typeof itemRow>): OrderItem {
+function toItem(row: z.infer<typeof itemRow>, currency: string): OrderItem {
   return {
     productId: toProductId(row.product_id, row.product_id_type),
     name: row.name,
-    price: fromCents(row.price_cents),
+    price: fromMinorUnits(row.price_cents, currency),
     quantity: row.quantity,
   };
 }
@@ -154,7 +155,7 @@ export type OrdersRepository = ReturnType<typeof createOrdersRepository>;
 export function createOrdersRepository(pool: DatabasePool) {
   const toOrderWithItems = (row: z.infer<typeof orderWithItemsRow>): OrderWithItems => ({
     ...toOrder(row),
-    OrderItems: row.items.map(toItem),
+    OrderItems: row.items.map((item) => toItem(item, row.currency)),
   });
 
   async function findOrder(orderId: string): Promise<OrderWithItems | null> {
@@ -296,6 +297,53 @@ export function createOrdersRepository(pool: DatabasePool) {
           ), the_order AS (${changedOrCurrent(orderId)})
           ${withItems('the_order')}`,
       );
+    },
+
+    /**
+     * A later event for a recorded payment (a charge.succeeded after its checkout event) fills the
+     * receipt URL it was recorded without, on the payment and on the order it paid; never overwrites one.
+     */
+    async fillReceipt(orderId: string, stripePaymentId: string, receiptUrl: string): Promise<OrderWithItems> {
+      return writeOrder(
+        orderId,
+        sql.type(orderWithItemsRow)`
+          WITH payment AS (
+            UPDATE payments SET receipt_url = ${receiptUrl}
+            WHERE stripe_payment_id = ${stripePaymentId} AND receipt_url IS NULL
+          ), filled AS (
+            UPDATE orders SET receipt_url = ${receiptUrl}, updated_at = now()
+            WHERE id = ${orderId} AND stripe_charge_id = ${stripePaymentId} AND receipt_url IS NULL
+            RETURNING ${ORDER_COLUMNS}
+          ), the_order AS (
+            SELECT *, false AS status_changed FROM filled
+            UNION ALL
+            SELECT ${ORDER_COLUMNS}, false FROM orders WHERE id = ${orderId} AND NOT EXISTS (SELECT FROM filled)
+          )
+          ${withItems('the_order')}`,
+      );
+    },
+
+    /** Cancels an order placement ended for good and keeps why, for retries of its create. */
+    async rejectOrder(orderId: string, rejection: Rejection): Promise<OrderWithItems> {
+      return writeOrder(
+        orderId,
+        sql.type(orderWithItemsRow)`
+          WITH changed AS (
+            UPDATE orders SET status = 'CANCELLED', rejection = ${sql.jsonb(rejection as never)}, updated_at = now()
+            WHERE id = ${orderId} AND status = 'PENDING'
+            RETURNING ${ORDER_COLUMNS}
+          ), the_order AS (${changedOrCurrent(orderId)})
+          ${withItems('the_order')}`,
+      );
+    },
+
+    /** Why placement ended the order for good, if it did. */
+    async findRejection(orderId: string): Promise<Rejection | null> {
+      const rejection = await pool.maybeOneFirst(
+        sql.type(z.object({ rejection: z.object({ type: z.nativeEnum(FailureType), message: z.string() }).nullable() }))`
+          SELECT rejection FROM orders WHERE id = ${orderId}`,
+      );
+      return rejection ?? null;
     },
 
     async findPaymentIds(orderId: string): Promise<string[]> {

@@ -4,7 +4,7 @@ import type { Config } from '../config';
 import type { OrdersRepository } from '../db/orders-repository';
 import type { Logger } from '../logger';
 import { RpcError } from '../nats/nest-transport';
-import { FailureType } from '../orders/errors';
+import { FailureType, placementTimedOutMessage } from '../orders/errors';
 import { checkRequestedTransition } from '../orders/lifecycle';
 import {
   changeStatusUpdate,
@@ -12,12 +12,13 @@ import {
   orderWorkflowId,
   placeOrderUpdate,
   type PlacedOrder,
+  type PlacementDeadline,
 } from '../orders/messages';
 import type { OrderStatus, OrderWithItems } from '../orders/types';
 import type { OrderWorkflow } from '../workflows/order-workflow';
 import { checkSameItems } from './idempotency';
 import { orderIdFor } from './order-id';
-import { toCallerError } from './temporal-errors';
+import { toCallerError, toWireError } from './temporal-errors';
 import { orderWorkflowInput } from './workflow-input';
 import {
   changeOrderStatusSchema,
@@ -42,6 +43,15 @@ const isOrderNotFound = (error: unknown): boolean =>
   error instanceof WorkflowUpdateFailedError &&
   error.cause instanceof ApplicationFailure &&
   error.cause.type === FailureType.OrderNotFound;
+
+/**
+ * A keyless create's placement deadline: early enough that the workflow has cancelled whatever it
+ * stored, and answered, before the caller's own timeout.
+ */
+export function placementDeadline(createTimeoutMs: number, now = Date.now()): PlacementDeadline {
+  const margin = Math.min(3_000, Math.floor(createTimeoutMs / 4));
+  return { at: now + createTimeoutMs - margin, callerTimeoutMs: createTimeoutMs };
+}
 
 /** The gateway's request handlers, keyed by primary subject; aliases are listed in ORDER_SUBJECTS. */
 export function createOrderHandlers({ temporal, orders, taskQueue, settings, logger }: OrderHandlerDeps) {
@@ -104,11 +114,16 @@ export function createOrderHandlers({ temporal, orders, taskQueue, settings, log
         const session = existing && (await orders.findPaymentSession(orderId));
         if (existing && session) return { order: existing, paymentSession: session };
         if (existing && existing.status !== 'PENDING') {
+          // Placement ended it for good (a refused checkout): the retry gets the same answer.
+          const rejection = await orders.findRejection(orderId);
+          if (rejection) throw toWireError(rejection.type, rejection.message);
           throw new RpcError(409, `Order ${orderId} for this idempotencyKey is ${existing.status} and has no payment session`);
         }
       }
 
-      const input = orderWorkflowInput(orderId, items, settings);
+      // Without a key the caller cannot find this order again: placement must end by its deadline.
+      const keyless = request.idempotencyKey === undefined;
+      const input = orderWorkflowInput(orderId, items, settings, false, keyless ? placementDeadline(settings.createTimeoutMs) : undefined);
       logger.info({ orderId, items: items.length }, 'placing order');
       try {
         const placed = await withinDeadline(() =>
@@ -129,7 +144,9 @@ export function createOrderHandlers({ temporal, orders, taskQueue, settings, log
         return placed;
       } catch (error) {
         throw toCallerError(error, {
-          whenSlow: `Order ${orderId} is taking longer than ${settings.createTimeoutMs} ms to place; retry with the same idempotencyKey`,
+          whenSlow: keyless
+            ? placementTimedOutMessage(orderId, settings.createTimeoutMs)
+            : `Order ${orderId} is taking longer than ${settings.createTimeoutMs} ms to place; retry with the same idempotencyKey`,
           whenClosed: notFound(orderId),
         });
       }

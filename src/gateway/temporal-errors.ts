@@ -7,6 +7,11 @@ import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
 import { RpcError } from '../nats/nest-transport';
 import { STATUS_BY_FAILURE, type FailureType } from '../orders/errors';
 
+/** The one mapping of a failure type to the `{status, message}` a caller receives. */
+export function toWireError(type: string | null | undefined, message: string): RpcError {
+  return new RpcError(STATUS_BY_FAILURE[type as FailureType] ?? 500, message);
+}
+
 /**
  * Maps what the Temporal client throws to the `{status, message}` error a NestJS caller expects.
  * `whenSlow` is the message for a call that ran out of time, `whenClosed` for a closed workflow.
@@ -14,9 +19,7 @@ import { STATUS_BY_FAILURE, type FailureType } from '../orders/errors';
 export function toCallerError(error: unknown, messages: { whenSlow: string; whenClosed: RpcError }): RpcError {
   if (error instanceof RpcError) return error;
   if (error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure) {
-    const failure = error.cause;
-    const status = STATUS_BY_FAILURE[failure.type as FailureType] ?? 500;
-    return new RpcError(status, failure.message);
+    return toWireError(error.cause.type, error.cause.message);
   }
   if (error instanceof WorkflowNotFoundError) return messages.whenClosed;
   if (error instanceof WorkflowUpdateRPCTimeoutOrCancelledError || isGrpcDeadlineError(error)) {

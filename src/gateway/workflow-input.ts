@@ -1,6 +1,6 @@
 import type { Config } from '../config';
 import type { RequestedItem } from '../orders/types';
-import type { OrderWorkflowInput } from '../orders/messages';
+import type { OrderWorkflowInput, PlacementDeadline } from '../orders/messages';
 
 /** The OrderWorkflow's input, with the order settings this deployment is configured with. */
 export function orderWorkflowInput(
@@ -8,6 +8,7 @@ export function orderWorkflowInput(
   items: RequestedItem[],
   settings: Config['orders'],
   resume = false,
+  placementDeadline?: PlacementDeadline,
 ): OrderWorkflowInput {
   return {
     orderId,
@@ -16,6 +17,9 @@ export function orderWorkflowInput(
     placementTimeoutMs: settings.placementTimeoutMs,
     paymentWindowMs: settings.paymentWindowMs,
     latePaymentGraceMs: settings.latePaymentGraceMs,
+    checkoutCompletionGraceMs: settings.checkoutCompletionGraceMs,
+    messagesPerRun: settings.messagesPerRun,
     ...(resume ? { resume } : {}),
+    ...(placementDeadline ? { placementDeadline } : {}),
   };
 }

@@ -11,6 +11,10 @@ export const FailureType = {
   ServiceUnavailable: 'ServiceUnavailable',
   DatabaseUnavailable: 'DatabaseUnavailable',
   PaymentSessionFailed: 'PaymentSessionFailed',
+  /** The payments service or Stripe refused the checkout for good (amount limits, currency). */
+  CheckoutRefused: 'CheckoutRefused',
+  /** A keyless create ran out of the caller's time: nothing of it is kept. */
+  PlacementTimedOut: 'PlacementTimedOut',
 } as const;
 
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];
@@ -23,6 +27,8 @@ export const STATUS_BY_FAILURE: Record<FailureType, number> = {
   ServiceUnavailable: 503,
   DatabaseUnavailable: 503,
   PaymentSessionFailed: 503,
+  CheckoutRefused: 422,
+  PlacementTimedOut: 503,
 };
 
 export const NON_RETRYABLE_FAILURES: FailureType[] = [
@@ -30,4 +36,22 @@ export const NON_RETRYABLE_FAILURES: FailureType[] = [
   FailureType.ProductsNotFound,
   FailureType.OrderNotFound,
   FailureType.ForbiddenTransition,
+  FailureType.CheckoutRefused,
+  FailureType.PlacementTimedOut,
 ];
+
+/** Why placement ended an order for good, as stored with it and answered again on a retry. */
+export interface Rejection {
+  type: FailureType;
+  message: string;
+}
+
+/** What the caller is told when the checkout of its order was refused for good. */
+export function checkoutRefusedMessage(orderId: string, reason: string): string {
+  return `The checkout for order ${orderId} was refused: ${reason}; the order was cancelled`;
+}
+
+/** What a caller without an idempotencyKey is told when its order could not be placed in time. */
+export function placementTimedOutMessage(orderId: string, callerTimeoutMs: number): string {
+  return `Order ${orderId} could not be placed within ${callerTimeoutMs} ms; nothing was kept, retry`;
+}

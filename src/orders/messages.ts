@@ -18,8 +18,44 @@ export interface OrderWorkflowInput {
   paymentWindowMs: number;
   /** How long a DELIVERED or CANCELLED order keeps listening for late payments before it closes. */
   latePaymentGraceMs: number;
+  /**
+   * When the payment window ends with the checkout already complete (the customer paid at the last
+   * moment), how long its payment is awaited before the order is cancelled. Default 5 minutes.
+   */
+  checkoutCompletionGraceMs?: number;
   /** Set when a closed order's workflow is started again for a late payment: no placement. */
   resume?: boolean;
+  /**
+   * Creates without an idempotencyKey: the caller cannot find its order again, so placement ends
+   * at the caller's deadline and whatever was stored by then is cancelled.
+   */
+  placementDeadline?: PlacementDeadline;
+  /**
+   * Messages (payments, status changes) one run handles before it continues as new, keeping its
+   * history short; Temporal's own suggestion (`continueAsNewSuggested`) also triggers it. Default 1000.
+   */
+  messagesPerRun?: number;
+  /** Set on a run continued from an earlier one: the order as that run left it; no placement. */
+  carried?: CarriedOrder;
+}
+
+/** What an order's workflow hands to the run it continues as. */
+export interface CarriedOrder {
+  order: OrderWithItems;
+  paymentSession: PaymentSession | null;
+  /** Every Stripe payment id seen for the order, applied or refunded. */
+  paymentIds: string[];
+  /** When a PENDING order's window (or its wait for a complete checkout's payment) ends, epoch ms. */
+  windowEndsAt: number;
+  /** The checkout was asked to close when the window ended (asked once per order). */
+  checkoutAsked: boolean;
+}
+
+export interface PlacementDeadline {
+  /** Epoch ms (the gateway's clock) after which no placement step starts and nothing more is stored. */
+  at: number;
+  /** How long the caller waits (ORDER_CREATE_TIMEOUT_MS), named in the answer. */
+  callerTimeoutMs: number;
 }
 
 export type OrderWorkflowResult = OrderStatus | 'REJECTED';

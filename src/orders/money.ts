@@ -1,18 +1,39 @@
-/** Money is integer cents everywhere inside the service; currency units only on the wire. */
+/**
+ * Money is integer minor units of the order's currency everywhere inside the service (as Stripe
+ * defines them: cents for USD, none for JPY, thousandths for three-decimal currencies); currency
+ * units only on the wire.
+ */
 
-export function toCents(amount: number): number {
+/** Stripe's zero-decimal currencies (docs.stripe.com/currencies#zero-decimal). */
+const ZERO_DECIMAL = new Set(['bif', 'clp', 'djf', 'gnf', 'jpy', 'kmf', 'krw', 'mga', 'pyg', 'rwf', 'ugx', 'vnd', 'vuv', 'xaf', 'xof', 'xpf']);
+
+/** Stripe's three-decimal currencies (docs.stripe.com/currencies#three-decimal). */
+const THREE_DECIMAL = new Set(['bhd', 'jod', 'kwd', 'omr', 'tnd']);
+
+/** How many decimal digits the currency's minor unit has: 0, 2 or 3. */
+export function minorUnitDigits(currency: string): number {
+  const code = currency.toLowerCase();
+  if (ZERO_DECIMAL.has(code)) return 0;
+  if (THREE_DECIMAL.has(code)) return 3;
+  return 2;
+}
+
+/** An amount in currency units as integer minor units of `currency`. */
+export function toMinorUnits(amount: number, currency: string): number {
   if (!Number.isFinite(amount) || amount < 0) {
     throw new RangeError(`Not a valid price: ${amount}`);
   }
   // Round, not truncate: 19.99 * 100 is 1998.9999999999998 in floating point.
-  return Math.round(amount * 100);
+  return Math.round(amount * 10 ** minorUnitDigits(currency));
 }
 
-export function fromCents(cents: number): number {
-  return cents / 100;
+/** Integer minor units of `currency` as an amount in currency units (for the wire). */
+export function fromMinorUnits(minor: number, currency: string): number {
+  const digits = minorUnitDigits(currency);
+  return digits === 0 ? minor : Number((minor / 10 ** digits).toFixed(digits));
 }
 
-/** Sums integer cents; the only way totals are computed. */
+/** Sums integer minor units (`priceCents` holds minor units, whatever the currency); the only way totals are computed. */
 export function totalCents(lines: ReadonlyArray<{ priceCents: number; quantity: number }>): number {
   return lines.reduce((sum, line) => sum + line.priceCents * line.quantity, 0);
 }

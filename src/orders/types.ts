@@ -52,10 +52,11 @@ export interface Product {
   price: number;
 }
 
-/** An order line priced from the catalogue, in integer cents. */
+/** An order line priced from the catalogue. */
 export interface PricedItem {
   productId: ProductId;
   name: string;
+  /** Integer minor units of the order's currency (cents for USD, yen for JPY); the name is historical. */
   priceCents: number;
   quantity: number;
 }

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { Logger } from '../logger';
 import { RpcError } from '../nats/nest-transport';
 import { validatePayload } from '../nats/validate-payload';
+import { toMinorUnits } from '../orders/money';
 
 /** `create.payment.session`: a Stripe Checkout session for an order. */
 
@@ -29,8 +30,8 @@ const sessionSchema = z.object({
         price: z
           .number({ invalid_type_error: 'must be a number' })
           .nonnegative({ message: 'must not be negative' })
-          // Stripe's largest amount is 99,999,999 in the currency's smallest unit.
-          .max(999_999.99, { message: 'must be at most 999999.99' }),
+          // Stripe's largest amount is 99,999,999 minor units: checked on the total, per currency.
+          .max(1e12, { message: 'must be at most 1000000000000' }),
         quantity: z
           .number({ invalid_type_error: 'must be a number' })
           .int({ message: 'must be an integer' })
@@ -59,6 +60,32 @@ export interface CreateSessionDeps {
   logger: Logger;
 }
 
+/** Stripe's largest charge, in the currency's minor units. */
+export const MAX_AMOUNT_MINOR = 99_999_999;
+
+/**
+ * Stripe's minimum charge per settlement currency, in minor units (docs.stripe.com/currencies,
+ * "Minimum and maximum charge amounts"); currencies not listed are left to Stripe.
+ */
+const MIN_AMOUNT_MINOR: Record<string, number> = {
+  usd: 50, aed: 200, aud: 50, bgn: 100, brl: 50, cad: 50, chf: 50, czk: 1500, dkk: 250, eur: 50,
+  gbp: 30, hkd: 400, huf: 17500, inr: 50, jpy: 50, mxn: 1000, myr: 200, nok: 300, nzd: 50,
+  pln: 200, ron: 200, sek: 300, sgd: 50, thb: 1000,
+};
+
+/** Why Stripe would refuse a checkout of these lines for good, or null. */
+export function amountRefusal(currency: string, lines: ReadonlyArray<{ unitAmount: number; quantity: number }>): string | null {
+  const total = lines.reduce((sum, line) => sum + line.unitAmount * line.quantity, 0);
+  const minimum = MIN_AMOUNT_MINOR[currency];
+  if (minimum !== undefined && total < minimum) {
+    return `the total of ${total} (minor units of ${currency.toUpperCase()}) is under Stripe's minimum charge of ${minimum}`;
+  }
+  if (total > MAX_AMOUNT_MINOR) {
+    return `the total of ${total} (minor units of ${currency.toUpperCase()}) is over Stripe's maximum charge of ${MAX_AMOUNT_MINOR}`;
+  }
+  return null;
+}
+
 export const checkoutIdempotencyKey = (orderId: string): string => `checkout-session-${orderId}`;
 
 export function createPaymentSessionHandler(deps: CreateSessionDeps) {
@@ -68,17 +95,20 @@ export function createPaymentSessionHandler(deps: CreateSessionDeps) {
 
   return async function createPaymentSession(payload: unknown): Promise<PaymentSessionResult> {
     const request = validatePayload(sessionSchema, payload);
+    const lines = request.items.map((item) => ({ ...item, unitAmount: toMinorUnits(item.price, request.currency) }));
+    // Stripe refuses these for good; saying so here names the limit (stripe-mock does not check).
+    const refusal = amountRefusal(request.currency, lines);
+    if (refusal !== null) throw new RpcError(400, refusal);
     let session: Stripe.Checkout.Session;
     try {
       session = await deps.stripe.checkout.sessions.create(
         {
           mode: 'payment',
-          line_items: request.items.map((item) => ({
+          line_items: lines.map((item) => ({
             price_data: {
               currency: request.currency,
               product_data: { name: item.name },
-              // Round, not truncate: 19.99 * 100 is 1998.9999999999998 in floating point.
-              unit_amount: Math.round(item.price * 100),
+              unit_amount: item.unitAmount,
             },
             quantity: item.quantity,
           })),

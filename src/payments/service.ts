@@ -7,6 +7,7 @@ import { ensurePaymentStream } from '../nats/payment-stream';
 import { CREATE_PAYMENT_SESSION_SUBJECT, createPaymentSessionHandler } from './create-session';
 import { startPaymentsHttpServer } from './http-server';
 import { EXPIRE_PAYMENT_SESSION_SUBJECT, expirePaymentSessionHandler } from './expire-session';
+import { IDENTIFY_PAYMENTS_SUBJECT, identifyPaymentsHandler } from './identify-payments';
 import { startRefundWorker } from './refunds';
 import { createWebhookHandler } from './webhook';
 
@@ -47,6 +48,7 @@ export async function startPaymentsService(deps: PaymentsServiceDeps): Promise<P
   const handlers: Record<string, (payload: unknown) => Promise<unknown>> = {
     [subject]: createPaymentSessionHandler(deps),
     [EXPIRE_PAYMENT_SESSION_SUBJECT]: expirePaymentSessionHandler(deps),
+    [IDENTIFY_PAYMENTS_SUBJECT]: identifyPaymentsHandler(deps),
   };
   const requests = serveRequests(
     deps.nc,

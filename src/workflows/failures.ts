@@ -17,6 +17,12 @@ export function causeType(error: unknown): string | undefined {
   return cause instanceof ApplicationFailure ? (cause.type ?? undefined) : undefined;
 }
 
+/** The message of the failure an activity ended with. */
+export function causeMessage(error: unknown): string {
+  const cause = error instanceof ActivityFailure ? error.cause : error;
+  return cause instanceof Error ? cause.message : String(cause);
+}
+
 /** Turns a failed activity into the failure the caller of `orders.create` receives. */
 export function placementFailure(error: unknown, fallback: FailureType, fallbackMessage: string): ApplicationFailure {
   const cause = error instanceof ActivityFailure ? error.cause : error;

@@ -2,10 +2,12 @@ import {
   ApplicationFailure,
   allHandlersFinished,
   condition,
+  continueAsNew,
   log,
   patched,
   proxyLocalActivities,
   setHandler,
+  workflowInfo,
 } from '@temporalio/workflow';
 import type { OrderActivities } from '../activities';
 import { FailureType, NON_RETRYABLE_FAILURES } from '../orders/errors';
@@ -32,6 +34,14 @@ export type { OrderWorkflowInput, OrderWorkflowResult } from '../orders/messages
  */
 export const LOCAL_ACTIVITIES_PATCH = 'local-activities';
 
+/**
+ * Orders started after this patch (issue 8): keyless creates end at the caller's deadline, a
+ * refused checkout is final (422), a window that ends while the customer pays waits for the
+ * payment, late receipts are kept, one payment under two ids is one payment, and long-lived orders
+ * continue as new. Orders started before it keep the commands they started with.
+ */
+export const PLACEMENT_HARDENING_PATCH = 'placement-hardening';
+
 const INITIAL_INTERVAL_MS = 500;
 const PLACEMENT_MAX_INTERVAL_MS = 30_000;
 const retryOutages = {
@@ -44,31 +54,53 @@ const retryOutages = {
  * The attempts whose backoffs fit in `budgetMs`. The SDK's local activities do not stop retrying
  * when their scheduleToCloseTimeout passes, so placement is bounded by a number of attempts.
  */
-export function attemptsWithin(budgetMs: number): number {
+export function attemptsWithin(budgetMs: number, maxIntervalMs = PLACEMENT_MAX_INTERVAL_MS): number {
   let attempts = 1;
   let waited = 0;
   let backoff = INITIAL_INTERVAL_MS;
   while (waited + backoff <= budgetMs) {
     waited += backoff;
     attempts += 1;
-    backoff = Math.min(backoff * retryOutages.backoffCoefficient, PLACEMENT_MAX_INTERVAL_MS);
+    backoff = Math.min(backoff * retryOutages.backoffCoefficient, maxIntervalMs);
   }
   return attempts;
 }
 
-function activityProxies(input: OrderWorkflowInput): OrderActivityProxies {
+/** How long a complete checkout's payment is awaited after the window, when the input does not say. */
+const DEFAULT_CHECKOUT_COMPLETION_GRACE_MS = 5 * 60 * 1000;
+
+/** Messages one run handles before it continues as new, when the input does not say. */
+const DEFAULT_MESSAGES_PER_RUN = 1_000;
+
+/** Keyless creates retry often and briefly: the activities stop at the caller's deadline. */
+const KEYLESS_MAX_INTERVAL_MS = 1_000;
+
+function activityProxies(input: OrderWorkflowInput, hardened: boolean): OrderActivityProxies {
+  const keyless = hardened ? input.placementDeadline : undefined;
   return {
     // Outages of peers are retried while the caller may still be waiting; after that the order is
-    // rejected (nothing stored) or cancelled (stored, but it cannot be paid).
-    placement: proxyLocalActivities<OrderActivities>({
-      startToCloseTimeout: '10 seconds',
-      scheduleToCloseTimeout: input.placementTimeoutMs,
-      retry: {
-        ...retryOutages,
-        maximumInterval: PLACEMENT_MAX_INTERVAL_MS,
-        maximumAttempts: attemptsWithin(input.placementTimeoutMs),
-      },
-    }),
+    // rejected (nothing stored) or cancelled (stored, but it cannot be paid). Keyless creates
+    // retry often and briefly: the activities themselves stop at the caller's deadline.
+    placement: proxyLocalActivities<OrderActivities>(
+      keyless
+        ? {
+            startToCloseTimeout: '10 seconds',
+            retry: {
+              ...retryOutages,
+              maximumInterval: KEYLESS_MAX_INTERVAL_MS,
+              maximumAttempts: attemptsWithin(Math.min(input.placementTimeoutMs, keyless.callerTimeoutMs), KEYLESS_MAX_INTERVAL_MS),
+            },
+          }
+        : {
+            startToCloseTimeout: '10 seconds',
+            scheduleToCloseTimeout: input.placementTimeoutMs,
+            retry: {
+              ...retryOutages,
+              maximumInterval: PLACEMENT_MAX_INTERVAL_MS,
+              maximumAttempts: attemptsWithin(input.placementTimeoutMs),
+            },
+          },
+    ),
     durable: proxyLocalActivities<OrderActivities>({
       startToCloseTimeout: '10 seconds',
       retry: { ...retryOutages, maximumInterval: '1 minute' },
@@ -96,9 +128,13 @@ interface Reply {
  */
 export async function OrderWorkflow(input: OrderWorkflowInput): Promise<OrderWorkflowResult> {
   if (!patched(LOCAL_ACTIVITIES_PATCH)) return orderWorkflowV1(input);
+  const hardened = patched(PLACEMENT_HARDENING_PATCH);
 
-  const order = new Order(input, activityProxies(input));
+  const order = new Order(input, activityProxies(input, hardened), { hardened });
   const inbox: Command[] = [];
+  // Before the handlers: messages buffered for a continued run are validated as they are set.
+  const carried = hardened ? input.carried : undefined;
+  if (carried) order.restore(carried);
 
   setHandler(getOrderQuery, () => order.current);
 
@@ -133,28 +169,61 @@ export async function OrderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
   );
 
   const startedAt = Date.now();
-  if (input.resume) await order.resume();
-  else await order.place();
+  if (!carried) {
+    if (input.resume) await order.resume();
+    else await order.place();
+  }
   if (!order.isPlaced) {
     await condition(allHandlersFinished);
     return 'REJECTED';
   }
 
   const hasMail = (): boolean => inbox.length > 0;
+  let windowEndsAt = carried?.windowEndsAt ?? startedAt + input.paymentWindowMs;
+  let checkoutAsked = carried?.checkoutAsked ?? false;
+  let handled = 0;
+  const messagesPerRun = input.messagesPerRun ?? DEFAULT_MESSAGES_PER_RUN;
   for (;;) {
+    // A long-lived order (PAID, never delivered) keeps its history short: between messages, with
+    // nothing waiting, it continues as a new run carrying the order, its payment ids and session.
+    if (hardened && inbox.length === 0 && (handled >= messagesPerRun || workflowInfo().continueAsNewSuggested)) {
+      // A message arriving meanwhile is handled first (its update may be what is still running).
+      await condition(() => allHandlersFinished() || hasMail());
+      if (!hasMail()) {
+        log.info('continuing as new', { orderId: input.orderId, handled });
+        await continueAsNew<typeof OrderWorkflow>({
+          ...input,
+          items: [],
+          resume: undefined,
+          placementDeadline: undefined,
+          carried: order.carry(windowEndsAt, checkoutAsked),
+        });
+      }
+    }
     const { status } = order.placed();
     // PENDING waits for its payment window, DELIVERED and CANCELLED for late payments, PAID for ever.
     let arrived = true;
     if (status === 'PAID') await condition(hasMail);
-    else if (status === 'PENDING') arrived = await condition(hasMail, Math.max(0, startedAt + input.paymentWindowMs - Date.now()));
+    else if (status === 'PENDING') arrived = await condition(hasMail, Math.max(0, windowEndsAt - Date.now()));
     else arrived = await condition(hasMail, input.latePaymentGraceMs);
     if (!arrived) {
       if (isFinal(status)) break;
+      if (hardened && !checkoutAsked) {
+        checkoutAsked = true;
+        // The customer may be paying right now: close the checkout, or learn that it is complete
+        // and give its payment a bounded time to arrive rather than cancel and refund it.
+        if ((await order.closeCheckout()) === 'complete') {
+          log.info('payment window ended with the checkout complete; waiting for its payment', { orderId: input.orderId });
+          windowEndsAt = Date.now() + (input.checkoutCompletionGraceMs ?? DEFAULT_CHECKOUT_COMPLETION_GRACE_MS);
+          continue;
+        }
+      }
       log.info('payment window ended; cancelling the order', { orderId: input.orderId });
       await order.changeStatus('CANCELLED');
       continue;
     }
     const command = inbox.shift() as Command;
+    handled += 1;
     if (command.kind === 'payment') {
       await order.applyPayment(command.payment);
       continue;

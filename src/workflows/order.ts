@@ -1,16 +1,17 @@
 import { ApplicationFailure, log, upsertSearchAttributes } from '@temporalio/workflow';
 import type { OrderActivities } from '../activities';
-import { FailureType } from '../orders/errors';
+import { checkoutRefusedMessage, FailureType, placementTimedOutMessage } from '../orders/errors';
 import { checkRequestedTransition } from '../orders/lifecycle';
 import {
   OrderStatusAttribute,
   OrderTotalAttribute,
+  type CarriedOrder,
   type OrderWorkflowInput,
   type PlacedOrder,
 } from '../orders/messages';
 import type { OrderStatus, OrderWithItems, PaymentSession, PaymentSucceeded, PricedItem } from '../orders/types';
-import { toCents } from '../orders/money';
-import { causeType, failure, placementFailure } from './failures';
+import { toMinorUnits } from '../orders/money';
+import { causeMessage, causeType, failure, placementFailure } from './failures';
 
 /** The activity proxies an order uses, one per retry policy (see order-workflow.ts). */
 export interface OrderActivityProxies {
@@ -31,10 +32,14 @@ export class Order {
   private paymentSession: PaymentSession | null = null;
   private rejection: ApplicationFailure | null = null;
   private readonly seenPayments = new Set<string>();
+  /** The checkout was asked to close (once is enough: a later cancellation does not ask again). */
+  private checkoutClosed = false;
 
   constructor(
     private readonly input: OrderWorkflowInput,
     private readonly activities: OrderActivityProxies,
+    /** False for orders started before the placement-hardening patch: they keep their old steps. */
+    private readonly options: { hardened: boolean },
   ) {}
 
   get isPlaced(): boolean {
@@ -61,27 +66,71 @@ export class Order {
   async place(): Promise<void> {
     const { orderId, currency, items } = this.input;
     const { placement, durable } = this.activities;
+    // A caller without an idempotencyKey cannot find its order again: placement ends at its deadline.
+    const deadline = this.options.hardened ? this.input.placementDeadline : undefined;
+    const step = deadline === undefined ? {} : { deadline: deadline.at };
+    const timedOut = (error: unknown): boolean =>
+      deadline !== undefined && causeType(error) === FailureType.PlacementTimedOut;
+    const timedOutFailure = (): ApplicationFailure =>
+      failure(FailureType.PlacementTimedOut, placementTimedOutMessage(orderId, deadline?.callerTimeoutMs ?? 0));
     let placed: OrderWithItems;
     try {
-      placed = await placement.placeOrder({ orderId, currency, items });
+      placed = await placement.placeOrder({ orderId, currency, items, ...step });
     } catch (error) {
+      if (timedOut(error)) {
+        this.rejection = timedOutFailure();
+        return;
+      }
       const down = causeType(error) === FailureType.DatabaseUnavailable ? 'database' : 'products service';
       this.rejection = placementFailure(error, FailureType.ServiceUnavailable, `The ${down} is unavailable`);
       return;
     }
     this.publish(placed);
     try {
-      this.paymentSession = await placement.openCheckout({ orderId, currency, items: pricedItems(placed) });
+      this.paymentSession = await placement.openCheckout({ orderId, currency, items: pricedItems(placed), ...step });
     } catch (error) {
       // The order exists but cannot be paid: cancel it rather than leave it PENDING for ever.
       log.warn('payment session failed; cancelling the order', { orderId });
+      if (this.options.hardened && causeType(error) === FailureType.CheckoutRefused) {
+        // Refused for good: the reason is kept, so a retry with the same key gets the same answer.
+        const message = checkoutRefusedMessage(orderId, causeMessage(error));
+        this.publish(await durable.rejectOrder(orderId, { type: FailureType.CheckoutRefused, message }));
+        this.rejection = failure(FailureType.CheckoutRefused, message);
+        return;
+      }
       this.publish(await durable.setOrderStatus(orderId, 'CANCELLED'));
+      if (timedOut(error)) {
+        this.rejection = timedOutFailure();
+        return;
+      }
       this.rejection = placementFailure(
         error,
         FailureType.PaymentSessionFailed,
         `The payment session for order ${orderId} could not be created; the order was cancelled`,
       );
     }
+  }
+
+  /** The order as an earlier run of its workflow left it (continue-as-new): no placement. */
+  restore(carried: CarriedOrder): void {
+    carried.paymentIds.forEach((id) => this.seenPayments.add(id));
+    this.paymentSession = carried.paymentSession;
+    this.checkoutClosed = carried.checkoutAsked;
+    this.publish(carried.order);
+    if (this.paymentSession === null) {
+      this.rejection = failure(FailureType.OrderNotFound, `Order ${this.input.orderId} has no payment session`);
+    }
+  }
+
+  /** What the next run needs to go on where this one stops. */
+  carry(windowEndsAt: number, checkoutAsked: boolean): CarriedOrder {
+    return {
+      order: this.placed(),
+      paymentSession: this.paymentSession,
+      paymentIds: [...this.seenPayments],
+      windowEndsAt,
+      checkoutAsked,
+    };
   }
 
   /** A payment arrived after this order's workflow had closed: pick the order up where it was. */
@@ -97,9 +146,22 @@ export class Order {
 
   /** Each Stripe payment once: the first pays a PENDING order, any other is kept and refunded. */
   async applyPayment(payment: PaymentSucceeded): Promise<void> {
-    if (this.seenPayments.has(payment.stripePaymentId)) return;
-    this.seenPayments.add(payment.stripePaymentId);
+    if (this.seenPayments.has(payment.stripePaymentId)) {
+      if (this.options.hardened) await this.fillReceipt(payment.stripePaymentId, payment.receiptUrl);
+      return;
+    }
     const { status } = this.placed();
+    if (this.options.hardened && status !== 'PENDING') {
+      // Before refunding a "second" payment: the same one under its other id is not a second one.
+      const same = await this.samePaymentAs(payment.stripePaymentId);
+      if (same !== null) {
+        log.info('payment already seen under another id', { orderId: this.input.orderId, stripePaymentId: payment.stripePaymentId, same });
+        this.seenPayments.add(payment.stripePaymentId);
+        await this.fillReceipt(same, payment.receiptUrl);
+        return;
+      }
+    }
+    this.seenPayments.add(payment.stripePaymentId);
     const { durable } = this.activities;
     if (status === 'PENDING') {
       this.publish(await durable.recordPayment(payment, 'APPLIED'));
@@ -112,6 +174,31 @@ export class Order {
       stripePaymentId: payment.stripePaymentId,
       reason: `payment received for a ${status} order`,
     });
+  }
+
+  /**
+   * The seen payment that is the same Stripe payment intent as `stripePaymentId`, or null. Ids of
+   * one kind (two `pi_`, two `ch_`) are different payments; a `ch_` and a `pi_` are compared by
+   * asking the payments service (Stripe) for the intent behind each. Unknown means different.
+   */
+  private async samePaymentAs(stripePaymentId: string): Promise<string | null> {
+    const kind = (id: string): string => (id.startsWith('pi_') ? 'intent' : 'charge');
+    const others = [...this.seenPayments].filter((seen) => kind(seen) !== kind(stripePaymentId));
+    if (others.length === 0) return null;
+    const intents = await this.activities.durable.identifyPayments([stripePaymentId, ...others].slice(0, 20));
+    const intent = intents[stripePaymentId] ?? null;
+    if (intent === null) return null;
+    return others.find((seen) => intents[seen] === intent) ?? null;
+  }
+
+  /**
+   * A later event for the payment that paid this order (charge.succeeded after the checkout event)
+   * brings the receipt URL the first one lacked: kept, never overwriting one.
+   */
+  private async fillReceipt(stripePaymentId: string, receiptUrl: string | null): Promise<void> {
+    const order = this.placed();
+    if (receiptUrl === null || order.receiptUrl !== null || order.stripeChargeId !== stripePaymentId) return;
+    this.publish(await this.activities.durable.fillReceipt(this.input.orderId, stripePaymentId, receiptUrl));
   }
 
   /** A requested status change; throws a ForbiddenTransition failure the caller receives. */
@@ -134,18 +221,29 @@ export class Order {
   }
 
   /**
+   * When the payment window ends: closes the checkout so it can no longer be paid, and answers
+   * Stripe's status of the session (`complete` when the customer paid first), or null if unknown.
+   */
+  async closeCheckout(): Promise<string | null> {
+    return (await this.expireCheckout())?.status ?? null;
+  }
+
+  /**
    * Best effort: a cancelled order's checkout is closed so the customer cannot pay it any more;
    * if that fails, a payment that still arrives is recorded and refunded.
    */
-  private async expireCheckout(): Promise<void> {
+  private async expireCheckout(): Promise<{ status: string | null } | null> {
     const sessionId = this.paymentSession?.sessionId;
-    if (typeof sessionId !== 'string') return;
+    if (typeof sessionId !== 'string' || this.checkoutClosed) return null;
+    this.checkoutClosed = true;
     const { orderId } = this.input;
     try {
       const outcome = await this.activities.bestEffort.expirePaymentSession({ orderId, sessionId });
       log.info('checkout session expiry', { orderId, ...outcome });
+      return { status: outcome.status ?? null };
     } catch (error) {
       log.warn('checkout session could not be expired', { orderId, error: String(error) });
+      return null;
     }
   }
 
@@ -161,7 +259,12 @@ export class Order {
   }
 }
 
-/** The stored lines as the checkout prices them, in integer cents. */
+/** The stored lines as the checkout prices them, in integer minor units of the order's currency. */
 function pricedItems(order: OrderWithItems): PricedItem[] {
-  return order.OrderItems.map(({ productId, name, price, quantity }) => ({ productId, name, priceCents: toCents(price), quantity }));
+  return order.OrderItems.map(({ productId, name, price, quantity }) => ({
+    productId,
+    name,
+    priceCents: toMinorUnits(price, order.currency),
+    quantity,
+  }));
 }

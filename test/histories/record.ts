@@ -9,25 +9,43 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { WithStartWorkflowOperation } from '@temporalio/client';
+import { WithStartWorkflowOperation, WorkflowContinuedAsNewError } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
-import { changeStatusUpdate, ORDER_WORKFLOW_TYPE, orderWorkflowId, paymentSucceededSignal } from '../../src/orders/messages';
-import { LOCAL_ACTIVITIES_PATCH, type OrderWorkflow } from '../../src/workflows/order-workflow';
+import { changeStatusUpdate, ORDER_WORKFLOW_TYPE, orderWorkflowId, paymentSucceededSignal, placeOrderUpdate } from '../../src/orders/messages';
+import { PLACEMENT_HARDENING_PATCH, type OrderWorkflow } from '../../src/workflows/order-workflow';
 import type { OrderWorkflowInput } from '../../src/orders/messages';
 import type { PaymentSucceeded } from '../../src/orders/types';
 import globalSetup, { stopTestServices, TEST_SERVICES_KEY, type TestServices } from '../setup/global-setup';
 import { startTestSystem, type TestSystem } from '../support/system';
 
 /** The newest patch of OrderWorkflow; bump it with the patch so older recordings stay. */
-const RECORDED_VERSION = LOCAL_ACTIVITIES_PATCH;
+const RECORDED_VERSION = PLACEMENT_HARDENING_PATCH;
 
-type Scenario = (system: TestSystem, productId: number) => Promise<string>;
+/** A scenario returns its order id, or also earlier runs to record (continue-as-new). */
+type Recorded = string | { orderId: string; earlierRuns: Record<string, string> };
+type Scenario = (system: TestSystem, productId: number) => Promise<Recorded>;
 
 const payment = (orderId: string) => ({ stripePaymentId: `pi_${randomUUID()}`, orderId, receiptUrl: 'https://pay.stripe.com/receipts/r' });
 
 async function placeOrder(system: TestSystem, productId: number | string): Promise<string> {
   const placed = await system.nest.send<{ order: { id: string } }>('orders.create', { items: [{ productId, quantity: 2 }] });
   return placed.order.id;
+}
+
+/** Starts an order's workflow with these input settings and waits until it is placed (or rejected). */
+async function startOrder(system: TestSystem, productId: number | string, settings: Partial<OrderWorkflowInput> = {}): Promise<string> {
+  const orderId = settings.orderId ?? randomUUID();
+  await system.temporal.workflow
+    .executeUpdateWithStart(placeOrderUpdate, {
+      startWorkflowOperation: new WithStartWorkflowOperation<typeof OrderWorkflow>(ORDER_WORKFLOW_TYPE, {
+        workflowId: orderWorkflowId(orderId),
+        taskQueue: system.config.temporal.taskQueue,
+        args: [{ ...input(orderId, productId), ...settings }],
+        workflowIdConflictPolicy: 'USE_EXISTING',
+      }),
+    })
+    .catch(() => undefined);
+  return orderId;
 }
 
 const scenarios: Record<string, Scenario> = {
@@ -83,6 +101,65 @@ const scenarios: Record<string, Scenario> = {
     });
     return orderId;
   },
+  // The payment signal is in the history before placement: it waits in the inbox.
+  'payment-overtakes-placement': async (system, productId) => {
+    const orderId = randomUUID();
+    await system.temporal.workflow.signalWithStart<typeof OrderWorkflow, [PaymentSucceeded]>(ORDER_WORKFLOW_TYPE, {
+      workflowId: orderWorkflowId(orderId),
+      taskQueue: system.config.temporal.taskQueue,
+      args: [input(orderId, productId)],
+      signal: paymentSucceededSignal,
+      signalArgs: [payment(orderId)],
+    });
+    const handle = system.temporal.workflow.getHandle(orderWorkflowId(orderId));
+    await handle.executeUpdate(changeStatusUpdate, { args: ['DELIVERED'] });
+    return orderId;
+  },
+  'second-payment-on-delivered-order': async (system, productId) => {
+    const orderId = await startOrder(system, productId, { latePaymentGraceMs: 5_000 });
+    const handle = system.temporal.workflow.getHandle(orderWorkflowId(orderId));
+    await handle.signal(paymentSucceededSignal, payment(orderId));
+    await handle.executeUpdate(changeStatusUpdate, { args: ['DELIVERED'] });
+    await handle.signal(paymentSucceededSignal, payment(orderId));
+    return orderId;
+  },
+  // A charge id after the payment intent: the payments service is asked whether it is the same payment.
+  'payment-under-a-second-id': async (system, productId) => {
+    const orderId = await startOrder(system, productId);
+    const handle = system.temporal.workflow.getHandle(orderWorkflowId(orderId));
+    await handle.signal(paymentSucceededSignal, { ...payment(orderId), receiptUrl: null });
+    await handle.signal(paymentSucceededSignal, { ...payment(orderId), stripePaymentId: `ch_${randomUUID().replace(/-/g, '')}` });
+    await handle.executeUpdate(changeStatusUpdate, { args: ['DELIVERED'] });
+    return orderId;
+  },
+  'receipt-from-a-later-event': async (system, productId) => {
+    const orderId = await startOrder(system, productId);
+    const handle = system.temporal.workflow.getHandle(orderWorkflowId(orderId));
+    const first = { ...payment(orderId), receiptUrl: null };
+    await handle.signal(paymentSucceededSignal, first);
+    await handle.signal(paymentSucceededSignal, { ...first, receiptUrl: 'https://pay.stripe.com/receipts/later' });
+    await handle.executeUpdate(changeStatusUpdate, { args: ['DELIVERED'] });
+    return orderId;
+  },
+  'continue-as-new': async (system, productId) => {
+    const orderId = await startOrder(system, productId, { messagesPerRun: 2 });
+    const handle = system.temporal.workflow.getHandle(orderWorkflowId(orderId));
+    const firstRun = (await handle.describe()).runId;
+    const paid = payment(orderId);
+    await handle.signal(paymentSucceededSignal, paid);
+    await handle.signal(paymentSucceededSignal, paid);
+    // The first run ends by continuing as new.
+    const ended = await system.temporal.workflow.result(orderWorkflowId(orderId), firstRun, { followRuns: false }).catch((error: unknown) => error);
+    if (!(ended instanceof WorkflowContinuedAsNewError)) throw new Error('the order did not continue as new');
+    await handle.executeUpdate(changeStatusUpdate, { args: ['DELIVERED'] });
+    return { orderId, earlierRuns: { 'continue-as-new-first-run': firstRun } };
+  },
+  'keyless-create-past-its-deadline': async (system, productId) =>
+    startOrder(system, productId, { placementDeadline: { at: Date.now() - 1, callerTimeoutMs: 4_000 } }),
+  'checkout-refused': async (system) => {
+    const pin = await system.nest.send<{ id: number }>('products.create', { name: 'Recorded pin', price: 0.1 });
+    return startOrder(system, pin.id);
+  },
   'payment-window-expired': async (system, productId) => {
     const orderId = randomUUID();
     await system.temporal.workflow.start<typeof OrderWorkflow>(ORDER_WORKFLOW_TYPE, {
@@ -113,14 +190,19 @@ async function main(): Promise<void> {
     const wanted = process.argv.slice(2);
     for (const [name, scenario] of Object.entries(scenarios)) {
       if (wanted.length > 0 && !wanted.includes(name)) continue;
-      const orderId = await scenario(system, product.id);
+      const recorded = await scenario(system, product.id);
+      const { orderId, earlierRuns } = typeof recorded === 'string' ? { orderId: recorded, earlierRuns: {} } : recorded;
       const handle = system.temporal.workflow.getHandle(orderWorkflowId(orderId));
       const result = await handle.result();
       const folder = path.join(__dirname, RECORDED_VERSION);
       mkdirSync(folder, { recursive: true });
-      const file = path.join(folder, `${name}.json`);
-      writeFileSync(file, `${historyToJSON(await handle.fetchHistory())}\n`);
-      process.stdout.write(`${name}: ${String(result)} -> ${path.relative(process.cwd(), file)}\n`);
+      const runs: Array<[string, string | undefined]> = [...Object.entries(earlierRuns), [name, undefined]];
+      for (const [runName, runId] of runs) {
+        const file = path.join(folder, `${runName}.json`);
+        const history = await system.temporal.workflow.getHandle(orderWorkflowId(orderId), runId).fetchHistory();
+        writeFileSync(file, `${historyToJSON(history)}\n`);
+        process.stdout.write(`${runName}: ${String(result)} -> ${path.relative(process.cwd(), file)}\n`);
+      }
     }
   } finally {
     await system.stop();

@@ -1,0 +1,197 @@
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import type { Client } from '@temporalio/client';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import type { OrderActivities } from '../../src/activities';
+import type { PaymentOutcome } from '../../src/db/orders-repository';
+import type { Rejection } from '../../src/orders/errors';
+import {
+  ORDER_WORKFLOW_TYPE,
+  orderWorkflowId,
+  OrderStatusAttribute,
+  OrderTotalAttribute,
+  type OrderWorkflowInput,
+} from '../../src/orders/messages';
+import type { OrderStatus, OrderWithItems, PaymentSession, PaymentSucceeded, PricedItem, RequestedItem } from '../../src/orders/types';
+import type { OrderWorkflow } from '../../src/workflows/order-workflow';
+
+/**
+ * OrderWorkflow on a real Temporal dev server of its own (so the run's audit never sees these
+ * orders), with in-memory activities: for the
+ * workflow's own decisions (timers, waits, what it asks and when), fast and without peers.
+ * Every activity call is announced on `calls` (event = activity name), so tests await it.
+ */
+export interface StubPeers {
+  orders: Map<string, OrderWithItems>;
+  payments: Array<{ payment: PaymentSucceeded; outcome: PaymentOutcome }>;
+  refunds: Array<{ orderId: string; stripePaymentId: string; reason: string }>;
+  calls: EventEmitter;
+  /** What Stripe says of an order's checkout session when the workflow expires it. */
+  sessionStatus: (orderId: string) => 'open' | 'complete';
+  /** The payment intent behind a Stripe payment id (charge ids map to their payment intent). */
+  paymentIntents: Map<string, string>;
+}
+
+export function stubPeers(): StubPeers {
+  return {
+    orders: new Map(),
+    payments: [],
+    refunds: [],
+    calls: new EventEmitter(),
+    sessionStatus: () => 'open',
+    paymentIntents: new Map(),
+  };
+}
+
+function stubActivities(peers: StubPeers): Partial<OrderActivities> {
+  const announce = <T>(name: string, value: T): T => {
+    peers.calls.emit(name, value);
+    return value;
+  };
+  const order = (orderId: string): OrderWithItems => {
+    const found = peers.orders.get(orderId);
+    if (found === undefined) throw new Error(`no order ${orderId}`);
+    return found;
+  };
+  const update = (orderId: string, change: Partial<OrderWithItems>): OrderWithItems => {
+    const next = { ...order(orderId), ...change, updatedAt: new Date().toISOString() };
+    peers.orders.set(orderId, next);
+    return next;
+  };
+  return {
+    async placeOrder(request: { orderId: string; currency: string; items: RequestedItem[] }): Promise<OrderWithItems> {
+      const existing = peers.orders.get(request.orderId);
+      if (existing) return existing;
+      const now = new Date().toISOString();
+      const placed: OrderWithItems = {
+        id: request.orderId,
+        totalAmount: 10 * request.items.reduce((sum, item) => sum + item.quantity, 0),
+        totalItems: request.items.reduce((sum, item) => sum + item.quantity, 0),
+        currency: request.currency,
+        status: 'PENDING',
+        paid: false,
+        paidAt: null,
+        stripeChargeId: null,
+        receiptUrl: null,
+        createdAt: now,
+        updatedAt: now,
+        OrderItems: request.items.map((item) => ({ productId: item.productId, name: 'Item', price: 10, quantity: item.quantity })),
+      };
+      peers.orders.set(request.orderId, placed);
+      return announce('placeOrder', placed);
+    },
+    async openCheckout(request: { orderId: string; items: PricedItem[] }): Promise<PaymentSession> {
+      return announce('openCheckout', { url: `https://checkout.test/${request.orderId}`, sessionId: `cs_test_${request.orderId.slice(0, 8)}` });
+    },
+    async setOrderStatus(orderId: string, status: OrderStatus): Promise<OrderWithItems> {
+      return announce('setOrderStatus', update(orderId, { status }));
+    },
+    async rejectOrder(orderId: string, _rejection: Rejection): Promise<OrderWithItems> {
+      return announce('rejectOrder', update(orderId, { status: 'CANCELLED' }));
+    },
+    async recordPayment(payment: PaymentSucceeded, outcome: PaymentOutcome): Promise<OrderWithItems> {
+      if (!peers.payments.some((recorded) => recorded.payment.stripePaymentId === payment.stripePaymentId)) {
+        peers.payments.push({ payment, outcome });
+      }
+      const current = order(payment.orderId);
+      const paid =
+        outcome === 'APPLIED' && current.status === 'PENDING'
+          ? update(payment.orderId, {
+              status: 'PAID',
+              paid: true,
+              paidAt: new Date().toISOString(),
+              stripeChargeId: payment.stripePaymentId,
+              receiptUrl: payment.receiptUrl,
+            })
+          : current;
+      return announce('recordPayment', paid);
+    },
+    async fillReceipt(orderId: string, stripePaymentId: string, receiptUrl: string): Promise<OrderWithItems> {
+      const current = order(orderId);
+      const filled =
+        current.stripeChargeId === stripePaymentId && current.receiptUrl === null ? update(orderId, { receiptUrl }) : current;
+      return announce('fillReceipt', filled);
+    },
+    async identifyPayments(stripePaymentIds: string[]): Promise<Record<string, string | null>> {
+      return announce(
+        'identifyPayments',
+        Object.fromEntries(stripePaymentIds.map((id) => [id, id.startsWith('pi_') ? id : (peers.paymentIntents.get(id) ?? null)])),
+      );
+    },
+    async requestRefund(request: { orderId: string; stripePaymentId: string; reason: string }): Promise<void> {
+      peers.refunds.push(request);
+      announce('requestRefund', request);
+    },
+    async expirePaymentSession(session: { orderId: string; sessionId: string }) {
+      const status = peers.sessionStatus(session.orderId);
+      return announce('expirePaymentSession', {
+        expired: status === 'open',
+        detail: `session is ${status === 'open' ? 'expired' : status}`,
+        status: status === 'open' ? 'expired' : status,
+      });
+    },
+    async loadOrder(orderId: string) {
+      const paymentIds = peers.payments.filter((recorded) => recorded.payment.orderId === orderId).map((recorded) => recorded.payment.stripePaymentId);
+      return announce('loadOrder', {
+        order: order(orderId),
+        paymentSession: { url: `https://checkout.test/${orderId}`, sessionId: `cs_test_${orderId.slice(0, 8)}` },
+        paymentIds,
+      });
+    },
+  };
+}
+
+export interface StubWorker {
+  client: Client;
+  taskQueue: string;
+  /** Starts an OrderWorkflow for a new order with these input settings. */
+  start(settings?: Partial<OrderWorkflowInput>): Promise<ReturnType<Client['workflow']['getHandle']>>;
+  stop(): Promise<void>;
+}
+
+export async function startStubWorker(peers: StubPeers): Promise<StubWorker> {
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+  const env = await TestWorkflowEnvironment.createLocal({
+    server: {
+      executable: { type: 'existing-path', path: process.env.TEMPORAL_CLI as string },
+      searchAttributes: [OrderStatusAttribute, OrderTotalAttribute],
+    },
+  });
+  const taskQueue = `stub-${randomUUID().slice(0, 8)}`;
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue,
+    workflowsPath: require.resolve('../../src/workflows'),
+    activities: stubActivities(peers),
+  });
+  const running = worker.run();
+  const { client } = env;
+  return {
+    client,
+    taskQueue,
+    async start(settings = {}) {
+      const orderId = randomUUID();
+      const input: OrderWorkflowInput = {
+        orderId,
+        items: [{ productId: 1, quantity: 1 }],
+        currency: 'usd',
+        placementTimeoutMs: 5_000,
+        paymentWindowMs: 60_000,
+        latePaymentGraceMs: 200,
+        ...settings,
+      };
+      await client.workflow.start<typeof OrderWorkflow>(ORDER_WORKFLOW_TYPE, {
+        workflowId: orderWorkflowId(orderId),
+        taskQueue,
+        args: [input],
+      });
+      return client.workflow.getHandle(orderWorkflowId(orderId));
+    },
+    async stop() {
+      worker.shutdown();
+      await running;
+      await env.teardown();
+    },
+  };
+}
