@@ -1,10 +1,10 @@
-import { WithStartWorkflowOperation, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
-import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
+import { WithStartWorkflowOperation, type Client } from '@temporalio/client';
+import { WorkflowNotFoundError } from '@temporalio/common';
 import type { Config } from '../config';
 import type { OrdersRepository } from '../db/orders-repository';
 import type { Logger } from '../logger';
 import { RpcError } from '../nats/nest-transport';
-import { FailureType, placementTimedOutMessage } from '../orders/errors';
+import { placementTimedOutMessage } from '../orders/errors';
 import { checkRequestedTransition } from '../orders/lifecycle';
 import {
   changeStatusUpdate,
@@ -39,10 +39,6 @@ export interface OrderHandlerDeps {
 
 const notFound = (id: string): RpcError => new RpcError(404, `Order with id ${id} not found`);
 
-const isOrderNotFound = (error: unknown): boolean =>
-  error instanceof WorkflowUpdateFailedError &&
-  error.cause instanceof ApplicationFailure &&
-  error.cause.type === FailureType.OrderNotFound;
 
 /**
  * A keyless create's placement deadline: early enough that the workflow has cancelled whatever it
@@ -77,22 +73,15 @@ export function createOrderHandlers({ temporal, orders, taskQueue, settings, log
     if (check.kind === 'unchanged') return order;
     if (check.kind === 'forbidden') throw new RpcError(409, check.message);
     logger.info({ orderId: id }, 'order workflow closed; resuming it from the database for a status change');
-    try {
-      return await temporal.workflow.executeUpdateWithStart(changeStatusUpdate, {
-        args: [status],
-        startWorkflowOperation: new WithStartWorkflowOperation<typeof OrderWorkflow>(ORDER_WORKFLOW_TYPE, {
-          workflowId: orderWorkflowId(id),
-          taskQueue,
-          args: [orderWorkflowInput(id, [], settings, true)],
-          workflowIdConflictPolicy: 'USE_EXISTING',
-        }),
-      });
-    } catch (error) {
-      // The update reached the resumed workflow before it had read the order back, and its
-      // validator refused it; that refusal is sent once the order is loaded, so one retry suffices.
-      if (!isOrderNotFound(error)) throw error;
-      return handle.executeUpdate(changeStatusUpdate, { args: [status] });
-    }
+    return temporal.workflow.executeUpdateWithStart(changeStatusUpdate, {
+      args: [status],
+      startWorkflowOperation: new WithStartWorkflowOperation<typeof OrderWorkflow>(ORDER_WORKFLOW_TYPE, {
+        workflowId: orderWorkflowId(id),
+        taskQueue,
+        args: [orderWorkflowInput(id, [], settings, true)],
+        workflowIdConflictPolicy: 'USE_EXISTING',
+      }),
+    });
   }
 
   async function findExisting(id: string): Promise<OrderWithItems> {

@@ -131,6 +131,7 @@ export async function OrderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
   const hardened = patched(PLACEMENT_HARDENING_PATCH);
 
   const order = new Order(input, activityProxies(input, hardened), { hardened });
+  const notFound = (): ApplicationFailure => failure(FailureType.OrderNotFound, `Order with id ${input.orderId} not found`);
   const inbox: Command[] = [];
   // Before the handlers: messages buffered for a continued run are validated as they are set.
   const carried = hardened ? input.carried : undefined;
@@ -163,7 +164,8 @@ export async function OrderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
         if (!ORDER_STATUSES.includes(status)) {
           throw failure(FailureType.InvalidInput, `status must be one of ${ORDER_STATUSES.join(', ')}`);
         }
-        if (!order.isPlaced) throw failure(FailureType.OrderNotFound, `Order with id ${input.orderId} not found`);
+        // A resumed order is being read back from PostgreSQL: its change waits in the inbox meanwhile.
+        if (!order.isPlaced && !input.resume) throw notFound();
       },
     },
   );
@@ -174,6 +176,10 @@ export async function OrderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
     else await order.place();
   }
   if (!order.isPlaced) {
+    // Only a resumed order can have accepted changes by now; without the order they cannot apply.
+    for (const command of inbox.splice(0)) {
+      if (command.kind === 'changeStatus') Object.assign(command.reply, { failure: notFound(), settled: true });
+    }
     await condition(allHandlersFinished);
     return 'REJECTED';
   }
