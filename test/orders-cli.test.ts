@@ -59,7 +59,8 @@ describe('the orders command', () => {
     const json = JSON.parse(ok(await orders('show', id, '--json'))) as { order: OrderWithItems; timeline: Array<{ event: string }> };
     expect(json.order.status).toBe('DELIVERED');
     expect(json.timeline.map((entry) => entry.event)).toEqual(expect.arrayContaining(['placed', 'paid', 'delivered']));
-  });
+    // Six processes, each loading tsx and the Temporal SDK: seconds each on a busy machine.
+  }, 180_000);
 
   it('lists the product catalogue', async () => {
     expect(ok(await orders('products'))).toMatch(new RegExp(`^\\s*${lamp.id}\\s+${lamp.name}\\s+12\\.50$`, 'm'));
