@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createDeadLettersRepository } from '../src/db/dead-letters-repository';
-import { REFUND_REQUESTED_SUBJECT } from '../src/nats/payment-stream';
+import { REFUND_REQUESTED_SUBJECT } from '../src/nats/subjects';
 import { orderWorkflowId } from '../src/orders/messages';
 import type { OrderWithItems } from '../src/orders/types';
 import { eventually } from './support/eventually';
