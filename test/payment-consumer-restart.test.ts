@@ -4,7 +4,7 @@ import pino from 'pino';
 import { PAYMENT_CONSUMER } from '../src/gateway/payment-subscriber';
 import { PAYMENT_STREAM } from '../src/nats/payment-stream';
 import type { OrderWithItems } from '../src/orders/types';
-import { REFUND_CONSUMER } from '../src/payments/refunds';
+import { REFUND_CONSUMER } from '../src/payments/refund-request-consumer';
 import { eventually } from './support/eventually';
 import { startPrivateNats, type PrivateNats } from './support/private-nats';
 import { startTestSystem, type TestSystem } from './support/system';

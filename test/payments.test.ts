@@ -10,7 +10,8 @@ import Stripe from 'stripe';
 import { parseConfig, type Config } from '../src/config';
 import { connectNats } from '../src/nats/connection';
 import { MAX_REQUEST_BYTES, requestPeer, RpcError } from '../src/nats/nest-transport';
-import { PAYMENT_STREAM, PAYMENT_SUCCEEDED_SUBJECT } from '../src/nats/payment-stream';
+import { PAYMENT_STREAM } from '../src/nats/payment-stream';
+import { PAYMENT_SUCCEEDED_SUBJECT } from '../src/nats/subjects';
 import { createPaymentSessionHandler, toRpcErrorFromStripe } from '../src/payments/create-session';
 import { startPaymentsService, type PaymentsService } from '../src/payments/service';
 import { createStripeClient } from '../src/payments/stripe-client';
@@ -95,13 +96,7 @@ beforeAll(async () => {
     stripe: createStripeClient({ ...config.stripe, apiBase: proxy.url }),
     // Every line the service logs is kept, to check that no secret ever reaches the logs.
     logger: pino({ level: 'debug' }, { write: (line: string) => void logLines.push(line) }),
-    httpPort: 0,
-    publicUrl: config.payments.publicUrl,
-    webhookSecret: config.stripe.webhookSecret,
-    webhookToleranceSeconds: config.stripe.webhookToleranceSeconds,
-    publishTimeoutMs: config.nats.requestTimeoutMs,
-    createSessionSubject: config.subjects.createPaymentSession,
-    stream: config.paymentStream,
+    config: { ...config, payments: { ...config.payments, httpPort: 0 } },
   });
 });
 
