@@ -5,7 +5,7 @@ import type { NatsConnection } from 'nats';
 import { parseConfig, type Config } from '../../src/config';
 import { createOrdersRepository, type OrdersRepository } from '../../src/db/orders-repository';
 import { createDatabasePool, type DatabasePool, closeDatabasePool } from '../../src/db/pool';
-import { startGateway } from '../../src/gateway/main';
+import { startGateway } from '../../src/gateway/service';
 import { PAYMENT_CONSUMER } from '../../src/gateway/payment-subscriber';
 import { createLogger, type Logger } from '../../src/logger';
 import { connectNats } from '../../src/nats/connection';
@@ -18,7 +18,7 @@ import { startPaymentsService, type PaymentsService } from '../../src/payments/s
 import { startProductsService, type ProductsService } from '../../src/products/service';
 import { connectTemporalClient, connectTemporalWorker } from '../../src/temporal/connection';
 import { temporalRuntimeOptions } from '../../src/temporal/sdk-runtime';
-import { startOrderWorker } from '../../src/worker';
+import { startOrderWorker } from '../../src/worker/service';
 import { connectNestClient, type NestClient } from './nest-client';
 
 let sdkLoggerInstalled = false;
@@ -80,15 +80,10 @@ export async function startTestSystem(
     nc: nats,
     stripe: createStripeClient(config.stripe),
     logger,
-    httpPort: 0,
-    publicUrl: config.payments.publicUrl,
-    webhookSecret: config.stripe.webhookSecret,
-    webhookToleranceSeconds: config.stripe.webhookToleranceSeconds,
-    publishTimeoutMs: config.nats.requestTimeoutMs,
-    stream: config.paymentStream,
+    config: { ...config, payments: { ...config.payments, httpPort: 0 } },
   });
   const starters = {
-    products: (): Promise<ProductsService> => startProductsService({ nc: nats, pool, logger }),
+    products: (): Promise<ProductsService> => startProductsService({ nc: nats, pool, logger, config }),
     worker: () => startOrderWorker({ connection: workerConnection, pool, nats, config }),
     gateway: () => startGateway({ config, logger, nats, temporal, pool }),
   };

@@ -37,7 +37,7 @@ export type AppName = 'products' | 'payments' | 'worker' | 'gateway';
 const APP_SCRIPTS: Record<AppName, string> = {
   products: 'src/products/main.ts',
   payments: 'src/payments/main.ts',
-  worker: 'src/worker.ts',
+  worker: 'src/worker/main.ts',
   gateway: 'src/gateway/main.ts',
 };
 export const APP_NAMES = Object.keys(APP_SCRIPTS) as AppName[];
