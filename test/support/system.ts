@@ -20,6 +20,7 @@ import { connectTemporalClient, connectTemporalWorker } from '../../src/temporal
 import { temporalRuntimeOptions } from '../../src/temporal/sdk-runtime';
 import { startOrderWorker } from '../../src/worker/service';
 import { connectNestClient, type NestClient } from './nest-client';
+import { ordersClient, type OrdersClient } from './orders-client';
 
 let sdkLoggerInstalled = false;
 
@@ -33,6 +34,8 @@ export interface TestSystem {
   temporal: Client;
   /** A real NestJS ClientProxy over NATS, as the peers of the orders service use. */
   nest: NestClient;
+  /** The orders subjects through `nest`: place, find, change status, pay, wait for a status. */
+  client: OrdersClient;
   paymentsUrl: string;
   /**
    * Base URL of each part's /metrics, /healthz and /readyz, for the parts whose *_METRICS_PORT is
@@ -130,6 +133,7 @@ export async function startTestSystem(
     orders: createOrdersRepository(pool),
     temporal,
     nest,
+    client: ordersClient(nest),
     paymentsUrl: payments.url,
     observability: Object.fromEntries([...servers].map(([part, server]) => [part, server.url])),
     stopPart,
