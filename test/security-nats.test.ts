@@ -15,9 +15,9 @@ import { encodeEvent, requestPeer, RpcError } from '../src/nats/nest-transport';
 import { PAYMENT_SUCCEEDED_SUBJECT } from '../src/nats/subjects';
 import { connectTemporalClient } from '../src/temporal/connection';
 import { eventually } from './support/eventually';
+import { REPO_ROOT } from './support/run-command';
 import { makeCertificates, privateDatabase, startConfiguredNats, type ConfiguredNats } from './security-helpers';
 
-const REPO_ROOT = path.resolve(__dirname, '..');
 let dir: string;
 const started: ConfiguredNats[] = [];
 
