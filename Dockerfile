@@ -22,4 +22,4 @@ COPY --from=build /app/dist ./dist
 # Compiled code looks for migrations two folders above dist/src/db, that is dist/sql.
 COPY sql ./dist/sql
 USER node
-CMD ["node", "dist/src/worker.js"]
+CMD ["node", "dist/src/worker/main.js"]

@@ -36,7 +36,7 @@ export type AppName = 'products' | 'payments' | 'worker' | 'gateway' | 'seed-pip
 const APP_SCRIPTS: Record<AppName, string> = {
   products: 'src/products/main.ts',
   payments: 'src/payments/main.ts',
-  worker: 'src/worker.ts',
+  worker: 'src/worker/main.ts',
   gateway: 'src/gateway/main.ts',
   'seed-pipeline': 'bench/floors/seed-pipeline.ts',
   'empty-worker': 'bench/floors/empty-worker.ts',

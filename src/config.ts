@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PAYMENTS_SUBJECTS, PRODUCTS_SUBJECTS } from './nats/subjects';
 import { EXAMPLE_SECRETS, productionSecretProblems } from './production-secrets';
 
 /**
@@ -87,10 +88,10 @@ const environmentSchema = z.object({
   DATABASE_URL: url.default('postgres://postgres@127.0.0.1:5432/orders'),
   MIGRATION_DATABASE_URL: optional.pipe(url.optional()),
 
-  PRODUCTS_VALIDATE_SUBJECT: z.string().min(1).default('validate_products'),
-  PAYMENTS_CREATE_SESSION_SUBJECT: z.string().min(1).default('create.payment.session'),
-  PAYMENTS_EXPIRE_SESSION_SUBJECT: z.string().min(1).default('expire.payment.session'),
-  PAYMENTS_IDENTIFY_SUBJECT: z.string().min(1).default('identify.payments'),
+  PRODUCTS_VALIDATE_SUBJECT: z.string().min(1).default(PRODUCTS_SUBJECTS.validate),
+  PAYMENTS_CREATE_SESSION_SUBJECT: z.string().min(1).default(PAYMENTS_SUBJECTS.createSession),
+  PAYMENTS_EXPIRE_SESSION_SUBJECT: z.string().min(1).default(PAYMENTS_SUBJECTS.expireSession),
+  PAYMENTS_IDENTIFY_SUBJECT: z.string().min(1).default(PAYMENTS_SUBJECTS.identify),
   ORDER_CURRENCY: z
     .string()
     .regex(/^[a-z]{3}$/, 'must be a three-letter lower-case ISO currency code')

@@ -1,14 +1,8 @@
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import path from 'node:path';
-import { promisify } from 'node:util';
 import { sql } from 'slonik';
-import type { OrderWithItems } from '../src/orders/types';
 import { eventually } from './support/eventually';
+import { runScript } from './support/run-command';
 import { startTestSystem, type TestSystem } from './support/system';
-
-const run = promisify(execFile);
-const ROOT = path.resolve(__dirname, '..');
 
 let system: TestSystem;
 
@@ -21,26 +15,18 @@ afterAll(async () => {
 });
 
 /** `npm run audit` as an operator runs it, against this test run's services. */
-async function audit(): Promise<{ code: number; output: string }> {
-  try {
-    const { stdout } = await run(process.execPath, [require.resolve('tsx/cli'), 'src/scripts/audit.ts', '--grace-ms=3000'], {
-      cwd: ROOT,
-      env: process.env,
-    });
-    return { code: 0, output: stdout };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, output: `${failed.stdout}${failed.stderr}` };
-  }
+async function audit(): Promise<{ code: number | null; output: string }> {
+  const { code, stdout, stderr } = await runScript('src/scripts/audit.ts', { args: ['--grace-ms=3000'] });
+  return { code, output: code === 0 ? stdout : `${stdout}${stderr}` };
 }
 
 it('reports zero discrepancies after orders are placed, paid and delivered, and flags a planted one', async () => {
   const product = await system.nest.send<{ id: number }>('products.create', { name: 'Audited', price: 5 });
-  const { order } = await system.nest.send<{ order: OrderWithItems }>('orders.create', { items: [{ productId: product.id, quantity: 1 }] });
-  await system.nest.emit('payment.succeeded', { stripePaymentId: `pi_${randomUUID()}`, orderId: order.id, receiptUrl: null });
-  await eventually(async () => expect((await system.orders.findOrder(order.id))?.status).toBe('PAID'));
-  await system.nest.send('orders.change.status', { id: order.id, status: 'DELIVERED' });
-  await system.nest.emit('payment.succeeded', { stripePaymentId: `pi_${randomUUID()}`, orderId: randomUUID(), receiptUrl: null });
+  const { order } = await system.client.place([{ productId: product.id, quantity: 1 }]);
+  await system.client.pay(order.id);
+  await system.client.waitForStatus(order.id, 'PAID');
+  await system.client.changeStatus(order.id, 'DELIVERED');
+  await system.client.pay(randomUUID());
 
   const clean = await eventually(async () => {
     const result = await audit();

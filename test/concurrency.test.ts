@@ -2,8 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { sql } from 'slonik';
 import { z } from 'zod';
 import { orderIdFor } from '../src/gateway/order-id';
-import type { OrderWithItems, PaymentSession } from '../src/orders/types';
+import type { OrderWithItems } from '../src/orders/types';
 import { eventually } from './support/eventually';
+import { paymentEvent } from './support/orders-client';
 import { startTestSystem, type TestSystem } from './support/system';
 
 let system: TestSystem;
@@ -18,15 +19,7 @@ afterAll(async () => {
   await system?.stop();
 });
 
-interface Placed {
-  order: OrderWithItems;
-  paymentSession: PaymentSession;
-}
-
-const place = (extra: Record<string, unknown> = {}) =>
-  system.nest.send<Placed>('orders.create', { items: [{ productId: product.id, quantity: 1 }], ...extra });
-
-const payment = (orderId: string) => ({ stripePaymentId: `pi_${randomUUID()}`, orderId, receiptUrl: null });
+const place = (extra: Record<string, unknown> = {}) => system.client.place([{ productId: product.id, quantity: 1 }], extra);
 
 it('makes one order and one workflow from 20 concurrent copies of a request', async () => {
   const idempotencyKey = randomUUID();
@@ -46,7 +39,7 @@ it('makes one order and one workflow from 20 concurrent copies of a request', as
 
 it('serialises a payment and a cancellation racing on one order into a state the lifecycle allows', async () => {
   const orders = await Promise.all(Array.from({ length: 8 }, () => place()));
-  const payments = new Map(orders.map(({ order }) => [order.id, payment(order.id)]));
+  const payments = new Map(orders.map(({ order }) => [order.id, paymentEvent(order.id)]));
   await Promise.all(
     orders.map(async ({ order }) => {
       const [cancelled] = await Promise.allSettled([
@@ -84,7 +77,7 @@ it('applies a payment that arrives while its order is still being placed', async
   expect(await system.orders.findOrder(orderId)).toBeNull();
 
   // The payment overtakes the order: the workflow keeps it until the order exists.
-  const early = payment(orderId);
+  const early = paymentEvent(orderId);
   await system.nest.emit('payment.succeeded', early);
   await system.startPart('products');
 

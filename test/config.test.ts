@@ -1,10 +1,7 @@
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, parseConfig } from '../src/config';
-import { tsxCommand } from '../src/infra/app-process';
-
-const REPO_ROOT = path.resolve(__dirname, '..');
+import { REPO_ROOT, runScript } from './support/run-command';
 
 function rejectionOf(env: Record<string, string>): ConfigError {
   try {
@@ -85,17 +82,7 @@ describe('configuration', () => {
   });
 
   it('stops a process with a bad value, naming the variable', async () => {
-    const { command, args } = tsxCommand('src/scripts/migrate.ts');
-    const child = spawn(command, args, {
-      cwd: REPO_ROOT,
-      env: { ...process.env, ORDER_CURRENCY: 'EURO' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+    const { code, stderr } = await runScript('src/scripts/migrate.ts', { env: { ORDER_CURRENCY: 'EURO' } });
     expect(code).toBe(1);
     expect(stderr).toContain('ORDER_CURRENCY');
   });
@@ -126,18 +113,9 @@ describe('configuration', () => {
     });
 
     it('stops a process that has no webhook secret, naming the variable', async () => {
-      const { command, args } = tsxCommand('src/scripts/migrate.ts');
-      const { STRIPE_WEBHOOK_SECRET: _unset, ...env } = process.env;
-      const child = spawn(command, args, {
-        cwd: REPO_ROOT,
-        env: { ...env, NODE_ENV: 'production', STRIPE_SECRET_KEY: realSecrets.STRIPE_SECRET_KEY },
-        stdio: ['ignore', 'pipe', 'pipe'],
+      const { code, stderr } = await runScript('src/scripts/migrate.ts', {
+        env: { STRIPE_WEBHOOK_SECRET: undefined, NODE_ENV: 'production', STRIPE_SECRET_KEY: realSecrets.STRIPE_SECRET_KEY },
       });
-      let stderr = '';
-      child.stderr.on('data', (chunk: Buffer) => {
-        stderr += chunk.toString();
-      });
-      const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
       expect(code).toBe(1);
       expect(stderr).toContain('STRIPE_WEBHOOK_SECRET: must be set in production');
       expect(stderr).not.toContain('STRIPE_SECRET_KEY');

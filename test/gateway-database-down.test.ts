@@ -3,7 +3,7 @@ import type { Client } from '@temporalio/client';
 import type { NatsConnection } from 'nats';
 import { parseConfig } from '../src/config';
 import { createDatabasePool, type DatabasePool, closeDatabasePool } from '../src/db/pool';
-import { startGateway, type Gateway } from '../src/gateway/main';
+import { startGateway, type Gateway } from '../src/gateway/service';
 import { createLogger } from '../src/logger';
 import { connectNats } from '../src/nats/connection';
 import { connectTemporalClient } from '../src/temporal/connection';

@@ -1,11 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
 import { tsxCommand } from '../src/infra/app-process';
 import { freePorts } from '../src/infra/services';
 import type { OrderWithItems } from '../src/orders/types';
 import { checkoutSessionEvent, postWebhook, signEvent, webhookUrl } from '../src/payments/test-events';
 import { eventually } from './support/eventually';
 import { get, sampleValue } from './support/prometheus';
+import { REPO_ROOT } from './support/run-command';
 import { startTcpProxy, type TcpProxy } from './support/tcp-proxy';
 import { startTestSystem, type Part, type TestSystem } from './support/system';
 
@@ -90,7 +90,6 @@ describe('metrics and health of the running system', () => {
 });
 
 describe('readiness of a products process whose dependencies go away', () => {
-  const REPO_ROOT = path.resolve(__dirname, '..');
   let database: TcpProxy;
   let nats: TcpProxy;
   let child: ChildProcess;

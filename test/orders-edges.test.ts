@@ -1,17 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import { orderWorkflowId } from '../src/orders/messages';
-import type { OrderWithItems, PaymentSession } from '../src/orders/types';
-import { eventually } from './support/eventually';
+import type { OrderWithItems } from '../src/orders/types';
 import { startTestSystem, type TestSystem } from './support/system';
 
 // Issue 8, "no money lost at the edges": ids in any letter case, reused idempotency keys, odd
 // wire input, and orders whose workflow was closed behind the service's back.
-
-interface Placed {
-  order: OrderWithItems;
-  paymentSession: PaymentSession;
-}
 
 let system: TestSystem;
 let lamp: { id: number };
@@ -28,13 +22,7 @@ afterAll(async () => {
 });
 
 const place = async (items: unknown, extra: Record<string, unknown> = {}): Promise<OrderWithItems> =>
-  (await system.nest.send<Placed>('orders.create', { items, ...extra })).order;
-
-const pay = (orderId: string) =>
-  system.nest.emit('payment.succeeded', { stripePaymentId: `pi_${randomUUID()}`, orderId, receiptUrl: null });
-
-const waitForStatus = (id: string, status: string) =>
-  eventually(async () => expect((await system.orders.findOrder(id))?.status).toBe(status));
+  (await system.client.place(items, extra)).order;
 
 /** A raw NATS request, so a reply that does not echo the caller's id is seen rather than timing out. */
 async function rawRequest(subject: string, body: unknown): Promise<Record<string, unknown>> {
@@ -49,8 +37,8 @@ describe('order ids in upper case', () => {
 
     expect((await system.nest.send<OrderWithItems>('orders.find.one', { id: upper })).id).toBe(order.id);
 
-    await pay(upper);
-    await waitForStatus(order.id, 'PAID');
+    await system.client.pay(upper);
+    await system.client.waitForStatus(order.id, 'PAID');
     await expect(system.temporal.workflow.getHandle(orderWorkflowId(upper)).describe()).rejects.toBeInstanceOf(
       WorkflowNotFoundError,
     );
@@ -119,8 +107,8 @@ describe('wire edge cases', () => {
 describe('an order whose workflow was closed', () => {
   it('still changes status: the workflow is resumed from PostgreSQL', async () => {
     const order = await place([{ productId: desk.id, quantity: 1 }]);
-    await pay(order.id);
-    await waitForStatus(order.id, 'PAID');
+    await system.client.pay(order.id);
+    await system.client.waitForStatus(order.id, 'PAID');
     const handle = system.temporal.workflow.getHandle(orderWorkflowId(order.id));
     await handle.terminate('closed by an operator');
 

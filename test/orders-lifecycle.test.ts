@@ -4,20 +4,15 @@ import { promisify } from 'node:util';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { sql } from 'slonik';
 import { z } from 'zod';
-import { REFUND_REQUESTED_SUBJECT } from '../src/nats/payment-stream';
-import { orderWorkflowId, paymentSucceededSignal } from '../src/orders/messages';
-import type { Order, OrderWithItems, PaymentSession } from '../src/orders/types';
-import { REFUNDED_SUBJECT } from '../src/payments/refunds';
+import { REFUND_REQUESTED_SUBJECT, REFUNDED_SUBJECT } from '../src/nats/subjects';
+import { orderWorkflowId, paymentSucceededSignal, type PlacedOrder } from '../src/orders/messages';
+import type { Order, OrderWithItems } from '../src/orders/types';
 import { checkoutSessionEvent, postWebhook, signEvent, webhookUrl } from '../src/payments/test-events';
 import { eventually } from './support/eventually';
+import { paymentEvent } from './support/orders-client';
 import { startTestSystem, type TestSystem } from './support/system';
 
 const run = promisify(execFile);
-
-interface Placed {
-  order: OrderWithItems;
-  paymentSession: PaymentSession;
-}
 
 interface Page {
   data: Order[];
@@ -38,27 +33,9 @@ afterAll(async () => {
   await system?.stop();
 });
 
-const place = (items: unknown, extra: Record<string, unknown> = {}): Promise<Placed> =>
-  system.nest.send<Placed>('orders.create', { items, ...extra });
-
-const findOne = (id: string): Promise<OrderWithItems> => system.nest.send('orders.find.one', { id });
-
-const paymentEvent = (orderId: string, stripePaymentId = `pi_${randomUUID()}`) => ({
-  stripePaymentId,
-  orderId,
-  receiptUrl: `https://pay.stripe.com/receipts/${stripePaymentId}`,
-});
-
-const waitForStatus = (id: string, status: string): Promise<OrderWithItems> =>
-  eventually(async () => {
-    const order = await findOne(id);
-    expect(order.status).toBe(status);
-    return order;
-  });
-
 describe('orders.create', () => {
   it('places a PENDING order priced by the products service, with a checkout session', async () => {
-    const { order, paymentSession } = await place([
+    const { order, paymentSession } = await system.client.place([
       { productId: keyboard.id, quantity: 2, price: 0.01 },
       { productId: mouse.id, quantity: 1 },
       { productId: keyboard.id, quantity: 1 },
@@ -87,15 +64,15 @@ describe('orders.create', () => {
   });
 
   it('answers the legacy createOrder subject the same way', async () => {
-    const { order } = await system.nest.send<Placed>('createOrder', { items: [{ productId: mouse.id, quantity: 1 }] });
+    const { order } = await system.nest.send<PlacedOrder>('createOrder', { items: [{ productId: mouse.id, quantity: 1 }] });
     expect(order).toMatchObject({ status: 'PENDING', totalAmount: 19.9, totalItems: 1 });
   });
 
   it('returns the same order for the same idempotencyKey, also for concurrent copies', async () => {
     const idempotencyKey = `checkout-${randomUUID()}`;
     const items = [{ productId: keyboard.id, quantity: 1 }];
-    const copies = await Promise.all(Array.from({ length: 5 }, () => place(items, { idempotencyKey })));
-    const again = await place(items, { idempotencyKey });
+    const copies = await Promise.all(Array.from({ length: 5 }, () => system.client.place(items, { idempotencyKey })));
+    const again = await system.client.place(items, { idempotencyKey });
 
     const ids = new Set([...copies, again].map((placed) => placed.order.id));
     expect(ids.size).toBe(1);
@@ -150,7 +127,7 @@ describe('whatever it is sent', () => {
       { status: 400, message: 'Message body is not valid UTF-8' },
       { status: 413, message: `Message body is ${70 * 1024} bytes; the limit is ${64 * 1024}` },
     ]);
-    expect((await place([{ productId: mouse.id, quantity: 1 }])).order.status).toBe('PENDING');
+    expect((await system.client.place([{ productId: mouse.id, quantity: 1 }])).order.status).toBe('PENDING');
   });
 
   it('refuses injection strings, very long strings and wrong types without writing anything', async () => {
@@ -184,8 +161,8 @@ describe('whatever it is sent', () => {
 
 describe('reads', () => {
   it('finds one order, with 404 for an unknown id and 400 for a malformed one', async () => {
-    const { order } = await place([{ productId: mouse.id, quantity: 2 }]);
-    expect(await findOne(order.id)).toEqual(order);
+    const { order } = await system.client.place([{ productId: mouse.id, quantity: 2 }]);
+    expect(await system.client.findOne(order.id)).toEqual(order);
     expect(await system.nest.send('findOneOrder', { id: order.id })).toEqual(order);
 
     const unknown = randomUUID();
@@ -200,8 +177,8 @@ describe('reads', () => {
   });
 
   it('lists orders newest first with pagination meta and a status filter', async () => {
-    const placed: Placed[] = [];
-    for (let i = 0; i < 3; i += 1) placed.push(await place([{ productId: mouse.id, quantity: i + 1 }]));
+    const placed: PlacedOrder[] = [];
+    for (let i = 0; i < 3; i += 1) placed.push(await system.client.place([{ productId: mouse.id, quantity: i + 1 }]));
     const newestFirst = placed.map((p) => p.order.id).reverse();
 
     const page = await system.nest.send<Page>('orders.find.all', { page: 1, limit: 2 });
@@ -214,8 +191,8 @@ describe('reads', () => {
     expect(second.data[0]?.id).toBe(newestFirst[2]);
 
     const paid = placed[1]?.order.id as string;
-    await system.nest.emit('payment.succeeded', paymentEvent(paid));
-    await waitForStatus(paid, 'PAID');
+    await system.client.pay(paid);
+    await system.client.waitForStatus(paid, 'PAID');
     const onlyPaid = await system.nest.send<Page>('orders.find.all', { status: 'PAID', limit: 100 });
     expect(onlyPaid.data.map((order) => order.id)).toContain(paid);
     expect(onlyPaid.data.every((order) => order.status === 'PAID')).toBe(true);
@@ -230,30 +207,30 @@ describe('reads', () => {
 
 describe('payments and status changes', () => {
   it('marks an order PAID once from a NestJS payment.succeeded event, however often it arrives', async () => {
-    const { order } = await place([{ productId: keyboard.id, quantity: 1 }]);
-    const payment = paymentEvent(order.id);
+    const { order } = await system.client.place([{ productId: keyboard.id, quantity: 1 }]);
+    const payment = paymentEvent(order.id, { receiptUrl: 'https://pay.stripe.com/receipts/r_lifecycle' });
     await system.nest.emit('payment.succeeded', payment);
     await system.nest.emit('payment.succeeded', payment);
 
-    const paid = await waitForStatus(order.id, 'PAID');
+    const paid = await system.client.waitForStatus(order.id, 'PAID');
     expect(paid).toMatchObject({ paid: true, stripeChargeId: payment.stripePaymentId, receiptUrl: payment.receiptUrl });
     expect(Date.parse(paid.paidAt as string)).toBeGreaterThanOrEqual(Date.parse(order.createdAt));
     expect((await system.orders.findPaymentIds(order.id)).length).toBe(1);
   });
 
   it('marks an order PAID through a signed Stripe webhook to the payments service', async () => {
-    const { order } = await place([{ productId: mouse.id, quantity: 1 }]);
+    const { order } = await system.client.place([{ productId: mouse.id, quantity: 1 }]);
     const event = checkoutSessionEvent({ orderId: order.id });
     const answer = await postWebhook(webhookUrl(system.paymentsUrl), signEvent(event, system.config.stripe.webhookSecret));
     expect(answer.status).toBe(200);
 
-    const paid = await waitForStatus(order.id, 'PAID');
+    const paid = await system.client.waitForStatus(order.id, 'PAID');
     expect(paid.paid).toBe(true);
     expect(paid.stripeChargeId).toMatch(/^pi_/);
   });
 
   it('moves PAID to DELIVERED, keeps a status it already has, and refuses what the lifecycle forbids', async () => {
-    const { order } = await place([{ productId: keyboard.id, quantity: 1 }]);
+    const { order } = await system.client.place([{ productId: keyboard.id, quantity: 1 }]);
     expect(await system.nest.sendExpectingError('orders.change.status', { id: order.id, status: 'PAID' })).toMatchObject({
       status: 409,
       message: expect.stringContaining('from PENDING to PAID'),
@@ -263,13 +240,13 @@ describe('payments and status changes', () => {
       message: expect.stringContaining('from PENDING to DELIVERED'),
     });
 
-    await system.nest.emit('payment.succeeded', paymentEvent(order.id));
-    const paid = await waitForStatus(order.id, 'PAID');
+    await system.client.pay(order.id);
+    const paid = await system.client.waitForStatus(order.id, 'PAID');
     expect(await system.nest.send('orders.change.status', { id: order.id, status: 'PAID' })).toEqual(paid);
 
     const delivered = await system.nest.send<OrderWithItems>('changeOrderStatus', { id: order.id, status: 'DELIVERED' });
     expect(delivered).toMatchObject({ status: 'DELIVERED', paid: true });
-    expect(await findOne(order.id)).toEqual(delivered);
+    expect(await system.client.findOne(order.id)).toEqual(delivered);
     expect(await system.nest.sendExpectingError('orders.change.status', { id: order.id, status: 'CANCELLED' })).toMatchObject({
       status: 409,
       message: expect.stringContaining('from DELIVERED to CANCELLED'),
@@ -277,13 +254,13 @@ describe('payments and status changes', () => {
   });
 
   it('applies a delivery requested right behind its payment after the payment, not against the stale state', async () => {
-    const { order } = await place([{ productId: mouse.id, quantity: 3 }]);
+    const { order } = await system.client.place([{ productId: mouse.id, quantity: 3 }]);
     const handle = system.temporal.workflow.getHandle(orderWorkflowId(order.id));
     await handle.signal(paymentSucceededSignal, paymentEvent(order.id));
     // Through the gateway, as a caller sends it: the row still says PENDING, the workflow decides.
     const delivered = await system.nest.send<OrderWithItems>('orders.change.status', { id: order.id, status: 'DELIVERED' });
     expect(delivered).toMatchObject({ status: 'DELIVERED', paid: true });
-    expect(await findOne(order.id)).toEqual(delivered);
+    expect(await system.client.findOne(order.id)).toEqual(delivered);
   });
 
   it('refuses bad status changes with 400 and unknown orders with 404', async () => {
@@ -299,7 +276,7 @@ describe('payments and status changes', () => {
   });
 
   it('expires the checkout session of a PENDING order it cancels', async () => {
-    const { order, paymentSession } = await place([{ productId: mouse.id, quantity: 1 }]);
+    const { order, paymentSession } = await system.client.place([{ productId: mouse.id, quantity: 1 }]);
     expect(paymentSession.sessionId).toMatch(/^cs_/);
     await system.nest.send('orders.change.status', { id: order.id, status: 'CANCELLED' });
 
@@ -324,7 +301,7 @@ describe('payments and status changes', () => {
     const refunded = system.nats.subscribe(REFUNDED_SUBJECT, {
       callback: (_error, msg) => refunds.push(JSON.parse(Buffer.from(msg.data).toString())),
     });
-    const { order } = await place([{ productId: mouse.id, quantity: 1 }]);
+    const { order } = await system.client.place([{ productId: mouse.id, quantity: 1 }]);
     const cancelled = await system.nest.send<OrderWithItems>('orders.change.status', { id: order.id, status: 'CANCELLED' });
     expect(cancelled.status).toBe('CANCELLED');
 
@@ -337,7 +314,7 @@ describe('payments and status changes', () => {
         data: { orderId: order.id, stripePaymentId: late.stripePaymentId, reason: 'payment received for a CANCELLED order' },
       }),
     );
-    expect(await findOne(order.id)).toMatchObject({ status: 'CANCELLED', paid: false });
+    expect(await system.client.findOne(order.id)).toMatchObject({ status: 'CANCELLED', paid: false });
     // The payments service acts on the request: Stripe refunds the payment.
     await eventually(async () =>
       expect(refunds).toContainEqual({
@@ -352,9 +329,9 @@ describe('payments and status changes', () => {
 
 describe('Temporal surface', () => {
   it('answers getOrder from the CLI and finds PAID orders by search attribute', async () => {
-    const { order } = await place([{ productId: keyboard.id, quantity: 2 }]);
-    await system.nest.emit('payment.succeeded', paymentEvent(order.id));
-    await waitForStatus(order.id, 'PAID');
+    const { order } = await system.client.place([{ productId: keyboard.id, quantity: 2 }]);
+    await system.client.pay(order.id);
+    await system.client.waitForStatus(order.id, 'PAID');
     const cli = process.env.TEMPORAL_CLI as string;
     const address = ['--address', system.config.temporal.address];
 

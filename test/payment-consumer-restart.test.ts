@@ -1,10 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import type { JetStreamManager } from 'nats';
 import pino from 'pino';
 import { PAYMENT_CONSUMER } from '../src/gateway/payment-subscriber';
 import { PAYMENT_STREAM } from '../src/nats/payment-stream';
-import type { OrderWithItems } from '../src/orders/types';
-import { REFUND_CONSUMER } from '../src/payments/refunds';
+import { REFUND_CONSUMER } from '../src/payments/refund-request-consumer';
 import { eventually } from './support/eventually';
 import { startPrivateNats, type PrivateNats } from './support/private-nats';
 import { startTestSystem, type TestSystem } from './support/system';
@@ -34,13 +32,11 @@ afterAll(async () => {
   await server?.stop();
 });
 
-const statusOf = async (id: string) => (await system.nest.send<OrderWithItems>('orders.find.one', { id })).status;
-
 /** Places an order, publishes its payment as a NestJS peer does, and waits for it to be PAID. */
 async function payAnOrder(): Promise<void> {
-  const { order } = await system.nest.send<{ order: OrderWithItems }>('orders.create', { items: [{ productId: product.id, quantity: 1 }] });
-  await system.nest.emit('payment.succeeded', { stripePaymentId: `pi_${randomUUID()}`, orderId: order.id, receiptUrl: null });
-  await eventually(async () => expect(await statusOf(order.id)).toBe('PAID'), 45_000);
+  const { order } = await system.client.place([{ productId: product.id, quantity: 1 }]);
+  await system.client.pay(order.id);
+  await system.client.waitForStatus(order.id, 'PAID', 45_000);
 }
 
 const logged = (msg: string, durable: string) => logLines.filter((line) => line.msg === msg && line.durable === durable);

@@ -3,7 +3,8 @@ import { parseConfig, type PaymentStreamSettings } from '../src/config';
 import { connectNats } from '../src/nats/connection';
 import { ensureDurableConsumer } from '../src/nats/durable-consumer';
 import { encodeEvent } from '../src/nats/nest-transport';
-import { ensurePaymentStream, PAYMENT_STREAM, PAYMENT_SUCCEEDED_SUBJECT, REFUND_REQUESTED_SUBJECT } from '../src/nats/payment-stream';
+import { ensurePaymentStream, PAYMENT_STREAM } from '../src/nats/payment-stream';
+import { PAYMENT_SUCCEEDED_SUBJECT, REFUND_REQUESTED_SUBJECT } from '../src/nats/subjects';
 import { startPrivateNats, type PrivateNats } from './support/private-nats';
 
 /** The PAYMENTS stream and its consumers are brought to the configuration at start-up. */

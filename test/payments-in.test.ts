@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { createDeadLettersRepository } from '../src/db/dead-letters-repository';
-import { REFUND_REQUESTED_SUBJECT } from '../src/nats/payment-stream';
+import { REFUND_REQUESTED_SUBJECT } from '../src/nats/subjects';
 import { orderWorkflowId } from '../src/orders/messages';
 import type { OrderWithItems } from '../src/orders/types';
 import { eventually } from './support/eventually';
+import { paymentEvent } from './support/orders-client';
 import { startTestSystem, type TestSystem } from './support/system';
 
 // Orders close soon after their final state, so late payments meet a closed workflow.
@@ -21,37 +22,32 @@ afterAll(async () => {
   await system?.stop();
 });
 
-const place = async (): Promise<OrderWithItems> =>
-  (await system.nest.send<{ order: OrderWithItems }>('orders.create', { items: [{ productId: product.id, quantity: 1 }] })).order;
-
-const payment = (orderId: string) => ({ stripePaymentId: `pi_${randomUUID()}`, orderId, receiptUrl: null });
-
-const statusOf = async (id: string) => (await system.nest.send<OrderWithItems>('orders.find.one', { id })).status;
+const place = async (): Promise<OrderWithItems> => (await system.client.place([{ productId: product.id, quantity: 1 }])).order;
 
 it('applies a payment that arrived while the worker was down once it is back', async () => {
   const order = await place();
   await system.stopPart('worker');
-  await system.nest.emit('payment.succeeded', payment(order.id));
+  await system.client.pay(order.id);
   // Temporal holds the signal: the event is acknowledged although no worker runs.
   await eventually(async () => {
     const history = await system.temporal.workflow.getHandle(orderWorkflowId(order.id)).fetchHistory();
     expect(history.events?.some((event) => event.workflowExecutionSignaledEventAttributes)).toBe(true);
   });
-  expect(await statusOf(order.id)).toBe('PENDING');
+  expect((await system.client.findOne(order.id)).status).toBe('PENDING');
   await system.startPart('worker');
-  await eventually(async () => expect(await statusOf(order.id)).toBe('PAID'));
+  await system.client.waitForStatus(order.id, 'PAID');
 });
 
 it('applies a payment published while the gateway (the payment subscriber) was down', async () => {
   const order = await place();
   await system.stopPart('gateway');
-  await system.nest.emit('payment.succeeded', payment(order.id));
+  await system.client.pay(order.id);
   await system.startPart('gateway');
-  await eventually(async () => expect(await statusOf(order.id)).toBe('PAID'));
+  await system.client.waitForStatus(order.id, 'PAID');
 });
 
 it('keeps a payment for an unknown order as a dead letter an operator can list', async () => {
-  const unknown = payment(randomUUID());
+  const unknown = paymentEvent(randomUUID());
   await system.nest.emit('payment.succeeded', unknown);
   const deadLetters = createDeadLettersRepository(system.pool);
   const letter = await eventually(async () => {
@@ -81,15 +77,15 @@ it('records a payment for an order whose workflow has closed, and requests its r
     callback: (_error, msg) => refunds.push(JSON.parse(Buffer.from(msg.data).toString())),
   });
   const order = await place();
-  const first = payment(order.id);
+  const first = paymentEvent(order.id);
   await system.nest.emit('payment.succeeded', first);
-  await eventually(async () => expect(await statusOf(order.id)).toBe('PAID'));
+  await system.client.waitForStatus(order.id, 'PAID');
   await system.nest.send('orders.change.status', { id: order.id, status: 'DELIVERED' });
   const handle = system.temporal.workflow.getHandle(orderWorkflowId(order.id));
   expect(await handle.result()).toBe('DELIVERED');
 
   // The first payment redelivered changes nothing; a second payment is kept and refunded.
-  const second = payment(order.id);
+  const second = paymentEvent(order.id);
   await system.nest.emit('payment.succeeded', first);
   await system.nest.emit('payment.succeeded', second);
   await eventually(async () => expect(await system.orders.findPaymentIds(order.id)).toEqual([first.stripePaymentId, second.stripePaymentId]));

@@ -1,15 +1,13 @@
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
-import path from 'node:path';
-import { promisify } from 'node:util';
 import type { JetStreamManager, NatsConnection } from 'nats';
 import pino from 'pino';
 import Stripe from 'stripe';
 import { parseConfig, type Config } from '../src/config';
 import { connectNats } from '../src/nats/connection';
 import { MAX_REQUEST_BYTES, requestPeer, RpcError } from '../src/nats/nest-transport';
-import { PAYMENT_STREAM, PAYMENT_SUCCEEDED_SUBJECT } from '../src/nats/payment-stream';
+import { PAYMENT_STREAM } from '../src/nats/payment-stream';
+import { PAYMENT_SUCCEEDED_SUBJECT } from '../src/nats/subjects';
 import { createPaymentSessionHandler, toRpcErrorFromStripe } from '../src/payments/create-session';
 import { startPaymentsService, type PaymentsService } from '../src/payments/service';
 import { createStripeClient } from '../src/payments/stripe-client';
@@ -24,6 +22,7 @@ import {
 } from '../src/payments/test-events';
 import { createWebhookHandler } from '../src/payments/webhook';
 import { listen, startRecordingProxy, type RecordedRequest } from './support/recording-proxy';
+import { runScript } from './support/run-command';
 
 /** The payments companion against real NATS/JetStream and stripe-mock. */
 
@@ -52,13 +51,7 @@ beforeAll(async () => {
     stripe: createStripeClient({ ...config.stripe, apiBase: proxy.url }),
     // Every line the service logs is kept, to check that no secret ever reaches the logs.
     logger: pino({ level: 'debug' }, { write: (line: string) => void logLines.push(line) }),
-    httpPort: 0,
-    publicUrl: config.payments.publicUrl,
-    webhookSecret: config.stripe.webhookSecret,
-    webhookToleranceSeconds: config.stripe.webhookToleranceSeconds,
-    publishTimeoutMs: config.nats.requestTimeoutMs,
-    createSessionSubject: config.subjects.createPaymentSession,
-    stream: config.paymentStream,
+    config: { ...config, payments: { ...config.payments, httpPort: 0 } },
   });
 });
 
@@ -375,14 +368,12 @@ describe('HTTP pages', () => {
 });
 
 describe('npm run pay', () => {
-  const run = promisify(execFile);
-  const root = path.resolve(__dirname, '..');
-  const pay = (...args: string[]) =>
-    run(path.join(root, 'node_modules/.bin/tsx'), ['src/scripts/pay.ts', ...args], { cwd: root, env: process.env });
+  const pay = (args: string[], env: NodeJS.ProcessEnv = {}) => runScript('src/scripts/pay.ts', { args, env });
 
   it('completes an order checkout offline with a signed webhook', async () => {
     const orderId = randomUUID();
-    const { stdout } = await pay(orderId, '--payments-url', service.url);
+    const { code, stdout } = await pay([orderId, '--payments-url', service.url]);
+    expect(code).toBe(0);
     expect(stdout).toContain('-> 200');
     const paymentId = /payment (pi_\w+)/.exec(stdout)?.[1];
     expect(paymentId).toBeDefined();
@@ -392,14 +383,11 @@ describe('npm run pay', () => {
   });
 
   it('exits non-zero for a malformed order id or a refused event', async () => {
-    await expect(pay('not-an-order', '--payments-url', service.url)).rejects.toMatchObject({
+    await expect(pay(['not-an-order', '--payments-url', service.url])).resolves.toMatchObject({
       code: 1,
       stderr: expect.stringContaining('Not an order id'),
     });
-    const forged = run(path.join(root, 'node_modules/.bin/tsx'), ['src/scripts/pay.ts', randomUUID(), '--payments-url', service.url], {
-      cwd: root,
-      env: { ...process.env, STRIPE_WEBHOOK_SECRET: 'whsec_not_the_right_one' },
-    });
-    await expect(forged).rejects.toMatchObject({ code: 1, stdout: expect.stringContaining('-> 400') });
+    const forged = pay([randomUUID(), '--payments-url', service.url], { STRIPE_WEBHOOK_SECRET: 'whsec_not_the_right_one' });
+    await expect(forged).resolves.toMatchObject({ code: 1, stdout: expect.stringContaining('-> 400') });
   });
 });

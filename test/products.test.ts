@@ -27,7 +27,7 @@ beforeAll(async () => {
     nc,
     pool,
     logger: createLogger('products-test', 'silent'),
-    validateSubject: config.subjects.validateProducts,
+    config,
   });
   nest = await connectNestClient(config.nats.url);
 });

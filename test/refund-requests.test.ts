@@ -3,7 +3,8 @@ import type { JetStreamManager, NatsConnection } from 'nats';
 import { createPaymentActivities, type RefundRequest } from '../src/activities/payments';
 import { parseConfig } from '../src/config';
 import { connectNats } from '../src/nats/connection';
-import { ensurePaymentStream, PAYMENT_STREAM, REFUND_REQUESTED_SUBJECT } from '../src/nats/payment-stream';
+import { ensurePaymentStream, PAYMENT_STREAM } from '../src/nats/payment-stream';
+import { REFUND_REQUESTED_SUBJECT } from '../src/nats/subjects';
 import { startPrivateNats, type PrivateNats } from './support/private-nats';
 
 /**

@@ -15,6 +15,7 @@ import { requestPeer } from '../src/nats/nest-transport';
 import type { OrderWithItems } from '../src/orders/types';
 import { checkoutSessionEvent, postWebhook, signEvent, webhookUrl } from '../src/payments/test-events';
 import { eventually } from './support/eventually';
+import { REPO_ROOT } from './support/run-command';
 import {
   asUser,
   makeCertificates,
@@ -36,10 +37,9 @@ import {
  * test's own (NATS, Temporal, database), so nothing it stores meets other test files' audits.
  */
 
-const REPO_ROOT = path.resolve(__dirname, '..');
 const TEMPORAL_SERVER_NAME = 'temporal.orders.test';
 const PROCESSES = {
-  worker: { script: 'src/worker.ts', natsUser: 'ORDERS_WORKER' },
+  worker: { script: 'src/worker/main.ts', natsUser: 'ORDERS_WORKER' },
   gateway: { script: 'src/gateway/main.ts', natsUser: 'ORDERS_GATEWAY' },
   products: { script: 'src/products/main.ts', natsUser: 'PRODUCTS_SERVICE' },
   payments: { script: 'src/payments/main.ts', natsUser: 'PAYMENTS_SERVICE' },

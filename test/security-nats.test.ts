@@ -8,16 +8,16 @@ import { connect, Events, nkeys, type NatsConnection } from 'nats';
 import { parseConfig, type Config } from '../src/config';
 import { createDeadLettersRepository } from '../src/db/dead-letters-repository';
 import { createDatabasePool, type DatabasePool } from '../src/db/pool';
-import { startGateway, type Gateway } from '../src/gateway/main';
+import { startGateway, type Gateway } from '../src/gateway/service';
 import { createLogger } from '../src/logger';
 import { connectNats, natsConnectionOptions } from '../src/nats/connection';
 import { encodeEvent, requestPeer, RpcError } from '../src/nats/nest-transport';
-import { PAYMENT_SUCCEEDED_SUBJECT } from '../src/nats/payment-stream';
+import { PAYMENT_SUCCEEDED_SUBJECT } from '../src/nats/subjects';
 import { connectTemporalClient } from '../src/temporal/connection';
 import { eventually } from './support/eventually';
+import { REPO_ROOT } from './support/run-command';
 import { makeCertificates, privateDatabase, startConfiguredNats, type ConfiguredNats } from './security-helpers';
 
-const REPO_ROOT = path.resolve(__dirname, '..');
 let dir: string;
 const started: ConfiguredNats[] = [];
 

@@ -1,19 +1,16 @@
-import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import path from 'node:path';
 import pg from 'pg';
 import { sql } from 'slonik';
 import { createDeadLettersRepository } from '../src/db/dead-letters-repository';
 import { migrate } from '../src/db/migrate';
 import { createOrdersRepository } from '../src/db/orders-repository';
 import { createDatabasePool, type DatabasePool } from '../src/db/pool';
-import { tsxCommand } from '../src/infra/app-process';
 import { createLogger } from '../src/logger';
 import { createProductsRepository } from '../src/products/products-repository';
 import { dropDatabase, uniqueDatabaseUrl } from './setup/databases';
 import { asUser, privateDatabase } from './security-helpers';
+import { runScript } from './support/run-command';
 
-const REPO_ROOT = path.resolve(__dirname, '..');
 // The migrations' connection (the test run's database server, as its owner).
 const ownerUrl = process.env.DATABASE_URL ?? '';
 
@@ -109,13 +106,9 @@ describe('migrations as the owner (MIGRATION_DATABASE_URL)', () => {
     const login = await createServiceLogin();
     const fresh = uniqueDatabaseUrl(ownerUrl, 'orders_security_migrate');
     try {
-      const run = (env: Record<string, string>): Promise<{ code: number | null; output: string }> => {
-        const { command, args } = tsxCommand('src/scripts/migrate.ts');
-        const child = spawn(command, args, { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-        let output = '';
-        child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-        child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-        return new Promise((resolve) => child.once('close', (code) => resolve({ code, output })));
+      const run = async (env: Record<string, string>): Promise<{ code: number | null; output: string }> => {
+        const { code, stdout, stderr } = await runScript('src/scripts/migrate.ts', { env });
+        return { code, output: stdout + stderr };
       };
       const appUrl = asUser(fresh, login.name, login.password);
       // The service's role may not create the database, let alone its tables.

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { orderWorkflowId } from '../src/orders/messages';
 import type { OrderWithItems } from '../src/orders/types';
 import { eventually } from './support/eventually';
+import { paymentEvent } from './support/orders-client';
 import { runCommand, type CommandResult } from './support/run-command';
 import { startTestSystem, type TestSystem } from './support/system';
 
@@ -16,13 +17,7 @@ const ok = (result: CommandResult): string => {
   return result.stdout;
 };
 
-const place = async (): Promise<OrderWithItems> =>
-  (await system.nest.send<{ order: OrderWithItems }>('orders.create', { items: [{ productId: product.id, quantity: 3 }] })).order;
-
-const waitForPaid = (id: string): Promise<void> =>
-  eventually(async () => {
-    expect((await system.nest.send<OrderWithItems>('orders.find.one', { id })).status).toBe('PAID');
-  });
+const place = async (): Promise<OrderWithItems> => (await system.client.place([{ productId: product.id, quantity: 3 }])).order;
 
 beforeAll(async () => {
   system = await startTestSystem();
@@ -36,8 +31,8 @@ afterAll(async () => {
 describe('npm run tctl', () => {
   it('queries, lists, counts, describes and shows a paid order with tctl syntax', async () => {
     const order = await place();
-    await system.nest.emit('payment.succeeded', { stripePaymentId: `pi_${randomUUID()}`, orderId: order.id, receiptUrl: 'https://pay.stripe.com/receipts/r' });
-    await waitForPaid(order.id);
+    await system.client.pay(order.id, paymentEvent(order.id, { receiptUrl: 'https://pay.stripe.com/receipts/r' }));
+    await system.client.waitForStatus(order.id, 'PAID');
     const workflowId = orderWorkflowId(order.id);
 
     const query = ok(await tctl('workflow', 'query', '-w', workflowId, '--qt', 'getOrder'));
@@ -57,9 +52,9 @@ describe('npm run tctl', () => {
 
   it('sends a payment by hand with workflow signal', async () => {
     const order = await place();
-    const payment = JSON.stringify({ stripePaymentId: `pi_${randomUUID()}`, orderId: order.id, receiptUrl: 'https://pay.stripe.com/receipts/r' });
+    const payment = JSON.stringify(paymentEvent(order.id, { receiptUrl: 'https://pay.stripe.com/receipts/r' }));
     ok(await tctl('workflow', 'signal', '-w', orderWorkflowId(order.id), '-n', 'paymentSucceeded', '-i', payment));
-    await waitForPaid(order.id);
+    await system.client.waitForStatus(order.id, 'PAID');
   });
 
   it('passes the Temporal CLI exit code through', async () => {

@@ -1,9 +1,9 @@
 import type { NatsConnection } from 'nats';
 import type { Config } from '../config';
 import { NoRespondersError, requestPeer, RpcError } from '../nats/nest-transport';
+import { ORDER_SUBJECTS, PRODUCTS_SUBJECTS } from '../nats/subjects';
 import type { PlacedOrder } from '../orders/messages';
 import type { Order, OrderWithItems } from '../orders/types';
-import { PRODUCTS_SUBJECTS } from '../products/handlers';
 import type { Product } from '../products/products-repository';
 import { CliError, EXIT } from './errors';
 import type { OrdersCommand } from './orders-args';
@@ -58,25 +58,25 @@ export async function runOrdersCommand(command: OrdersCommand, context: OrdersCl
       throw new Error('help is answered without running a command');
     case 'create': {
       // As long as the service may take to answer, and a second for the trip.
-      const placed = await request<PlacedOrder>(context, 'orders.create', command.payload, context.config.orders.createTimeoutMs + 1_000);
+      const placed = await request<PlacedOrder>(context, ORDER_SUBJECTS.create, command.payload, context.config.orders.createTimeoutMs + 1_000);
       return { text: formatPlaced(placed), json: placed };
     }
     case 'list': {
-      const page = await request<Page<Order>>(context, 'orders.find.all', command.query);
+      const page = await request<Page<Order>>(context, ORDER_SUBJECTS.findAll, command.query);
       return { text: formatOrderList(page), json: page };
     }
     case 'show': {
-      const order = await request<OrderWithItems>(context, 'orders.find.one', { id: command.id });
+      const order = await request<OrderWithItems>(context, ORDER_SUBJECTS.findOne, { id: command.id });
       const timeline = await context.timeline(order.id);
       return { text: formatShown(order, timeline), json: { order, timeline } };
     }
     case 'status': {
-      const order = await request<OrderWithItems>(context, 'orders.change.status', { id: command.id, status: command.status });
+      const order = await request<OrderWithItems>(context, ORDER_SUBJECTS.changeStatus, { id: command.id, status: command.status });
       return { text: formatOrder(order), json: order };
     }
     case 'pay': {
       // The payments service accepts a payment for any id; asking first makes a typo a 404.
-      const order = await request<OrderWithItems>(context, 'orders.find.one', { id: command.id });
+      const order = await request<OrderWithItems>(context, ORDER_SUBJECTS.findOne, { id: command.id });
       let payment;
       try {
         payment = await sendTestPayment({

@@ -4,6 +4,7 @@ import type { Config } from '../config';
 import type { OrdersRepository } from '../db/orders-repository';
 import type { Logger } from '../logger';
 import { RpcError } from '../nats/nest-transport';
+import { ORDER_SUBJECTS } from '../nats/subjects';
 import { placementTimedOutMessage } from '../orders/errors';
 import { checkRequestedTransition } from '../orders/lifecycle';
 import {
@@ -39,7 +40,6 @@ export interface OrderHandlerDeps {
 
 const notFound = (id: string): RpcError => new RpcError(404, `Order with id ${id} not found`);
 
-
 /**
  * A keyless create's placement deadline: early enough that the workflow has cancelled whatever it
  * stored, and answered, before the caller's own timeout.
@@ -49,7 +49,7 @@ export function placementDeadline(createTimeoutMs: number, now = Date.now()): Pl
   return { at: now + createTimeoutMs - margin, callerTimeoutMs: createTimeoutMs };
 }
 
-/** The gateway's request handlers, keyed by primary subject; aliases are listed in ORDER_SUBJECTS. */
+/** The gateway's request handlers, keyed by primary subject (aliases: ORDER_SUBJECT_ALIASES). */
 export function createOrderHandlers({ temporal, orders, taskQueue, settings, logger }: OrderHandlerDeps) {
   const withinDeadline = <T>(call: () => Promise<T>): Promise<T> =>
     temporal.withDeadline(Date.now() + settings.createTimeoutMs, call);
@@ -91,7 +91,7 @@ export function createOrderHandlers({ temporal, orders, taskQueue, settings, log
   }
 
   return {
-    async 'orders.create'(payload: unknown): Promise<PlacedOrder> {
+    async [ORDER_SUBJECTS.create](payload: unknown): Promise<PlacedOrder> {
       const request = parsePayload(createOrderSchema, payload);
       const items = mergeItems(request.items);
       const orderId = orderIdFor(request.idempotencyKey);
@@ -141,15 +141,15 @@ export function createOrderHandlers({ temporal, orders, taskQueue, settings, log
       }
     },
 
-    async 'orders.find.all'(payload: unknown) {
+    async [ORDER_SUBJECTS.findAll](payload: unknown) {
       return orders.listOrders(parsePayload(findAllOrdersSchema, payload));
     },
 
-    async 'orders.find.one'(payload: unknown): Promise<OrderWithItems> {
+    async [ORDER_SUBJECTS.findOne](payload: unknown): Promise<OrderWithItems> {
       return findExisting(parsePayload(findOneOrderSchema, payload).id);
     },
 
-    async 'orders.change.status'(payload: unknown): Promise<OrderWithItems> {
+    async [ORDER_SUBJECTS.changeStatus](payload: unknown): Promise<OrderWithItems> {
       const { id, status } = parsePayload(changeOrderStatusSchema, payload);
       const order = await findExisting(id);
       try {
@@ -165,17 +165,3 @@ export function createOrderHandlers({ temporal, orders, taskQueue, settings, log
     },
   };
 }
-
-export type OrderHandlers = ReturnType<typeof createOrderHandlers>;
-
-/** Primary subjects and the legacy aliases older NestJS gateways send. */
-export const ORDER_SUBJECTS: Record<string, keyof OrderHandlers> = {
-  'orders.create': 'orders.create',
-  createOrder: 'orders.create',
-  'orders.find.all': 'orders.find.all',
-  findAllOrders: 'orders.find.all',
-  'orders.find.one': 'orders.find.one',
-  findOneOrder: 'orders.find.one',
-  'orders.change.status': 'orders.change.status',
-  changeOrderStatus: 'orders.change.status',
-};

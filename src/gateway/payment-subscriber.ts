@@ -10,7 +10,7 @@ import { RpcError } from '../nats/nest-transport';
 import { paymentEvents } from '../observability/metrics';
 import { readEventPayload } from '../nats/validate-payload';
 import { consumePaymentStream, type DurableConsumer } from '../nats/payment-consumer';
-import { PAYMENT_SUCCEEDED_SUBJECT } from '../nats/payment-stream';
+import { PAYMENT_SUCCEEDED_SUBJECT } from '../nats/subjects';
 import { ORDER_WORKFLOW_TYPE, orderWorkflowId, paymentSucceededSignal } from '../orders/messages';
 import type { PaymentSucceeded } from '../orders/types';
 import type { OrderWorkflow } from '../workflows/order-workflow';

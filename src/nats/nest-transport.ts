@@ -95,27 +95,42 @@ export function toRpcError(error: unknown): RpcError {
   return new RpcError(500, 'Internal server error');
 }
 
-export type RequestHandler = (payload: unknown, subject: string) => Promise<unknown>;
+/** Answers one request's payload; a thrown RpcError becomes the reply's `err`. */
+export type RequestHandler = (payload: unknown) => Promise<unknown>;
+
+/** A service's request handlers, keyed by the subject each answers. */
+export type RequestHandlers = Readonly<Record<string, RequestHandler>>;
+
+/** The handlers plus each legacy alias, answered by the handler of the subject it stands for. */
+export function withAliases<Subject extends string>(
+  handlers: Readonly<Record<Subject, RequestHandler>>,
+  aliases: Readonly<Record<string, Subject>>,
+): RequestHandlers {
+  const aliased = Object.entries(aliases).map(([alias, subject]) => [alias, handlers[subject]] as const);
+  return { ...handlers, ...Object.fromEntries(aliased) };
+}
 
 export interface RequestServer {
+  /** The subjects it answers, aliases included. */
+  subjects: string[];
   /** Stops taking requests, waits for those in flight to be answered. */
   drain(): Promise<void>;
 }
 
 /**
- * Answers requests on each subject in a queue group, so replicas share the work. Every request is
- * answered exactly once, whatever the handler does; unexpected errors become a 500 and are logged.
+ * Answers requests on each subject of `handlers` in a queue group, so replicas share the work.
+ * Every request is answered exactly once, whatever the handler does; unexpected errors become a
+ * 500 and are logged.
  */
 export function serveRequests(
   nc: NatsConnection,
-  subjects: readonly string[],
+  handlers: RequestHandlers,
   queue: string,
-  handler: RequestHandler,
   logger: Logger,
 ): RequestServer {
   const inFlight = new Set<Promise<void>>();
 
-  const answer = async (msg: Msg, subject: string): Promise<void> => {
+  const answer = async (msg: Msg, subject: string, handle: RequestHandler): Promise<void> => {
     const stopTimer = natsRequestDuration.startTimer({ subject });
     let id: string | undefined;
     let reply: unknown;
@@ -123,7 +138,7 @@ export function serveRequests(
     try {
       const envelope = openEnvelope(parseJsonBody(msg.data));
       id = envelope.id;
-      reply = { id, response: (await handler(envelope.payload, msg.subject)) ?? null, isDisposed: true };
+      reply = { id, response: (await handle(envelope.payload)) ?? null, isDisposed: true };
     } catch (error) {
       const rpcError = toRpcError(error);
       status = rpcError.status;
@@ -136,7 +151,7 @@ export function serveRequests(
     natsRequests.inc({ subject, status: String(status) });
   };
 
-  const subscriptions: Subscription[] = subjects.map((subject) =>
+  const subscriptions: Subscription[] = Object.entries(handlers).map(([subject, handle]) =>
     nc.subscribe(subject, {
       queue,
       callback: (error, msg) => {
@@ -145,13 +160,14 @@ export function serveRequests(
           logger.error({ err: error, subject }, 'subscription error');
           return;
         }
-        const work = answer(msg, subject).finally(() => inFlight.delete(work));
+        const work = answer(msg, subject, handle).finally(() => inFlight.delete(work));
         inFlight.add(work);
       },
     }),
   );
 
   return {
+    subjects: Object.keys(handlers),
     async drain() {
       await Promise.all(subscriptions.map((subscription) => subscription.drain()));
       await Promise.allSettled([...inFlight]);

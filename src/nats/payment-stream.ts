@@ -1,14 +1,15 @@
 import { RetentionPolicy, StorageType, type NatsConnection, type StreamConfig } from 'nats';
 import type { PaymentStreamSettings } from '../config';
 import { describeChange, type Difference } from './differences';
+import { PAYMENT_SUCCEEDED_SUBJECT, REFUND_REQUESTED_SUBJECT } from './subjects';
+
+// Still imported from here by src/activities/payments.ts; subjects.ts is their one source.
 
 /**
  * JetStream stream that captures `payment.succeeded` (including plain publishes from NestJS peers)
  * and `payment.refund.requested`.
  */
 export const PAYMENT_STREAM = 'PAYMENTS';
-export const PAYMENT_SUCCEEDED_SUBJECT = 'payment.succeeded';
-export const REFUND_REQUESTED_SUBJECT = 'payment.refund.requested';
 
 const NANOS_PER_MS = 1_000_000;
 /** Webhook retries (Stripe event id) and refund requests (payment id) are stored once within it. */

@@ -7,8 +7,6 @@ import { toMinorUnits } from '../orders/money';
 
 /** `create.payment.session`: a Stripe Checkout session for an order. */
 
-export const CREATE_PAYMENT_SESSION_SUBJECT = 'create.payment.session';
-
 const sessionSchema = z.object({
   orderId: z
     .string({ invalid_type_error: 'must be a string' })

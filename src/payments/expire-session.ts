@@ -6,8 +6,6 @@ import { toRpcErrorFromStripe } from './create-session';
 
 /** `expire.payment.session`: closes an order's Checkout session so it can no longer be paid. */
 
-export const EXPIRE_PAYMENT_SESSION_SUBJECT = 'expire.payment.session';
-
 const expireSchema = z.object({
   orderId: z.string({ invalid_type_error: 'must be a string' }).min(1, { message: 'must not be empty' }).max(200),
   sessionId: z

@@ -10,8 +10,6 @@ import { toRpcErrorFromStripe } from './create-session';
  * its payment intent (`pi_…`) from two payments.
  */
 
-export const IDENTIFY_PAYMENTS_SUBJECT = 'identify.payments';
-
 const identifySchema = z.object({
   stripePaymentIds: z
     .array(z.string().regex(/^(pi|ch|py)_[\w-]{1,250}$/, { message: 'must be a Stripe payment id (pi_, ch_ or py_)' }))

@@ -14,18 +14,7 @@ function main(): void {
   runMain(logger, async () => {
     const stripe = createStripeClient(config.stripe);
     const nc = await connectNats(config.nats, 'payments-service');
-    const service = await startPaymentsService({
-      nc,
-      stripe,
-      logger,
-      httpPort: config.payments.httpPort,
-      publicUrl: config.payments.publicUrl,
-      webhookSecret: config.stripe.webhookSecret,
-      webhookToleranceSeconds: config.stripe.webhookToleranceSeconds,
-      publishTimeoutMs: config.nats.requestTimeoutMs,
-      createSessionSubject: config.subjects.createPaymentSession,
-      stream: config.paymentStream,
-    });
+    const service = await startPaymentsService({ nc, stripe, logger, config });
     const observability = await startObservabilityServer({
       port: config.metrics.paymentsPort,
       logger,
@@ -37,7 +26,7 @@ function main(): void {
       await nc.drain();
     });
     logger.info(
-      { url: service.url, publicUrl: config.payments.publicUrl, subject: service.subject, stripeApi: config.stripe.apiBase },
+      { url: service.url, publicUrl: config.payments.publicUrl, subjects: service.subjects, stripeApi: config.stripe.apiBase },
       'ready',
     );
   });

@@ -2,7 +2,7 @@ import type { JetStreamClient } from 'nats';
 import Stripe from 'stripe';
 import type { Logger } from '../logger';
 import { encodeEvent } from '../nats/nest-transport';
-import { PAYMENT_SUCCEEDED_SUBJECT } from '../nats/payment-stream';
+import { PAYMENT_SUCCEEDED_SUBJECT } from '../nats/subjects';
 import type { PaymentSucceeded } from '../orders/types';
 
 /**

@@ -1,16 +1,10 @@
 import { z } from 'zod';
-import { RpcError } from '../nats/nest-transport';
+import { RpcError, type RequestHandler } from '../nats/nest-transport';
+import { PRODUCTS_SUBJECTS } from '../nats/subjects';
 import { validatePayload } from '../nats/validate-payload';
 import type { Product, ProductPage, ProductsRepository } from './products-repository';
 
 /** Request handlers of the products service, one per subject, validating with zod. */
-
-export const PRODUCTS_SUBJECTS = {
-  validate: 'validate_products',
-  create: 'products.create',
-  findAll: 'products.find.all',
-  findOne: 'products.find.one',
-} as const;
 
 const ID_MESSAGE = 'must be a positive integer or a numeric string';
 
@@ -90,9 +84,10 @@ const findAllSchema = z
 
 const findOneSchema = z.object({ id: productId }).strict();
 
-export type ProductHandlers = Record<string, (payload: unknown) => Promise<unknown>>;
-
-export function createProductHandlers(repository: ProductsRepository, validateSubject: string): ProductHandlers {
+export function createProductHandlers(
+  repository: ProductsRepository,
+  validateSubject: string,
+): Record<string, RequestHandler> {
   return {
     async [validateSubject](payload): Promise<Product[]> {
       const ids = validatePayload(validateSchema, payload, 'ids').filter((id): id is number => id !== null);

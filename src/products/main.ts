@@ -14,12 +14,7 @@ function main(): void {
   runMain(logger, async () => {
     const pool = await createDatabasePool(config.databaseUrl);
     const nc = await connectNats(config.nats, 'products-service');
-    const service = await startProductsService({
-      nc,
-      pool,
-      logger,
-      validateSubject: config.subjects.validateProducts,
-    });
+    const service = await startProductsService({ nc, pool, logger, config });
     const observability = await startObservabilityServer({
       port: config.metrics.productsPort,
       logger,

@@ -1,8 +1,9 @@
 import type { NatsConnection } from 'nats';
 import type { DatabasePool } from 'slonik';
+import type { Config } from '../config';
 import type { Logger } from '../logger';
 import { serveRequests } from '../nats/nest-transport';
-import { createProductHandlers, PRODUCTS_SUBJECTS } from './handlers';
+import { createProductHandlers } from './handlers';
 import { createProductsRepository } from './products-repository';
 
 export const PRODUCTS_QUEUE_GROUP = 'products-service';
@@ -11,8 +12,8 @@ export interface ProductsServiceDeps {
   nc: NatsConnection;
   pool: DatabasePool;
   logger: Logger;
-  /** The subject orders use to validate products (config.subjects.validateProducts). */
-  validateSubject?: string;
+  /** subjects.validateProducts: the subject orders validate products on. */
+  config: Pick<Config, 'subjects'>;
 }
 
 export interface ProductsService {
@@ -22,24 +23,10 @@ export interface ProductsService {
 }
 
 /** Starts answering the products subjects; resolves once the server knows the subscriptions. */
-export async function startProductsService(deps: ProductsServiceDeps): Promise<ProductsService> {
-  const handlers = createProductHandlers(
-    createProductsRepository(deps.pool),
-    deps.validateSubject ?? PRODUCTS_SUBJECTS.validate,
-  );
-  const subjects = Object.keys(handlers);
-  const server = serveRequests(
-    deps.nc,
-    subjects,
-    PRODUCTS_QUEUE_GROUP,
-    async (payload, subject) => {
-      const handle = handlers[subject];
-      if (handle === undefined) throw new Error(`No handler for ${subject}`);
-      return handle(payload);
-    },
-    deps.logger,
-  );
+export async function startProductsService({ nc, pool, logger, config }: ProductsServiceDeps): Promise<ProductsService> {
+  const handlers = createProductHandlers(createProductsRepository(pool), config.subjects.validateProducts);
+  const server = serveRequests(nc, handlers, PRODUCTS_QUEUE_GROUP, logger);
   // A round trip to the server, so a request sent after this cannot meet "no responders".
-  await deps.nc.flush();
-  return { subjects, stop: () => server.drain() };
+  await nc.flush();
+  return { subjects: server.subjects, stop: () => server.drain() };
 }

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { createLogger } from '../logger';
 import { temporalLoggerFor } from '../temporal/sdk-logger';
-import { WORKFLOWS_PATH } from '../worker';
+import { WORKFLOWS_PATH } from '../worker/service';
 
 /**
  * Bundles the workflow code once, ahead of the worker, so the worker starts without webpack and

@@ -14,7 +14,7 @@ import { runMain, stopOnSignals } from '../process-lifecycle';
  */
 
 const APPS = [
-  { name: 'worker', script: 'src/worker.ts' },
+  { name: 'worker', script: 'src/worker/main.ts' },
   { name: 'gateway', script: 'src/gateway/main.ts' },
   { name: 'products', script: 'src/products/main.ts' },
   { name: 'payments', script: 'src/payments/main.ts' },

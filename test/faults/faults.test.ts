@@ -1,15 +1,16 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import path from 'node:path';
 import { promisify } from 'node:util';
 import { orderIdFor } from '../../src/gateway/order-id';
 import { PAYMENT_CONSUMER } from '../../src/gateway/payment-subscriber';
 import { encodeEvent } from '../../src/nats/nest-transport';
-import { PAYMENT_STREAM, PAYMENT_SUCCEEDED_SUBJECT, REFUND_REQUESTED_SUBJECT } from '../../src/nats/payment-stream';
+import { PAYMENT_STREAM } from '../../src/nats/payment-stream';
+import { PAYMENT_SUCCEEDED_SUBJECT, REFUND_REQUESTED_SUBJECT } from '../../src/nats/subjects';
 import { ORDER_WORKFLOW_TYPE, orderWorkflowId, type PlacedOrder } from '../../src/orders/messages';
 import type { OrderStatus, OrderWithItems } from '../../src/orders/types';
 import { chargeSucceededEvent, checkoutSessionEvent, postWebhook, signEvent } from '../../src/payments/test-events';
 import { eventually } from '../support/eventually';
+import { REPO_ROOT } from '../support/run-command';
 import { APP_NAMES, startFaultSystem, type CallerError, type FaultSystem } from './support/fault-system';
 
 /**
@@ -19,7 +20,6 @@ import { APP_NAMES, startFaultSystem, type CallerError, type FaultSystem } from 
  */
 
 const run = promisify(execFile);
-const ROOT = path.resolve(__dirname, '../..');
 
 let system: FaultSystem;
 let products: { kettle: number; mug: number };
@@ -186,7 +186,7 @@ async function refundRequestsFor(orderIds: string[] = [...ledger.keys()]): Promi
 async function audit(): Promise<{ code: number; output: string }> {
   try {
     const { stdout } = await run(process.execPath, [require.resolve('tsx/cli'), 'src/scripts/audit.ts', '--grace-ms=2000'], {
-      cwd: ROOT,
+      cwd: REPO_ROOT,
       env: { ...system.env, ORDER_PAYMENT_WINDOW_MS: '1', ORDER_PLACEMENT_TIMEOUT_MS: '1' },
     });
     return { code: 0, output: stdout };

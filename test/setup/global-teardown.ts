@@ -1,9 +1,5 @@
-import { execFile } from 'node:child_process';
-import path from 'node:path';
-import { promisify } from 'node:util';
+import { runScript } from '../support/run-command';
 import { stopTestServices, TEST_SERVICES_KEY, type TestServices } from './global-setup';
-
-const run = promisify(execFile);
 
 /**
  * After every test file has run, `npm run audit` must find the stores consistent: whatever the
@@ -14,12 +10,10 @@ export default async function globalTeardown(): Promise<void> {
   if (!services) return;
   delete (globalThis as Record<string, unknown>)[TEST_SERVICES_KEY];
   try {
-    const audit = await run(process.execPath, [require.resolve('tsx/cli'), 'src/scripts/audit.ts', '--grace-ms=5000'], {
-      cwd: path.resolve(__dirname, '../..'),
-      env: process.env,
-    }).catch((error: { stdout?: string; stderr?: string }) => {
-      throw new Error(`npm run audit found discrepancies after the test run:\n${error.stdout ?? ''}${error.stderr ?? ''}`);
-    });
+    const audit = await runScript('src/scripts/audit.ts', { args: ['--grace-ms=5000'] });
+    if (audit.code !== 0) {
+      throw new Error(`npm run audit found discrepancies after the test run:\n${audit.stdout}${audit.stderr}`);
+    }
     process.stderr.write(`[test teardown] audit: ${audit.stdout.trim().split('\n').join(' | ')}\n`);
   } finally {
     await stopTestServices(services);

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
+import { tsxCommand } from '../../src/infra/app-process';
 
 export const REPO_ROOT = path.resolve(__dirname, '../..');
 
@@ -24,4 +25,16 @@ export function runCommand(command: string, args: readonly string[], env: NodeJS
     child.once('error', reject);
     child.once('close', (code) => resolve({ code, stdout, stderr }));
   });
+}
+
+/**
+ * Runs one of the project's TypeScript scripts (e.g. src/scripts/migrate.ts) with tsx, as
+ * runCommand does; an `undefined` in `env` unsets that variable.
+ */
+export function runScript(
+  script: string,
+  { args = [], env = {} }: { args?: readonly string[]; env?: NodeJS.ProcessEnv } = {},
+): Promise<CommandResult> {
+  const { command, args: tsxArgs } = tsxCommand(script);
+  return runCommand(command, [...tsxArgs, ...args], env);
 }

@@ -5,7 +5,7 @@ import type { NatsConnection } from 'nats';
 import { parseConfig, type Config } from '../../src/config';
 import { createOrdersRepository, type OrdersRepository } from '../../src/db/orders-repository';
 import { createDatabasePool, type DatabasePool, closeDatabasePool } from '../../src/db/pool';
-import { startGateway } from '../../src/gateway/main';
+import { startGateway } from '../../src/gateway/service';
 import { PAYMENT_CONSUMER } from '../../src/gateway/payment-subscriber';
 import { createLogger, type Logger } from '../../src/logger';
 import { connectNats } from '../../src/nats/connection';
@@ -18,8 +18,9 @@ import { startPaymentsService, type PaymentsService } from '../../src/payments/s
 import { startProductsService, type ProductsService } from '../../src/products/service';
 import { connectTemporalClient, connectTemporalWorker } from '../../src/temporal/connection';
 import { temporalRuntimeOptions } from '../../src/temporal/sdk-runtime';
-import { startOrderWorker } from '../../src/worker';
+import { startOrderWorker } from '../../src/worker/service';
 import { connectNestClient, type NestClient } from './nest-client';
+import { ordersClient, type OrdersClient } from './orders-client';
 
 let sdkLoggerInstalled = false;
 
@@ -33,6 +34,8 @@ export interface TestSystem {
   temporal: Client;
   /** A real NestJS ClientProxy over NATS, as the peers of the orders service use. */
   nest: NestClient;
+  /** The orders subjects through `nest`: place, find, change status, pay, wait for a status. */
+  client: OrdersClient;
   paymentsUrl: string;
   /**
    * Base URL of each part's /metrics, /healthz and /readyz, for the parts whose *_METRICS_PORT is
@@ -80,15 +83,10 @@ export async function startTestSystem(
     nc: nats,
     stripe: createStripeClient(config.stripe),
     logger,
-    httpPort: 0,
-    publicUrl: config.payments.publicUrl,
-    webhookSecret: config.stripe.webhookSecret,
-    webhookToleranceSeconds: config.stripe.webhookToleranceSeconds,
-    publishTimeoutMs: config.nats.requestTimeoutMs,
-    stream: config.paymentStream,
+    config: { ...config, payments: { ...config.payments, httpPort: 0 } },
   });
   const starters = {
-    products: (): Promise<ProductsService> => startProductsService({ nc: nats, pool, logger }),
+    products: (): Promise<ProductsService> => startProductsService({ nc: nats, pool, logger, config }),
     worker: () => startOrderWorker({ connection: workerConnection, pool, nats, config }),
     gateway: () => startGateway({ config, logger, nats, temporal, pool }),
   };
@@ -135,6 +133,7 @@ export async function startTestSystem(
     orders: createOrdersRepository(pool),
     temporal,
     nest,
+    client: ordersClient(nest),
     paymentsUrl: payments.url,
     observability: Object.fromEntries([...servers].map(([part, server]) => [part, server.url])),
     stopPart,

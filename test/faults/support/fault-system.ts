@@ -24,6 +24,7 @@ import { connectNats } from '../../../src/nats/connection';
 import { webhookUrl } from '../../../src/payments/test-events';
 import { connectTemporalClient } from '../../../src/temporal/connection';
 import { connectNestClient, type NestClient } from '../../support/nest-client';
+import { REPO_ROOT } from '../../support/run-command';
 
 /**
  * The whole system as separate processes, on infrastructure of its own (NATS, PostgreSQL, a
@@ -37,13 +38,12 @@ export type AppName = 'products' | 'payments' | 'worker' | 'gateway';
 const APP_SCRIPTS: Record<AppName, string> = {
   products: 'src/products/main.ts',
   payments: 'src/payments/main.ts',
-  worker: 'src/worker.ts',
+  worker: 'src/worker/main.ts',
   gateway: 'src/gateway/main.ts',
 };
 export const APP_NAMES = Object.keys(APP_SCRIPTS) as AppName[];
 const INFRA_NAMES: InfraName[] = ['temporal', 'nats', 'postgres', 'stripe-mock'];
 
-const REPO_ROOT = path.resolve(__dirname, '../../..');
 const WEBHOOK_SECRET = 'whsec_fault_suite_secret';
 // Our variables replace whatever the caller's shell points at (a developer's local services).
 const OWN_PREFIXES = ['TEMPORAL_', 'NATS_', 'DATABASE_', 'STRIPE_', 'PAYMENTS_', 'PRODUCTS_', 'ORDER_'];

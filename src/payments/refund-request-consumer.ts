@@ -6,7 +6,7 @@ import { publishEvent, RpcError } from '../nats/nest-transport';
 import { readEventPayload } from '../nats/validate-payload';
 import type { PaymentStreamSettings } from '../config';
 import { consumePaymentStream, type DurableConsumer } from '../nats/payment-consumer';
-import { REFUND_REQUESTED_SUBJECT } from '../nats/payment-stream';
+import { REFUND_REQUESTED_SUBJECT, REFUNDED_SUBJECT } from '../nats/subjects';
 
 /**
  * Acts on `payment.refund.requested` (a payment for a cancelled or already paid order): refunds
@@ -14,7 +14,6 @@ import { REFUND_REQUESTED_SUBJECT } from '../nats/payment-stream';
  */
 
 export const REFUND_CONSUMER = 'payments-refunds';
-export const REFUNDED_SUBJECT = 'payment.refunded';
 
 const refundRequest = z.object({
   orderId: z.string().min(1),
@@ -22,16 +21,16 @@ const refundRequest = z.object({
   reason: z.string().optional(),
 });
 
-export type RefundWorker = DurableConsumer;
+export type RefundRequestConsumer = DurableConsumer;
 
-export interface RefundWorkerDeps {
+export interface RefundRequestConsumerDeps {
   nc: NatsConnection;
   stripe: Stripe;
   logger: Logger;
   stream: PaymentStreamSettings;
 }
 
-export async function startRefundWorker(deps: RefundWorkerDeps): Promise<RefundWorker> {
+export async function startRefundRequestConsumer(deps: RefundRequestConsumerDeps): Promise<RefundRequestConsumer> {
   const { nc, stripe, logger } = deps;
   const refund = async (msg: JsMsg): Promise<void> => {
     let request: z.infer<typeof refundRequest>;

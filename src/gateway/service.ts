@@ -1,0 +1,73 @@
+import type { Client } from '@temporalio/client';
+import type { NatsConnection } from 'nats';
+import type { Config } from '../config';
+import { createDeadLettersRepository } from '../db/dead-letters-repository';
+import { createOrdersRepository } from '../db/orders-repository';
+import type { DatabasePool } from '../db/pool';
+import { isDatabaseUnavailable } from '../db/unavailable';
+import type { Logger } from '../logger';
+import { RpcError, serveRequests, withAliases, type RequestHandler, type RequestHandlers } from '../nats/nest-transport';
+import { ORDER_SUBJECT_ALIASES, type OrderSubject } from '../nats/subjects';
+import { createOrderHandlers } from './order-handlers';
+import { startPaymentSubscriber } from './payment-subscriber';
+
+export interface GatewayDeps {
+  config: Config;
+  logger: Logger;
+  nats: NatsConnection;
+  temporal: Client;
+  pool: DatabasePool;
+}
+
+export interface Gateway {
+  /** The subjects it answers, aliases included. */
+  subjects: string[];
+  /** Stops taking requests and events, and finishes those in flight. */
+  stop(): Promise<void>;
+}
+
+/** A database outage is a 503 the caller can retry, never a 500. */
+function databaseOutageAs503(handle: RequestHandler): RequestHandler {
+  return async (payload) => {
+    try {
+      return await handle(payload);
+    } catch (error) {
+      if (!isDatabaseUnavailable(error)) throw error;
+      throw new RpcError(503, 'The orders database is unavailable right now; retry shortly (with the same idempotencyKey)');
+    }
+  };
+}
+
+/** The orders gateway: NATS request handlers plus the payment subscriber. */
+export async function startGateway({ config, logger, nats, temporal, pool }: GatewayDeps): Promise<Gateway> {
+  const orders = createOrdersRepository(pool);
+  const handlers: Record<OrderSubject, RequestHandler> = createOrderHandlers({
+    temporal,
+    orders,
+    taskQueue: config.temporal.taskQueue,
+    settings: config.orders,
+    logger,
+  });
+  const guarded: RequestHandlers = Object.fromEntries(
+    Object.entries(withAliases(handlers, ORDER_SUBJECT_ALIASES)).map(([subject, handle]) => [subject, databaseOutageAs503(handle)]),
+  );
+  const server = serveRequests(nats, guarded, config.nats.queueGroup, logger);
+  // A round trip, so a request sent once this resolves cannot meet "no responders".
+  await nats.flush();
+  const payments = await startPaymentSubscriber({
+    nats,
+    temporal,
+    orders,
+    deadLetters: createDeadLettersRepository(pool),
+    taskQueue: config.temporal.taskQueue,
+    settings: config.orders,
+    stream: config.paymentStream,
+    logger,
+  });
+  return {
+    subjects: server.subjects,
+    async stop() {
+      await Promise.all([server.drain(), payments.stop()]);
+    },
+  };
+}

@@ -1,0 +1,49 @@
+import { Worker, type NativeConnection } from '@temporalio/worker';
+import type { NatsConnection } from 'nats';
+import { createActivities } from '../activities';
+import type { Config } from '../config';
+import { createOrdersRepository } from '../db/orders-repository';
+import type { DatabasePool } from '../db/pool';
+import { temporalDataConverter } from '../temporal/connection';
+
+export interface OrderWorkerDeps {
+  connection: NativeConnection;
+  pool: DatabasePool;
+  nats: NatsConnection;
+  config: Pick<Config, 'temporal' | 'subjects' | 'nats'>;
+}
+
+export interface RunningWorker {
+  /** Settles when the worker stops; rejects if it fails on its own. */
+  finished: Promise<void>;
+  /** Stops polling, lets in-flight activities finish, and resolves once they have. */
+  stop(): Promise<void>;
+}
+
+/** The workflow code's entry point, bundled at start unless a prebuilt bundle is configured. */
+export const WORKFLOWS_PATH = require.resolve('../workflows');
+
+/** Runs OrderWorkflow and its activities on the configured task queue until stopped. */
+export async function startOrderWorker({ connection, pool, nats, config }: OrderWorkerDeps): Promise<RunningWorker> {
+  const worker = await Worker.create({
+    connection,
+    namespace: config.temporal.namespace,
+    taskQueue: config.temporal.taskQueue,
+    ...(config.temporal.workflowBundle !== undefined
+      ? { workflowBundle: { codePath: config.temporal.workflowBundle } }
+      : { workflowsPath: WORKFLOWS_PATH }),
+    activities: createActivities({ orders: createOrdersRepository(pool), nats, config }),
+    dataConverter: temporalDataConverter(config.temporal),
+    // Bounded, so memory stays flat however many orders wait for delivery; an evicted order is
+    // replayed from its short history when its next message arrives.
+    maxCachedWorkflows: config.temporal.maxCachedWorkflows,
+  });
+  const running = worker.run();
+  return {
+    finished: running,
+    async stop() {
+      worker.shutdown();
+      await running;
+    },
+  };
+}
