@@ -44,6 +44,7 @@ export interface TemporalCluster {
   address: string;
   uiUrl?: string;
   nodes: ClusterNode[];
+  settings: TemporalClusterSettings;
   schemas: SchemaOutcome[];
   namespace: 'created' | 'updated';
   /** The processes running now, one per node (and the UI), named `temporal-<node>`. */
@@ -168,6 +169,7 @@ export async function startTemporalCluster(options: TemporalClusterOptions): Pro
       address,
       uiUrl: options.uiPort && options.binaries.ui ? `http://localhost:${options.uiPort}` : undefined,
       nodes,
+      settings,
       schemas,
       namespace,
       processes: () => [...running.values(), ...(ui ? [ui] : [])],

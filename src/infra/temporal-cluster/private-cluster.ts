@@ -5,7 +5,7 @@ import type { TemporalClusterSettings } from '../../config';
 import { ensureBinary } from '../binaries';
 import { freePorts } from '../ports';
 import { HISTORY_PORT_STEP } from './topology';
-import { startTemporalCluster, type TemporalCluster, type TemporalClusterOptions } from './cluster';
+import { startTemporalCluster, type TemporalCluster, type TemporalClusterBinaries, type TemporalClusterOptions } from './cluster';
 
 export interface PrivateClusterOptions
   extends Pick<TemporalClusterOptions, 'dir' | 'logDir' | 'detached' | 'onStarted' | 'onStopped' | 'log'> {
@@ -21,7 +21,6 @@ export interface PrivateClusterOptions
 }
 
 export interface PrivateCluster extends TemporalCluster {
-  settings: TemporalClusterSettings;
   /** Stops the cluster and drops its databases. */
   destroy(): Promise<void>;
 }
@@ -31,18 +30,60 @@ export interface PrivateCluster extends TemporalCluster {
  * fresh databases on the given PostgreSQL, dropped again by `destroy`. Builds the binaries if needed.
  */
 export async function startPrivateCluster(options: PrivateClusterOptions): Promise<PrivateCluster> {
-  const log = options.log ?? (() => undefined);
-  const [server, sqlTool, cli, ui] = [
-    await ensureBinary('temporal-server', log),
-    await ensureBinary('temporal-sql-tool', log),
-    await ensureBinary('temporal', log),
-    options.withUi ? await ensureBinary('temporal-ui-server', log) : undefined,
-  ];
+  const binaries = await clusterBinaries(options.log ?? (() => undefined), options.withUi === true);
+  const layout = await privateClusterLayout(options);
+  let cluster: TemporalCluster;
+  try {
+    cluster = await startTemporalCluster({
+      ...options,
+      binaries,
+      frontendPort: layout.frontendPort,
+      settings: layout.settings,
+      namespace: options.namespace ?? 'default',
+      retentionDays: 1,
+      uiPort: options.withUi ? layout.settings.ports.ui : undefined,
+    });
+  } catch (error) {
+    await layout.dropDatabases().catch(() => undefined);
+    throw error;
+  }
+  return {
+    ...cluster,
+    async destroy() {
+      await cluster.stop();
+      await layout.dropDatabases();
+    },
+  };
+}
+
+/** The server, its schema tool, the CLI and (if wanted) the Web UI, built when missing. */
+export async function clusterBinaries(log: (line: string) => void, withUi: boolean): Promise<TemporalClusterBinaries> {
+  return {
+    server: await ensureBinary('temporal-server', log),
+    sqlTool: await ensureBinary('temporal-sql-tool', log),
+    cli: await ensureBinary('temporal', log),
+    ui: withUi ? await ensureBinary('temporal-ui-server', log) : undefined,
+  };
+}
+
+export interface PrivateClusterLayout {
+  frontendPort: number;
+  settings: TemporalClusterSettings;
+  dropDatabases(): Promise<void>;
+}
+
+/**
+ * Free ports for every node and names for two new databases: fixed once, so a caller that stops
+ * and starts the cluster again (the fault suite) gets the same cluster back.
+ */
+export async function privateClusterLayout(
+  options: Pick<PrivateClusterOptions, 'postgresUrl' | 'databasePrefix' | 'historyHosts' | 'historyShards'>,
+): Promise<PrivateClusterLayout> {
   const historyHosts = options.historyHosts ?? 2;
-  // Each history host takes its ports 10 above the previous one: give each its own free pair.
-  const [frontend, frontendHttp, matching, worker, uiPort] = await freePorts(5);
+  const [frontend, frontendHttp, matching, worker, uiPort] = (await freePorts(5)) as [number, number, number, number, number];
   // Membership ports are stored as a smallint: below 32768, where the OS hands out none.
-  const [frontendMembership, matchingMembership, workerMembership] = await freeMembershipPorts(3);
+  const [frontendMembership, matchingMembership, workerMembership] = (await freeMembershipPorts(3)) as [number, number, number];
+  // Each history host takes its ports 10 above the previous one: give each its own free pair.
   const historyPorts = await freeSteppedPorts(historyHosts);
   const name = `${options.databasePrefix}_${randomBytes(4).toString('hex')}`;
   const url = new URL(options.postgresUrl);
@@ -53,41 +94,18 @@ export async function startPrivateCluster(options: PrivateClusterOptions): Promi
     databaseUrl: url.toString(),
     visibilityDatabase: `${name}_visibility`,
     ports: {
-      frontendHttp: frontendHttp as number,
-      frontendMembership: frontendMembership as number,
+      frontendHttp,
+      frontendMembership,
       history: historyPorts.grpc,
       historyMembership: historyPorts.membership,
-      matching: matching as number,
-      matchingMembership: matchingMembership as number,
-      worker: worker as number,
-      workerMembership: workerMembership as number,
-      ui: uiPort as number,
+      matching,
+      matchingMembership,
+      worker,
+      workerMembership,
+      ui: uiPort,
     },
   };
-  const dropDatabases = (): Promise<void> => dropAll(options.postgresUrl, [name, settings.visibilityDatabase]);
-  let cluster: TemporalCluster;
-  try {
-    cluster = await startTemporalCluster({
-      ...options,
-      binaries: { server, sqlTool, cli, ui },
-      frontendPort: frontend as number,
-      settings,
-      namespace: options.namespace ?? 'default',
-      retentionDays: 1,
-      uiPort: options.withUi ? settings.ports.ui : undefined,
-    });
-  } catch (error) {
-    await dropDatabases().catch(() => undefined);
-    throw error;
-  }
-  return {
-    ...cluster,
-    settings,
-    async destroy() {
-      await cluster.stop();
-      await dropDatabases();
-    },
-  };
+  return { frontendPort: frontend, settings, dropDatabases: () => dropAll(options.postgresUrl, [name, settings.visibilityDatabase]) };
 }
 
 const MEMBERSHIP_PORTS = { from: 20_000, to: 32_000 };
