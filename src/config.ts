@@ -8,6 +8,8 @@ import { EXAMPLE_SECRETS, productionSecretProblems } from './production-secrets'
 
 const port = z.coerce.number().int().min(1).max(65535);
 const positiveMs = z.coerce.number().int().positive();
+// Temporal stores membership ports in a smallint column.
+const membershipPort = z.coerce.number().int().min(1).max(32767, 'must be below 32768 (Temporal stores it as a smallint)');
 const url = z.string().url();
 const optional = z
   .string()
@@ -68,13 +70,13 @@ const environmentSchema = z.object({
   TEMPORAL_CLUSTER_DATABASE_URL: optional.pipe(url.optional()),
   TEMPORAL_CLUSTER_VISIBILITY_DATABASE: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case SQL name').default('temporal_visibility'),
   TEMPORAL_CLUSTER_FRONTEND_HTTP_PORT: port.default(7243),
-  TEMPORAL_CLUSTER_FRONTEND_MEMBERSHIP_PORT: port.default(6933),
+  TEMPORAL_CLUSTER_FRONTEND_MEMBERSHIP_PORT: membershipPort.default(6933),
   TEMPORAL_CLUSTER_HISTORY_PORT: port.default(7234),
-  TEMPORAL_CLUSTER_HISTORY_MEMBERSHIP_PORT: port.default(6934),
+  TEMPORAL_CLUSTER_HISTORY_MEMBERSHIP_PORT: membershipPort.default(6934),
   TEMPORAL_CLUSTER_MATCHING_PORT: port.default(7235),
-  TEMPORAL_CLUSTER_MATCHING_MEMBERSHIP_PORT: port.default(6935),
+  TEMPORAL_CLUSTER_MATCHING_MEMBERSHIP_PORT: membershipPort.default(6935),
   TEMPORAL_CLUSTER_WORKER_PORT: port.default(7239),
-  TEMPORAL_CLUSTER_WORKER_MEMBERSHIP_PORT: port.default(6939),
+  TEMPORAL_CLUSTER_WORKER_MEMBERSHIP_PORT: membershipPort.default(6939),
   TEMPORAL_UI_PORT: port.default(8233),
 
   NATS_URL: z.string().min(1).default('nats://127.0.0.1:4222'),
