@@ -63,7 +63,7 @@ const environmentSchema = z.object({
   TEMPORAL_CODEC_SERVER_PORT: port.default(8888),
   TEMPORAL_CODEC_SERVER_ORIGINS: list.default('http://localhost:8233'),
   // The local Temporal that `npm start` runs: the CLI's dev server, or a cluster (docs/scaling.md).
-  TEMPORAL_PROFILE: z.enum(['dev', 'cluster']).default('dev'),
+  TEMPORAL_LOCAL_SERVER: z.enum(['dev', 'cluster']).default('dev'),
   TEMPORAL_NAMESPACE_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
   TEMPORAL_CLUSTER_HISTORY_SHARDS: z.coerce.number().int().min(1).max(16384).default(4),
   TEMPORAL_CLUSTER_HISTORY_HOSTS: z.coerce.number().int().min(1).max(9).default(2),
@@ -204,7 +204,7 @@ export interface Config {
   };
 }
 
-/** A Temporal cluster with PostgreSQL persistence (TEMPORAL_PROFILE=cluster). */
+/** A Temporal cluster with PostgreSQL persistence (TEMPORAL_LOCAL_SERVER=cluster). */
 export interface TemporalClusterSettings {
   /** Fixed when the cluster's database is created: changing it later needs a new cluster. */
   historyShards: number;
@@ -280,7 +280,7 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
       encryption: temporalEncryption(e),
       workflowBundle: e.TEMPORAL_WORKFLOW_BUNDLE,
       maxCachedWorkflows: e.TEMPORAL_WORKER_MAX_CACHED_WORKFLOWS,
-      profile: e.TEMPORAL_PROFILE,
+      profile: e.TEMPORAL_LOCAL_SERVER,
       retentionDays: e.TEMPORAL_NAMESPACE_RETENTION_DAYS,
       cluster: {
         historyShards: e.TEMPORAL_CLUSTER_HISTORY_SHARDS,

@@ -58,7 +58,7 @@ describe('configuration', () => {
 
   it('reads the cluster profile: shards, hosts, retention, its database next to the migrations\' and its ports', () => {
     const config = parseConfig({
-      TEMPORAL_PROFILE: 'cluster',
+      TEMPORAL_LOCAL_SERVER: 'cluster',
       TEMPORAL_NAMESPACE_RETENTION_DAYS: '7',
       TEMPORAL_CLUSTER_HISTORY_SHARDS: '512',
       TEMPORAL_CLUSTER_HISTORY_HOSTS: '3',
@@ -73,7 +73,7 @@ describe('configuration', () => {
       databaseUrl: 'postgres://owner:secret@db.internal:5433/temporal',
       ports: { matching: 17235, history: 7234 },
     });
-    expect(rejectionOf({ TEMPORAL_PROFILE: 'production' }).message).toContain('TEMPORAL_PROFILE');
+    expect(rejectionOf({ TEMPORAL_LOCAL_SERVER: 'production' }).message).toContain('TEMPORAL_LOCAL_SERVER');
     expect(rejectionOf({ TEMPORAL_CLUSTER_HISTORY_MEMBERSHIP_PORT: '40000' }).message).toMatch(
       /TEMPORAL_CLUSTER_HISTORY_MEMBERSHIP_PORT: must be below 32768/,
     );

@@ -25,7 +25,7 @@ export const GO_PACKAGES: Record<BinaryName, string> = {
   // Same version as the stripe/stripe-mock image in docker-compose.yml.
   'stripe-mock': 'github.com/stripe/stripe-mock@v0.203.0',
   'nats-server': 'github.com/nats-io/nats-server/v2@v2.15.2',
-  // The cluster profile (TEMPORAL_PROFILE=cluster): the real server, its schema tool and the Web UI.
+  // The cluster profile (TEMPORAL_LOCAL_SERVER=cluster): the real server, its schema tool and the Web UI.
   // Same versions as the temporalio/server, admin-tools and ui images in docker-compose.yml.
   'temporal-server': 'go.temporal.io/server/cmd/server@v1.29.1',
   'temporal-sql-tool': 'go.temporal.io/server/cmd/tools/sql@v1.29.1',

@@ -16,7 +16,7 @@ export interface StartHereOptions {
 }
 
 /**
- * `npm start -- --cluster` (TEMPORAL_PROFILE=cluster): builds what is missing, then starts the
+ * `npm start -- --cluster` (TEMPORAL_LOCAL_SERVER=cluster): builds what is missing, then starts the
  * cluster in the data folder, detached like every service `npm start` runs, one pid file a process.
  */
 export async function startClusterHere(config: Config, options: StartHereOptions): Promise<void> {
