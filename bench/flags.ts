@@ -5,8 +5,13 @@ export type RunPart = SystemId | 'memory';
 export const RUN_PARTS: readonly RunPart[] = ['service', 'seed', 'empty', 'memory'];
 
 export interface BenchFlags {
-  /** `file`: the dev server with a SQLite file, as `npm start` runs it; `memory`: in memory. */
-  temporal: 'file' | 'memory';
+  /**
+   * `file`: the dev server with a SQLite file, as `npm start` runs it; `memory`: in memory;
+   * `cluster`: a Temporal cluster on PostgreSQL, as `npm start -- --cluster` runs it.
+   */
+  temporal: 'file' | 'memory' | 'cluster';
+  /** History processes of the cluster (`--temporal cluster`). */
+  historyHosts: number;
   concurrency: number;
   orders: number;
   serialOrders: number;
@@ -30,7 +35,10 @@ export interface BenchFlags {
 }
 
 export const USAGE = `Usage: npm run bench -- [options]
-  --temporal file|memory   Temporal dev server with a SQLite file (default, as npm start) or in memory
+  --temporal file|memory|cluster
+                           Temporal dev server with a SQLite file (default, as npm start), in memory, or a
+                           cluster on PostgreSQL (frontend, matching, worker, history hosts: npm start -- --cluster)
+  --history-hosts H        history processes of the cluster (default 2)
   --concurrency C          requests in flight (default 20)
   --orders N               orders created and paid at C in flight, per system (default 1000)
   --serial-orders M        orders created at 1 in flight, per system (default 200)
@@ -47,6 +55,7 @@ export const USAGE = `Usage: npm run bench -- [options]
 export function parseFlags(argv: readonly string[]): BenchFlags {
   const flags: BenchFlags = {
     temporal: 'file',
+    historyHosts: 2,
     concurrency: 20,
     orders: 1000,
     serialOrders: 200,
@@ -73,10 +82,13 @@ export function parseFlags(argv: readonly string[]): BenchFlags {
     switch (name) {
       case '--temporal': {
         const mode = value();
-        if (mode !== 'file' && mode !== 'memory') throw new Error(`--temporal must be file or memory, not ${mode}`);
+        if (mode !== 'file' && mode !== 'memory' && mode !== 'cluster') throw new Error(`--temporal must be file, memory or cluster, not ${mode}`);
         flags.temporal = mode;
         break;
       }
+      case '--history-hosts':
+        flags.historyHosts = count(name, value(), 1);
+        break;
       case '--concurrency':
         flags.concurrency = count(name, value(), 1);
         explicit.add('concurrency');

@@ -46,7 +46,7 @@ export function markdownReport(report: BenchReport, title: string): string {
   // With replicas, `worker` and `gateway` stand for the sum over their processes.
   const summed = f.replicas > 1 ? `; worker and gateway summed over their ×${f.replicas} processes` : '';
   lines.push(
-    `C=${f.concurrency} N=${f.orders} M=${f.serialOrders} R=${f.replicas} (worker and gateway processes each), ${report.environment.nproc} cores, Temporal dev server ${f.temporal === 'file' ? 'with a SQLite file' : 'in memory'}` +
+    `C=${f.concurrency} N=${f.orders} M=${f.serialOrders} R=${f.replicas} (worker and gateway processes each), ${report.environment.nproc} cores, ${temporalDescription(f)}` +
       `${f.untuned ? ' with the CLI defaults (--untuned)' : ''}; ${report.durationSec} s in all. Latencies in ms.`,
     '',
   );
@@ -166,4 +166,9 @@ function errorsText(phase: PhaseResult): string {
 function fmt(value: number | null | undefined): string {
   if (value === null || value === undefined) return '–';
   return Number.isInteger(value) ? String(value) : value >= 100 ? value.toFixed(0) : value >= 10 ? value.toFixed(1) : value.toFixed(2);
+}
+
+function temporalDescription(f: BenchReport['flags']): string {
+  if (f.temporal === 'cluster') return `Temporal cluster on PostgreSQL (${f.historyHosts} history host${f.historyHosts === 1 ? '' : 's'}, 4 shards)`;
+  return `Temporal dev server ${f.temporal === 'file' ? 'with a SQLite file' : 'in memory'}`;
 }

@@ -38,7 +38,8 @@ async function main(): Promise<number> {
   const loadAtStart = os.loadavg().map((value) => round(value, 2));
   const stamp = startedAt.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
   const runId = stamp.toLowerCase();
-  const mode = `${flags.temporal}${flags.untuned ? '-untuned' : ''}${flags.emptyActivities === 'local' ? '-local' : ''}`;
+  const hosts = flags.temporal === 'cluster' && flags.historyHosts !== 2 ? `-h${flags.historyHosts}` : '';
+  const mode = `${flags.temporal}${hosts}${flags.untuned ? '-untuned' : ''}${flags.emptyActivities === 'local' ? '-local' : ''}`;
   // Result files of a run with replicas are told apart by name, and do not replace the default chart.
   const fileMode = flags.replicas > 1 ? `${mode}-r${flags.replicas}` : mode;
   const systems = (['service', 'seed', 'empty'] as const).filter((id) => flags.only.includes(id));
@@ -68,6 +69,7 @@ async function main(): Promise<number> {
   try {
     stack = await startStack({
       temporal: flags.temporal,
+      historyHosts: flags.historyHosts,
       untuned: flags.untuned,
       emptyActivities: flags.emptyActivities,
       cpuProfile: flags.cpuProfile,
@@ -128,9 +130,11 @@ async function main(): Promise<number> {
     temporalCli: stack.temporalVersion,
     temporalMode: flags.temporal,
     temporalArgs: stack.temporalArgs,
-    dynamicConfig: flags.untuned
-      ? 'CLI defaults (dynamicConfig: {}, sqlitePragmas: {})'
-      : "the project's defaults (DEV_SERVER_DYNAMIC_CONFIG, DEV_SERVER_SQLITE_PRAGMAS)",
+    dynamicConfig: flags.temporal === 'cluster'
+      ? `cluster: ${flags.historyHosts} history hosts, 4 shards, CLUSTER_DYNAMIC_CONFIG (Temporal's defaults otherwise)`
+      : flags.untuned
+        ? 'CLI defaults (dynamicConfig: {}, sqlitePragmas: {})'
+        : "the project's defaults (DEV_SERVER_DYNAMIC_CONFIG, DEV_SERVER_SQLITE_PRAGMAS)",
     git: gitDescription(),
   };
   log('stopping the stack');

@@ -23,6 +23,8 @@ import { bundleWorkflows } from '../src/scripts/bundle-workflows';
 import type { SystemId } from './flags';
 import { ProcessTrees } from './proc-stats';
 import { startReaper } from '../src/infra/reaper';
+import { startTemporalCluster } from '../src/infra/temporal-cluster/cluster';
+import { clusterBinaries, privateClusterLayout } from '../src/infra/temporal-cluster/private-cluster';
 import { startTsxChild, type TsxChild } from './tsx-child';
 
 /**
@@ -58,7 +60,9 @@ const OWN_PREFIXES = ['TEMPORAL_', 'NATS_', 'DATABASE_', 'STRIPE_', 'PAYMENTS_',
 
 
 export interface StackOptions {
-  temporal: 'file' | 'memory';
+  temporal: 'file' | 'memory' | 'cluster';
+  /** History processes when `temporal` is `cluster`. */
+  historyHosts: number;
   untuned: boolean;
   emptyActivities: 'remote' | 'local';
   /** Write V8 CPU profiles of the service's processes into the logs folder. */
@@ -76,7 +80,7 @@ export interface Stack {
   temporalAddress: string;
   databaseUrls: Record<SystemId, string>;
   trees: ProcessTrees;
-  /** The dev server's command line as it runs (shows which dynamic config it got). */
+  /** The dev server's (or the cluster frontend's) command line as it runs (shows which dynamic config it got). */
   temporalArgs: string[];
   temporalVersion: string;
   /** Stops and starts one app, every replica of it (the worker before the memory run, so its memory starts from zero). */
@@ -156,8 +160,36 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     };
     // Untuned: the Temporal CLI's own dynamic config and SQLite settings.
     if (options.untuned) Object.assign(devServerOptions, { dynamicConfig: {}, sqlitePragmas: {} });
+    const onCluster = options.temporal === 'cluster';
+    // The cluster persists to the stack's PostgreSQL: it starts once that answers. Its nodes are
+    // all counted as `temporal` in every reading.
+    const startCluster = async (): Promise<void> => {
+      const layout = await privateClusterLayout({ postgresUrl: databaseUrls.service, databasePrefix: 'temporal_bench', historyHosts: options.historyHosts });
+      await postgresUp;
+      const cluster = await startTemporalCluster({
+        binaries: await clusterBinaries(log, false),
+        dir: path.join(tempDir, 'temporal-cluster'),
+        logDir: path.join(tempDir, 'logs'),
+        frontendPort: temporalPort,
+        settings: layout.settings,
+        namespace: 'default',
+        retentionDays: 1,
+        detached: false,
+        readyTimeoutMs: 120_000,
+        onStarted: (service) => {
+          reaper.track(service.pid);
+          trees.add('temporal', service.pid);
+        },
+      });
+      const frontend = cluster.processes().find((service) => service.name === 'temporal-frontend');
+      infra.set('temporal', { name: 'temporal', pid: frontend?.pid ?? 0, stop: () => cluster.stop() });
+    };
+    let postgresStarted: () => void = () => undefined;
+    const postgresUp = new Promise<void>((resolve) => {
+      postgresStarted = resolve;
+    });
     const starts = await Promise.allSettled([
-      (async () => {
+      onCluster ? startCluster() : (async () => {
         const service = await startTemporalDevServer(devServerOptions);
         track('temporal', service);
         await registerSearchAttributes(temporalBinary, temporalAddress);
@@ -169,6 +201,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       (async () => {
         const dataDir = path.join(tempDir, 'postgres');
         track('postgres', await startPostgres({ dataDir, port: postgresPort, detached: false, logFile: logFile('postgres') }));
+        postgresStarted();
       })(),
       (async () => {
         track('stripe-mock', await startStripeMock({ binary: stripeBinary, httpPort: stripePort, detached: false, logFile: logFile('stripe-mock') }));
@@ -246,7 +279,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       databaseUrls,
       trees,
       temporalArgs: commandLine(temporalPid),
-      temporalVersion: await versionOf(temporalBinary),
+      temporalVersion: onCluster ? `temporal server ${await versionOf(await ensureBinary('temporal-server', log))}` : await versionOf(temporalBinary),
       async restartApp(name) {
         await stopApp(name);
         await startApp(name);

@@ -16,6 +16,8 @@ const optionalPort = z.coerce
   .max(65535)
   .transform((value) => (value === 0 ? undefined : value));
 const positiveMs = z.coerce.number().int().positive();
+// Temporal stores membership ports in a smallint column.
+const membershipPort = z.coerce.number().int().min(1).max(32767, 'must be below 32768 (Temporal stores it as a smallint)');
 const url = z.string().url();
 const optional = z
   .string()
@@ -68,6 +70,22 @@ const environmentSchema = z.object({
   TEMPORAL_CODEC_SERVER_HOST: z.string().min(1).default('127.0.0.1'),
   TEMPORAL_CODEC_SERVER_PORT: port.default(8888),
   TEMPORAL_CODEC_SERVER_ORIGINS: list.default('http://localhost:8233'),
+  // The local Temporal that `npm start` runs: the CLI's dev server, or a cluster (docs/scaling.md).
+  TEMPORAL_LOCAL_SERVER: z.enum(['dev', 'cluster']).default('dev'),
+  TEMPORAL_NAMESPACE_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
+  TEMPORAL_CLUSTER_HISTORY_SHARDS: z.coerce.number().int().min(1).max(16384).default(4),
+  TEMPORAL_CLUSTER_HISTORY_HOSTS: z.coerce.number().int().min(1).max(9).default(2),
+  TEMPORAL_CLUSTER_DATABASE_URL: optional.pipe(url.optional()),
+  TEMPORAL_CLUSTER_VISIBILITY_DATABASE: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case SQL name').default('temporal_visibility'),
+  TEMPORAL_CLUSTER_FRONTEND_HTTP_PORT: port.default(7243),
+  TEMPORAL_CLUSTER_FRONTEND_MEMBERSHIP_PORT: membershipPort.default(6933),
+  TEMPORAL_CLUSTER_HISTORY_PORT: port.default(7234),
+  TEMPORAL_CLUSTER_HISTORY_MEMBERSHIP_PORT: membershipPort.default(6934),
+  TEMPORAL_CLUSTER_MATCHING_PORT: port.default(7235),
+  TEMPORAL_CLUSTER_MATCHING_MEMBERSHIP_PORT: membershipPort.default(6935),
+  TEMPORAL_CLUSTER_WORKER_PORT: port.default(7239),
+  TEMPORAL_CLUSTER_WORKER_MEMBERSHIP_PORT: membershipPort.default(6939),
+  TEMPORAL_UI_PORT: port.default(8233),
 
   NATS_URL: z.string().min(1).default('nats://127.0.0.1:4222'),
   NATS_USER: optional,
@@ -153,6 +171,12 @@ export interface Config {
     workflowBundle?: string;
     /** Open orders the worker keeps in memory; others are replayed from their (short) history when needed. */
     maxCachedWorkflows: number;
+    /** Which local Temporal `npm start` runs when none answers at `address`. */
+    profile: 'dev' | 'cluster';
+    /** How long closed workflows are kept (set on the namespace; can change at any time). */
+    retentionDays: number;
+    /** The cluster profile's settings; the dev server ignores them. */
+    cluster: TemporalClusterSettings;
   };
   nats: {
     url: string;
@@ -223,6 +247,31 @@ export interface Config {
   };
 }
 
+/** A Temporal cluster with PostgreSQL persistence (TEMPORAL_LOCAL_SERVER=cluster). */
+export interface TemporalClusterSettings {
+  /** Fixed when the cluster's database is created: changing it later needs a new cluster. */
+  historyShards: number;
+  /** History processes sharing the shards (membership moves a dead host's shards to the others). */
+  historyHosts: number;
+  /** Persistence database (its name is the path); the visibility database is on the same server. */
+  databaseUrl: string;
+  visibilityDatabase: string;
+  /** Ports of each service; history host n (from 0) uses the history ports + 10 n. */
+  ports: TemporalClusterPorts;
+}
+
+export interface TemporalClusterPorts {
+  frontendHttp: number;
+  frontendMembership: number;
+  history: number;
+  historyMembership: number;
+  matching: number;
+  matchingMembership: number;
+  worker: number;
+  workerMembership: number;
+  ui: number;
+}
+
 export interface PaymentStreamSettings {
   /** Messages older than this are dropped (JetStream max_age). */
   maxAgeMs: number;
@@ -274,6 +323,25 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
       encryption: temporalEncryption(e),
       workflowBundle: e.TEMPORAL_WORKFLOW_BUNDLE,
       maxCachedWorkflows: e.TEMPORAL_WORKER_MAX_CACHED_WORKFLOWS,
+      profile: e.TEMPORAL_LOCAL_SERVER,
+      retentionDays: e.TEMPORAL_NAMESPACE_RETENTION_DAYS,
+      cluster: {
+        historyShards: e.TEMPORAL_CLUSTER_HISTORY_SHARDS,
+        historyHosts: e.TEMPORAL_CLUSTER_HISTORY_HOSTS,
+        databaseUrl: e.TEMPORAL_CLUSTER_DATABASE_URL ?? withDatabase(e.MIGRATION_DATABASE_URL ?? e.DATABASE_URL, 'temporal'),
+        visibilityDatabase: e.TEMPORAL_CLUSTER_VISIBILITY_DATABASE,
+        ports: {
+          frontendHttp: e.TEMPORAL_CLUSTER_FRONTEND_HTTP_PORT,
+          frontendMembership: e.TEMPORAL_CLUSTER_FRONTEND_MEMBERSHIP_PORT,
+          history: e.TEMPORAL_CLUSTER_HISTORY_PORT,
+          historyMembership: e.TEMPORAL_CLUSTER_HISTORY_MEMBERSHIP_PORT,
+          matching: e.TEMPORAL_CLUSTER_MATCHING_PORT,
+          matchingMembership: e.TEMPORAL_CLUSTER_MATCHING_MEMBERSHIP_PORT,
+          worker: e.TEMPORAL_CLUSTER_WORKER_PORT,
+          workerMembership: e.TEMPORAL_CLUSTER_WORKER_MEMBERSHIP_PORT,
+          ui: e.TEMPORAL_UI_PORT,
+        },
+      },
     },
     nats: {
       url: e.NATS_URL,
@@ -341,6 +409,14 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
 }
 
 type ParsedEnvironment = z.output<typeof environmentSchema>;
+
+/** The same server and credentials, another database. */
+function withDatabase(databaseUrl: string, database: string): string {
+  const url = new URL(databaseUrl);
+  url.pathname = `/${database}`;
+  url.search = '';
+  return url.toString();
+}
 
 /** Settings that are valid one by one but not together, each named in the message. */
 function conflictingSettings(e: ParsedEnvironment): string[] {

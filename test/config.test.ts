@@ -23,6 +23,25 @@ describe('configuration', () => {
       tls: false,
       apiKey: undefined,
       maxCachedWorkflows: 100,
+      profile: 'dev',
+      retentionDays: 30,
+      cluster: {
+        historyShards: 4,
+        historyHosts: 2,
+        databaseUrl: 'postgres://postgres@127.0.0.1:5432/temporal',
+        visibilityDatabase: 'temporal_visibility',
+        ports: {
+          frontendHttp: 7243,
+          frontendMembership: 6933,
+          history: 7234,
+          historyMembership: 6934,
+          matching: 7235,
+          matchingMembership: 6935,
+          worker: 7239,
+          workerMembership: 6939,
+          ui: 8233,
+        },
+      },
     });
     expect(config.orders.paymentConcurrency).toBe(32);
     expect(config.nats.url).toBe('nats://127.0.0.1:4222');
@@ -32,6 +51,30 @@ describe('configuration', () => {
     expect(config.stripe.apiBase).toBe('http://127.0.0.1:12111');
     expect(config.payments).toEqual({ httpPort: 3003, publicUrl: 'http://localhost:3003' });
     expect(config.logLevel).toBe('info');
+  });
+
+  it('reads the cluster profile: shards, hosts, retention, its database next to the migrations\' and its ports', () => {
+    const config = parseConfig({
+      TEMPORAL_LOCAL_SERVER: 'cluster',
+      TEMPORAL_NAMESPACE_RETENTION_DAYS: '7',
+      TEMPORAL_CLUSTER_HISTORY_SHARDS: '512',
+      TEMPORAL_CLUSTER_HISTORY_HOSTS: '3',
+      MIGRATION_DATABASE_URL: 'postgres://owner:secret@db.internal:5433/orders?sslmode=require',
+      TEMPORAL_CLUSTER_MATCHING_PORT: '17235',
+    });
+    expect(config.temporal.profile).toBe('cluster');
+    expect(config.temporal.retentionDays).toBe(7);
+    expect(config.temporal.cluster).toMatchObject({
+      historyShards: 512,
+      historyHosts: 3,
+      databaseUrl: 'postgres://owner:secret@db.internal:5433/temporal',
+      ports: { matching: 17235, history: 7234 },
+    });
+    expect(rejectionOf({ TEMPORAL_LOCAL_SERVER: 'production' }).message).toContain('TEMPORAL_LOCAL_SERVER');
+    expect(rejectionOf({ TEMPORAL_CLUSTER_HISTORY_MEMBERSHIP_PORT: '40000' }).message).toMatch(
+      /TEMPORAL_CLUSTER_HISTORY_MEMBERSHIP_PORT: must be below 32768/,
+    );
+    expect(rejectionOf({ TEMPORAL_CLUSTER_HISTORY_SHARDS: '0' }).message).toContain('TEMPORAL_CLUSTER_HISTORY_SHARDS');
   });
 
   it('reads the values it is given', () => {

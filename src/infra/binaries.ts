@@ -1,13 +1,19 @@
 import { spawn } from 'node:child_process';
 import { constants } from 'node:fs';
-import { access, mkdir, open, readFile, stat, unlink } from 'node:fs/promises';
+import { access, mkdir, mkdtemp, open, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as delay } from 'node:timers/promises';
 import { isAlive } from './managed-process';
 
-export type BinaryName = 'temporal' | 'stripe-mock' | 'nats-server';
+export type BinaryName =
+  | 'temporal'
+  | 'stripe-mock'
+  | 'nats-server'
+  | 'temporal-server'
+  | 'temporal-sql-tool'
+  | 'temporal-ui-server';
 
 /**
  * What `go install` builds when a binary is nowhere to be found. Every version is pinned, so two
@@ -19,7 +25,25 @@ export const GO_PACKAGES: Record<BinaryName, string> = {
   // Same version as the stripe/stripe-mock image in docker-compose.yml.
   'stripe-mock': 'github.com/stripe/stripe-mock@v0.203.0',
   'nats-server': 'github.com/nats-io/nats-server/v2@v2.15.2',
+  // The cluster profile (TEMPORAL_LOCAL_SERVER=cluster): the real server, its schema tool and the Web UI.
+  // Same versions as the temporalio/server, admin-tools and ui images in docker-compose.yml.
+  'temporal-server': 'go.temporal.io/server/cmd/server@v1.29.1',
+  'temporal-sql-tool': 'go.temporal.io/server/cmd/tools/sql@v1.29.1',
+  'temporal-ui-server': 'github.com/temporalio/ui-server/v2/cmd/server@v2.42.1',
 };
+
+/**
+ * What `go install` names the executable when that is not our name for it: both servers are called
+ * `server`, so each is built into a folder of its own and then renamed into the cache.
+ */
+const GO_BUILT_AS: Partial<Record<BinaryName, string>> = {
+  'temporal-server': 'server',
+  'temporal-sql-tool': 'sql',
+  'temporal-ui-server': 'server',
+};
+
+/** Builds that take minutes, announced as such. */
+const SLOW_BUILDS = new Set<BinaryName>(['temporal', 'temporal-server', 'temporal-ui-server']);
 
 /** Debian installs some servers outside a normal user's PATH. */
 const EXTRA_DIRS: Partial<Record<BinaryName, string[]>> = {
@@ -79,15 +103,17 @@ async function goInstall(name: BinaryName, cacheDir: string, log: (line: string)
     );
   }
   const pkg = GO_PACKAGES[name];
-  const slow = name === 'temporal' ? ' (this takes several minutes the first time; it is done only once)' : '';
+  const slow = SLOW_BUILDS.has(name) ? ' (this takes several minutes the first time; it is done only once)' : '';
   log(`building ${name}: go install ${pkg} into ${cacheDir}${slow}`);
   const started = Date.now();
   const progress = setInterval(() => {
     log(`still building ${name}... ${Math.round((Date.now() - started) / 1000)} s`);
   }, PROGRESS_EVERY_MS);
+  const builtAs = GO_BUILT_AS[name];
+  const gobin = builtAs ? await mkdtemp(path.join(cacheDir, `.${name}-`)) : cacheDir;
   try {
     const child = spawn(go, ['install', pkg], {
-      env: { ...process.env, GOBIN: cacheDir },
+      env: { ...process.env, GOBIN: gobin },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const tail: string[] = [];
@@ -103,9 +129,11 @@ async function goInstall(name: BinaryName, cacheDir: string, log: (line: string)
       child.once('close', resolve);
     });
     if (code !== 0) throw new Error(`go install ${pkg} failed (exit ${code}):\n${tail.join('\n')}`);
+    if (builtAs) await rename(path.join(gobin, builtAs), path.join(cacheDir, name));
     log(`built ${name} in ${Math.round((Date.now() - started) / 1000)} s`);
   } finally {
     clearInterval(progress);
+    if (builtAs) await rm(gobin, { recursive: true, force: true });
   }
 }
 

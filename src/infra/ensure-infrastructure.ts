@@ -13,6 +13,7 @@ import { readPidFiles, removePidFile, SERVICE_STOP_SIGNALS, writePidFile } from 
 import { isPortOpen } from './ports';
 import { startPostgres } from './postgres-server';
 import { startStripeMock } from './stripe-mock';
+import { startClusterHere } from './temporal-cluster/start-here';
 import { registerSearchAttributes, startTemporalDevServer, waitForTemporal } from './temporal-server';
 
 export interface InfrastructureOptions {
@@ -70,35 +71,42 @@ export async function ensureInfrastructure(options: InfrastructureOptions): Prom
 
   try {
     const temporalBinary = await ensureBinary('temporal', log);
-
     const temporal = hostPortEndpoint(config.temporal.address, 7233);
-    const uiPort = options.temporalUiPort ?? temporal.port + 1000;
+    const cluster = config.temporal.profile === 'cluster';
+    const uiPort = options.temporalUiPort ?? (cluster ? config.temporal.cluster.ports.ui : temporal.port + 1000);
     const target = {
       namespace: config.temporal.namespace,
       tls: config.temporal.tls,
       apiKey: config.temporal.apiKey,
     };
-    if (await isPortOpen(temporal.host, temporal.port)) {
-      // It may be a server still starting (another terminal): wait until it serves requests.
-      await waitForTemporal(temporalBinary, { address: config.temporal.address, ...target }, 60_000);
-      report('temporal', 'reused', config.temporal.address);
-    } else {
-      requireLocal('Temporal', temporal);
-      const dbFile = path.join(dataDir, 'temporal.db');
-      const service = await startTemporalDevServer({
-        binary: temporalBinary,
-        ip: temporal.host,
-        port: temporal.port,
-        uiPort,
-        dbFile,
-        namespace: config.temporal.namespace,
-        detached: true,
-        logFile: logFile('temporal'),
-      });
-      track(service);
-      report('temporal', 'started', `${config.temporal.address}, Web UI http://localhost:${uiPort}, data ${dbFile}, pid ${service.pid}`);
-    }
-    await registerSearchAttributes(temporalBinary, config.temporal.address, target);
+    const ensureTemporal = async (): Promise<void> => {
+      if (await isPortOpen(temporal.host, temporal.port)) {
+        // It may be a server still starting (another terminal): wait until it serves requests.
+        await waitForTemporal(temporalBinary, { address: config.temporal.address, ...target }, 60_000);
+        report('temporal', 'reused', config.temporal.address);
+      } else if (cluster) {
+        requireLocal('Temporal', temporal);
+        await startClusterHere(config, { dataDir, temporalBinary, host: temporal.host, port: temporal.port, uiPort, log, track });
+      } else {
+        requireLocal('Temporal', temporal);
+        const dbFile = path.join(dataDir, 'temporal.db');
+        const service = await startTemporalDevServer({
+          binary: temporalBinary,
+          ip: temporal.host,
+          port: temporal.port,
+          uiPort,
+          dbFile,
+          namespace: config.temporal.namespace,
+          detached: true,
+          logFile: logFile('temporal'),
+        });
+        track(service);
+        report('temporal', 'started', `${config.temporal.address}, Web UI http://localhost:${uiPort}, data ${dbFile}, pid ${service.pid}`);
+      }
+      await registerSearchAttributes(temporalBinary, config.temporal.address, target);
+    };
+    // The cluster keeps its state in PostgreSQL, so it starts once PostgreSQL answers.
+    if (!cluster) await ensureTemporal();
 
     const nats = urlEndpoint(config.nats.url, 4222);
     if (await isPortOpen(nats.host, nats.port)) {
@@ -133,6 +141,7 @@ export async function ensureInfrastructure(options: InfrastructureOptions): Prom
       track(service);
       report('postgres', 'started', `${postgresAt} (data ${path.join(dataDir, 'postgres')}), pid ${service.pid}`);
     }
+    if (cluster) await ensureTemporal();
 
     const stripe = urlEndpoint(config.stripe.apiBase, 80);
     if (await isPortOpen(stripe.host, stripe.port)) {

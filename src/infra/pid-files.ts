@@ -8,6 +8,11 @@ export const SERVICE_EXECUTABLES: Record<string, string> = {
   nats: 'nats-server',
   postgres: 'postgres',
   'stripe-mock': 'stripe-mock',
+  // The cluster profile: one process a node, and the standalone Web UI.
+  ...Object.fromEntries(
+    ['frontend', 'matching', 'worker', ...Array.from({ length: 9 }, (_, n) => `history-${n + 1}`)].map((node) => [`temporal-${node}`, 'temporal-server']),
+  ),
+  'temporal-ui': 'temporal-ui-server',
 };
 
 /** How each service wants to be stopped (PostgreSQL: SIGINT is its fast shutdown). */

@@ -4,9 +4,12 @@ export { isAlive, managedFromPid, spawnService, stopPid, type ManagedProcess, ty
 export {
   DEV_SERVER_DYNAMIC_CONFIG,
   DEV_SERVER_SQLITE_PRAGMAS,
+  ensureNamespace,
   ORDER_SEARCH_ATTRIBUTES,
   registerSearchAttributes,
   startTemporalDevServer,
+  waitForFrontend,
+  waitForNamespace,
   waitForTemporal,
   type DynamicConfig,
   type TemporalCliTarget,
@@ -15,3 +18,4 @@ export {
 export { startNatsServer, type NatsServerOptions } from './nats-server';
 export { startStripeMock, type StripeMockOptions } from './stripe-mock';
 export { startPostgres, type PostgresOptions } from './postgres-server';
+export { startTemporalCluster, type TemporalCluster, type TemporalClusterOptions } from './temporal-cluster/cluster';

@@ -148,6 +148,45 @@ export async function registerSearchAttributes(
   }
 }
 
+/**
+ * Creates the namespace with this retention, or sets the retention of an existing one (retention
+ * can change at any time; it applies to workflows closing from then on). A cluster has no
+ * namespace of its own, unlike the dev server.
+ */
+export async function ensureNamespace(
+  binary: string,
+  target: TemporalCliTarget & { namespace: string },
+  retentionDays: number,
+): Promise<'created' | 'updated'> {
+  const retention = ['--retention', `${retentionDays * 24}h`];
+  const described = await runCli(binary, ['operator', 'namespace', 'describe', '--namespace', target.namespace], target);
+  const verb = described.code === 0 ? 'update' : 'create';
+  const result = await runCli(binary, ['operator', 'namespace', verb, '--namespace', target.namespace], target, retention);
+  if (result.code !== 0) {
+    throw new Error(`Could not ${verb} namespace ${target.namespace} at ${target.address}: ${result.output.trim()}`);
+  }
+  return verb === 'create' ? 'created' : 'updated';
+}
+
+/** Waits until a cluster's frontend reports SERVING (it has no namespace to describe before setup). */
+export function waitForFrontend(binary: string, target: TemporalCliTarget, timeoutMs: number, abort?: () => Error | undefined): Promise<void> {
+  return waitUntil(
+    () => runCli(binary, ['operator', 'cluster', 'health'], target).then((result) => result.code === 0 && result.output.includes('SERVING')),
+    { timeoutMs, intervalMs: 250, description: `the Temporal frontend at ${target.address}`, abort },
+  );
+}
+
+/**
+ * Waits until workflows of the namespace can be listed through the frontend, that is until its
+ * namespace cache knows a namespace just created (describe reads the database directly).
+ */
+export function waitForNamespace(binary: string, target: TemporalCliTarget & { namespace: string }, timeoutMs: number): Promise<void> {
+  return waitUntil(
+    () => runCli(binary, ['workflow', 'count', '--namespace', target.namespace], target).then((result) => result.code === 0),
+    { timeoutMs, intervalMs: 250, description: `namespace ${target.namespace} at ${target.address}` },
+  );
+}
+
 interface CliResult {
   code: number;
   output: string;

@@ -11,6 +11,8 @@ import { runMain, stopOnSignals } from '../process-lifecycle';
 /**
  * `npm start`: infrastructure, migrations, the demo catalogue and the four processes, on defaults
  * that work on a developer's machine. Ctrl-C stops what this run started and nothing else.
+ * `npm start -- --cluster` (or TEMPORAL_LOCAL_SERVER=cluster) runs a Temporal cluster instead of the dev
+ * server: separate frontend, history, matching and worker processes on PostgreSQL (README).
  */
 
 const APPS = [
@@ -22,6 +24,8 @@ const APPS = [
 const PREFIX_WIDTH = Math.max(...APPS.map((app) => app.name.length));
 const QUIET_LEVELS = new Set(['warn', 'error', 'fatal', 'silent']);
 
+// Set before the configuration is read, so the processes started below see the same profile.
+if (process.argv.slice(2).includes('--cluster')) process.env.TEMPORAL_LOCAL_SERVER = 'cluster';
 const config = loadConfigOrExit();
 const logger = createLogger('start', config.logLevel);
 const say = (line: string): void => {

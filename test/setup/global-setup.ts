@@ -12,6 +12,7 @@ import {
   startTemporalDevServer,
   type ManagedProcess,
 } from '../../src/infra/services';
+import { startPrivateCluster } from '../../src/infra/temporal-cluster/private-cluster';
 import { createLogger } from '../../src/logger';
 import { connectNats } from '../../src/nats/connection';
 import { ensurePaymentStream } from '../../src/nats/payment-stream';
@@ -29,6 +30,8 @@ export const TEST_SERVICES_KEY = '__ordersTestServices';
 /**
  * One isolated set of real services per test run: an in-memory Temporal dev server, a NATS server
  * with JetStream, stripe-mock (all on free ports) and a fresh database on the configured PostgreSQL.
+ * With TEST_TEMPORAL=cluster, a Temporal cluster instead of the dev server (frontend, two history
+ * hosts, matching and worker as separate processes, with fresh databases on the same PostgreSQL).
  */
 export default async function globalSetup(): Promise<void> {
   const log = (line: string): void => {
@@ -45,11 +48,15 @@ export default async function globalSetup(): Promise<void> {
     const natsBinary = await ensureBinary('nats-server', log);
     const stripeBinary = await ensureBinary('stripe-mock', log);
     const [temporalPort, natsPort, stripePort] = (await freePorts(3)) as [number, number, number];
-    const temporalAddress = `127.0.0.1:${temporalPort}`;
 
     // Started side by side; every one that comes up is recorded, so a failure leaves nothing behind.
+    let temporalAddress = `127.0.0.1:${temporalPort}`;
+    const onCluster = process.env.TEST_TEMPORAL === 'cluster';
     const outcomes = await Promise.allSettled([
-      startTemporalDevServer({
+      onCluster ? startTestCluster(tempDir, log).then((cluster) => {
+        temporalAddress = cluster.address;
+        return cluster;
+      }) : startTemporalDevServer({
         binary: temporalBinary,
         port: temporalPort,
         detached: false,
@@ -100,6 +107,20 @@ export default async function globalSetup(): Promise<void> {
     await stopTestServices(services);
     throw error;
   }
+}
+
+/** A cluster of its own, stopped (and its databases dropped) with the other processes. */
+async function startTestCluster(tempDir: string, log: (line: string) => void): Promise<ManagedProcess & { address: string }> {
+  const cluster = await startPrivateCluster({
+    dir: path.join(tempDir, 'temporal-cluster'),
+    logDir: tempDir,
+    postgresUrl: parseConfig(process.env).databaseUrl,
+    databasePrefix: 'temporal_test',
+    detached: false,
+    log,
+  });
+  log(`Temporal cluster: ${cluster.nodes.map((node) => `${node.name} :${node.grpcPort}`).join(', ')}`);
+  return { name: 'temporal-cluster', pid: process.pid, address: cluster.address, stop: () => cluster.destroy() };
 }
 
 /** Stops the processes, drops the database and removes the temporary folder. */

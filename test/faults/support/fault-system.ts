@@ -19,6 +19,8 @@ import {
   type ManagedProcess,
 } from '../../../src/infra/services';
 import { startReaper } from '../../../src/infra/reaper';
+import { startTemporalCluster, type TemporalCluster } from '../../../src/infra/temporal-cluster/cluster';
+import { clusterBinaries, privateClusterLayout } from '../../../src/infra/temporal-cluster/private-cluster';
 import { createLogger } from '../../../src/logger';
 import { connectNats } from '../../../src/nats/connection';
 import { webhookUrl } from '../../../src/payments/test-events';
@@ -29,7 +31,9 @@ import { REPO_ROOT } from '../../support/run-command';
 /**
  * The whole system as separate processes, on infrastructure of its own (NATS, PostgreSQL, a
  * Temporal dev server with a database file, stripe-mock) under one temporary folder, so a test
- * may kill and restart any part of it. Nothing here is shared with `npm test`.
+ * may kill and restart any part of it. Nothing here is shared with `npm test`. With
+ * `{ temporal: 'cluster' }`, Temporal is a cluster (frontend, matching, worker and two history
+ * hosts as separate processes) persisting to the system's own PostgreSQL.
  */
 
 export type InfraName = 'temporal' | 'nats' | 'postgres' | 'stripe-mock';
@@ -77,6 +81,8 @@ export interface FaultSystem {
   isAppRunning(name: AppName): boolean;
   /** Apps that exited without being told to, since the start or the last `heal`. */
   unexpectedExits(): string[];
+  /** The Temporal cluster, when the system runs one (its nodes can be killed one by one). */
+  temporalCluster(): TemporalCluster | undefined;
   /** Starts whatever is not running, so one failed scenario does not fail the next ones. */
   heal(): Promise<string[]>;
   /** Stops everything and removes the temporary folder; safe to call after a failed start. */
@@ -89,7 +95,14 @@ interface RunningApp {
   status?: ExitStatus;
 }
 
-export async function startFaultSystem(): Promise<FaultSystem> {
+export interface FaultSystemOptions {
+  temporal?: 'dev' | 'cluster';
+}
+
+export async function startFaultSystem(options: FaultSystemOptions = {}): Promise<FaultSystem> {
+  const onCluster = options.temporal === 'cluster';
+  // The cluster keeps its state in PostgreSQL: it starts (and is healed) after it.
+  const infraOrder: InfraName[] = onCluster ? ['postgres', 'temporal', 'nats', 'stripe-mock'] : INFRA_NAMES;
   const log = (line: string): void => {
     process.stderr.write(`[faults] ${line}\n`);
   };
@@ -100,6 +113,7 @@ export async function startFaultSystem(): Promise<FaultSystem> {
   const infra = new Map<InfraName, ManagedProcess>();
   const apps = new Map<AppName, RunningApp>();
   const exits: string[] = [];
+  let cluster: TemporalCluster | undefined;
   const clients: Array<() => Promise<void>> = [];
 
   // If jest itself dies (Ctrl-C, a CI timeout), afterAll never runs: the reaper cleans up then.
@@ -148,10 +162,31 @@ export async function startFaultSystem(): Promise<FaultSystem> {
     const databaseUrl = `postgres://postgres@127.0.0.1:${postgresPort}/orders`;
     const paymentsUrl = `http://127.0.0.1:${paymentsPort}`;
     const logFile = (name: string): string => path.join(tempDir, 'logs', `${name}.log`);
+    const layout = onCluster
+      ? await privateClusterLayout({ postgresUrl: databaseUrl, databasePrefix: 'temporal_faults' })
+      : undefined;
+    const binaries = onCluster ? await clusterBinaries(log, false) : undefined;
 
     // Restarts reuse the same ports and data, as an operator restarting a server would.
+    const startCluster = async (): Promise<ManagedProcess> => {
+      if (!layout || !binaries) throw new Error('no cluster layout');
+      cluster = await startTemporalCluster({
+        binaries,
+        dir: path.join(tempDir, 'temporal-cluster'),
+        logDir: path.join(tempDir, 'logs'),
+        frontendPort: temporalPort,
+        settings: layout.settings,
+        namespace: 'default',
+        retentionDays: 1,
+        detached: false,
+        onStarted: (service) => reaper.track(service.pid),
+        onStopped: (service) => reaper.forget(service.pid),
+      });
+      const running = cluster;
+      return { name: 'temporal', pid: running.processes()[0]?.pid ?? 0, stop: () => running.stop() };
+    };
     const starters: Record<InfraName, () => Promise<ManagedProcess>> = {
-      temporal: async () => {
+      temporal: onCluster ? startCluster : async () => {
         const service = await startTemporalDevServer({
           binary: temporalBinary,
           port: temporalPort,
@@ -226,7 +261,8 @@ export async function startFaultSystem(): Promise<FaultSystem> {
       apps.delete(name);
     };
 
-    const outcomes = await Promise.allSettled(INFRA_NAMES.map((name) => startInfra(name)));
+    if (onCluster) await startInfra('postgres');
+    const outcomes = await Promise.allSettled(INFRA_NAMES.filter((name) => !infra.has(name)).map((name) => startInfra(name)));
     for (const outcome of outcomes) if (outcome.status === 'rejected') throw outcome.reason;
     await migrate(databaseUrl, createLogger('faults', 'silent'));
     await Promise.all(APP_NAMES.map((name) => startApp(name)));
@@ -267,13 +303,20 @@ export async function startFaultSystem(): Promise<FaultSystem> {
       killApp,
       isAppRunning: (name) => apps.has(name) && apps.get(name)?.status === undefined,
       unexpectedExits: () => [...exits],
+      temporalCluster: () => (infra.has('temporal') ? cluster : undefined),
       async heal() {
         const restarted: string[] = [];
-        for (const name of INFRA_NAMES) {
+        for (const name of infraOrder) {
           if (!infra.has(name)) {
             await startInfra(name);
             restarted.push(name);
           }
+        }
+        for (const node of cluster && infra.has('temporal') ? cluster.nodes : []) {
+          if (cluster?.isRunning(node.name)) continue;
+          await cluster?.stopNode(node.name);
+          await cluster?.startNode(node.name);
+          restarted.push(`temporal ${node.name}`);
         }
         for (const name of APP_NAMES) {
           const app = apps.get(name);
