@@ -4,7 +4,7 @@ import type { Config } from '../config';
 import type { OrdersRepository } from '../db/orders-repository';
 import type { Logger } from '../logger';
 import { RpcError } from '../nats/nest-transport';
-import { placementTimedOutMessage } from '../orders/errors';
+import { FailureType, orderNotFoundMessage, placementTimedOutMessage } from '../orders/errors';
 import { checkRequestedTransition } from '../orders/lifecycle';
 import {
   changeStatusUpdate,
@@ -37,7 +37,7 @@ export interface OrderHandlerDeps {
   logger: Logger;
 }
 
-const notFound = (id: string): RpcError => new RpcError(404, `Order with id ${id} not found`);
+const notFound = (id: string): RpcError => toWireError(FailureType.OrderNotFound, orderNotFoundMessage(id));
 
 
 /**

@@ -1,5 +1,5 @@
 import { allHandlersFinished, condition, continueAsNew, log, patched, setHandler } from '@temporalio/workflow';
-import { FailureType } from '../orders/errors';
+import { FailureType, orderNotFoundMessage } from '../orders/errors';
 import { isFinal } from '../orders/lifecycle';
 import {
   changeStatusUpdate,
@@ -45,7 +45,7 @@ export async function OrderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
 
   const order = new Order(input, activityProxies(input, hardened), { hardened });
   const inbox = new Inbox();
-  const notFound = () => failure(FailureType.OrderNotFound, `Order with id ${input.orderId} not found`);
+  const notFound = () => failure(FailureType.OrderNotFound, orderNotFoundMessage(input.orderId));
   // Before the handlers: messages buffered for a continued run are validated as they are set.
   const carried = hardened ? input.carried : undefined;
   if (carried) order.restore(carried);

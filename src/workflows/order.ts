@@ -1,5 +1,5 @@
 import { ApplicationFailure, log, upsertSearchAttributes } from '@temporalio/workflow';
-import { checkoutRefusedMessage, FailureType, placementTimedOutMessage } from '../orders/errors';
+import { checkoutRefusedMessage, FailureType, paymentSessionFailedMessage, placementTimedOutMessage } from '../orders/errors';
 import { checkRequestedTransition } from '../orders/lifecycle';
 import {
   OrderStatusAttribute,
@@ -95,11 +95,7 @@ export class Order {
         this.rejection = timedOutFailure();
         return;
       }
-      this.rejection = placementFailure(
-        error,
-        FailureType.PaymentSessionFailed,
-        `The payment session for order ${orderId} could not be created; the order was cancelled`,
-      );
+      this.rejection = placementFailure(error, FailureType.PaymentSessionFailed, paymentSessionFailedMessage(orderId));
     }
   }
 
