@@ -1,5 +1,6 @@
 import { once } from 'node:events';
-import { WorkflowContinuedAsNewError } from '@temporalio/client';
+import { WorkflowContinuedAsNewError, WorkflowUpdateFailedError, WorkflowUpdateStage } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import { changeStatusUpdate, getOrderQuery, paymentSucceededSignal, placeOrderUpdate } from '../src/orders/messages';
 import { startStubWorker, stubPeers, type StubPeers, type StubWorker } from './support/stub-worker';
 
@@ -18,6 +19,175 @@ afterAll(async () => {
 });
 
 const orderIdOf = (workflowId: string): string => workflowId.replace(/^order-/, '');
+const pay = (orderId: string, stripePaymentId: string, receiptUrl: string | null = null) => ({ stripePaymentId, orderId, receiptUrl });
+
+/**
+ * Makes every call of `activity` fail with `error` until the returned function is called: each
+ * stub call is announced on `peers.calls`, and a listener that throws fails the call.
+ */
+function failCalls(activity: string, error: Error): () => void {
+  const fail = (): never => {
+    throw error;
+  };
+  peers.calls.on(activity, fail);
+  return () => peers.calls.off(activity, fail);
+}
+
+/** Counts the calls of `activity` until the returned function is called, which answers the count. */
+function countCalls(activity: string): () => number {
+  let count = 0;
+  const counted = (): void => {
+    count += 1;
+  };
+  peers.calls.on(activity, counted);
+  return () => {
+    peers.calls.off(activity, counted);
+    return count;
+  };
+}
+
+/** The failure the caller of an update receives. */
+async function updateFailure(update: Promise<unknown>): Promise<ApplicationFailure> {
+  const error = await update.then(
+    () => undefined,
+    (failed: unknown) => failed,
+  );
+  expect(error).toBeInstanceOf(WorkflowUpdateFailedError);
+  const cause = (error as WorkflowUpdateFailedError).cause;
+  expect(cause).toBeInstanceOf(ApplicationFailure);
+  return cause as ApplicationFailure;
+}
+
+describe('placement', () => {
+  it('rejects an order with unknown products: REJECTED at once, no checkout and no order', async () => {
+    const failure = ApplicationFailure.create({ type: 'ProductsNotFound', message: 'Products not found: 404', nonRetryable: true });
+    const attempts = countCalls('placeOrder');
+    const stopFailing = failCalls('placeOrder', failure);
+    const checkouts = countCalls('openCheckout');
+    const statusWrites = countCalls('setOrderStatus');
+    try {
+      const handle = await stub.start({ items: [{ productId: 404, quantity: 1 }] });
+      // Not retried (a 4xx of the products service): the workflow ends without a second attempt.
+      expect(await handle.result()).toBe('REJECTED');
+      expect(await handle.query(getOrderQuery)).toBeNull();
+    } finally {
+      stopFailing();
+    }
+    expect(attempts()).toBe(1);
+    expect(checkouts()).toBe(0);
+    expect(statusWrites()).toBe(0);
+  });
+
+  it('cancels a stored order whose checkout cannot be opened, and tells the caller', async () => {
+    const stopFailing = failCalls('openCheckout', new Error('payments service down'));
+    try {
+      const handle = await stub.start({ placementTimeoutMs: 1_000 });
+      const orderId = orderIdOf(handle.workflowId);
+      const failure = await updateFailure(handle.executeUpdate(placeOrderUpdate));
+      expect({ type: failure.type, message: failure.message }).toEqual({
+        type: 'PaymentSessionFailed',
+        message: `The payment session for order ${orderId} could not be created; the order was cancelled`,
+      });
+      expect(peers.orders.get(orderId)?.status).toBe('CANCELLED');
+      expect(await handle.query(getOrderQuery)).toMatchObject({ id: orderId, status: 'CANCELLED' });
+      expect(await handle.result()).toBe('CANCELLED');
+    } finally {
+      stopFailing();
+    }
+  });
+});
+
+describe('payments', () => {
+  it('applies the same payment id once, however often it is reported', async () => {
+    const handle = await stub.start();
+    const orderId = orderIdOf(handle.workflowId);
+    await handle.executeUpdate(placeOrderUpdate);
+    const records = countCalls('recordPayment');
+    await handle.signal(paymentSucceededSignal, pay(orderId, 'pi_twice'));
+    await handle.signal(paymentSucceededSignal, pay(orderId, 'pi_twice'));
+    // Delivered after both payments: the inbox applied them first.
+    expect(await handle.executeUpdate(changeStatusUpdate, { args: ['DELIVERED'] })).toMatchObject({ status: 'DELIVERED', stripeChargeId: 'pi_twice' });
+    expect(records()).toBe(1);
+    expect(peers.refunds.filter((refund) => refund.orderId === orderId)).toEqual([]);
+    expect(await handle.result()).toBe('DELIVERED');
+  });
+
+  it('records a payment that arrives after cancellation and requests its refund', async () => {
+    const handle = await stub.start({ latePaymentGraceMs: 2_000 });
+    const orderId = orderIdOf(handle.workflowId);
+    await handle.executeUpdate(placeOrderUpdate);
+    expect(await handle.executeUpdate(changeStatusUpdate, { args: ['CANCELLED'] })).toMatchObject({ status: 'CANCELLED' });
+    const refunded = once(peers.calls, 'requestRefund');
+    await handle.signal(paymentSucceededSignal, pay(orderId, 'pi_too_late'));
+    await refunded;
+    expect(peers.refunds.filter((refund) => refund.orderId === orderId)).toEqual([
+      { orderId, stripePaymentId: 'pi_too_late', reason: 'payment received for a CANCELLED order' },
+    ]);
+    expect(peers.payments.filter((recorded) => recorded.payment.orderId === orderId).map((recorded) => recorded.outcome)).toEqual([
+      'REFUND_REQUESTED',
+    ]);
+    expect(await handle.query(getOrderQuery)).toMatchObject({ status: 'CANCELLED', paid: false });
+    expect(await handle.result()).toBe('CANCELLED');
+  });
+});
+
+describe('the inbox keeps arrival order', () => {
+  it('a payment then an immediate DELIVERED: delivered after it is paid, never refused', async () => {
+    const handle = await stub.start();
+    const orderId = orderIdOf(handle.workflowId);
+    await handle.executeUpdate(placeOrderUpdate);
+    await handle.signal(paymentSucceededSignal, pay(orderId, 'pi_then_deliver'));
+    expect(await handle.executeUpdate(changeStatusUpdate, { args: ['DELIVERED'] })).toMatchObject({
+      status: 'DELIVERED',
+      paid: true,
+      stripeChargeId: 'pi_then_deliver',
+    });
+    expect(await handle.result()).toBe('DELIVERED');
+  });
+
+  it('a cancel accepted before a payment: cancelled, and the payment refunded', async () => {
+    const handle = await stub.start({ latePaymentGraceMs: 2_000 });
+    const orderId = orderIdOf(handle.workflowId);
+    await handle.executeUpdate(placeOrderUpdate);
+    const refunded = once(peers.calls, 'requestRefund');
+    const cancel = await handle.startUpdate(changeStatusUpdate, { args: ['CANCELLED'], waitForStage: WorkflowUpdateStage.ACCEPTED });
+    await handle.signal(paymentSucceededSignal, pay(orderId, 'pi_after_cancel'));
+    expect(await cancel.result()).toMatchObject({ status: 'CANCELLED', paid: false });
+    await refunded;
+    expect(peers.refunds.filter((refund) => refund.orderId === orderId).map((refund) => refund.reason)).toEqual([
+      'payment received for a CANCELLED order',
+    ]);
+  });
+
+  it('a payment before a cancel: paid, then cancelled with its refund requested', async () => {
+    const handle = await stub.start();
+    const orderId = orderIdOf(handle.workflowId);
+    await handle.executeUpdate(placeOrderUpdate);
+    const refunded = once(peers.calls, 'requestRefund');
+    await handle.signal(paymentSucceededSignal, pay(orderId, 'pi_before_cancel'));
+    expect(await handle.executeUpdate(changeStatusUpdate, { args: ['CANCELLED'] })).toMatchObject({
+      status: 'CANCELLED',
+      stripeChargeId: 'pi_before_cancel',
+    });
+    await refunded;
+    expect(peers.refunds.filter((refund) => refund.orderId === orderId)).toEqual([
+      { orderId, stripePaymentId: 'pi_before_cancel', reason: 'order cancelled after payment' },
+    ]);
+  });
+});
+
+describe('a short payment window', () => {
+  it('expires the open checkout once and cancels the unpaid order', async () => {
+    peers.sessionStatus = () => 'open';
+    const expiries = countCalls('expirePaymentSession');
+    const handle = await stub.start({ paymentWindowMs: 300 });
+    const orderId = orderIdOf(handle.workflowId);
+    expect(await handle.result()).toBe('CANCELLED');
+    expect(expiries()).toBe(1);
+    expect(peers.orders.get(orderId)).toMatchObject({ status: 'CANCELLED', paid: false });
+    expect(peers.refunds.filter((refund) => refund.orderId === orderId)).toEqual([]);
+  });
+});
 
 describe('the payment window ends while the customer pays', () => {
   it('waits for the payment of a checkout already complete, instead of cancelling and refunding it', async () => {
@@ -57,8 +227,6 @@ describe('the payment window ends while the customer pays', () => {
 });
 
 describe('one payment under two ids', () => {
-  const pay = (orderId: string, stripePaymentId: string, receiptUrl: string | null = null) => ({ stripePaymentId, orderId, receiptUrl });
-
   it('does not refund the charge id of the payment intent that paid the order, and refunds a different payment', async () => {
     peers.paymentIntents.set('ch_same_1', 'pi_paid_1').set('ch_other_1', 'pi_other_1');
     const handle = await stub.start();

@@ -1,5 +1,5 @@
-import { ApplicationFailure } from '@temporalio/activity';
-import { FailureType } from '../orders/errors';
+import type { ApplicationFailure } from '@temporalio/activity';
+import { FailureType, orderFailure } from '../orders/errors';
 import { RpcError } from '../nats/nest-transport';
 
 /**
@@ -8,13 +8,7 @@ import { RpcError } from '../nats/nest-transport';
  */
 export function peerFailure(error: unknown, badInputType: FailureType): ApplicationFailure {
   if (error instanceof RpcError && error.status >= 400 && error.status < 500) {
-    return ApplicationFailure.create({
-      type: badInputType,
-      message: error.message,
-      nonRetryable: true,
-      details: [error.toBody()],
-    });
+    return orderFailure(badInputType, error.message, false);
   }
-  const message = error instanceof Error ? error.message : String(error);
-  return ApplicationFailure.create({ type: FailureType.ServiceUnavailable, message, nonRetryable: false });
+  return orderFailure(FailureType.ServiceUnavailable, error instanceof Error ? error.message : String(error), true);
 }

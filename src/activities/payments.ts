@@ -1,11 +1,10 @@
-import { ApplicationFailure } from '@temporalio/activity';
 import type { NatsConnection } from 'nats';
 import { z } from 'zod';
 import { encodeEvent, NoRespondersError, requestPeer, RpcError } from '../nats/nest-transport';
 import { PAYMENT_STREAM } from '../nats/payment-stream';
 import { REFUND_REQUESTED_SUBJECT } from '../nats/subjects';
 import { paymentEvents } from '../observability/metrics';
-import { FailureType } from '../orders/errors';
+import { FailureType, orderFailure } from '../orders/errors';
 import { fromMinorUnits } from '../orders/money';
 import type { PaymentSession, PricedItem } from '../orders/types';
 import { peerFailure } from './failures';
@@ -124,11 +123,10 @@ export function createPaymentActivities(deps: PaymentActivityDeps) {
           timeout: requestTimeoutMs,
         });
       } catch (error) {
-        throw ApplicationFailure.create({
-          type: FailureType.ServiceUnavailable,
-          message: `Refund request for ${request.stripePaymentId} not stored in JetStream stream ${PAYMENT_STREAM}: ${(error as Error).message}`,
-          nonRetryable: false,
-        });
+        throw orderFailure(
+          FailureType.ServiceUnavailable,
+          `Refund request for ${request.stripePaymentId} not stored in JetStream stream ${PAYMENT_STREAM}: ${(error as Error).message}`,
+        );
       }
       paymentEvents.inc({ outcome: 'refund_requested' });
     },

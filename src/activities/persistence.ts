@@ -1,5 +1,4 @@
-import { ApplicationFailure } from '@temporalio/activity';
-import { FailureType, type Rejection } from '../orders/errors';
+import { FailureType, orderFailure, orderNotFoundMessage, type Rejection } from '../orders/errors';
 import type { NewOrder, OrdersRepository, PaymentOutcome } from '../db/orders-repository';
 import type { OrderStatus, OrderWithItems, PaymentSession, PaymentSucceeded } from '../orders/types';
 
@@ -10,7 +9,7 @@ export function createPersistenceActivities({ orders }: { orders: OrdersReposito
     async loadOrder(orderId: string): Promise<{ order: OrderWithItems; paymentSession: PaymentSession | null; paymentIds: string[] }> {
       const order = await orders.findOrder(orderId);
       if (order === null) {
-        throw ApplicationFailure.nonRetryable(`Order with id ${orderId} not found`, FailureType.OrderNotFound);
+        throw orderFailure(FailureType.OrderNotFound, orderNotFoundMessage(orderId));
       }
       const [paymentSession, paymentIds] = await Promise.all([orders.findPaymentSession(orderId), orders.findPaymentIds(orderId)]);
       return { order, paymentSession, paymentIds };

@@ -1,6 +1,5 @@
-import { ApplicationFailure } from '@temporalio/activity';
 import { isDatabaseUnavailable } from '../db/unavailable';
-import { FailureType } from '../orders/errors';
+import { FailureType, orderFailure } from '../orders/errors';
 import type { OrderWithItems, PaymentSession, PricedItem, RequestedItem } from '../orders/types';
 import type { createPaymentActivities } from './payments';
 import type { createPersistenceActivities } from './persistence';
@@ -20,11 +19,7 @@ function timeLeft(orderId: string, deadline: Deadline): number {
   if (deadline === undefined) return Number.POSITIVE_INFINITY;
   const left = deadline - Date.now();
   if (left > 0) return left;
-  throw ApplicationFailure.create({
-    type: FailureType.PlacementTimedOut,
-    message: `placement of order ${orderId} passed its deadline`,
-    nonRetryable: true,
-  });
+  throw orderFailure(FailureType.PlacementTimedOut, `placement of order ${orderId} passed its deadline`);
 }
 
 /**
@@ -43,7 +38,7 @@ export function createPlacementActivities({ products, persistence, payments }: P
         return await persistence.persistOrder({ orderId: order.orderId, currency: order.currency, items });
       } catch (error) {
         if (!isDatabaseUnavailable(error)) throw error;
-        throw ApplicationFailure.retryable('The database is unavailable', FailureType.DatabaseUnavailable);
+        throw orderFailure(FailureType.DatabaseUnavailable, 'The database is unavailable');
       }
     },
 

@@ -1,8 +1,7 @@
-import { ApplicationFailure } from '@temporalio/activity';
 import type { NatsConnection } from 'nats';
 import { z } from 'zod';
 import { requestPeer } from '../nats/nest-transport';
-import { FailureType } from '../orders/errors';
+import { FailureType, orderFailure, productsNotFoundMessage } from '../orders/errors';
 import { toMinorUnits } from '../orders/money';
 import type { PricedItem, RequestedItem } from '../orders/types';
 import { peerFailure } from './failures';
@@ -38,18 +37,12 @@ export function createProductActivities({ nats, validateProductsSubject, request
       }
       const parsed = productsResponse.safeParse(answer);
       if (!parsed.success) {
-        throw ApplicationFailure.retryable(`${validateProductsSubject} answered with an unexpected shape`, FailureType.ServiceUnavailable);
+        throw orderFailure(FailureType.ServiceUnavailable, `${validateProductsSubject} answered with an unexpected shape`);
       }
       const byId = new Map(parsed.data.filter((p) => p.available !== false).map((p) => [String(p.id), p]));
       const missing = ids.filter((id) => !byId.has(String(id)));
       if (missing.length > 0) {
-        const message = `Products not found: ${missing.join(', ')}`;
-        throw ApplicationFailure.create({
-          type: FailureType.ProductsNotFound,
-          message,
-          nonRetryable: true,
-          details: [{ status: 400, message, missingProductIds: missing }],
-        });
+        throw orderFailure(FailureType.ProductsNotFound, productsNotFoundMessage(missing));
       }
       return items.map((item) => {
         const product = byId.get(String(item.productId)) as z.infer<typeof productsResponse>[number];

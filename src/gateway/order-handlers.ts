@@ -5,7 +5,7 @@ import type { OrdersRepository } from '../db/orders-repository';
 import type { Logger } from '../logger';
 import { RpcError } from '../nats/nest-transport';
 import { ORDER_SUBJECTS } from '../nats/subjects';
-import { placementTimedOutMessage } from '../orders/errors';
+import { FailureType, orderNotFoundMessage, placementTimedOutMessage } from '../orders/errors';
 import { checkRequestedTransition } from '../orders/lifecycle';
 import {
   changeStatusUpdate,
@@ -38,7 +38,7 @@ export interface OrderHandlerDeps {
   logger: Logger;
 }
 
-const notFound = (id: string): RpcError => new RpcError(404, `Order with id ${id} not found`);
+const notFound = (id: string): RpcError => toWireError(FailureType.OrderNotFound, orderNotFoundMessage(id));
 
 /**
  * A keyless create's placement deadline: early enough that the workflow has cancelled whatever it

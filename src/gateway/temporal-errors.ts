@@ -5,11 +5,11 @@ import {
 } from '@temporalio/client';
 import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
 import { RpcError } from '../nats/nest-transport';
-import { STATUS_BY_FAILURE, type FailureType } from '../orders/errors';
+import { wireStatus } from '../orders/errors';
 
-/** The one mapping of a failure type to the `{status, message}` a caller receives. */
+/** The one mapping of a failure to the `{status, message}` a caller receives. */
 export function toWireError(type: string | null | undefined, message: string): RpcError {
-  return new RpcError(STATUS_BY_FAILURE[type as FailureType] ?? 500, message);
+  return new RpcError(wireStatus(type), message);
 }
 
 /**

@@ -1,14 +1,9 @@
 import { ActivityFailure, ApplicationFailure } from '@temporalio/workflow';
-import { FailureType, NON_RETRYABLE_FAILURES, STATUS_BY_FAILURE } from '../orders/errors';
+import { FailureType, NON_RETRYABLE_FAILURES, orderFailure } from '../orders/errors';
 
-/** A failure the workflow hands a caller: never retried, with the status the gateway answers. */
+/** A failure the workflow hands a caller: final, whatever its kind (the caller decides to retry). */
 export function failure(type: FailureType, message: string): ApplicationFailure {
-  return ApplicationFailure.create({
-    type,
-    message,
-    nonRetryable: true,
-    details: [{ status: STATUS_BY_FAILURE[type], message }],
-  });
+  return orderFailure(type, message, false);
 }
 
 /** The failure type an activity ended with, if it ended with an ApplicationFailure. */

@@ -1,6 +1,5 @@
 import { ApplicationFailure, log, upsertSearchAttributes } from '@temporalio/workflow';
-import type { OrderActivities } from '../activities';
-import { checkoutRefusedMessage, FailureType, placementTimedOutMessage } from '../orders/errors';
+import { checkoutRefusedMessage, FailureType, paymentSessionFailedMessage, placementTimedOutMessage } from '../orders/errors';
 import { checkRequestedTransition } from '../orders/lifecycle';
 import {
   OrderStatusAttribute,
@@ -11,17 +10,10 @@ import {
 } from '../orders/messages';
 import type { OrderStatus, OrderWithItems, PaymentSession, PaymentSucceeded, PricedItem } from '../orders/types';
 import { toMinorUnits } from '../orders/money';
+import type { OrderActivityProxies } from './activity-proxies';
 import { causeMessage, causeType, failure, placementFailure } from './failures';
-
-/** The activity proxies an order uses, one per retry policy (see order-workflow.ts). */
-export interface OrderActivityProxies {
-  /** Calls to peers while the caller waits: given up after the placement timeout. */
-  placement: OrderActivities;
-  /** Writes of an order that exists: retried until they succeed. */
-  durable: OrderActivities;
-  /** Nice to have, never worth holding an order up for. */
-  bestEffort: OrderActivities;
-}
+import { answer, type Message } from './inbox';
+import type { PaymentWindow } from './payment-window';
 
 /**
  * One order's state and the steps that change it. Only the workflow calls these, one at a time
@@ -103,11 +95,7 @@ export class Order {
         this.rejection = timedOutFailure();
         return;
       }
-      this.rejection = placementFailure(
-        error,
-        FailureType.PaymentSessionFailed,
-        `The payment session for order ${orderId} could not be created; the order was cancelled`,
-      );
+      this.rejection = placementFailure(error, FailureType.PaymentSessionFailed, paymentSessionFailedMessage(orderId));
     }
   }
 
@@ -123,13 +111,12 @@ export class Order {
   }
 
   /** What the next run needs to go on where this one stops. */
-  carry(windowEndsAt: number, checkoutAsked: boolean): CarriedOrder {
+  carry(window: PaymentWindow): CarriedOrder {
     return {
       order: this.placed(),
       paymentSession: this.paymentSession,
       paymentIds: [...this.seenPayments],
-      windowEndsAt,
-      checkoutAsked,
+      ...window.carry(),
     };
   }
 
@@ -141,6 +128,17 @@ export class Order {
     this.paymentSession = stored.paymentSession;
     if (this.paymentSession === null) {
       this.rejection = failure(FailureType.OrderNotFound, `Order ${this.input.orderId} has no payment session`);
+    }
+  }
+
+  /** Applies one message from the inbox; a refused status change is the caller's answer, not an error. */
+  async handle(message: Message): Promise<void> {
+    if (message.kind === 'payment') return this.applyPayment(message.payment);
+    try {
+      answer(message, await this.changeStatus(message.status));
+    } catch (error) {
+      if (!(error instanceof ApplicationFailure)) throw error;
+      answer(message, error);
     }
   }
 
@@ -221,11 +219,19 @@ export class Order {
   }
 
   /**
-   * When the payment window ends: closes the checkout so it can no longer be paid, and answers
-   * Stripe's status of the session (`complete` when the customer paid first), or null if unknown.
+   * The payment window ended without a payment. The customer may be paying right now: the checkout
+   * is closed, or found complete, and then its payment gets a bounded time to arrive rather than the
+   * order being cancelled and the payment refunded. Otherwise the order is cancelled.
    */
-  async closeCheckout(): Promise<string | null> {
-    return (await this.expireCheckout())?.status ?? null;
+  async endPaymentWindow(window: PaymentWindow): Promise<void> {
+    const { orderId } = this.input;
+    if (this.options.hardened && window.askCheckoutOnce() && (await this.expireCheckout())?.status === 'complete') {
+      log.info('payment window ended with the checkout complete; waiting for its payment', { orderId });
+      window.extendForCompletedCheckout(this.input);
+      return;
+    }
+    log.info('payment window ended; cancelling the order', { orderId });
+    await this.changeStatus('CANCELLED');
   }
 
   /**

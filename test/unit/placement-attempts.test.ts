@@ -1,4 +1,4 @@
-import { attemptsWithin } from '../../src/workflows/order-workflow';
+import { attemptsWithin } from '../../src/workflows/activity-proxies';
 
 // Local activities ignore their scheduleToCloseTimeout across retries, so placement is bounded by
 // attempts: without the bound, a products service that stays down held an order (and its caller)

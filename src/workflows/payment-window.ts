@@ -1,0 +1,52 @@
+import type { CarriedOrder, OrderWorkflowInput } from '../orders/messages';
+import type { OrderStatus } from '../orders/types';
+
+/** How long a complete checkout's payment is awaited after the window, when the input does not say. */
+const DEFAULT_CHECKOUT_COMPLETION_GRACE_MS = 5 * 60 * 1000;
+
+/**
+ * The time a PENDING order has to be paid. When it ends the checkout is asked to close, once: if the
+ * customer completed it meanwhile, the window is extended for its payment instead of cancelling.
+ */
+export class PaymentWindow {
+  private constructor(
+    /** Epoch ms (workflow time). */
+    private endsAt: number,
+    private checkoutAsked: boolean,
+  ) {}
+
+  /** Opens at the start of the workflow, or goes on where the previous run left it. */
+  static open(input: OrderWorkflowInput, carried: CarriedOrder | undefined): PaymentWindow {
+    return new PaymentWindow(carried?.windowEndsAt ?? Date.now() + input.paymentWindowMs, carried?.checkoutAsked ?? false);
+  }
+
+  get remainingMs(): number {
+    return Math.max(0, this.endsAt - Date.now());
+  }
+
+  /** True the first time only: the checkout is asked to close once per order. */
+  askCheckoutOnce(): boolean {
+    if (this.checkoutAsked) return false;
+    this.checkoutAsked = true;
+    return true;
+  }
+
+  /** The customer paid at the last moment: its payment gets the checkout-completion grace. */
+  extendForCompletedCheckout(input: OrderWorkflowInput): void {
+    this.endsAt = Date.now() + (input.checkoutCompletionGraceMs ?? DEFAULT_CHECKOUT_COMPLETION_GRACE_MS);
+  }
+
+  carry(): Pick<CarriedOrder, 'windowEndsAt' | 'checkoutAsked'> {
+    return { windowEndsAt: this.endsAt, checkoutAsked: this.checkoutAsked };
+  }
+}
+
+/**
+ * How long an order in `status` listens for its next message: PENDING until its payment window ends,
+ * DELIVERED and CANCELLED for late payments, PAID for ever (undefined).
+ */
+export function listeningTimeMs(status: OrderStatus, window: PaymentWindow, input: OrderWorkflowInput): number | undefined {
+  if (status === 'PAID') return undefined;
+  if (status === 'PENDING') return window.remainingMs;
+  return input.latePaymentGraceMs;
+}
