@@ -97,6 +97,17 @@ describe('placement', () => {
   });
 });
 
+describe('history size', () => {
+  it('records one patch marker for a new order, the newest version (each marker costs two events)', async () => {
+    const handle = await stub.start();
+    await handle.executeUpdate(placeOrderUpdate);
+    const { events } = await handle.fetchHistory();
+    const patches = (events ?? []).filter((event) => event.markerRecordedEventAttributes?.markerName === 'core_patch');
+    expect(patches).toHaveLength(1);
+    await handle.terminate('test done');
+  });
+});
+
 describe('payments', () => {
   it('applies the same payment id once, however often it is reported', async () => {
     const handle = await stub.start();

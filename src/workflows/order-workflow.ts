@@ -35,13 +35,26 @@ export const LOCAL_ACTIVITIES_PATCH = 'local-activities';
  */
 export const PLACEMENT_HARDENING_PATCH = 'placement-hardening';
 
+type CodeVersion = 'remote-activities' | 'local-activities' | 'hardened';
+
+/**
+ * The code an order started with, newest first. A new order records one patch marker, the newest
+ * (each marker also costs a `TemporalChangeVersion` upsert, so two events per patch asked); an
+ * older history has the marker of its own version, or none.
+ */
+function codeVersion(): CodeVersion {
+  if (patched(PLACEMENT_HARDENING_PATCH)) return 'hardened';
+  return patched(LOCAL_ACTIVITIES_PATCH) ? 'local-activities' : 'remote-activities';
+}
+
 /**
  * One order, from placement to delivery or cancellation. Every change to the order after it is
  * stored goes through the inbox, one at a time, so payments and status changes never race.
  */
 export async function OrderWorkflow(input: OrderWorkflowInput): Promise<OrderWorkflowResult> {
-  if (!patched(LOCAL_ACTIVITIES_PATCH)) return orderWorkflowV1(input);
-  const hardened = patched(PLACEMENT_HARDENING_PATCH);
+  const version = codeVersion();
+  if (version === 'remote-activities') return orderWorkflowV1(input);
+  const hardened = version === 'hardened';
 
   const order = new Order(input, activityProxies(input, hardened), { hardened });
   const inbox = new Inbox();
