@@ -12,7 +12,7 @@ const promiseRules = {
 };
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', '.data/**', 'coverage/**'] },
+  { ignores: ['dist/**', 'node_modules/**', '.data/**', 'coverage/**', '.scratch/**'] },
   {
     files: ['**/*.ts'],
     languageOptions: {
