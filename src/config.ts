@@ -137,6 +137,12 @@ const environmentSchema = z.object({
   PAYMENTS_METRICS_PORT: optionalPort.default(9464),
   // The Temporal SDK's own Prometheus exporter, in the worker.
   WORKER_SDK_METRICS_PORT: optionalPort.default(9465),
+
+  // OpenTelemetry traces (observability/tracing.ts): off unless one of the first two is set.
+  TRACING_ENABLED: flag,
+  OTEL_EXPORTER_OTLP_ENDPOINT: optional.pipe(url.optional()),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: optional.pipe(url.optional()),
+  OTEL_SERVICE_NAME: optional,
 });
 
 export type Environment = z.input<typeof environmentSchema>;
@@ -238,6 +244,8 @@ export interface Config {
     /** The Temporal SDK's Prometheus exporter in the worker (its own /metrics). */
     workerSdkPort?: number;
   };
+  /** OpenTelemetry traces; `enabled` false (the default) installs nothing. */
+  tracing: TracingSettings;
   /** The HTTP codec endpoint the Temporal Web UI and CLI decode encrypted payloads with. */
   codecServer: {
     host: string;
@@ -245,6 +253,15 @@ export interface Config {
     /** Origins (e.g. the Web UI's) allowed to call it from a browser. */
     allowedOrigins: string[];
   };
+}
+
+export interface TracingSettings {
+  /** TRACING_ENABLED, or implied by an OTLP endpoint. */
+  enabled: boolean;
+  /** Where spans are sent (OTLP over HTTP, the full `/v1/traces` URL); the exporter's default when absent. */
+  otlpTracesUrl?: string;
+  /** OTEL_SERVICE_NAME; each process names itself (orders-gateway, orders-worker, ...) when absent. */
+  serviceName?: string;
 }
 
 /** A Temporal cluster with PostgreSQL persistence (TEMPORAL_LOCAL_SERVER=cluster). */
@@ -400,6 +417,7 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
       paymentsPort: e.PAYMENTS_METRICS_PORT,
       workerSdkPort: e.WORKER_SDK_METRICS_PORT,
     },
+    tracing: tracingSettings(e),
     codecServer: {
       host: e.TEMPORAL_CODEC_SERVER_HOST,
       port: e.TEMPORAL_CODEC_SERVER_PORT,
@@ -446,6 +464,13 @@ function conflictingSettings(e: ParsedEnvironment): string[] {
     problems.push('TEMPORAL_ENCRYPTION_PREVIOUS_KEYS: needs TEMPORAL_ENCRYPTION_KEY');
   }
   return problems;
+}
+
+function tracingSettings(e: ParsedEnvironment): TracingSettings {
+  // As the OpenTelemetry SDKs read them: the traces URL is used as is, the base endpoint gets /v1/traces.
+  const base = e.OTEL_EXPORTER_OTLP_ENDPOINT;
+  const otlpTracesUrl = e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? (base === undefined ? undefined : `${base.replace(/\/+$/, '')}/v1/traces`);
+  return { enabled: e.TRACING_ENABLED || otlpTracesUrl !== undefined, otlpTracesUrl, serviceName: e.OTEL_SERVICE_NAME };
 }
 
 function temporalEncryption(e: ParsedEnvironment): TemporalEncryption | undefined {

@@ -6,6 +6,7 @@ import { PAYMENT_STREAM } from '../nats/payment-stream';
 import { watchConsumerLag } from '../observability/consumer-lag';
 import { databaseReady, natsReady, temporalReady } from '../observability/readiness';
 import { startObservabilityServer } from '../observability/server';
+import { startTracing } from '../observability/tracing';
 import { runMain, stopOnSignals } from '../process-lifecycle';
 import { connectTemporalClient } from '../temporal/connection';
 import { PAYMENT_CONSUMER } from './payment-subscriber';
@@ -15,9 +16,10 @@ import { startGateway } from './service';
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
   const logger = createLogger('gateway', config.logLevel);
+  const tracing = startTracing(config.tracing, 'orders-gateway');
   const [nats, temporal, pool] = await Promise.all([
     connectNats(config.nats, 'orders-gateway'),
-    connectTemporalClient(config.temporal),
+    connectTemporalClient(config.temporal, { tracing: config.tracing.enabled }),
     createDatabasePool(config.databaseUrl),
   ]);
   const gateway = await startGateway({ config, logger, nats, temporal, pool });
@@ -32,6 +34,7 @@ async function main(): Promise<void> {
     await gateway.stop();
     await observability?.close();
     await Promise.all([nats.drain(), closeDatabasePool(pool), temporal.connection.close()]);
+    await tracing?.shutdown();
   });
 }
 

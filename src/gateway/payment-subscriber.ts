@@ -9,6 +9,7 @@ import type { Logger } from '../logger';
 import { RpcError } from '../nats/nest-transport';
 import { paymentEvents } from '../observability/metrics';
 import { readEventPayload } from '../nats/validate-payload';
+import { withConsumerSpan } from '../nats/consumer-span';
 import { consumePaymentStream, type DurableConsumer } from '../nats/payment-consumer';
 import { PAYMENT_SUCCEEDED_SUBJECT } from '../nats/subjects';
 import { ORDER_WORKFLOW_TYPE, orderWorkflowId, paymentSucceededSignal } from '../orders/messages';
@@ -107,7 +108,7 @@ export async function startPaymentSubscriber(deps: PaymentSubscriberDeps): Promi
       stream: deps.stream,
       concurrency: deps.settings.paymentConcurrency,
     },
-    handle,
+    withConsumerSpan(PAYMENT_SUCCEEDED_SUBJECT, handle),
     logger,
   );
 }

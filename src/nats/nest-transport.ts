@@ -1,7 +1,18 @@
 import { randomUUID } from 'node:crypto';
+import { SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
 import { ErrorCode, NatsError, type Msg, type NatsConnection, type Subscription } from 'nats';
 import type { Logger } from '../logger';
 import { natsErrors, natsRequestDuration, natsRequests } from '../observability/metrics';
+import { traceContextOf, traceHeadersOption } from './trace-headers';
+
+// Without a registered provider (tracing off) this tracer and its spans do nothing.
+const tracer = trace.getTracer('orders-service.nats');
+
+function endSpan(span: Span, status: number): void {
+  span.setAttribute('rpc.status', status);
+  if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+  span.end();
+}
 
 /**
  * NestJS's NATS wire format (SPEC section 2), in one place:
@@ -130,7 +141,16 @@ export function serveRequests(
 ): RequestServer {
   const inFlight = new Set<Promise<void>>();
 
-  const answer = async (msg: Msg, subject: string, handle: RequestHandler): Promise<void> => {
+  // One server span per request, continuing the caller's trace when its headers carry one.
+  const answer = (msg: Msg, subject: string, handle: RequestHandler): Promise<void> =>
+    tracer.startActiveSpan(
+      `${subject} process`,
+      { kind: SpanKind.SERVER, attributes: { 'messaging.system': 'nats', 'messaging.destination.name': msg.subject } },
+      traceContextOf(msg.headers),
+      (span) => answerIn(span, msg, subject, handle),
+    );
+
+  const answerIn = async (span: Span, msg: Msg, subject: string, handle: RequestHandler): Promise<void> => {
     const stopTimer = natsRequestDuration.startTimer({ subject });
     let id: string | undefined;
     let reply: unknown;
@@ -147,6 +167,7 @@ export function serveRequests(
       reply = { id, err: rpcError.toBody(), isDisposed: true };
     }
     if (msg.reply) msg.respond(encodeJson(reply));
+    endSpan(span, status);
     stopTimer();
     natsRequests.inc({ subject, status: String(status) });
   };
@@ -179,16 +200,28 @@ export function serveRequests(
  * Sends a request to a peer and returns its `response`. A peer's `err` becomes an RpcError with
  * the peer's status; no responders and timeouts become a 503, never a hang.
  */
-export async function requestPeer<T>(
-  nc: NatsConnection,
-  subject: string,
-  data: unknown,
-  timeoutMs: number,
-): Promise<T> {
+export function requestPeer<T>(nc: NatsConnection, subject: string, data: unknown, timeoutMs: number): Promise<T> {
+  return tracer.startActiveSpan(
+    `${subject} send`,
+    { kind: SpanKind.CLIENT, attributes: { 'messaging.system': 'nats', 'messaging.destination.name': subject } },
+    async (span) => {
+      try {
+        const response = await requestIn<T>(nc, subject, data, timeoutMs);
+        endSpan(span, 200);
+        return response;
+      } catch (error) {
+        endSpan(span, error instanceof RpcError ? error.status : 500);
+        throw error;
+      }
+    },
+  );
+}
+
+async function requestIn<T>(nc: NatsConnection, subject: string, data: unknown, timeoutMs: number): Promise<T> {
   const id = randomUUID();
   let msg: Msg;
   try {
-    msg = await nc.request(subject, encodeJson({ pattern: subject, data, id }), { timeout: timeoutMs });
+    msg = await nc.request(subject, encodeJson({ pattern: subject, data, id }), { timeout: timeoutMs, ...traceHeadersOption() });
   } catch (error) {
     const code: string | undefined = error instanceof NatsError ? error.code : undefined;
     if (code === String(ErrorCode.NoResponders)) {
@@ -217,7 +250,7 @@ export function encodeEvent(subject: string, data: unknown): Uint8Array {
   return encodeJson({ pattern: subject, data });
 }
 
-/** Publishes a NestJS event (no reply expected). */
+/** Publishes a NestJS event (no reply expected), with the active trace context in its headers. */
 export function publishEvent(nc: NatsConnection, subject: string, data: unknown): void {
-  nc.publish(subject, encodeEvent(subject, data));
+  nc.publish(subject, encodeEvent(subject, data), traceHeadersOption());
 }

@@ -3,6 +3,7 @@ import { createLogger } from '../logger';
 import { connectNats } from '../nats/connection';
 import { natsReady } from '../observability/readiness';
 import { startObservabilityServer } from '../observability/server';
+import { startTracing } from '../observability/tracing';
 import { runMain, stopOnSignals } from '../process-lifecycle';
 import { startPaymentsService } from './service';
 import { createStripeClient } from './stripe-client';
@@ -11,6 +12,7 @@ import { createStripeClient } from './stripe-client';
 function main(): void {
   const config = loadConfigOrExit();
   const logger = createLogger('payments', config.logLevel);
+  const tracing = startTracing(config.tracing, 'orders-payments');
   runMain(logger, async () => {
     const stripe = createStripeClient(config.stripe);
     const nc = await connectNats(config.nats, 'payments-service');
@@ -24,6 +26,7 @@ function main(): void {
       await observability?.close();
       await service.stop();
       await nc.drain();
+      await tracing?.shutdown();
     });
     logger.info(
       { url: service.url, publicUrl: config.payments.publicUrl, subjects: service.subjects, stripeApi: config.stripe.apiBase },

@@ -2,6 +2,7 @@ import type { JetStreamClient } from 'nats';
 import Stripe from 'stripe';
 import type { Logger } from '../logger';
 import { encodeEvent } from '../nats/nest-transport';
+import { traceHeadersOption } from '../nats/trace-headers';
 import { PAYMENT_SUCCEEDED_SUBJECT } from '../nats/subjects';
 import type { PaymentSucceeded } from '../orders/types';
 
@@ -109,7 +110,8 @@ export function createWebhookHandler(deps: WebhookDeps): WebhookHandler {
       const ack = await deps.js.publish(
         PAYMENT_SUCCEEDED_SUBJECT,
         encodeEvent(PAYMENT_SUCCEEDED_SUBJECT, payment),
-        { msgID: event.id, timeout: deps.publishTimeoutMs },
+        // With the trace context this handler runs in, when it has one (tracing on).
+        { msgID: event.id, timeout: deps.publishTimeoutMs, ...traceHeadersOption() },
       );
       logger.info(
         { eventId: event.id, type: event.type, ...payment, seq: ack.seq, duplicate: ack.duplicate },

@@ -4,6 +4,7 @@ import { createLogger } from '../logger';
 import { connectNats } from '../nats/connection';
 import { databaseReady, natsReady } from '../observability/readiness';
 import { startObservabilityServer } from '../observability/server';
+import { startTracing } from '../observability/tracing';
 import { runMain, stopOnSignals } from '../process-lifecycle';
 import { startProductsService } from './service';
 
@@ -11,6 +12,7 @@ import { startProductsService } from './service';
 function main(): void {
   const config = loadConfigOrExit();
   const logger = createLogger('products', config.logLevel);
+  const tracing = startTracing(config.tracing, 'orders-products');
   runMain(logger, async () => {
     const pool = await createDatabasePool(config.databaseUrl);
     const nc = await connectNats(config.nats, 'products-service');
@@ -25,6 +27,7 @@ function main(): void {
       await service.stop();
       await nc.drain();
       await closeDatabasePool(pool);
+      await tracing?.shutdown();
     });
     logger.info({ subjects: service.subjects }, 'ready');
   });

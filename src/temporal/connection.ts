@@ -4,6 +4,7 @@ import type { DataConverter } from '@temporalio/common';
 import { NativeConnection } from '@temporalio/worker';
 import type { Config } from '../config';
 import { EncryptionCodec } from '../security/payload-codec';
+import { tracingClientInterceptors } from './tracing-interceptors';
 
 type TemporalConfig = Config['temporal'];
 
@@ -58,10 +59,18 @@ export function temporalDataConverter(config: TemporalConfig): DataConverter | u
   return { payloadCodecs: [new EncryptionCodec(config.encryption)] };
 }
 
-/** Client side (gateway, scripts): starts, signals, updates and queries workflows. */
-export async function connectTemporalClient(config: TemporalConfig): Promise<Client> {
+/**
+ * Client side (gateway, scripts): starts, signals, updates and queries workflows; with `tracing`,
+ * each call is a span whose context travels to the workflow in Temporal headers.
+ */
+export async function connectTemporalClient(config: TemporalConfig, options: { tracing?: boolean } = {}): Promise<Client> {
   const connection = await Connection.connect(temporalConnectionOptions(config));
-  return new Client({ connection, namespace: config.namespace, dataConverter: temporalDataConverter(config) });
+  return new Client({
+    connection,
+    namespace: config.namespace,
+    dataConverter: temporalDataConverter(config),
+    interceptors: tracingClientInterceptors(options.tracing ?? false),
+  });
 }
 
 /** Worker side: the native connection the worker polls with. */

@@ -5,6 +5,7 @@ import { createLogger } from '../logger';
 import { connectNats } from '../nats/connection';
 import { databaseReady, natsReady, temporalReady } from '../observability/readiness';
 import { startObservabilityServer } from '../observability/server';
+import { startTracing } from '../observability/tracing';
 import { runMain, stopOnSignals } from '../process-lifecycle';
 import { connectTemporalWorker } from '../temporal/connection';
 import { temporalRuntimeOptions } from '../temporal/sdk-runtime';
@@ -16,12 +17,13 @@ async function main(): Promise<void> {
   const logger = createLogger('worker', config.logLevel);
   // Once per process, before any worker or connection exists.
   Runtime.install(temporalRuntimeOptions(logger, config));
+  const tracing = startTracing(config.tracing, 'orders-worker');
   const [connection, pool, nats] = await Promise.all([
     connectTemporalWorker(config.temporal),
     createDatabasePool(config.databaseUrl),
     connectNats(config.nats, 'orders-worker'),
   ]);
-  const worker = await startOrderWorker({ connection, pool, nats, config });
+  const worker = await startOrderWorker({ connection, pool, nats, config, tracing });
   const observability = await startObservabilityServer({
     port: config.metrics.workerPort,
     logger,
@@ -32,6 +34,7 @@ async function main(): Promise<void> {
     await worker.stop();
     await observability?.close();
     await Promise.all([nats.drain(), closeDatabasePool(pool), connection.close()]);
+    await tracing?.shutdown();
   });
   await worker.finished;
 }

@@ -4,13 +4,17 @@ import { createActivities } from '../activities';
 import type { Config } from '../config';
 import { createOrdersRepository } from '../db/orders-repository';
 import type { DatabasePool } from '../db/pool';
+import type { Tracing } from '../observability/tracing';
 import { temporalDataConverter } from '../temporal/connection';
+import { tracingWorkerOptions } from '../temporal/tracing-interceptors';
 
 export interface OrderWorkerDeps {
   connection: NativeConnection;
   pool: DatabasePool;
   nats: NatsConnection;
   config: Pick<Config, 'temporal' | 'subjects' | 'nats'>;
+  /** When tracing is on: activity and workflow spans (a prebuilt bundle must be built with tracing on too). */
+  tracing?: Tracing;
 }
 
 export interface RunningWorker {
@@ -24,7 +28,7 @@ export interface RunningWorker {
 export const WORKFLOWS_PATH = require.resolve('../workflows');
 
 /** Runs OrderWorkflow and its activities on the configured task queue until stopped. */
-export async function startOrderWorker({ connection, pool, nats, config }: OrderWorkerDeps): Promise<RunningWorker> {
+export async function startOrderWorker({ connection, pool, nats, config, tracing }: OrderWorkerDeps): Promise<RunningWorker> {
   const worker = await Worker.create({
     connection,
     namespace: config.temporal.namespace,
@@ -37,6 +41,7 @@ export async function startOrderWorker({ connection, pool, nats, config }: Order
     // Bounded, so memory stays flat however many orders wait for delivery; an evicted order is
     // replayed from its short history when its next message arrives.
     maxCachedWorkflows: config.temporal.maxCachedWorkflows,
+    ...tracingWorkerOptions(tracing),
   });
   const running = worker.run();
   return {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { Runtime, type NativeConnection } from '@temporalio/worker';
+import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { NatsConnection } from 'nats';
 import { parseConfig, type Config } from '../../src/config';
 import { createOrdersRepository, type OrdersRepository } from '../../src/db/orders-repository';
@@ -13,6 +14,7 @@ import { PAYMENT_STREAM } from '../../src/nats/payment-stream';
 import { watchConsumerLag } from '../../src/observability/consumer-lag';
 import { databaseReady, natsReady, temporalReady, type ReadinessChecks } from '../../src/observability/readiness';
 import { startObservabilityServer, type ObservabilityServer } from '../../src/observability/server';
+import { startTracing } from '../../src/observability/tracing';
 import { createStripeClient } from '../../src/payments/stripe-client';
 import { startPaymentsService, type PaymentsService } from '../../src/payments/service';
 import { startProductsService, type ProductsService } from '../../src/products/service';
@@ -55,7 +57,7 @@ export interface TestSystem {
  */
 export async function startTestSystem(
   overrides: Record<string, string> = {},
-  options: { logger?: Logger } = {},
+  options: { logger?: Logger; spanProcessor?: SpanProcessor } = {},
 ): Promise<TestSystem> {
   const config = parseConfig({
     ...process.env,
@@ -71,11 +73,13 @@ export async function startTestSystem(
     Runtime.install(temporalRuntimeOptions(logger, config));
     sdkLoggerInstalled = true;
   }
+  // With TRACING_ENABLED, one tracer provider for every part (one process); a test hands in its span processor.
+  const tracing = startTracing(config.tracing, 'orders-test', options.spanProcessor);
   const [pool, nats, temporal, workerConnection]: [DatabasePool, NatsConnection, Client, NativeConnection] =
     await Promise.all([
       createDatabasePool(config.databaseUrl),
       connectNats(config.nats, 'orders-test'),
-      connectTemporalClient(config.temporal),
+      connectTemporalClient(config.temporal, { tracing: config.tracing.enabled }),
       connectTemporalWorker(config.temporal),
     ]);
 
@@ -87,7 +91,7 @@ export async function startTestSystem(
   });
   const starters = {
     products: (): Promise<ProductsService> => startProductsService({ nc: nats, pool, logger, config }),
-    worker: () => startOrderWorker({ connection: workerConnection, pool, nats, config }),
+    worker: () => startOrderWorker({ connection: workerConnection, pool, nats, config, tracing }),
     gateway: () => startGateway({ config, logger, nats, temporal, pool }),
   };
   const parts = new Map<Part, { stop(): Promise<void> }>([
@@ -144,6 +148,7 @@ export async function startTestSystem(
       await Promise.all([...servers.values()].map((server) => server.close()));
       for (const name of ['gateway', 'products', 'payments', 'worker'] as const) await stopPart(name);
       await Promise.all([nats.drain(), closeDatabasePool(pool), temporal.connection.close(), workerConnection.close()]);
+      await tracing?.shutdown();
     },
   };
 }

@@ -1,0 +1,32 @@
+import { context, propagation, type Context } from '@opentelemetry/api';
+import { headers as natsHeaders, type MsgHdrs } from 'nats';
+
+/**
+ * The active trace context as NATS headers (`traceparent`, `tracestate`, W3C), for a request or an
+ * event; undefined when there is nothing to carry (tracing off, or no span), so the message is sent
+ * without headers as before. NestJS peers ignore headers they do not know.
+ */
+export function traceHeaders(): MsgHdrs | undefined {
+  const carrier: Record<string, string> = {};
+  propagation.inject(context.active(), carrier);
+  const entries = Object.entries(carrier);
+  if (entries.length === 0) return undefined;
+  const hdrs = natsHeaders();
+  for (const [key, value] of entries) hdrs.set(key, value);
+  return hdrs;
+}
+
+/** `{headers}` for a publish or request option bag, or nothing. */
+export function traceHeadersOption(): { headers?: MsgHdrs } {
+  const hdrs = traceHeaders();
+  return hdrs !== undefined ? { headers: hdrs } : {};
+}
+
+/** The trace context a message carries in its headers (the active context when it carries none). */
+export function traceContextOf(hdrs: MsgHdrs | undefined): Context {
+  if (hdrs === undefined) return context.active();
+  return propagation.extract(context.active(), hdrs, {
+    keys: (carrier) => carrier.keys(),
+    get: (carrier, key) => (carrier.has(key) ? carrier.get(key) : undefined),
+  });
+}

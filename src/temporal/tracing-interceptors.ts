@@ -1,0 +1,45 @@
+import type { ClientInterceptors } from '@temporalio/client';
+import {
+  makeWorkflowExporter,
+  OpenTelemetryActivityInboundInterceptor,
+  OpenTelemetryActivityOutboundInterceptor,
+  OpenTelemetryWorkflowClientInterceptor,
+} from '@temporalio/interceptors-opentelemetry';
+import type { WorkerOptions } from '@temporalio/worker';
+import type { Tracing } from '../observability/tracing';
+
+/**
+ * Temporal's OpenTelemetry interceptors, installed only when tracing is on. Off, nothing is added:
+ * the workflow interceptor records SDK flags in the history and traces local activities, so an
+ * order's history differs from one run without it (test/replay.test.ts replays untraced runs).
+ */
+
+/** The workflow interceptor module; it must be in the workflow bundle (bundle-workflows.ts). */
+const OTEL_WORKFLOW_INTERCEPTORS = require.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors');
+
+/** Modules bundled with the workflow code: the same list for a prebuilt bundle and one built at start. */
+export function workflowInterceptorModules(tracingEnabled: boolean): string[] {
+  return tracingEnabled ? [OTEL_WORKFLOW_INTERCEPTORS] : [];
+}
+
+/** Client side: spans for start, update-with-start, signal, ..., their context sent in Temporal headers. */
+export function tracingClientInterceptors(tracingEnabled: boolean): ClientInterceptors | undefined {
+  return tracingEnabled ? { workflow: [new OpenTelemetryWorkflowClientInterceptor()] } : undefined;
+}
+
+/** Worker side: activity spans (local activities too), and the sink workflow spans are exported through. */
+export function tracingWorkerOptions(tracing: Tracing | undefined): Pick<WorkerOptions, 'interceptors' | 'sinks'> {
+  if (tracing === undefined) return {};
+  return {
+    interceptors: {
+      activity: [
+        (ctx) => ({
+          inbound: new OpenTelemetryActivityInboundInterceptor(ctx),
+          outbound: new OpenTelemetryActivityOutboundInterceptor(ctx),
+        }),
+      ],
+      workflowModules: workflowInterceptorModules(true),
+    },
+    sinks: { exporter: makeWorkflowExporter(tracing.spanProcessor, tracing.resource) },
+  };
+}
