@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { WorkflowContinuedAsNewError, WorkflowUpdateFailedError, WorkflowUpdateStage } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { changeStatusUpdate, getOrderQuery, paymentSucceededSignal, placeOrderUpdate } from '../src/orders/messages';
+import { changeStatusUpdate, getOrderQuery, OrderStatusAttribute, paymentSucceededSignal, placeOrderUpdate } from '../src/orders/messages';
 import { startStubWorker, stubPeers, type StubPeers, type StubWorker } from './support/stub-worker';
 
 /** OrderWorkflow's own decisions, on the real dev server with in-memory activities. */
@@ -70,6 +70,8 @@ describe('placement', () => {
       // Not retried (a 4xx of the products service): the workflow ends without a second attempt.
       expect(await handle.result()).toBe('REJECTED');
       expect(await handle.query(getOrderQuery)).toBeNull();
+      // Found in the Web UI and the CLI with OrderStatus = "REJECTED".
+      expect((await handle.describe()).typedSearchAttributes.get(OrderStatusAttribute)).toBe('REJECTED');
     } finally {
       stopFailing();
     }

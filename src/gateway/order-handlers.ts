@@ -21,6 +21,7 @@ import { checkSameItems } from './idempotency';
 import { orderIdFor } from './order-id';
 import { toCallerError, toWireError } from './temporal-errors';
 import { orderWorkflowInput } from './workflow-input';
+import { orderStartMetadata } from './workflow-metadata';
 import {
   changeOrderStatusSchema,
   createOrderSchema,
@@ -121,6 +122,7 @@ export function createOrderHandlers({ temporal, orders, taskQueue, settings, log
               workflowId: orderWorkflowId(orderId),
               taskQueue,
               args: [input],
+              ...orderStartMetadata(input),
               // Concurrent copies of one request meet in the same workflow.
               workflowIdConflictPolicy: 'USE_EXISTING',
             }),

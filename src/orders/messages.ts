@@ -79,3 +79,10 @@ export const getOrderQuery = defineQuery<OrderWithItems | null>('getOrder');
 
 export const OrderStatusAttribute = defineSearchAttributeKey('OrderStatus', SearchAttributeType.KEYWORD);
 export const OrderTotalAttribute = defineSearchAttributeKey('OrderTotal', SearchAttributeType.DOUBLE);
+
+/**
+ * `OrderStatus` values beside the order statuses, for the Web UI and CLI: an order being placed
+ * (set at start by the gateway) and one whose placement stored nothing.
+ */
+export const PLACING_ORDER_STATUS = 'PLACING';
+export const REJECTED_ORDER_STATUS = 'REJECTED';

@@ -1,17 +1,28 @@
-import { proxyLocalActivities } from '@temporalio/workflow';
+import { proxyLocalActivities, type LocalActivityOptions } from '@temporalio/workflow';
 import type { OrderActivities } from '../activities';
 import { NON_RETRYABLE_FAILURES } from '../orders/errors';
 import type { OrderWorkflowInput } from '../orders/messages';
 
+/**
+ * The activities under one retry policy, for one step: `summary` is the line the Web UI shows for
+ * the call ("open checkout session"). User metadata only: the commands are the same without it.
+ */
+export type ActivitiesFor = (summary: string) => OrderActivities;
+
 /** The activity proxies an order uses, one per retry policy. */
 export interface OrderActivityProxies {
   /** Calls to peers while the caller waits: given up after the placement timeout. */
-  placement: OrderActivities;
+  placement: ActivitiesFor;
   /** Writes of an order that exists: retried until they succeed. */
-  durable: OrderActivities;
+  durable: ActivitiesFor;
   /** Nice to have, never worth holding an order up for. */
-  bestEffort: OrderActivities;
+  bestEffort: ActivitiesFor;
 }
+
+const withSummary =
+  (options: LocalActivityOptions): ActivitiesFor =>
+  (summary) =>
+    proxyLocalActivities<OrderActivities>({ ...options, summary });
 
 const INITIAL_INTERVAL_MS = 500;
 const PLACEMENT_MAX_INTERVAL_MS = 30_000;
@@ -48,7 +59,7 @@ export function attemptsWithin(budgetMs: number, maxIntervalMs = PLACEMENT_MAX_I
 export function activityProxies(input: OrderWorkflowInput, hardened: boolean): OrderActivityProxies {
   const keyless = hardened ? input.placementDeadline : undefined;
   return {
-    placement: proxyLocalActivities<OrderActivities>(
+    placement: withSummary(
       keyless
         ? {
             startToCloseTimeout: '10 seconds',
@@ -68,11 +79,11 @@ export function activityProxies(input: OrderWorkflowInput, hardened: boolean): O
             },
           },
     ),
-    durable: proxyLocalActivities<OrderActivities>({
+    durable: withSummary({
       startToCloseTimeout: '10 seconds',
       retry: { ...retryOutages, maximumInterval: '1 minute' },
     }),
-    bestEffort: proxyLocalActivities<OrderActivities>({
+    bestEffort: withSummary({
       startToCloseTimeout: '10 seconds',
       retry: { ...retryOutages, maximumInterval: '5 seconds', maximumAttempts: 3 },
     }),

@@ -1,4 +1,4 @@
-import { allHandlersFinished, condition, continueAsNew, log, patched, setHandler } from '@temporalio/workflow';
+import { allHandlersFinished, condition, continueAsNew, log, patched, setCurrentDetails, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
 import { FailureType, orderNotFoundMessage } from '../orders/errors';
 import { isFinal } from '../orders/lifecycle';
 import {
@@ -6,6 +6,8 @@ import {
   getOrderQuery,
   paymentSucceededSignal,
   placeOrderUpdate,
+  OrderStatusAttribute,
+  REJECTED_ORDER_STATUS,
   type OrderWorkflowInput,
   type OrderWorkflowResult,
 } from '../orders/messages';
@@ -48,6 +50,13 @@ function codeVersion(): CodeVersion {
 }
 
 /**
+ * Orders started after this patch (issue 10) end with `OrderStatus` = "REJECTED" when placement
+ * stored nothing, so the Web UI finds them (the gateway starts them as "PLACING"). Only that path
+ * gains a command; a placed order's history is the same as before.
+ */
+export const UI_STORY_PATCH = 'ui-story';
+
+/**
  * One order, from placement to delivery or cancellation. Every change to the order after it is
  * stored goes through the inbox, one at a time, so payments and status changes never race.
  */
@@ -86,6 +95,10 @@ export async function OrderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
   if (!order.isPlaced) {
     // Only a resumed order can have accepted changes by now; without the order they cannot apply.
     inbox.refuseAll(notFound);
+    if (patched(UI_STORY_PATCH)) {
+      upsertSearchAttributes([{ key: OrderStatusAttribute, value: REJECTED_ORDER_STATUS }]);
+      setCurrentDetails(`**Status:** ${REJECTED_ORDER_STATUS}\n**Last change:** placement failed, nothing stored`);
+    }
     await condition(allHandlersFinished);
     return 'REJECTED';
   }

@@ -1,4 +1,4 @@
-import { ApplicationFailure, log, upsertSearchAttributes } from '@temporalio/workflow';
+import { ApplicationFailure, log, setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
 import { checkoutRefusedMessage, FailureType, paymentSessionFailedMessage, placementTimedOutMessage } from '../orders/errors';
 import { checkRequestedTransition } from '../orders/lifecycle';
 import {
@@ -67,7 +67,7 @@ export class Order {
       failure(FailureType.PlacementTimedOut, placementTimedOutMessage(orderId, deadline?.callerTimeoutMs ?? 0));
     let placed: OrderWithItems;
     try {
-      placed = await placement.placeOrder({ orderId, currency, items, ...step });
+      placed = await placement(`validate and store ${items.length} products`).placeOrder({ orderId, currency, items, ...step });
     } catch (error) {
       if (timedOut(error)) {
         this.rejection = timedOutFailure();
@@ -77,20 +77,23 @@ export class Order {
       this.rejection = placementFailure(error, FailureType.ServiceUnavailable, `The ${down} is unavailable`);
       return;
     }
-    this.publish(placed);
+    this.publish(placed, 'placed: products validated and stored');
     try {
-      this.paymentSession = await placement.openCheckout({ orderId, currency, items: pricedItems(placed), ...step });
+      this.paymentSession = await placement('open checkout session').openCheckout({ orderId, currency, items: pricedItems(placed), ...step });
     } catch (error) {
       // The order exists but cannot be paid: cancel it rather than leave it PENDING for ever.
       log.warn('payment session failed; cancelling the order', { orderId });
       if (this.options.hardened && causeType(error) === FailureType.CheckoutRefused) {
         // Refused for good: the reason is kept, so a retry with the same key gets the same answer.
         const message = checkoutRefusedMessage(orderId, causeMessage(error));
-        this.publish(await durable.rejectOrder(orderId, { type: FailureType.CheckoutRefused, message }));
+        this.publish(
+          await durable('reject order: checkout refused').rejectOrder(orderId, { type: FailureType.CheckoutRefused, message }),
+          'checkout refused',
+        );
         this.rejection = failure(FailureType.CheckoutRefused, message);
         return;
       }
-      this.publish(await durable.setOrderStatus(orderId, 'CANCELLED'));
+      this.publish(await durable('cancel order: no checkout session').setOrderStatus(orderId, 'CANCELLED'), 'no checkout session');
       if (timedOut(error)) {
         this.rejection = timedOutFailure();
         return;
@@ -104,7 +107,7 @@ export class Order {
     carried.paymentIds.forEach((id) => this.seenPayments.add(id));
     this.paymentSession = carried.paymentSession;
     this.checkoutClosed = carried.checkoutAsked;
-    this.publish(carried.order);
+    this.publish(carried.order, 'continued as new');
     if (this.paymentSession === null) {
       this.rejection = failure(FailureType.OrderNotFound, `Order ${this.input.orderId} has no payment session`);
     }
@@ -122,9 +125,9 @@ export class Order {
 
   /** A payment arrived after this order's workflow had closed: pick the order up where it was. */
   async resume(): Promise<void> {
-    const stored = await this.activities.durable.loadOrder(this.input.orderId);
+    const stored = await this.activities.durable('load order from database').loadOrder(this.input.orderId);
     stored.paymentIds.forEach((id) => this.seenPayments.add(id));
-    this.publish(stored.order);
+    this.publish(stored.order, 'resumed from the database');
     this.paymentSession = stored.paymentSession;
     if (this.paymentSession === null) {
       this.rejection = failure(FailureType.OrderNotFound, `Order ${this.input.orderId} has no payment session`);
@@ -162,12 +165,18 @@ export class Order {
     this.seenPayments.add(payment.stripePaymentId);
     const { durable } = this.activities;
     if (status === 'PENDING') {
-      this.publish(await durable.recordPayment(payment, 'APPLIED'));
+      this.publish(
+        await durable(`record payment ${payment.stripePaymentId}`).recordPayment(payment, 'APPLIED'),
+        `paid by ${payment.stripePaymentId}`,
+      );
       return;
     }
     // Paid twice, or paid after cancellation: keep the money on record and ask for a refund.
-    this.publish(await durable.recordPayment(payment, 'REFUND_REQUESTED'));
-    await durable.requestRefund({
+    this.publish(
+      await durable(`record payment ${payment.stripePaymentId} for refund`).recordPayment(payment, 'REFUND_REQUESTED'),
+      `payment ${payment.stripePaymentId} for a ${status} order: refund requested`,
+    );
+    await durable(`request refund of ${payment.stripePaymentId}`).requestRefund({
       orderId: this.input.orderId,
       stripePaymentId: payment.stripePaymentId,
       reason: `payment received for a ${status} order`,
@@ -183,7 +192,7 @@ export class Order {
     const kind = (id: string): string => (id.startsWith('pi_') ? 'intent' : 'charge');
     const others = [...this.seenPayments].filter((seen) => kind(seen) !== kind(stripePaymentId));
     if (others.length === 0) return null;
-    const intents = await this.activities.durable.identifyPayments([stripePaymentId, ...others].slice(0, 20));
+    const intents = await this.activities.durable('identify payments with Stripe').identifyPayments([stripePaymentId, ...others].slice(0, 20));
     const intent = intents[stripePaymentId] ?? null;
     if (intent === null) return null;
     return others.find((seen) => intents[seen] === intent) ?? null;
@@ -196,20 +205,23 @@ export class Order {
   private async fillReceipt(stripePaymentId: string, receiptUrl: string | null): Promise<void> {
     const order = this.placed();
     if (receiptUrl === null || order.receiptUrl !== null || order.stripeChargeId !== stripePaymentId) return;
-    this.publish(await this.activities.durable.fillReceipt(this.input.orderId, stripePaymentId, receiptUrl));
+    this.publish(
+      await this.activities.durable(`fill receipt of ${stripePaymentId}`).fillReceipt(this.input.orderId, stripePaymentId, receiptUrl),
+      `receipt of ${stripePaymentId} arrived`,
+    );
   }
 
   /** A requested status change; throws a ForbiddenTransition failure the caller receives. */
-  async changeStatus(status: OrderStatus): Promise<OrderWithItems> {
+  async changeStatus(status: OrderStatus, why = 'requested'): Promise<OrderWithItems> {
     const before = this.placed();
     const check = checkRequestedTransition(before.status, status);
     if (check.kind === 'unchanged') return before;
     if (check.kind === 'forbidden') throw failure(FailureType.ForbiddenTransition, check.message);
     const { orderId } = this.input;
     if (status === 'CANCELLED' && before.status === 'PENDING') await this.expireCheckout();
-    this.publish(await this.activities.durable.setOrderStatus(orderId, status));
+    this.publish(await this.activities.durable(`set status ${status}`).setOrderStatus(orderId, status), `${before.status} -> ${status}: ${why}`);
     if (status === 'CANCELLED' && before.status === 'PAID' && before.stripeChargeId !== null) {
-      await this.activities.durable.requestRefund({
+      await this.activities.durable(`request refund of ${before.stripeChargeId}`).requestRefund({
         orderId,
         stripePaymentId: before.stripeChargeId,
         reason: 'order cancelled after payment',
@@ -231,7 +243,7 @@ export class Order {
       return;
     }
     log.info('payment window ended; cancelling the order', { orderId });
-    await this.changeStatus('CANCELLED');
+    await this.changeStatus('CANCELLED', 'payment window ended');
   }
 
   /**
@@ -244,7 +256,7 @@ export class Order {
     this.checkoutClosed = true;
     const { orderId } = this.input;
     try {
-      const outcome = await this.activities.bestEffort.expirePaymentSession({ orderId, sessionId });
+      const outcome = await this.activities.bestEffort('expire checkout session').expirePaymentSession({ orderId, sessionId });
       log.info('checkout session expiry', { orderId, ...outcome });
       return { status: outcome.status ?? null };
     } catch (error) {
@@ -253,16 +265,31 @@ export class Order {
     }
   }
 
-  /** The new state, for queries and for the search attributes the Web UI and CLI filter by. */
-  private publish(order: OrderWithItems): void {
+  /**
+   * The new state, for queries, for the Web UI's current details (why it changed) and for the
+   * search attributes the Web UI and CLI filter by.
+   */
+  private publish(order: OrderWithItems, why: string): void {
     const previous = this.current;
     this.current = order;
+    setCurrentDetails(currentDetails(order, why));
     if (previous?.status === order.status && previous.totalAmount === order.totalAmount) return;
     upsertSearchAttributes([
       { key: OrderStatusAttribute, value: order.status },
       { key: OrderTotalAttribute, value: order.totalAmount },
     ]);
   }
+}
+
+/** The order's current details as the Web UI shows them (single-line Temporal markdown each). */
+function currentDetails(order: OrderWithItems, why: string): string {
+  return [
+    `**Status:** ${order.status}`,
+    `**Total:** ${order.totalAmount} ${order.currency.toUpperCase()} (${order.totalItems} items)`,
+    `**Payment:** ${order.stripeChargeId ?? 'none yet'}`,
+    `**Receipt:** ${order.receiptUrl ?? 'none yet'}`,
+    `**Last change:** ${why} (${order.updatedAt})`,
+  ].join('\n');
 }
 
 /** The stored lines as the checkout prices them, in integer minor units of the order's currency. */

@@ -11,15 +11,17 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { WithStartWorkflowOperation, WorkflowContinuedAsNewError } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
-import { changeStatusUpdate, ORDER_WORKFLOW_TYPE, orderWorkflowId, paymentSucceededSignal, placeOrderUpdate } from '../../src/orders/messages';
-import { PLACEMENT_HARDENING_PATCH, type OrderWorkflow } from '../../src/workflows/order-workflow';
+import { changeStatusUpdate, getOrderQuery, ORDER_WORKFLOW_TYPE, orderWorkflowId, paymentSucceededSignal, placeOrderUpdate } from '../../src/orders/messages';
+import { UI_STORY_PATCH, type OrderWorkflow } from '../../src/workflows/order-workflow';
 import type { OrderWorkflowInput } from '../../src/orders/messages';
 import type { PaymentSucceeded } from '../../src/orders/types';
 import globalSetup, { stopTestServices, TEST_SERVICES_KEY, type TestServices } from '../setup/global-setup';
+import { eventually } from '../support/eventually';
 import { startTestSystem, type TestSystem } from '../support/system';
+import { orderStartMetadata } from '../../src/gateway/workflow-metadata';
 
 /** The newest patch of OrderWorkflow; bump it with the patch so older recordings stay. */
-const RECORDED_VERSION = PLACEMENT_HARDENING_PATCH;
+const RECORDED_VERSION = UI_STORY_PATCH;
 
 /** A scenario returns its order id, or also earlier runs to record (continue-as-new). */
 type Recorded = string | { orderId: string; earlierRuns: Record<string, string> };
@@ -41,6 +43,8 @@ async function startOrder(system: TestSystem, productId: number | string, settin
         workflowId: orderWorkflowId(orderId),
         taskQueue: system.config.temporal.taskQueue,
         args: [{ ...input(orderId, productId), ...settings }],
+        // As the gateway starts orders: summary, details and OrderStatus = "PLACING".
+        ...orderStartMetadata(input(orderId, productId)),
         workflowIdConflictPolicy: 'USE_EXISTING',
       }),
     })
@@ -74,6 +78,7 @@ const scenarios: Record<string, Scenario> = {
           workflowId: orderWorkflowId(orderId),
           taskQueue: system.config.temporal.taskQueue,
           args: [input(orderId, 'no-such-product')],
+          ...orderStartMetadata(input(orderId, 'no-such-product')),
           workflowIdConflictPolicy: 'USE_EXISTING',
         }),
       })
@@ -112,6 +117,10 @@ const scenarios: Record<string, Scenario> = {
       signalArgs: [payment(orderId)],
     });
     const handle = system.temporal.workflow.getHandle(orderWorkflowId(orderId));
+    // The update is refused until the order is placed (its validator): waited for, not raced.
+    await eventually(async () => {
+      if ((await handle.query(getOrderQuery)) === null) throw new Error('not placed yet');
+    });
     await handle.executeUpdate(changeStatusUpdate, { args: ['DELIVERED'] });
     return orderId;
   },
