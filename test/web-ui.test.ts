@@ -73,6 +73,8 @@ describe('the Temporal Web UI', () => {
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
 
     await page.getByText('Queries', { exact: true }).first().click();
+    // The tab preselects the first query type (getOrder: the stack-trace queries are built in).
+    await page.getByRole('button', { name: 'Run Query' }).click();
     await page.getByText(payment.stripePaymentId).filter({ visible: true }).first().waitFor();
     await page.close();
   });

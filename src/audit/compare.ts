@@ -1,5 +1,7 @@
 import { isFinal } from '../orders/lifecycle';
-import { orderWorkflowId } from '../orders/messages';
+import { orderWorkflowId, PLACING_ORDER_STATUS, REJECTED_ORDER_STATUS } from '../orders/messages';
+
+const WORKFLOW_ONLY_STATUSES: readonly string[] = [PLACING_ORDER_STATUS, REJECTED_ORDER_STATUS];
 import type { AuditReport, AuditSettings, AuditSnapshot } from './snapshot';
 
 /**
@@ -51,7 +53,9 @@ export function compareStores(snapshot: AuditSnapshot, settings: AuditSettings):
   for (const workflow of snapshot.workflows) {
     const orderId = workflow.workflowId.replace(/^order-/, '');
     if (orderIds.has(orderId)) continue;
-    if (workflow.orderStatus !== undefined) report.missing.push(`workflow ${workflow.workflowId} has no order row`);
+    // PLACING and REJECTED are a workflow's own states before (or instead of) a stored order.
+    const stored = workflow.orderStatus !== undefined && !WORKFLOW_ONLY_STATUSES.includes(workflow.orderStatus);
+    if (stored) report.missing.push(`workflow ${workflow.workflowId} has no order row`);
     else if (workflow.running && snapshot.takenAt - workflow.startedAt > settings.placementTimeoutMs + settings.graceMs) {
       report.stuck.push(`workflow ${workflow.workflowId} is still placing its order`);
     }

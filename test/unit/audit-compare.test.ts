@@ -43,6 +43,18 @@ describe('audit comparison', () => {
     expect(compareStores(snapshot, settings).missing).toEqual([`order ${B} has no workflow`, 'workflow order-c has no order row']);
   });
 
+  it('accepts a rejected workflow and one still placing (no order row by design), and flags a placement past its timeout', () => {
+    const snapshot = healthy();
+    snapshot.workflows.push(
+      { workflowId: 'order-rejected', running: false, orderStatus: 'REJECTED', startedAt: NOW - 2 * MINUTE },
+      { workflowId: 'order-placing', running: true, orderStatus: 'PLACING', startedAt: NOW - 2 * MINUTE },
+      { workflowId: 'order-stuck', running: true, orderStatus: 'PLACING', startedAt: NOW - 10 * MINUTE },
+    );
+    const report = compareStores(snapshot, settings);
+    expect(report.missing).toEqual([]);
+    expect(report.stuck).toEqual(['workflow order-stuck is still placing its order']);
+  });
+
   it('accepts a DELIVERED or CANCELLED order whose workflow retention removed, but not a PENDING or PAID one', () => {
     const snapshot = healthy();
     const C = '00000000-0000-4000-8000-00000000000c';
