@@ -64,6 +64,7 @@ describe('ensureInfrastructure', () => {
     expect(searchAttributes(process.env.TEMPORAL_CLI ?? '', process.env.TEMPORAL_ADDRESS ?? '')).toMatchObject({
       OrderStatus: 'INDEXED_VALUE_TYPE_KEYWORD',
       OrderTotal: 'INDEXED_VALUE_TYPE_DOUBLE',
+      PaymentId: 'INDEXED_VALUE_TYPE_KEYWORD',
     });
   });
 

@@ -330,7 +330,7 @@ describe('payments and status changes', () => {
 describe('Temporal surface', () => {
   it('answers getOrder from the CLI and finds PAID orders by search attribute', async () => {
     const { order } = await system.client.place([{ productId: keyboard.id, quantity: 2 }]);
-    await system.client.pay(order.id);
+    const payment = await system.client.pay(order.id);
     await system.client.waitForStatus(order.id, 'PAID');
     const cli = process.env.TEMPORAL_CLI as string;
     const address = ['--address', system.config.temporal.address];
@@ -345,6 +345,11 @@ describe('Temporal surface', () => {
     await eventually(async () => {
       const list = await run(cli, ['workflow', 'list', ...address, '--query', 'OrderTotal=99.98', '-o', 'json']);
       expect(list.stdout).toContain(orderWorkflowId(order.id));
+    });
+    // Support finds an order from the payment a customer quotes.
+    await eventually(async () => {
+      const list = await run(cli, ['workflow', 'list', ...address, '--query', `PaymentId="${payment.stripePaymentId}"`, '-o', 'json']);
+      expect(JSON.parse(list.stdout)).toEqual([expect.objectContaining({ execution: expect.objectContaining({ workflowId: orderWorkflowId(order.id) }) })]);
     });
   });
 });

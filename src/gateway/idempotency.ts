@@ -1,5 +1,7 @@
-import { RpcError } from '../nats/nest-transport';
+import type { RpcError } from '../nats/nest-transport';
+import { FailureType } from '../orders/errors';
 import type { OrderItem, RequestedItem } from '../orders/types';
+import { toWireError } from './wire-errors';
 
 /**
  * The same idempotencyKey must name the same order: the same products in the same quantities
@@ -13,8 +15,8 @@ export function sameItems(stored: ReadonlyArray<Pick<OrderItem, 'productId' | 'q
 }
 
 export const idempotencyKeyReused = (key: string, orderId: string): RpcError =>
-  new RpcError(
-    422,
+  toWireError(
+    FailureType.IdempotencyKeyReused,
     `idempotencyKey "${key}" was already used for order ${orderId} with other items; use a new key for a different order`,
     { idempotencyKey: key, orderId },
   );

@@ -3,7 +3,7 @@ import { WorkflowNotFoundError } from '@temporalio/common';
 import type { Config } from '../config';
 import type { OrdersRepository } from '../db/orders-repository';
 import type { Logger } from '../logger';
-import { RpcError } from '../nats/nest-transport';
+import type { RpcError } from '../nats/nest-transport';
 import { ORDER_SUBJECTS } from '../nats/subjects';
 import { FailureType, orderNotFoundMessage, placementTimedOutMessage } from '../orders/errors';
 import { checkRequestedTransition } from '../orders/lifecycle';
@@ -19,7 +19,7 @@ import type { OrderStatus, OrderWithItems } from '../orders/types';
 import type { OrderWorkflow } from '../workflows/order-workflow';
 import { checkSameItems } from './idempotency';
 import { orderIdFor } from './order-id';
-import { toCallerError, toWireError } from './temporal-errors';
+import { toCallerError, toWireError } from './wire-errors';
 import { orderWorkflowInput } from './workflow-input';
 import { orderStartMetadata } from './workflow-metadata';
 import {
@@ -72,7 +72,7 @@ export function createOrderHandlers({ temporal, orders, taskQueue, settings, log
     }
     const check = checkRequestedTransition(order.status, status);
     if (check.kind === 'unchanged') return order;
-    if (check.kind === 'forbidden') throw new RpcError(409, check.message);
+    if (check.kind === 'forbidden') throw toWireError(FailureType.ForbiddenTransition, check.message);
     logger.info({ orderId: id }, 'order workflow closed; resuming it from the database for a status change');
     return temporal.workflow.executeUpdateWithStart(changeStatusUpdate, {
       args: [status],
@@ -107,7 +107,10 @@ export function createOrderHandlers({ temporal, orders, taskQueue, settings, log
           // Placement ended it for good (a refused checkout): the retry gets the same answer.
           const rejection = await orders.findRejection(orderId);
           if (rejection) throw toWireError(rejection.type, rejection.message);
-          throw new RpcError(409, `Order ${orderId} for this idempotencyKey is ${existing.status} and has no payment session`);
+          throw toWireError(
+            FailureType.ForbiddenTransition,
+            `Order ${orderId} for this idempotencyKey is ${existing.status} and has no payment session`,
+          );
         }
       }
 
@@ -161,7 +164,7 @@ export function createOrderHandlers({ temporal, orders, taskQueue, settings, log
       } catch (error) {
         throw toCallerError(error, {
           whenSlow: `Changing the status of order ${id} is taking longer than ${settings.createTimeoutMs} ms; retry`,
-          whenClosed: new RpcError(409, `Order ${id} is ${order.status} and can no longer change`),
+          whenClosed: toWireError(FailureType.ForbiddenTransition, `Order ${id} is ${order.status} and can no longer change`),
         });
       }
     },

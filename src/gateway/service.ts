@@ -6,10 +6,12 @@ import { createOrdersRepository } from '../db/orders-repository';
 import type { DatabasePool } from '../db/pool';
 import { isDatabaseUnavailable } from '../db/unavailable';
 import type { Logger } from '../logger';
-import { RpcError, serveRequests, withAliases, type RequestHandler, type RequestHandlers } from '../nats/nest-transport';
+import { serveRequests, withAliases, type RequestHandler, type RequestHandlers } from '../nats/nest-transport';
 import { ORDER_SUBJECT_ALIASES, type OrderSubject } from '../nats/subjects';
+import { FailureType } from '../orders/errors';
 import { createOrderHandlers } from './order-handlers';
 import { startPaymentSubscriber } from './payment-subscriber';
+import { toWireError } from './wire-errors';
 
 export interface GatewayDeps {
   config: Config;
@@ -33,7 +35,7 @@ function databaseOutageAs503(handle: RequestHandler): RequestHandler {
       return await handle(payload);
     } catch (error) {
       if (!isDatabaseUnavailable(error)) throw error;
-      throw new RpcError(503, 'The orders database is unavailable right now; retry shortly (with the same idempotencyKey)');
+      throw toWireError(FailureType.DatabaseUnavailable, 'The orders database is unavailable right now; retry shortly (with the same idempotencyKey)');
     }
   };
 }

@@ -1,7 +1,8 @@
 import { z } from 'zod';
-import { RpcError } from '../nats/nest-transport';
 import { validatePayload } from '../nats/validate-payload';
+import { FailureType } from '../orders/errors';
 import { ORDER_STATUSES, type RequestedItem } from '../orders/types';
+import { toWireError } from './wire-errors';
 
 /** Payload schemas of the subjects the gateway answers (SPEC section 3). */
 
@@ -98,8 +99,8 @@ export function mergeItems(items: ReadonlyArray<{ productId: string | number; qu
   }
   const tooMany = [...merged.values()].filter((line) => line.quantity > MAX_QUANTITY_PER_PRODUCT);
   if (tooMany.length > 0) {
-    throw new RpcError(
-      400,
+    throw toWireError(
+      FailureType.InvalidInput,
       tooMany.map((line) => `items: product ${line.productId} quantity adds up to ${line.quantity}, more than ${MAX_QUANTITY_PER_PRODUCT}`),
     );
   }

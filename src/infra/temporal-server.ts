@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { OrderStatusAttribute, OrderTotalAttribute } from '../orders/messages';
+import { ORDER_SEARCH_ATTRIBUTES as ORDER_SEARCH_ATTRIBUTE_KEYS } from '../orders/messages';
 import { exitedEarlyError, spawnService, type ManagedProcess } from './managed-process';
 import { waitForPort, waitUntil } from './ports';
 
@@ -64,7 +64,7 @@ const CLI_TYPE_NAMES: Record<string, string> = {
 };
 
 /** The custom search attributes the OrderWorkflow keeps current (SPEC section 6). */
-export const ORDER_SEARCH_ATTRIBUTES = [OrderStatusAttribute, OrderTotalAttribute].map((key) => ({
+export const ORDER_SEARCH_ATTRIBUTES = ORDER_SEARCH_ATTRIBUTE_KEYS.map((key) => ({
   name: key.name,
   type: CLI_TYPE_NAMES[key.type] ?? key.type,
 }));
@@ -126,7 +126,7 @@ export function waitForTemporal(
 }
 
 /**
- * Registers OrderStatus and OrderTotal. Idempotent: the CLI accepts an attribute that already exists
+ * Registers the order's search attributes (OrderStatus, OrderTotal, PaymentId). Idempotent: the CLI accepts an attribute that already exists
  * with the same type. Needed on every start because `--search-attribute` does nothing to an existing
  * database file, and a reused server may never have had them.
  */

@@ -5,7 +5,7 @@ import { ApplicationFailure } from '@temporalio/common';
  * workflow and the gateway), the HTTP-like status a NestJS gateway shows its client, and whether
  * retrying can fix it (bad input and state conflicts cannot; outages can). Failures travel as
  * Temporal ApplicationFailures `{type, message}`; the gateway maps them to the wire once
- * (gateway/temporal-errors.ts).
+ * (gateway/wire-errors.ts).
  */
 const FAILURE_KINDS = {
   InvalidInput: { status: 400, retryable: false },
@@ -19,6 +19,8 @@ const FAILURE_KINDS = {
   CheckoutRefused: { status: 422, retryable: false },
   /** A keyless create ran out of the caller's time: nothing of it is kept. */
   PlacementTimedOut: { status: 503, retryable: false },
+  /** An idempotencyKey sent again with other items: it names another order. */
+  IdempotencyKeyReused: { status: 422, retryable: false },
 } as const satisfies Record<string, { status: number; retryable: boolean }>;
 
 export type FailureType = keyof typeof FAILURE_KINDS;

@@ -79,6 +79,11 @@ export const getOrderQuery = defineQuery<OrderWithItems | null>('getOrder');
 
 export const OrderStatusAttribute = defineSearchAttributeKey('OrderStatus', SearchAttributeType.KEYWORD);
 export const OrderTotalAttribute = defineSearchAttributeKey('OrderTotal', SearchAttributeType.DOUBLE);
+/** The Stripe payment (`pi_…` or `ch_…`) an order was paid with, once it is paid. */
+export const PaymentIdAttribute = defineSearchAttributeKey('PaymentId', SearchAttributeType.KEYWORD);
+
+/** Every search attribute an order sets: each namespace that runs orders must have them registered. */
+export const ORDER_SEARCH_ATTRIBUTES = [OrderStatusAttribute, OrderTotalAttribute, PaymentIdAttribute];
 
 /**
  * `OrderStatus` values beside the order statuses, for the Web UI and CLI: an order being placed

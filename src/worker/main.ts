@@ -8,6 +8,7 @@ import { startObservabilityServer } from '../observability/server';
 import { startTracing } from '../observability/tracing';
 import { runMain, stopOnSignals } from '../process-lifecycle';
 import { connectTemporalWorker } from '../temporal/connection';
+import { missingSearchAttributes, missingSearchAttributesError } from '../temporal/search-attributes';
 import { temporalRuntimeOptions } from '../temporal/sdk-runtime';
 import { startOrderWorker } from './service';
 
@@ -23,6 +24,9 @@ async function main(): Promise<void> {
     createDatabasePool(config.databaseUrl),
     connectNats(config.nats, 'orders-worker'),
   ]);
+  const missing = await missingSearchAttributes(connection, config.temporal.namespace);
+  if (missing === null) logger.warn({ namespace: config.temporal.namespace }, 'could not list search attributes; assuming they are registered');
+  else if (missing.length > 0) throw missingSearchAttributesError(config.temporal.namespace, missing);
   const worker = await startOrderWorker({ connection, pool, nats, config, tracing });
   const observability = await startObservabilityServer({
     port: config.metrics.workerPort,

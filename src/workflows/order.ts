@@ -4,6 +4,7 @@ import { checkRequestedTransition } from '../orders/lifecycle';
 import {
   OrderStatusAttribute,
   OrderTotalAttribute,
+  PaymentIdAttribute,
   type CarriedOrder,
   type OrderWorkflowInput,
   type PlacedOrder,
@@ -274,9 +275,12 @@ export class Order {
     this.current = order;
     setCurrentDetails(currentDetails(order, why));
     if (previous?.status === order.status && previous.totalAmount === order.totalAmount) return;
+    // The payment id rides on the upsert of the PAID status: no event of its own. (Core does not
+    // compare an upsert's attributes on replay, so histories recorded without it still replay.)
     upsertSearchAttributes([
       { key: OrderStatusAttribute, value: order.status },
       { key: OrderTotalAttribute, value: order.totalAmount },
+      ...(order.stripeChargeId ? [{ key: PaymentIdAttribute, value: order.stripeChargeId }] : []),
     ]);
   }
 }

@@ -8,9 +8,8 @@ import type { PaymentOutcome } from '../../src/db/orders-repository';
 import type { Rejection } from '../../src/orders/errors';
 import {
   ORDER_WORKFLOW_TYPE,
+  ORDER_SEARCH_ATTRIBUTES,
   orderWorkflowId,
-  OrderStatusAttribute,
-  OrderTotalAttribute,
   type OrderWorkflowInput,
 } from '../../src/orders/messages';
 import type { OrderStatus, OrderWithItems, PaymentSession, PaymentSucceeded, PricedItem, RequestedItem } from '../../src/orders/types';
@@ -155,7 +154,7 @@ export async function startStubWorker(peers: StubPeers): Promise<StubWorker> {
   const env = await TestWorkflowEnvironment.createLocal({
     server: {
       executable: { type: 'existing-path', path: process.env.TEMPORAL_CLI as string },
-      searchAttributes: [OrderStatusAttribute, OrderTotalAttribute],
+      searchAttributes: ORDER_SEARCH_ATTRIBUTES,
     },
   });
   const taskQueue = `stub-${randomUUID().slice(0, 8)}`;

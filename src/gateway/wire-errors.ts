@@ -5,11 +5,18 @@ import {
 } from '@temporalio/client';
 import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
 import { RpcError } from '../nats/nest-transport';
-import { wireStatus } from '../orders/errors';
+import { FailureType, wireStatus } from '../orders/errors';
 
-/** The one mapping of a failure to the `{status, message}` a caller receives. */
-export function toWireError(type: string | null | undefined, message: string): RpcError {
-  return new RpcError(wireStatus(type), message);
+/**
+ * The one mapping of a failure to the `{status, message}` a caller receives; `extra` fields go
+ * into the body beside them (the reused idempotencyKey, say).
+ */
+export function toWireError(
+  type: string | null | undefined,
+  message: string | string[],
+  extra?: Record<string, unknown>,
+): RpcError {
+  return new RpcError(wireStatus(type), message, extra);
 }
 
 /**
@@ -23,7 +30,7 @@ export function toCallerError(error: unknown, messages: { whenSlow: string; when
   }
   if (error instanceof WorkflowNotFoundError) return messages.whenClosed;
   if (error instanceof WorkflowUpdateRPCTimeoutOrCancelledError || isGrpcDeadlineError(error)) {
-    return new RpcError(503, messages.whenSlow);
+    return toWireError(FailureType.ServiceUnavailable, messages.whenSlow);
   }
-  return new RpcError(503, 'The order service is temporarily unavailable');
+  return toWireError(FailureType.ServiceUnavailable, 'The order service is temporarily unavailable');
 }
