@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { msToTs } from '@temporalio/common/lib/time';
 import { NativeConnection } from '@temporalio/worker';
 import { missingSearchAttributes, missingSearchAttributesError } from '../src/temporal/search-attributes';
 import { eventually } from './support/eventually';
@@ -21,7 +22,7 @@ describe('search attributes every order sets', () => {
 
   it('are named, with the commands that register them, for a namespace nobody prepared', async () => {
     const namespace = `bare-${randomUUID().slice(0, 8)}`;
-    await connection.workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: { seconds: 86_400 } });
+    await connection.workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: msToTs('1 day') });
     // A new namespace reaches the frontend's namespace cache on its own schedule.
     const missing = await eventually(async () => {
       const answer = await missingSearchAttributes(connection, namespace);

@@ -153,4 +153,30 @@ describe('one order traced across the system', () => {
     // The order's replies are unchanged by tracing.
     expect((await system.nest.send<OrderWithItems>('orders.find.one', { id: order.id })).status).toBe('DELIVERED');
   });
+
+  it('puts a payment that arrives without trace context (a Stripe webhook) into its order\'s trace', async () => {
+    const product = await system.nest.send<{ id: number }>('products.create', { name: 'Webhook teapot', price: 9 });
+    const { order } = await system.client.place([{ productId: product.id, quantity: 1 }]);
+    // This order's root: the request span above its Update-with-Start.
+    const root = await eventually(async () => {
+      const start = spans().find(
+        (span) => span.name === 'UpdateWithStartWorkflow:placeOrder' && span.attributes.temporalWorkflowId === `order-${order.id}`,
+      );
+      const found = spans().find((span) => span.spanContext().spanId === start?.parentSpanId);
+      if (found === undefined) throw new Error('no orders.create span for this order yet');
+      return found;
+    });
+    expect(root.name).toBe('orders.create process');
+    const traceId = root.spanContext().traceId;
+
+    // Published as the payments service does from a webhook: no span is active, so no headers.
+    await system.nats.jetstream().publish(PAYMENT_SUCCEEDED_SUBJECT, encodeEvent(PAYMENT_SUCCEEDED_SUBJECT, paymentEvent(order.id)));
+    await system.client.waitForStatus(order.id, 'PAID');
+
+    await eventually(async () => {
+      const consumed = named('payment.succeeded process', traceId);
+      expect(consumed.parentSpanId).toBe(root.spanContext().spanId);
+      expect(ancestors(named('SignalWorkflow:paymentSucceeded', traceId))[0]).toBe('payment.succeeded process');
+    });
+  });
 });

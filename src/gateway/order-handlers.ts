@@ -5,6 +5,7 @@ import type { OrdersRepository } from '../db/orders-repository';
 import type { Logger } from '../logger';
 import type { RpcError } from '../nats/nest-transport';
 import { ORDER_SUBJECTS } from '../nats/subjects';
+import { activeTraceparent } from '../nats/trace-headers';
 import { FailureType, orderNotFoundMessage, placementTimedOutMessage } from '../orders/errors';
 import { checkRequestedTransition } from '../orders/lifecycle';
 import {
@@ -118,6 +119,8 @@ export function createOrderHandlers({ temporal, orders, taskQueue, settings, log
       const keyless = request.idempotencyKey === undefined;
       const input = orderWorkflowInput(orderId, items, settings, false, keyless ? placementDeadline(settings.createTimeoutMs) : undefined);
       logger.info({ orderId, items: items.length }, 'placing order');
+      // With tracing on, the order's trace, for its payment that arrives later without one.
+      const traceparent = activeTraceparent();
       try {
         const placed = await withinDeadline(() =>
           temporal.workflow.executeUpdateWithStart(placeOrderUpdate, {
@@ -126,6 +129,7 @@ export function createOrderHandlers({ temporal, orders, taskQueue, settings, log
               taskQueue,
               args: [input],
               ...orderStartMetadata(input),
+              ...(traceparent !== undefined ? { memo: { traceparent } } : {}),
               // Concurrent copies of one request meet in the same workflow.
               workflowIdConflictPolicy: 'USE_EXISTING',
             }),

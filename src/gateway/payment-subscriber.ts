@@ -9,7 +9,8 @@ import type { Logger } from '../logger';
 import { RpcError } from '../nats/nest-transport';
 import { paymentEvents } from '../observability/metrics';
 import { readEventPayload } from '../nats/validate-payload';
-import { withConsumerSpan } from '../nats/consumer-span';
+import { withConsumerSpan, type ContextWhenMissing } from '../nats/consumer-span';
+import { contextOfTraceparent } from '../nats/trace-headers';
 import { consumePaymentStream, type DurableConsumer } from '../nats/payment-consumer';
 import { PAYMENT_SUCCEEDED_SUBJECT } from '../nats/subjects';
 import { ORDER_WORKFLOW_TYPE, orderWorkflowId, paymentSucceededSignal } from '../orders/messages';
@@ -34,6 +35,8 @@ export interface PaymentSubscriberDeps {
   taskQueue: string;
   settings: Config['orders'];
   stream: Config['paymentStream'];
+  /** Tracing is on: a payment without trace headers joins its order's trace (kept in the memo). */
+  traced: boolean;
   logger: Logger;
 }
 
@@ -100,6 +103,22 @@ export async function startPaymentSubscriber(deps: PaymentSubscriberDeps): Promi
     msg.ack();
   };
 
+  /**
+   * A payment from a Stripe webhook carries no trace context: it continues its order's trace, whose
+   * `traceparent` the gateway kept in the workflow's memo at placement. Best effort: one describe
+   * per such payment, only with tracing on.
+   */
+  const orderTrace: ContextWhenMissing = async (msg) => {
+    const read = readPayment(msg);
+    if ('problem' in read) return undefined;
+    try {
+      const { memo } = await temporal.workflow.getHandle(orderWorkflowId(read.payment.orderId)).describe();
+      return typeof memo?.traceparent === 'string' ? contextOfTraceparent(memo.traceparent) : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+
   return consumePaymentStream(
     nats,
     {
@@ -108,7 +127,7 @@ export async function startPaymentSubscriber(deps: PaymentSubscriberDeps): Promi
       stream: deps.stream,
       concurrency: deps.settings.paymentConcurrency,
     },
-    withConsumerSpan(PAYMENT_SUCCEEDED_SUBJECT, handle),
+    withConsumerSpan(PAYMENT_SUCCEEDED_SUBJECT, handle, deps.traced ? orderTrace : undefined),
     logger,
   );
 }

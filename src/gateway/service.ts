@@ -64,6 +64,7 @@ export async function startGateway({ config, logger, nats, temporal, pool }: Gat
     taskQueue: config.temporal.taskQueue,
     settings: config.orders,
     stream: config.paymentStream,
+    traced: config.tracing.enabled,
     logger,
   });
   return {

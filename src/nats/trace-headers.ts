@@ -1,4 +1,4 @@
-import { context, propagation, type Context } from '@opentelemetry/api';
+import { context, propagation, ROOT_CONTEXT, type Context } from '@opentelemetry/api';
 import { headers as natsHeaders, type MsgHdrs } from 'nats';
 
 /**
@@ -29,4 +29,20 @@ export function traceContextOf(hdrs: MsgHdrs | undefined): Context {
     keys: (carrier) => carrier.keys(),
     get: (carrier, key) => (carrier.has(key) ? carrier.get(key) : undefined),
   });
+}
+
+/**
+ * The active trace context as one W3C `traceparent` value, to keep with an order (its workflow's
+ * memo) for messages that arrive later without any: a payment Stripe reports through a webhook.
+ * Undefined when tracing is off or no span is active.
+ */
+export function activeTraceparent(): string | undefined {
+  const carrier: Record<string, string> = {};
+  propagation.inject(context.active(), carrier);
+  return carrier.traceparent;
+}
+
+/** The context a kept `traceparent` names, as a remote parent. */
+export function contextOfTraceparent(traceparent: string): Context {
+  return propagation.extract(ROOT_CONTEXT, { traceparent });
 }
