@@ -115,5 +115,9 @@ describe('an order whose workflow was closed', () => {
     const delivered = await system.nest.send<OrderWithItems>('orders.change.status', { id: order.id, status: 'DELIVERED' });
     expect(delivered).toMatchObject({ id: order.id, status: 'DELIVERED' });
     expect((await system.orders.findOrder(order.id))?.status).toBe('DELIVERED');
+    // The Web UI says why this run exists.
+    const resumed = await handle.describe();
+    expect(await resumed.staticSummary()).toBe(`Order ${order.id}: resumed for a change to DELIVERED`);
+    expect(await resumed.staticDetails()).toContain('**Status when resumed:** PAID');
   });
 });

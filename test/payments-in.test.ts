@@ -92,5 +92,7 @@ it('records a payment for an order whose workflow has closed, and requests its r
   await eventually(async () => expect(refunds.map((refund) => refund.data.stripePaymentId)).toContain(second.stripePaymentId));
   expect(refunds.map((refund) => refund.data.stripePaymentId)).not.toContain(first.stripePaymentId);
   expect(await system.orders.findOrder(order.id)).toMatchObject({ status: 'DELIVERED', stripeChargeId: first.stripePaymentId });
+  // The Web UI says why the workflow ran again.
+  expect(await (await handle.describe()).staticSummary()).toMatch(new RegExp(`^Order ${order.id}: resumed for a late payment \\(pi_`));
   subscription.unsubscribe();
 });

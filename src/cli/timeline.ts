@@ -1,5 +1,6 @@
 import type { WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
+import { PLACING_ORDER_STATUS, REJECTED_ORDER_STATUS } from '../orders/messages';
 
 /**
  * An order's timeline, read from its workflow history: the status changes (the OrderStatus search
@@ -18,6 +19,8 @@ type History = Awaited<ReturnType<WorkflowHandle['fetchHistory']>>;
 type HistoryEvent = NonNullable<History['events']>[number];
 
 const STATUS_EVENTS: Record<string, string> = {
+  [PLACING_ORDER_STATUS]: 'placing',
+  [REJECTED_ORDER_STATUS]: 'rejected: placement stored nothing',
   PENDING: 'placed',
   PAID: 'paid',
   DELIVERED: 'delivered',
@@ -67,20 +70,25 @@ function eventTime(event: HistoryEvent): string {
 export function orderTimeline(history: History): TimelineEntry[] {
   const entries: TimelineEntry[] = [];
   let lastStatus: string | undefined;
+  /** A status the workflow was started with (PLACING, by the gateway) or upserted, once per change. */
+  const statusChange = (at: string, fields: Record<string, Payload> | null | undefined): void => {
+    const status = decode(fields?.OrderStatus);
+    if (typeof status === 'string' && status !== lastStatus && STATUS_EVENTS[status] !== undefined) {
+      entries.push({ at, event: STATUS_EVENTS[status] });
+      lastStatus = status;
+    }
+  };
   for (const event of history.events ?? []) {
     const at = eventTime(event);
     const started = event.workflowExecutionStartedEventAttributes;
     if (started != null) {
       entries.push({ at, event: 'workflow started', detail: started.workflowType?.name ?? undefined });
+      statusChange(at, started.searchAttributes?.indexedFields);
       continue;
     }
     const upsert = event.upsertWorkflowSearchAttributesEventAttributes;
     if (upsert != null) {
-      const status = decode(upsert.searchAttributes?.indexedFields?.OrderStatus);
-      if (typeof status === 'string' && status !== lastStatus && STATUS_EVENTS[status] !== undefined) {
-        entries.push({ at, event: STATUS_EVENTS[status] });
-        lastStatus = status;
-      }
+      statusChange(at, upsert.searchAttributes?.indexedFields);
       continue;
     }
     const signal = event.workflowExecutionSignaledEventAttributes;

@@ -22,7 +22,7 @@ import { checkSameItems } from './idempotency';
 import { orderIdFor } from './order-id';
 import { toCallerError, toWireError } from './wire-errors';
 import { orderWorkflowInput } from './workflow-input';
-import { orderStartMetadata } from './workflow-metadata';
+import { orderStartMetadata, resumedOrderMetadata } from './workflow-metadata';
 import {
   changeOrderStatusSchema,
   createOrderSchema,
@@ -81,6 +81,7 @@ export function createOrderHandlers({ temporal, orders, taskQueue, settings, log
         workflowId: orderWorkflowId(id),
         taskQueue,
         args: [orderWorkflowInput(id, [], settings, true)],
+        ...resumedOrderMetadata(order, `a change to ${status}`),
         workflowIdConflictPolicy: 'USE_EXISTING',
       }),
     });

@@ -18,6 +18,7 @@ import type { PaymentSucceeded } from '../orders/types';
 import type { OrderWorkflow } from '../workflows/order-workflow';
 import { orderIdSchema } from './validation';
 import { orderWorkflowInput } from './workflow-input';
+import { resumedOrderMetadata } from './workflow-metadata';
 
 export const PAYMENT_CONSUMER = 'orders-payment-succeeded';
 
@@ -86,7 +87,8 @@ export async function startPaymentSubscriber(deps: PaymentSubscriberDeps): Promi
       logger.info({ orderId: payment.orderId, stripePaymentId: payment.stripePaymentId }, 'payment signalled');
     } catch (error) {
       if (!(error instanceof WorkflowNotFoundError)) throw error;
-      if ((await orders.findOrder(payment.orderId)) === null) {
+      const order = await orders.findOrder(payment.orderId);
+      if (order === null) {
         await keepAsDeadLetter(msg, `no order ${payment.orderId}`);
       } else {
         // The order's workflow has closed: start it again to record the payment (and refund it).
@@ -94,6 +96,7 @@ export async function startPaymentSubscriber(deps: PaymentSubscriberDeps): Promi
           workflowId,
           taskQueue: deps.taskQueue,
           args: [orderWorkflowInput(payment.orderId, [], deps.settings, true)],
+          ...resumedOrderMetadata(order, `a late payment (${payment.stripePaymentId})`),
           signal: paymentSucceededSignal,
           signalArgs: [payment],
         });

@@ -1,5 +1,6 @@
 import type { TypedSearchAttributes } from '@temporalio/common';
 import { OrderStatusAttribute, PLACING_ORDER_STATUS, type OrderWorkflowInput } from '../orders/messages';
+import type { OrderStatus } from '../orders/types';
 
 /** What the Web UI shows and filters by for an order from the moment its workflow starts. */
 export interface OrderStartMetadata {
@@ -27,5 +28,21 @@ export function orderStartMetadata({ orderId, items, currency }: OrderWorkflowIn
       ...lines,
     ].join('\n'),
     typedSearchAttributes: [{ key: OrderStatusAttribute, value: PLACING_ORDER_STATUS }],
+  };
+}
+
+/**
+ * A closed order's workflow started again from PostgreSQL, `why` (a late payment, a status
+ * change): found by its stored status until the workflow has read the order back.
+ */
+export function resumedOrderMetadata(order: { id: string; status: OrderStatus }, why: string): OrderStartMetadata {
+  return {
+    staticSummary: `Order ${order.id}: resumed for ${why}`,
+    staticDetails: [
+      `**Order:** ${order.id}`,
+      `**Resumed for:** ${why}, after its workflow had closed`,
+      `**Status when resumed:** ${order.status} (read back from PostgreSQL; see the current details)`,
+    ].join('\n'),
+    typedSearchAttributes: [{ key: OrderStatusAttribute, value: order.status }],
   };
 }

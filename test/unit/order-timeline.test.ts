@@ -5,8 +5,8 @@ import { orderTimeline } from '../../src/cli/timeline';
 
 const HISTORIES = path.resolve(__dirname, '../histories/local-activities');
 
-const eventsOf = (file: string): string[] =>
-  orderTimeline(historyFromJSON(JSON.parse(readFileSync(path.join(HISTORIES, file), 'utf8')))).map((entry) => entry.event);
+const eventsOf = (file: string, folder = HISTORIES): string[] =>
+  orderTimeline(historyFromJSON(JSON.parse(readFileSync(path.join(folder, file), 'utf8')))).map((entry) => entry.event);
 
 describe('order timeline from the workflow history', () => {
   it('reads a paid and delivered order', () => {
@@ -35,6 +35,17 @@ describe('order timeline from the workflow history', () => {
 
   it('reads a rejected order: started and closed, never placed', () => {
     expect(eventsOf('rejected-unknown-product.json')).toEqual(['workflow started', 'workflow closed']);
+  });
+
+  it('reads the statuses the Web UI filters by: placing from the start, rejected when nothing was stored', () => {
+    const uiStory = path.resolve(__dirname, '../histories/ui-story');
+    expect(eventsOf('paid-then-delivered.json', uiStory).slice(0, 3)).toEqual(['workflow started', 'placing', 'placed']);
+    expect(eventsOf('rejected-unknown-product.json', uiStory)).toEqual([
+      'workflow started',
+      'placing',
+      'rejected: placement stored nothing',
+      'workflow closed',
+    ]);
   });
 
   it('stamps every entry with its event time, in order', () => {
