@@ -83,6 +83,20 @@ export async function startTestSystem(
       connectTemporalWorker(config.temporal),
     ]);
 
+  // What has started so far, stopped again (newest first) if a later part fails to start: a part
+  // left running would answer the run's shared NATS subjects for every later test file.
+  const started: Array<() => Promise<unknown>> = [
+    () => Promise.all([nats.drain(), closeDatabasePool(pool), temporal.connection.close(), workerConnection.close()]),
+  ];
+  try {
+    return await assemble();
+  } catch (error) {
+    for (const stop of started.reverse()) await stop().catch(() => undefined);
+    await tracing?.shutdown();
+    throw error;
+  }
+
+  async function assemble(): Promise<TestSystem> {
   const payments: PaymentsService = await startPaymentsService({
     nc: nats,
     stripe: createStripeClient(config.stripe),
@@ -94,13 +108,13 @@ export async function startTestSystem(
     worker: () => startOrderWorker({ connection: workerConnection, pool, nats, config, tracing }),
     gateway: () => startGateway({ config, logger, nats, temporal, pool }),
   };
-  const parts = new Map<Part, { stop(): Promise<void> }>([
-    ['products', await starters.products()],
-    ['payments', payments],
-    ['worker', await starters.worker()],
-    ['gateway', await starters.gateway()],
-  ]);
+  const parts = new Map<Part, { stop(): Promise<void> }>([['payments', payments]]);
+  started.push(async () => {
+    for (const part of parts.values()) await part.stop();
+  });
+  for (const name of ['products', 'worker', 'gateway'] as const) parts.set(name, await starters[name]());
   const nest = await connectNestClient(config.nats.url);
+  started.push(() => nest.close());
 
   // As each process's main wires them.
   const checks: Record<Part, ReadinessChecks> = {
@@ -120,6 +134,7 @@ export async function startTestSystem(
     const server = await startObservabilityServer({ port: metricsPorts[part], logger, checks: checks[part] });
     if (server !== undefined) servers.set(part, server);
   }
+  started.push(() => Promise.all([...servers.values()].map((server) => server.close())));
   const unwatchLag = watchConsumerLag(nats, PAYMENT_STREAM, PAYMENT_CONSUMER);
 
   const stopPart = async (name: Part): Promise<void> => {
@@ -151,4 +166,5 @@ export async function startTestSystem(
       await tracing?.shutdown();
     },
   };
+  }
 }

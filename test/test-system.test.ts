@@ -1,0 +1,32 @@
+import { createServer, type Server } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { connect, ErrorCode } from 'nats';
+import { startTestSystem } from './support/system';
+
+/** The test support itself: a system that fails to start leaves nothing answering behind it. */
+describe('a test system that fails to start', () => {
+  let occupied: Server;
+
+  beforeAll(async () => {
+    occupied = createServer();
+    await new Promise<void>((resolve) => occupied.listen(0, '0.0.0.0', resolve));
+  });
+
+  afterAll(async () => {
+    await new Promise((resolve) => occupied.close(resolve));
+  });
+
+  it('stops the parts it had started, so they cannot answer the next test file', async () => {
+    const { port } = occupied.address() as AddressInfo;
+    // The gateway's metrics port is taken: the last step of the start fails.
+    await expect(startTestSystem({ GATEWAY_METRICS_PORT: String(port) })).rejects.toThrow(/EADDRINUSE/);
+
+    const nc = await connect({ servers: process.env.NATS_URL });
+    try {
+      const request = nc.request('products.find.all', JSON.stringify({ pattern: 'products.find.all', data: {}, id: '1' }), { timeout: 2_000 });
+      await expect(request).rejects.toMatchObject({ code: ErrorCode.NoResponders });
+    } finally {
+      await nc.close();
+    }
+  });
+});
