@@ -1,5 +1,4 @@
-import { createServer, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { send, sendJson as json, serveHttp, type HttpServer } from '../http/serve';
 import type { Logger } from '../logger';
 import { registry } from './metrics';
 import { runChecks, type ReadinessChecks } from './readiness';
@@ -11,11 +10,7 @@ import { runChecks, type ReadinessChecks } from './readiness';
  *   GET /readyz   200 when every dependency answers, else 503 naming those that do not
  */
 
-export interface ObservabilityServer {
-  url: string;
-  port: number;
-  close(): Promise<void>;
-}
+export type ObservabilityServer = HttpServer;
 
 export interface ObservabilityOptions {
   /** From config.metrics; undefined serves nothing (the endpoints are disabled), 0 picks a free port. */
@@ -24,24 +19,12 @@ export interface ObservabilityOptions {
   checks: ReadinessChecks;
 }
 
-function send(res: ServerResponse, status: number, contentType: string, body: string): void {
-  res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(body) });
-  res.end(body);
-}
-
-const json = (res: ServerResponse, status: number, body: unknown): void =>
-  send(res, status, 'application/json; charset=utf-8', JSON.stringify(body));
-
 export async function startObservabilityServer({ port, logger, checks }: ObservabilityOptions): Promise<ObservabilityServer | undefined> {
   if (port === undefined) return undefined;
-  const server = createServer((req, res) => {
-    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.setHeader('allow', 'GET, HEAD');
-      json(res, 405, { error: 'Method not allowed' });
-      return;
-    }
-    const answer = async (): Promise<void> => {
+  const server = await serveHttp(
+    async (req, res) => {
+      const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+      if (req.method !== 'GET' && req.method !== 'HEAD') return json(res, 405, { error: 'Method not allowed' }, { allow: 'GET, HEAD' });
       if (path === '/metrics') return send(res, 200, registry.contentType, await registry.metrics());
       if (path === '/healthz') return json(res, 200, { status: 'ok' });
       if (path === '/readyz') {
@@ -51,29 +34,10 @@ export async function startObservabilityServer({ port, logger, checks }: Observa
         return json(res, down.length === 0 ? 200 : 503, { status: down.length === 0 ? 'ready' : 'unavailable', down, checks: results });
       }
       json(res, 404, { error: 'Not found' });
-    };
-    answer().catch((error: unknown) => {
-      logger.error({ err: error, path }, 'observability request failed');
-      if (!res.headersSent) json(res, 500, { error: 'Internal server error' });
-      else res.destroy();
-    });
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const bound = (server.address() as AddressInfo).port;
-  logger.info({ port: bound }, 'metrics and health endpoints listening');
-  return {
-    url: `http://127.0.0.1:${bound}`,
-    port: bound,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((error) => (error ? reject(error) : resolve()));
-        server.closeAllConnections();
-      }),
-  };
+    },
+    // Scrapes and probes are short: nothing worth waiting for on close.
+    { port, logger, closeGraceMs: 0 },
+  );
+  logger.info({ port: server.port }, 'metrics and health endpoints listening');
+  return server;
 }

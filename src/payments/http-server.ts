@@ -1,5 +1,5 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { send, sendJson, serveHttp, type HttpServer } from '../http/serve';
 import type { Logger } from '../logger';
 import { MAX_REQUEST_BYTES } from '../nats/nest-transport';
 import type { WebhookHandler } from './webhook';
@@ -13,13 +13,7 @@ export interface PaymentsHttpDeps {
   isHealthy?: () => boolean;
 }
 
-export interface PaymentsHttpServer {
-  /** Base URL the server listens on, e.g. http://127.0.0.1:3003. */
-  url: string;
-  port: number;
-  /** Stops accepting connections and resolves once requests in flight are answered. */
-  close(): Promise<void>;
-}
+export type PaymentsHttpServer = HttpServer;
 
 /** After this, connections still open on close are cut. */
 const CLOSE_GRACE_MS = 10_000;
@@ -33,20 +27,7 @@ const PAGES: Record<string, string> = {
   '/payments/cancel': page('Payment cancelled', 'Your payment was cancelled; your order has not been charged.'),
 };
 
-function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(text),
-    ...headers,
-  });
-  res.end(text);
-}
-
-function sendHtml(res: ServerResponse, html: string): void {
-  res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-length': Buffer.byteLength(html) });
-  res.end(html);
-}
+const sendHtml = (res: ServerResponse, html: string): void => send(res, 200, 'text/html; charset=utf-8', html);
 
 /** The raw body (signatures are computed over the exact bytes), or null when it exceeds `limit`. */
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer | null> {
@@ -109,36 +90,5 @@ export async function startPaymentsHttpServer(deps: PaymentsHttpDeps, port: numb
     sendJson(res, 404, { error: 'Not found' });
   };
 
-  const server = createServer((req, res) => {
-    route(req, res).catch((error: unknown) => {
-      logger.error({ err: error, path: req.url }, 'http request failed');
-      if (!res.headersSent) sendJson(res, 500, { error: 'Internal server error' });
-      else res.destroy();
-    });
-  });
-
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const bound = (server.address() as AddressInfo).port;
-
-  return {
-    url: `http://127.0.0.1:${bound}`,
-    port: bound,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        const cut = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS);
-        cut.unref();
-        server.close((error) => {
-          clearTimeout(cut);
-          if (error) reject(error);
-          else resolve();
-        });
-        server.closeIdleConnections();
-      }),
-  };
+  return serveHttp(route, { port, logger, closeGraceMs: CLOSE_GRACE_MS });
 }
