@@ -6,7 +6,7 @@ import pg from 'pg';
 import { METRICS_OFF } from '../src/config';
 import { createDatabasePool, closeDatabasePool } from '../src/db/pool';
 import { ensureDatabase, migrate } from '../src/db/migrate';
-import { ensureBinary } from '../src/infra/binaries';
+import { ensureBinary } from '../dev/infra/binaries';
 import {
   freePorts,
   registerSearchAttributes,
@@ -16,15 +16,15 @@ import {
   startTemporalDevServer,
   type ManagedProcess,
   type TemporalDevServerOptions,
-} from '../src/infra/services';
+} from '../dev/infra/services';
 import { createLogger } from '../src/logger';
 import { seedProducts } from '../src/products/seed';
 import { bundleWorkflows } from '../src/scripts/bundle-workflows';
 import type { SystemId } from './flags';
 import { ProcessTrees } from './proc-stats';
-import { startReaper } from '../src/infra/reaper';
-import { startTemporalCluster } from '../src/infra/temporal-cluster/cluster';
-import { clusterBinaries, privateClusterLayout } from '../src/infra/temporal-cluster/private-cluster';
+import { startReaper } from '../dev/infra/reaper';
+import { startTemporalCluster } from '../dev/infra/temporal-cluster/cluster';
+import { clusterBinaries, privateClusterLayout } from '../dev/infra/temporal-cluster/private-cluster';
 import { startTsxChild, type TsxChild } from './tsx-child';
 
 /**

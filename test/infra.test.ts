@@ -4,10 +4,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { Connection, WorkflowClient } from '@temporalio/client';
 import { connect } from 'nats';
-import { isPortOpen, freePorts, type ManagedProcess } from '../src/infra/services';
-import { readPidFiles } from '../src/infra/pid-files';
+import { isPortOpen, freePorts, type ManagedProcess } from '../dev/infra/services';
+import { readPidFiles } from '../dev/infra/pid-files';
 import { PAYMENT_STREAM } from '../src/nats/payment-stream';
-import { ensureInfrastructure, stopRecordedServices } from '../src/scripts/infra';
+import { ensureInfrastructure, stopRecordedServices } from '../dev/scripts/infra';
 
 const SERVICES = ['temporal', 'nats', 'postgres', 'stripe-mock'];
 

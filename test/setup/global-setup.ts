@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { METRICS_OFF, parseConfig } from '../../src/config';
 import { migrate } from '../../src/db/migrate';
-import { ensureBinary } from '../../src/infra/binaries';
+import { ensureBinary } from '../../dev/infra/binaries';
 import {
   freePorts,
   registerSearchAttributes,
@@ -11,8 +11,8 @@ import {
   startStripeMock,
   startTemporalDevServer,
   type ManagedProcess,
-} from '../../src/infra/services';
-import { startPrivateCluster } from '../../src/infra/temporal-cluster/private-cluster';
+} from '../../dev/infra/services';
+import { startPrivateCluster } from '../../dev/infra/temporal-cluster/private-cluster';
 import { createLogger } from '../../src/logger';
 import { connectNats } from '../../src/nats/connection';
 import { ensurePaymentStream } from '../../src/nats/payment-stream';

@@ -1,8 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ensureBinary } from '../../src/infra/binaries';
-import { freePort, startNatsServer } from '../../src/infra/services';
+import { ensureBinary } from '../../dev/infra/binaries';
+import { freePort, startNatsServer } from '../../dev/infra/services';
 
 export interface PrivateNats {
   url: string;

@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { migrate } from '../../src/db/migrate';
-import { ensureBinary } from '../../src/infra/binaries';
-import { freePorts, registerSearchAttributes, startTemporalDevServer, waitForPort } from '../../src/infra/services';
+import { ensureBinary } from '../../dev/infra/binaries';
+import { freePorts, registerSearchAttributes, startTemporalDevServer, waitForPort } from '../../dev/infra/services';
 import { createLogger } from '../../src/logger';
 import { dropDatabase, uniqueDatabaseUrl } from '../setup/databases';
 

@@ -6,9 +6,9 @@ import type { NatsConnection } from 'nats';
 import pg from 'pg';
 import { METRICS_OFF, parseConfig } from '../../../src/config';
 import { migrate } from '../../../src/db/migrate';
-import { describe as describeExit, startAppProcess, type AppProcess } from '../../../src/infra/app-process';
-import { ensureBinary } from '../../../src/infra/binaries';
-import type { ExitStatus } from '../../../src/infra/managed-process';
+import { describe as describeExit, startAppProcess, type AppProcess } from '../../../dev/infra/app-process';
+import { ensureBinary } from '../../../dev/infra/binaries';
+import type { ExitStatus } from '../../../dev/infra/managed-process';
 import {
   freePorts,
   registerSearchAttributes,
@@ -17,10 +17,10 @@ import {
   startStripeMock,
   startTemporalDevServer,
   type ManagedProcess,
-} from '../../../src/infra/services';
-import { startReaper } from '../../../src/infra/reaper';
-import { startTemporalCluster, type TemporalCluster } from '../../../src/infra/temporal-cluster/cluster';
-import { clusterBinaries, privateClusterLayout } from '../../../src/infra/temporal-cluster/private-cluster';
+} from '../../../dev/infra/services';
+import { startReaper } from '../../../dev/infra/reaper';
+import { startTemporalCluster, type TemporalCluster } from '../../../dev/infra/temporal-cluster/cluster';
+import { clusterBinaries, privateClusterLayout } from '../../../dev/infra/temporal-cluster/private-cluster';
 import { createLogger } from '../../../src/logger';
 import { connectNats } from '../../../src/nats/connection';
 import { webhookUrl } from '../../../src/payments/test-events';

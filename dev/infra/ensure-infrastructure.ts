@@ -1,10 +1,10 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { parseConfig, type Config } from '../config';
-import { migrate } from '../db/migrate';
-import { createLogger } from '../logger';
-import { connectNats } from '../nats/connection';
-import { ensurePaymentStream, type EnsureResult } from '../nats/payment-stream';
+import { parseConfig, type Config } from '../../src/config';
+import { migrate } from '../../src/db/migrate';
+import { createLogger } from '../../src/logger';
+import { connectNats } from '../../src/nats/connection';
+import { ensurePaymentStream, type EnsureResult } from '../../src/nats/payment-stream';
 import { ensureBinary } from './binaries';
 import { isLocal, hostPortEndpoint, urlEndpoint, type Endpoint } from './endpoints';
 import { managedFromPid, type ManagedProcess } from './managed-process';

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import { isAlive } from '../../src/tools/process-alive';
 
 /** A background service this project started; `stop` ends it and resolves once it has exited. */
 export interface ManagedProcess {
@@ -119,22 +120,6 @@ export async function stopPid(pid: number, stopSignal: NodeJS.Signals, timeoutMs
       return;
     }
     await delay(100);
-  }
-}
-
-/** Alive and not a zombie (PID 1 here may not reap orphans, so a dead process can linger as one). */
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    return state !== 'Z' && state !== 'X';
-  } catch {
-    return true;
   }
 }
 

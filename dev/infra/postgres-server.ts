@@ -2,7 +2,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, statSync, chownSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
-import { findOnPath } from './binaries';
+import { findOnPath } from '../../src/tools/go-binary';
 import { exitedEarlyError, spawnService, type ManagedProcess } from './managed-process';
 import { waitForPort, waitUntil } from './ports';
 

@@ -1,6 +1,6 @@
 /** Starting and stopping the local infrastructure: one module per service, gathered here. */
 export { freePort, freePorts, isPortOpen, waitForPort, waitUntil } from './ports';
-export { isAlive, managedFromPid, spawnService, stopPid, type ManagedProcess, type SpawnedService } from './managed-process';
+export { managedFromPid, spawnService, stopPid, type ManagedProcess, type SpawnedService } from './managed-process';
 export {
   DEV_SERVER_DYNAMIC_CONFIG,
   DEV_SERVER_SQLITE_PRAGMAS,

@@ -1,12 +1,12 @@
 import path from 'node:path';
-import { loadConfigOrExit } from '../config';
+import { loadConfigOrExit } from '../../src/config';
 import { startAppProcess, runAppScript, describe, type AppProcess } from '../infra/app-process';
-import { findOnPath } from '../infra/binaries';
+import { findOnPath } from '../../src/tools/go-binary';
 import { defaultDataDir, REPO_ROOT } from '../infra/data-dir';
 import { ensureInfrastructure, type Infrastructure } from '../infra/ensure-infrastructure';
 import { readyBanner } from '../infra/ready-banner';
-import { createLogger } from '../logger';
-import { runMain, stopOnSignals } from '../process-lifecycle';
+import { createLogger } from '../../src/logger';
+import { runMain, stopOnSignals } from '../../src/process-lifecycle';
 
 /**
  * `npm start`: infrastructure, migrations, the demo catalogue and the four processes, on defaults

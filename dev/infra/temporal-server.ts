@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { OrderStatusAttribute, OrderTotalAttribute } from '../orders/messages';
+import { OrderStatusAttribute, OrderTotalAttribute } from '../../src/orders/messages';
 import { exitedEarlyError, spawnService, type ManagedProcess } from './managed-process';
 import { waitForPort, waitUntil } from './ports';
 

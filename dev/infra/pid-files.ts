@@ -1,6 +1,7 @@
 import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { argvOf, isAlive } from './managed-process';
+import { isAlive } from '../../src/tools/process-alive';
+import { argvOf } from './managed-process';
 
 /** What each service's process is called, to check that a pid from a file is still that service. */
 export const SERVICE_EXECUTABLES: Record<string, string> = {
