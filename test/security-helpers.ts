@@ -5,8 +5,8 @@ import path from 'node:path';
 import tls from 'node:tls';
 import { migrate } from '../src/db/migrate';
 import { ensureBinary } from '../dev/infra/binaries';
-import { exitedEarlyError } from '../dev/infra/managed-process';
-import { freePort, spawnService, waitForPort, type ManagedProcess } from '../dev/infra/services';
+import { exitedEarlyError, spawnService, type ManagedProcess } from '../dev/infra/managed-process';
+import { freePort, waitForPort } from '../dev/infra/ports';
 import { createLogger } from '../src/logger';
 import { dropDatabase, uniqueDatabaseUrl } from './setup/databases';
 

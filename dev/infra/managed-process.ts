@@ -141,13 +141,17 @@ export function tailOf(logFile: string, lines = 20): string {
   }
 }
 
+/** `code 1` or `signal SIGKILL`, for messages. */
+export function describeExit(status: ExitStatus): string {
+  return status.signal ? `signal ${status.signal}` : `code ${status.code}`;
+}
+
 /** An error carrying the log's tail once the service has died, so a starter stops waiting for it. */
 export function exitedEarlyError(service: SpawnedService): Error | undefined {
   const status = service.exitStatus();
   if (!status) return undefined;
-  const how = status.signal ? `signal ${status.signal}` : `code ${status.code}`;
   return new Error(
-    `${service.name} exited (${how}) before it was ready; last lines of ${service.logFile}:\n${tailOf(service.logFile)}`,
+    `${service.name} exited (${describeExit(status)}) before it was ready; last lines of ${service.logFile}:\n${tailOf(service.logFile)}`,
   );
 }
 
