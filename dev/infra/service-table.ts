@@ -40,7 +40,7 @@ export interface ServiceStartOptions {
 export type ServiceName = keyof ServiceStartOptions;
 
 /** Options with their defaults applied. */
-export type Resolved<O extends CommonStartOptions> = O & { host: string };
+type Resolved<O extends CommonStartOptions> = O & { host: string };
 
 /** How to run one service: one row of the table. */
 export interface ServiceSpec<O extends CommonStartOptions> {
