@@ -1,7 +1,8 @@
-// Flat config. Service code gets typescript-eslint's type-checked rules; tests, whose matchers
-// (expect.any, JSON.parse of replies) are `any` by design, and the bench (development tooling,
-// never shipped) get the plain recommended set. All treat a dropped or misused promise (a lost
-// error, an unfinished shutdown) as an error.
+// Flat config. Service code and the development tooling that starts it (dev/) get typescript-eslint's
+// type-checked rules; tests, whose matchers (expect.any, JSON.parse of replies) are `any` by design,
+// and the bench (development tooling, never shipped) get the plain recommended set. All treat a
+// dropped or misused promise (a lost error, an unfinished shutdown) as an error. What ships (src/)
+// may not import development tooling (dev/), which the build and the image leave out.
 import tseslint from 'typescript-eslint';
 
 const promiseRules = {
@@ -19,9 +20,18 @@ export default tseslint.config(
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
     },
   },
-  ...tseslint.configs.recommendedTypeChecked.map((config) => ({ ...config, files: ['src/**/*.ts'] })),
+  ...tseslint.configs.recommendedTypeChecked.map((config) => ({ ...config, files: ['src/**/*.ts', 'dev/**/*.ts'] })),
   ...tseslint.configs.recommended.map((config) => ({ ...config, files: ['test/**/*.ts', 'bench/**/*.ts', '*.ts'] })),
   { files: ['**/*.ts'], rules: promiseRules },
+  {
+    files: ['src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ regex: '^(\\.\\./)+dev(/|$)', message: 'src/ ships without dev/: development tooling may import the product, not the reverse.' }] },
+      ],
+    },
+  },
   {
     // CommonJS config files (jest.config.js) use module.exports.
     files: ['**/*.js', '**/*.cjs'],

@@ -6,25 +6,20 @@ import pg from 'pg';
 import { METRICS_OFF } from '../src/config';
 import { createDatabasePool, closeDatabasePool } from '../src/db/pool';
 import { ensureDatabase, migrate } from '../src/db/migrate';
-import { ensureBinary } from '../src/infra/binaries';
-import {
-  freePorts,
-  registerSearchAttributes,
-  startNatsServer,
-  startPostgres,
-  startStripeMock,
-  startTemporalDevServer,
-  type ManagedProcess,
-  type TemporalDevServerOptions,
-} from '../src/infra/services';
+import { ensureBinary } from '../dev/infra/binaries';
+import type { ManagedProcess } from '../dev/infra/managed-process';
+import { freePorts } from '../dev/infra/ports';
+import type { ServiceStartOptions } from '../dev/infra/service-table';
+import { startService } from '../dev/infra/start-service';
+import { registerSearchAttributes } from '../dev/infra/temporal-cli';
 import { createLogger } from '../src/logger';
 import { seedProducts } from '../src/products/seed';
 import { bundleWorkflows } from '../src/scripts/bundle-workflows';
 import type { SystemId } from './flags';
 import { ProcessTrees } from './proc-stats';
-import { startReaper } from '../src/infra/reaper';
-import { startTemporalCluster } from '../src/infra/temporal-cluster/cluster';
-import { clusterBinaries, privateClusterLayout } from '../src/infra/temporal-cluster/private-cluster';
+import { startReaper } from '../dev/infra/reaper';
+import { startTemporalCluster } from '../dev/infra/temporal-cluster/cluster';
+import { clusterBinaries, privateClusterLayout } from '../dev/infra/temporal-cluster/private-cluster';
 import { startTsxChild, type TsxChild } from './tsx-child';
 
 /**
@@ -150,8 +145,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       trees.set(name, service.pid);
     };
 
-    const devServerOptions: TemporalDevServerOptions = {
-      binary: temporalBinary,
+    const devServerOptions: ServiceStartOptions['temporal'] = {
+      executable: temporalBinary,
       port: temporalPort,
       dbFile: options.temporal === 'file' ? path.join(tempDir, 'temporal.db') : undefined,
       detached: false,
@@ -190,21 +185,21 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     });
     const starts = await Promise.allSettled([
       onCluster ? startCluster() : (async () => {
-        const service = await startTemporalDevServer(devServerOptions);
+        const service = await startService('temporal', devServerOptions);
         track('temporal', service);
         await registerSearchAttributes(temporalBinary, temporalAddress);
       })(),
       (async () => {
         const storeDir = path.join(tempDir, 'nats');
-        track('nats', await startNatsServer({ binary: natsBinary, port: natsPort, storeDir, detached: false, logFile: logFile('nats') }));
+        track('nats', await startService('nats', { executable: natsBinary, port: natsPort, storeDir, detached: false, logFile: logFile('nats') }));
       })(),
       (async () => {
         const dataDir = path.join(tempDir, 'postgres');
-        track('postgres', await startPostgres({ dataDir, port: postgresPort, detached: false, logFile: logFile('postgres') }));
+        track('postgres', await startService('postgres', { dataDir, port: postgresPort, detached: false, logFile: logFile('postgres') }));
         postgresStarted();
       })(),
       (async () => {
-        track('stripe-mock', await startStripeMock({ binary: stripeBinary, httpPort: stripePort, detached: false, logFile: logFile('stripe-mock') }));
+        track('stripe-mock', await startService('stripe-mock', { executable: stripeBinary, port: stripePort, detached: false, logFile: logFile('stripe-mock') }));
       })(),
     ]);
     // All settled first, so whatever did start is tracked and stopped by close().

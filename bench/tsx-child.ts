@@ -3,8 +3,8 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as delay } from 'node:timers/promises';
-import { tsxCommand } from '../src/infra/app-process';
-import type { ExitStatus } from '../src/infra/managed-process';
+import { tsxCommand } from '../dev/infra/app-process';
+import type { ExitStatus } from '../dev/infra/managed-process';
 
 /**
  * A TypeScript process run with tsx (an app of the service or a floor), its output going to a log

@@ -4,10 +4,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { Connection, WorkflowClient } from '@temporalio/client';
 import { connect } from 'nats';
-import { isPortOpen, freePorts, type ManagedProcess } from '../src/infra/services';
-import { readPidFiles } from '../src/infra/pid-files';
+import type { ManagedProcess } from '../dev/infra/managed-process';
+import { freePorts, isPortOpen } from '../dev/infra/ports';
+import { readPidFiles } from '../dev/infra/pid-files';
 import { PAYMENT_STREAM } from '../src/nats/payment-stream';
-import { ensureInfrastructure, stopRecordedServices } from '../src/scripts/infra';
+import { ensureInfrastructure, stopRecordedServices } from '../dev/infra/ensure-infrastructure';
 
 const SERVICES = ['temporal', 'nats', 'postgres', 'stripe-mock'];
 

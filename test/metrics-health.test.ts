@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { tsxCommand } from '../src/infra/app-process';
-import { freePorts } from '../src/infra/services';
+import { tsxCommand } from '../dev/infra/app-process';
+import { freePorts } from '../dev/infra/ports';
 import type { OrderWithItems } from '../src/orders/types';
 import { checkoutSessionEvent, postWebhook, signEvent, webhookUrl } from '../src/payments/test-events';
 import { eventually } from './support/eventually';

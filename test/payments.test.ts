@@ -368,7 +368,7 @@ describe('HTTP pages', () => {
 });
 
 describe('npm run pay', () => {
-  const pay = (args: string[], env: NodeJS.ProcessEnv = {}) => runScript('src/scripts/pay.ts', { args, env });
+  const pay = (args: string[], env: NodeJS.ProcessEnv = {}) => runScript('dev/scripts/pay.ts', { args, env });
 
   it('completes an order checkout offline with a signed webhook', async () => {
     const orderId = randomUUID();

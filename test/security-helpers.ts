@@ -4,9 +4,9 @@ import net from 'node:net';
 import path from 'node:path';
 import tls from 'node:tls';
 import { migrate } from '../src/db/migrate';
-import { ensureBinary } from '../src/infra/binaries';
-import { exitedEarlyError } from '../src/infra/managed-process';
-import { freePort, spawnService, waitForPort, type ManagedProcess } from '../src/infra/services';
+import { ensureBinary } from '../dev/infra/binaries';
+import { exitedEarlyError, spawnService, type ManagedProcess } from '../dev/infra/managed-process';
+import { freePort, waitForPort } from '../dev/infra/ports';
 import { createLogger } from '../src/logger';
 import { dropDatabase, uniqueDatabaseUrl } from './setup/databases';
 

@@ -7,9 +7,10 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { NatsConnection } from 'nats';
 import pg from 'pg';
 import { parseConfig } from '../src/config';
-import { tsxCommand } from '../src/infra/app-process';
-import { ensureBinary } from '../src/infra/binaries';
-import { freePorts, startTemporalDevServer, type ManagedProcess } from '../src/infra/services';
+import { tsxCommand } from '../dev/infra/app-process';
+import type { ManagedProcess } from '../dev/infra/managed-process';
+import { freePorts } from '../dev/infra/ports';
+import { startService } from '../dev/infra/start-service';
 import { connectNats } from '../src/nats/connection';
 import { requestPeer } from '../src/nats/nest-transport';
 import type { OrderWithItems } from '../src/orders/types';
@@ -124,8 +125,7 @@ describe('secrets never appear in the processes’ logs', () => {
 
     // Temporal: a dev server of its own, reached through mutual TLS under another server name.
     const [temporalPort, paymentsPort] = (await freePorts(2)) as [number, number];
-    const temporal: ManagedProcess = await startTemporalDevServer({
-      binary: await ensureBinary('temporal', () => undefined),
+    const temporal: ManagedProcess = await startService('temporal', {
       port: temporalPort,
       detached: false,
       logFile: path.join(dir, 'temporal.log'),

@@ -2,7 +2,8 @@ import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import { loadConfigOrExit } from '../config';
 import { TCTL_USAGE, TctlUsageError, translateTctl, type TctlPlan } from '../cli/tctl-translate';
-import { ensureBinary } from '../infra/binaries';
+import { ensureGoBinary } from '../tools/go-binary';
+import { TEMPORAL_CLI } from '../tools/temporal-cli';
 
 /**
  * `npm run tctl -- <tctl arguments>`: tctl's syntax for the runbook tasks (query, list, count,
@@ -24,7 +25,7 @@ async function main(): Promise<number> {
     process.stdout.write(`${TCTL_USAGE}\n`);
     return 0;
   }
-  const binary = await ensureBinary('temporal', (line) => process.stderr.write(`${line}\n`));
+  const binary = await ensureGoBinary(TEMPORAL_CLI, (line) => process.stderr.write(`${line}\n`));
   const child = spawn(binary, plan.args, { stdio: 'inherit' });
   return new Promise<number>((resolve, reject) => {
     child.once('error', reject);

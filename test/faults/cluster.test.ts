@@ -1,6 +1,6 @@
 import pg from 'pg';
 import type { PlacedOrder } from '../../src/orders/messages';
-import type { TemporalCluster } from '../../src/infra/temporal-cluster/cluster';
+import type { TemporalCluster } from '../../dev/infra/temporal-cluster/cluster';
 import { eventually } from '../support/eventually';
 import { startFaultSystem, type CallerError, type FaultSystem } from './support/fault-system';
 import {

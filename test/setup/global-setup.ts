@@ -3,16 +3,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { METRICS_OFF, parseConfig } from '../../src/config';
 import { migrate } from '../../src/db/migrate';
-import { ensureBinary } from '../../src/infra/binaries';
-import {
-  freePorts,
-  registerSearchAttributes,
-  startNatsServer,
-  startStripeMock,
-  startTemporalDevServer,
-  type ManagedProcess,
-} from '../../src/infra/services';
-import { startPrivateCluster } from '../../src/infra/temporal-cluster/private-cluster';
+import { ensureBinary } from '../../dev/infra/binaries';
+import type { ManagedProcess } from '../../dev/infra/managed-process';
+import { freePorts } from '../../dev/infra/ports';
+import { startService } from '../../dev/infra/start-service';
+import { registerSearchAttributes } from '../../dev/infra/temporal-cli';
+import { startPrivateCluster } from '../../dev/infra/temporal-cluster/private-cluster';
 import { createLogger } from '../../src/logger';
 import { connectNats } from '../../src/nats/connection';
 import { ensurePaymentStream } from '../../src/nats/payment-stream';
@@ -45,8 +41,6 @@ export default async function globalSetup(): Promise<void> {
 
   try {
     const temporalBinary = await ensureBinary('temporal', log);
-    const natsBinary = await ensureBinary('nats-server', log);
-    const stripeBinary = await ensureBinary('stripe-mock', log);
     const [temporalPort, natsPort, stripePort] = (await freePorts(3)) as [number, number, number];
 
     // Started side by side; every one that comes up is recorded, so a failure leaves nothing behind.
@@ -56,22 +50,22 @@ export default async function globalSetup(): Promise<void> {
       onCluster ? startTestCluster(tempDir, log).then((cluster) => {
         temporalAddress = cluster.address;
         return cluster;
-      }) : startTemporalDevServer({
-        binary: temporalBinary,
+      }) : startService('temporal', {
+        executable: temporalBinary,
         port: temporalPort,
         detached: false,
         logFile: path.join(tempDir, 'temporal.log'),
       }),
-      startNatsServer({
-        binary: natsBinary,
+      startService('nats', {
+        log,
         port: natsPort,
         storeDir: path.join(tempDir, 'nats'),
         detached: false,
         logFile: path.join(tempDir, 'nats.log'),
       }),
-      startStripeMock({
-        binary: stripeBinary,
-        httpPort: stripePort,
+      startService('stripe-mock', {
+        log,
+        port: stripePort,
         detached: false,
         logFile: path.join(tempDir, 'stripe-mock.log'),
       }),

@@ -1,8 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ensureBinary } from '../../src/infra/binaries';
-import { freePort, startNatsServer } from '../../src/infra/services';
+import { freePort } from '../../dev/infra/ports';
+import { startService } from '../../dev/infra/start-service';
 
 export interface PrivateNats {
   url: string;
@@ -16,8 +16,7 @@ export interface PrivateNats {
 export async function startPrivateNats(): Promise<PrivateNats> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'orders-private-nats-'));
   const port = await freePort();
-  const server = await startNatsServer({
-    binary: await ensureBinary('nats-server', () => undefined),
+  const server = await startService('nats', {
     port,
     storeDir: path.join(dir, 'store'),
     detached: false,

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { tsxCommand } from '../../src/infra/app-process';
+import { tsxCommand } from '../../dev/infra/app-process';
 
 export const REPO_ROOT = path.resolve(__dirname, '../..');
 

@@ -1,17 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { freePort } from '../../dev/infra/ports';
+import { startService } from '../../dev/infra/start-service';
 import type { OrderActivities } from '../../src/activities';
 import type { PaymentOutcome } from '../../src/db/orders-repository';
 import type { Rejection } from '../../src/orders/errors';
-import {
-  ORDER_WORKFLOW_TYPE,
-  ORDER_SEARCH_ATTRIBUTES,
-  orderWorkflowId,
-  type OrderWorkflowInput,
-} from '../../src/orders/messages';
+import { ORDER_WORKFLOW_TYPE, orderWorkflowId, type OrderWorkflowInput } from '../../src/orders/messages';
 import type { OrderStatus, OrderWithItems, PaymentSession, PaymentSucceeded, PricedItem, RequestedItem } from '../../src/orders/types';
 import type { OrderWorkflow } from '../../src/workflows/order-workflow';
 
@@ -151,19 +151,35 @@ export interface StubWorker {
 
 export async function startStubWorker(peers: StubPeers): Promise<StubWorker> {
   Runtime.install({ logger: new DefaultLogger('WARN') });
-  const env = await TestWorkflowEnvironment.createLocal({
-    server: {
-      executable: { type: 'existing-path', path: process.env.TEMPORAL_CLI as string },
-      searchAttributes: ORDER_SEARCH_ATTRIBUTES,
-    },
+  // Started as every other dev server is (the built CLI, the order search attributes, the raised
+  // dynamic config); the test environment only connects to it.
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'orders-stub-worker-'));
+  const port = await freePort();
+  const server = await startService('temporal', {
+    executable: process.env.TEMPORAL_CLI,
+    port,
+    detached: false,
+    logFile: path.join(dir, 'temporal.log'),
   });
+  const stopServer = async (): Promise<void> => {
+    await server.stop();
+    rmSync(dir, { recursive: true, force: true });
+  };
   const taskQueue = `stub-${randomUUID().slice(0, 8)}`;
-  const worker = await Worker.create({
-    connection: env.nativeConnection,
-    taskQueue,
-    workflowsPath: require.resolve('../../src/workflows'),
-    activities: stubActivities(peers),
-  });
+  let env: TestWorkflowEnvironment;
+  let worker: Worker;
+  try {
+    env = await TestWorkflowEnvironment.createFromExistingServer({ address: `127.0.0.1:${port}` });
+    worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue,
+      workflowsPath: require.resolve('../../src/workflows'),
+      activities: stubActivities(peers),
+    });
+  } catch (error) {
+    await stopServer();
+    throw error;
+  }
   const running = worker.run();
   const { client } = env;
   return {
@@ -191,6 +207,7 @@ export async function startStubWorker(peers: StubPeers): Promise<StubWorker> {
       worker.shutdown();
       await running;
       await env.teardown();
+      await stopServer();
     },
   };
 }

@@ -2,8 +2,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { migrate } from '../../src/db/migrate';
-import { ensureBinary } from '../../src/infra/binaries';
-import { freePorts, registerSearchAttributes, startTemporalDevServer, waitForPort } from '../../src/infra/services';
+import { ensureBinary } from '../../dev/infra/binaries';
+import { freePorts, waitForPort } from '../../dev/infra/ports';
+import { startService } from '../../dev/infra/start-service';
+import { registerSearchAttributes } from '../../dev/infra/temporal-cli';
 import { createLogger } from '../../src/logger';
 import { dropDatabase, uniqueDatabaseUrl } from '../setup/databases';
 
@@ -28,7 +30,7 @@ export async function startWebUiServer(): Promise<WebUiServer> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'orders-web-ui-'));
   const binary = await ensureBinary('temporal', () => undefined);
   const [port, uiPort] = (await freePorts(2)) as [number, number];
-  const server = await startTemporalDevServer({ binary, port, uiPort, detached: false, logFile: path.join(dir, 'temporal.log') });
+  const server = await startService('temporal', { executable: binary, port, uiPort, detached: false, logFile: path.join(dir, 'temporal.log') });
   const address = `127.0.0.1:${port}`;
   const databaseUrl = uniqueDatabaseUrl(process.env.DATABASE_URL ?? '', 'orders_web_ui');
   try {

@@ -6,21 +6,15 @@ import type { NatsConnection } from 'nats';
 import pg from 'pg';
 import { METRICS_OFF, parseConfig } from '../../../src/config';
 import { migrate } from '../../../src/db/migrate';
-import { describe as describeExit, startAppProcess, type AppProcess } from '../../../src/infra/app-process';
-import { ensureBinary } from '../../../src/infra/binaries';
-import type { ExitStatus } from '../../../src/infra/managed-process';
-import {
-  freePorts,
-  registerSearchAttributes,
-  startNatsServer,
-  startPostgres,
-  startStripeMock,
-  startTemporalDevServer,
-  type ManagedProcess,
-} from '../../../src/infra/services';
-import { startReaper } from '../../../src/infra/reaper';
-import { startTemporalCluster, type TemporalCluster } from '../../../src/infra/temporal-cluster/cluster';
-import { clusterBinaries, privateClusterLayout } from '../../../src/infra/temporal-cluster/private-cluster';
+import { startAppProcess, type AppProcess } from '../../../dev/infra/app-process';
+import { ensureBinary } from '../../../dev/infra/binaries';
+import { describeExit, type ExitStatus, type ManagedProcess } from '../../../dev/infra/managed-process';
+import { freePorts } from '../../../dev/infra/ports';
+import { startService } from '../../../dev/infra/start-service';
+import { registerSearchAttributes } from '../../../dev/infra/temporal-cli';
+import { startReaper } from '../../../dev/infra/reaper';
+import { startTemporalCluster, type TemporalCluster } from '../../../dev/infra/temporal-cluster/cluster';
+import { clusterBinaries, privateClusterLayout } from '../../../dev/infra/temporal-cluster/private-cluster';
 import { createLogger } from '../../../src/logger';
 import { connectNats } from '../../../src/nats/connection';
 import { webhookUrl } from '../../../src/payments/test-events';
@@ -187,8 +181,8 @@ export async function startFaultSystem(options: FaultSystemOptions = {}): Promis
     };
     const starters: Record<InfraName, () => Promise<ManagedProcess>> = {
       temporal: onCluster ? startCluster : async () => {
-        const service = await startTemporalDevServer({
-          binary: temporalBinary,
+        const service = await startService('temporal', {
+          executable: temporalBinary,
           port: temporalPort,
           dbFile: path.join(tempDir, 'temporal.db'),
           detached: false,
@@ -201,17 +195,17 @@ export async function startFaultSystem(options: FaultSystemOptions = {}): Promis
         return service;
       },
       nats: () =>
-        startNatsServer({
-          binary: natsBinary,
+        startService('nats', {
+          executable: natsBinary,
           port: natsPort,
           storeDir: path.join(tempDir, 'nats'),
           detached: false,
           logFile: logFile('nats'),
         }),
       postgres: () =>
-        startPostgres({ dataDir: path.join(tempDir, 'postgres'), port: postgresPort, detached: false, logFile: logFile('postgres') }),
+        startService('postgres', { dataDir: path.join(tempDir, 'postgres'), port: postgresPort, detached: false, logFile: logFile('postgres') }),
       'stripe-mock': () =>
-        startStripeMock({ binary: stripeBinary, httpPort: stripePort, detached: false, logFile: logFile('stripe-mock') }),
+        startService('stripe-mock', { executable: stripeBinary, port: stripePort, detached: false, logFile: logFile('stripe-mock') }),
     };
     const startInfra = async (name: InfraName): Promise<void> => {
       if (infra.has(name)) throw new Error(`${name} is already running`);

@@ -2,74 +2,36 @@ import { execFileSync, spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, statSync, chownSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
-import { findOnPath } from './binaries';
-import { exitedEarlyError, spawnService, type ManagedProcess } from './managed-process';
-import { waitForPort, waitUntil } from './ports';
+import { findOnPath } from '../../src/tools/go-binary';
 
-export interface PostgresOptions {
-  /** The cluster's data directory; initdb runs on first use. */
-  dataDir: string;
-  port: number;
-  detached: boolean;
-  /** Defaults to `<dataDir>.log`. */
-  logFile?: string;
-  host?: string;
-  readyTimeoutMs?: number;
-}
-
-interface RunAs {
+/** Who a server started as root runs as: PostgreSQL refuses to run as root. */
+export interface RunAs {
   uid: number;
   gid: number;
 }
 
 /**
- * A private PostgreSQL cluster with trust authentication for the local `postgres` role, resolved once
- * it answers queries. PostgreSQL refuses to run as root, so as root it runs as the postgres user.
+ * Readies a private PostgreSQL cluster's data directory: owned by the postgres user when we are
+ * root (the user it then runs as), and initialised on first use with trust authentication for the
+ * local `postgres` role. `postgres` is the server executable; initdb sits beside it.
  */
-export async function startPostgres(options: PostgresOptions): Promise<ManagedProcess> {
-  const host = options.host ?? '127.0.0.1';
-  const logFile = options.logFile ?? `${options.dataDir}.log`;
-  const binDir = await findPostgresBinDir();
+export async function preparePostgresDataDir(postgres: string, dataDir: string, logFile: string): Promise<RunAs | undefined> {
   const runAs = process.getuid?.() === 0 ? postgresUser() : undefined;
-
-  prepareDataDir(options.dataDir, runAs);
-  if (!existsSync(path.join(options.dataDir, 'PG_VERSION'))) {
+  prepareDataDir(dataDir, runAs);
+  if (!existsSync(path.join(dataDir, 'PG_VERSION'))) {
     await runToLog(
-      path.join(binDir, 'initdb'),
-      ['-D', options.dataDir, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--no-locale'],
+      path.join(path.dirname(postgres), 'initdb'),
+      ['-D', dataDir, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--no-locale'],
       logFile,
       runAs,
     );
   }
+  return runAs;
+}
 
-  const service = await spawnService({
-    name: 'postgres',
-    command: path.join(binDir, 'postgres'),
-    // TCP only: a socket path under a deep data folder can exceed the OS limit.
-    args: ['-D', options.dataDir, '-p', String(options.port), '-c', `listen_addresses=${host}`, '-c', 'unix_socket_directories='],
-    logFile,
-    detached: options.detached,
-    uid: runAs?.uid,
-    gid: runAs?.gid,
-    // SIGINT is PostgreSQL's fast shutdown; SIGTERM would wait for every client to leave.
-    stopSignal: 'SIGINT',
-  });
-  try {
-    const timeoutMs = options.readyTimeoutMs ?? 60_000;
-    const abort = (): Error | undefined => exitedEarlyError(service);
-    await waitForPort(host, options.port, timeoutMs, abort);
-    // The port opens while the server is still starting up and refusing connections.
-    await waitUntil(() => answersQueries(host, options.port), {
-      timeoutMs,
-      intervalMs: 200,
-      description: `PostgreSQL at ${host}:${options.port}`,
-      abort,
-    });
-  } catch (error) {
-    await service.stop();
-    throw error;
-  }
-  return service;
+/** The `postgres` server executable: Debian's newest, or the one beside initdb on the PATH. */
+export async function findPostgres(): Promise<string> {
+  return path.join(await findPostgresBinDir(), 'postgres');
 }
 
 /** Debian's newest server binaries, or initdb/postgres on the PATH. */
@@ -121,7 +83,8 @@ function runToLog(command: string, args: string[], logFile: string, runAs: RunAs
   });
 }
 
-async function answersQueries(host: string, port: number): Promise<boolean> {
+/** True once the server accepts a connection and answers a query as `postgres`. */
+export async function answersQueries(host: string, port: number): Promise<boolean> {
   const client = new pg.Client({ host, port, user: 'postgres', database: 'postgres', connectionTimeoutMillis: 1_000 });
   // A failed connect also emits 'error'; without a listener it would crash the process.
   client.on('error', () => undefined);

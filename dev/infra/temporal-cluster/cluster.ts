@@ -1,13 +1,13 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { TemporalClusterSettings } from '../../config';
+import type { TemporalClusterSettings } from '../../../src/config';
 import { exitedEarlyError, spawnService, type ManagedProcess, type SpawnedService } from '../managed-process';
 import { waitForPort } from '../ports';
-import { ensureNamespace, registerSearchAttributes, waitForFrontend, waitForNamespace } from '../temporal-server';
+import { startService } from '../start-service';
+import { ensureNamespace, registerSearchAttributes, waitForFrontend, waitForNamespace } from '../temporal-cli';
 import { ensureClusterSchemas, persistenceFromUrl, type SchemaOutcome } from './schema';
 import { renderDynamicConfig, renderServerConfig } from './server-config';
 import { clusterNodes, clusterPorts, type ClusterNode } from './topology';
-import { startUiServer } from './ui-server';
 
 export interface TemporalClusterBinaries {
   server: string;
@@ -152,9 +152,9 @@ export async function startTemporalCluster(options: TemporalClusterOptions): Pro
     await waitForNamespace(options.binaries.cli, target, timeoutMs);
     await registerSearchAttributes(options.binaries.cli, address, { namespace: options.namespace });
     if (options.binaries.ui && options.uiPort) {
-      ui = await startUiServer({
-        binary: options.binaries.ui,
-        dir: options.dir,
+      ui = await startService('temporal-ui', {
+        executable: options.binaries.ui,
+        configRoot: options.dir,
         host,
         port: options.uiPort,
         temporalAddress: address,

@@ -5,50 +5,24 @@ import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as delay } from 'node:timers/promises';
-import { isAlive } from './managed-process';
+import { isAlive } from './process-alive';
 
-export type BinaryName =
-  | 'temporal'
-  | 'stripe-mock'
-  | 'nats-server'
-  | 'temporal-server'
-  | 'temporal-sql-tool'
-  | 'temporal-ui-server';
-
-/**
- * What `go install` builds when a binary is nowhere to be found. Every version is pinned, so two
- * machines (or CI a month apart) build the same binaries; raise them deliberately.
- */
-export const GO_PACKAGES: Record<BinaryName, string> = {
-  // Later tags carry a `replace` directive, which `go install pkg@version` refuses.
-  temporal: 'github.com/temporalio/cli/cmd/temporal@v1.5.1',
-  // Same version as the stripe/stripe-mock image in docker-compose.yml.
-  'stripe-mock': 'github.com/stripe/stripe-mock@v0.203.0',
-  'nats-server': 'github.com/nats-io/nats-server/v2@v2.15.2',
-  // The cluster profile (TEMPORAL_LOCAL_SERVER=cluster): the real server, its schema tool and the Web UI.
-  // Same versions as the temporalio/server, admin-tools and ui images in docker-compose.yml.
-  'temporal-server': 'go.temporal.io/server/cmd/server@v1.29.1',
-  'temporal-sql-tool': 'go.temporal.io/server/cmd/tools/sql@v1.29.1',
-  'temporal-ui-server': 'github.com/temporalio/ui-server/v2/cmd/server@v2.42.1',
-};
-
-/**
- * What `go install` names the executable when that is not our name for it: both servers are called
- * `server`, so each is built into a folder of its own and then renamed into the cache.
- */
-const GO_BUILT_AS: Partial<Record<BinaryName, string>> = {
-  'temporal-server': 'server',
-  'temporal-sql-tool': 'sql',
-  'temporal-ui-server': 'server',
-};
-
-/** Builds that take minutes, announced as such. */
-const SLOW_BUILDS = new Set<BinaryName>(['temporal', 'temporal-server', 'temporal-ui-server']);
-
-/** Debian installs some servers outside a normal user's PATH. */
-const EXTRA_DIRS: Partial<Record<BinaryName, string[]>> = {
-  'nats-server': ['/usr/sbin', '/usr/local/sbin'],
-};
+/** A Go program this project runs, and how `go install` builds it when it is nowhere to be found. */
+export interface GoBinary {
+  /** Our name for the executable: what is looked up on the PATH and kept in the cache folder. */
+  name: string;
+  /** `module/cmd@version`: every version is pinned, so every machine builds the same binary. */
+  goPackage: string;
+  /**
+   * What `go install` names the executable when that is not our name for it (servers called
+   * `server`): it is then built into a folder of its own and renamed into the cache.
+   */
+  builtAs?: string;
+  /** Builds that take minutes, announced as such. */
+  slowBuild?: boolean;
+  /** Folders to look in besides the PATH (Debian installs some servers outside a user's PATH). */
+  extraDirs?: string[];
+}
 
 const PROGRESS_EVERY_MS = 15_000;
 
@@ -72,8 +46,9 @@ export async function findOnPath(name: string, extraDirs: string[] = []): Promis
  * Returns an absolute path to `name`: from the PATH, else from the cache folder, else built there
  * with `go install`. Concurrent callers (two terminals, jest and a script) build it only once.
  */
-export async function ensureBinary(name: BinaryName, log: (line: string) => void): Promise<string> {
-  const found = await findOnPath(name, EXTRA_DIRS[name]);
+export async function ensureGoBinary(binary: GoBinary, log: (line: string) => void): Promise<string> {
+  const { name } = binary;
+  const found = await findOnPath(name, binary.extraDirs);
   if (found) return found;
   const cacheDir = binaryCacheDir();
   const cached = path.join(cacheDir, name);
@@ -84,9 +59,9 @@ export async function ensureBinary(name: BinaryName, log: (line: string) => void
   try {
     // Whoever held the lock before us may have built it meanwhile.
     if (await isExecutable(cached)) return cached;
-    await goInstall(name, cacheDir, log);
+    await goInstall(binary, cacheDir, log);
     if (!(await isExecutable(cached))) {
-      throw new Error(`go install ${GO_PACKAGES[name]} finished but ${cached} is missing`);
+      throw new Error(`go install ${binary.goPackage} finished but ${cached} is missing`);
     }
     return cached;
   } finally {
@@ -94,7 +69,8 @@ export async function ensureBinary(name: BinaryName, log: (line: string) => void
   }
 }
 
-async function goInstall(name: BinaryName, cacheDir: string, log: (line: string) => void): Promise<void> {
+async function goInstall(binary: GoBinary, cacheDir: string, log: (line: string) => void): Promise<void> {
+  const { name, builtAs } = binary;
   const go = await findOnPath('go', ['/usr/local/go/bin']);
   if (!go) {
     throw new Error(
@@ -102,14 +78,13 @@ async function goInstall(name: BinaryName, cacheDir: string, log: (line: string)
         `(install Go, or put ${name} on the PATH)`,
     );
   }
-  const pkg = GO_PACKAGES[name];
-  const slow = SLOW_BUILDS.has(name) ? ' (this takes several minutes the first time; it is done only once)' : '';
+  const pkg = binary.goPackage;
+  const slow = binary.slowBuild ? ' (this takes several minutes the first time; it is done only once)' : '';
   log(`building ${name}: go install ${pkg} into ${cacheDir}${slow}`);
   const started = Date.now();
   const progress = setInterval(() => {
     log(`still building ${name}... ${Math.round((Date.now() - started) / 1000)} s`);
   }, PROGRESS_EVERY_MS);
-  const builtAs = GO_BUILT_AS[name];
   const gobin = builtAs ? await mkdtemp(path.join(cacheDir, `.${name}-`)) : cacheDir;
   try {
     const child = spawn(go, ['install', pkg], {

@@ -67,7 +67,7 @@ export function renderServerConfig(input: ServerConfigInput): string {
       '        maxConnLifetime: "1h"',
     ].join('\n');
 
-  return `# Rendered by src/infra/temporal-cluster/server-config.ts for ${node.name}; edits are overwritten.
+  return `# Rendered by dev/infra/temporal-cluster/server-config.ts for ${node.name}; edits are overwritten.
 log:
   stdout: true
   level: ${q(input.logLevel ?? 'warn')}
@@ -125,7 +125,7 @@ export function renderDynamicConfig(values: Record<string, string | number | boo
 /** The standalone Web UI's YAML (ui-server `--env ui`). */
 export function renderUiConfig(input: { host: string; port: number; temporalAddress: string; namespace: string; codecEndpoint?: string }): string {
   const q = (value: string | number): string => JSON.stringify(String(value));
-  return `# Rendered by src/infra/temporal-cluster/server-config.ts; edits are overwritten.
+  return `# Rendered by dev/infra/temporal-cluster/server-config.ts; edits are overwritten.
 temporalGrpcAddress: ${q(input.temporalAddress)}
 host: ${q(input.host)}
 port: ${input.port}

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import { isAlive } from '../../src/tools/process-alive';
 
 /** A background service this project started; `stop` ends it and resolves once it has exited. */
 export interface ManagedProcess {
@@ -122,22 +123,6 @@ export async function stopPid(pid: number, stopSignal: NodeJS.Signals, timeoutMs
   }
 }
 
-/** Alive and not a zombie (PID 1 here may not reap orphans, so a dead process can linger as one). */
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    return state !== 'Z' && state !== 'X';
-  } catch {
-    return true;
-  }
-}
-
 /** The argv of a running process, to check that a pid from a file is still ours. */
 export function argvOf(pid: number): string[] | undefined {
   try {
@@ -156,13 +141,17 @@ export function tailOf(logFile: string, lines = 20): string {
   }
 }
 
+/** `code 1` or `signal SIGKILL`, for messages. */
+export function describeExit(status: ExitStatus): string {
+  return status.signal ? `signal ${status.signal}` : `code ${status.code}`;
+}
+
 /** An error carrying the log's tail once the service has died, so a starter stops waiting for it. */
 export function exitedEarlyError(service: SpawnedService): Error | undefined {
   const status = service.exitStatus();
   if (!status) return undefined;
-  const how = status.signal ? `signal ${status.signal}` : `code ${status.code}`;
   return new Error(
-    `${service.name} exited (${how}) before it was ready; last lines of ${service.logFile}:\n${tailOf(service.logFile)}`,
+    `${service.name} exited (${describeExit(status)}) before it was ready; last lines of ${service.logFile}:\n${tailOf(service.logFile)}`,
   );
 }
 

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { Config } from '../../config';
+import type { Config } from '../../../src/config';
 import { ensureBinary } from '../binaries';
 import type { ManagedProcess } from '../managed-process';
 import { startTemporalCluster } from './cluster';

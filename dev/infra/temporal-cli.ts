@@ -1,7 +1,8 @@
 import { execFile } from 'node:child_process';
-import { ORDER_SEARCH_ATTRIBUTES as ORDER_SEARCH_ATTRIBUTE_KEYS } from '../orders/messages';
-import { exitedEarlyError, spawnService, type ManagedProcess } from './managed-process';
-import { waitForPort, waitUntil } from './ports';
+import { ORDER_SEARCH_ATTRIBUTES as ORDER_SEARCH_ATTRIBUTE_KEYS } from '../../src/orders/messages';
+import { waitUntil } from './ports';
+
+// The Temporal CLI run against a server: its readiness, the namespace and the search attributes.
 
 /** How the Temporal CLI reaches a server (the API key goes through the environment, not argv). */
 export interface TemporalCliTarget {
@@ -10,47 +11,6 @@ export interface TemporalCliTarget {
   tls?: boolean;
   apiKey?: string;
 }
-
-export interface TemporalDevServerOptions {
-  binary: string;
-  port: number;
-  /** Web UI port; without one the server runs headless. */
-  uiPort?: number;
-  /** SQLite file so workflows survive a restart; in memory without one. */
-  dbFile?: string;
-  /** SQLite pragmas for the file; DEV_SERVER_SQLITE_PRAGMAS unless given. */
-  sqlitePragmas?: Record<string, string>;
-  detached: boolean;
-  logFile: string;
-  ip?: string;
-  namespace?: string;
-  readyTimeoutMs?: number;
-  /** Dynamic config values; DEV_SERVER_DYNAMIC_CONFIG unless given (`{}` runs the CLI's own defaults). */
-  dynamicConfig?: DynamicConfig;
-}
-
-export type DynamicConfig = Record<string, string | number | boolean>;
-
-/**
- * The dev server's SQLite file otherwise commits in rollback-journal mode with a full sync, one
- * writer at a time: the file, not the CPU, then caps throughput. Write-ahead logging with normal
- * sync survives a crash of any process (a power cut may lose the last commits, never corrupt the
- * file), which is what a developer's machine needs.
- */
-export const DEV_SERVER_SQLITE_PRAGMAS: Record<string, string> = { journal_mode: 'wal', synchronous: 'normal' };
-
-/**
- * The dev server runs one history shard, whose queue readers poll at most 20 times a second by
- * default: every workflow task then waits 25 ms on average before a worker can see it. Raised
- * here for `npm start`, the tests and the benchmark (docs/performance.md has the measurements). A
- * production cluster spreads the load over many shards (and hosts) instead and keeps these near
- * their defaults; see docs/scaling.md.
- */
-export const DEV_SERVER_DYNAMIC_CONFIG: DynamicConfig = {
-  'history.transferProcessorMaxPollRPS': 1000,
-  'history.timerProcessorMaxPollRPS': 1000,
-  'history.visibilityProcessorMaxPollRPS': 1000,
-};
 
 /** The CLI spells search attribute types in CamelCase. */
 const CLI_TYPE_NAMES: Record<string, string> = {
@@ -68,46 +28,6 @@ export const ORDER_SEARCH_ATTRIBUTES = ORDER_SEARCH_ATTRIBUTE_KEYS.map((key) => 
   name: key.name,
   type: CLI_TYPE_NAMES[key.type] ?? key.type,
 }));
-
-/** `temporal server start-dev`, resolved once the frontend answers for the namespace. */
-export async function startTemporalDevServer(options: TemporalDevServerOptions): Promise<ManagedProcess> {
-  const ip = options.ip ?? '127.0.0.1';
-  const namespace = options.namespace ?? 'default';
-  const args = ['server', 'start-dev', '--ip', ip, '--port', String(options.port)];
-  args.push(...(options.uiPort === undefined ? ['--headless'] : ['--ui-port', String(options.uiPort)]));
-  if (options.dbFile !== undefined) {
-    args.push('--db-filename', options.dbFile);
-    for (const [pragma, value] of Object.entries(options.sqlitePragmas ?? DEV_SERVER_SQLITE_PRAGMAS)) {
-      args.push('--sqlite-pragma', `${pragma}=${value}`);
-    }
-  }
-  if (namespace !== 'default') args.push('--namespace', namespace);
-  for (const attribute of ORDER_SEARCH_ATTRIBUTES) {
-    args.push('--search-attribute', `${attribute.name}=${attribute.type}`);
-  }
-  for (const [key, value] of Object.entries(options.dynamicConfig ?? DEV_SERVER_DYNAMIC_CONFIG)) {
-    args.push('--dynamic-config-value', `${key}=${JSON.stringify(value)}`);
-  }
-  args.push('--log-level', 'warn');
-
-  const service = await spawnService({
-    name: 'temporal',
-    command: options.binary,
-    args,
-    logFile: options.logFile,
-    detached: options.detached,
-  });
-  try {
-    const timeoutMs = options.readyTimeoutMs ?? 60_000;
-    const abort = (): Error | undefined => exitedEarlyError(service);
-    await waitForPort(ip, options.port, timeoutMs, abort);
-    await waitForTemporal(options.binary, { address: `${ip}:${options.port}`, namespace }, timeoutMs, abort);
-  } catch (error) {
-    await service.stop();
-    throw error;
-  }
-  return service;
-}
 
 /** Waits until the frontend answers for the namespace (an open port alone may still be starting). */
 export function waitForTemporal(

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
-import { loadConfigOrExit } from '../config';
-import { isAccepted, PaymentsUnreachableError, sendTestPayment, type TestPayment } from '../cli/send-test-payment';
+import { loadConfigOrExit } from '../../src/config';
+import { isAccepted, PaymentsUnreachableError, sendTestPayment, type TestPayment } from '../../src/cli/send-test-payment';
 
 /**
  * `npm run pay -- <orderId> [--payments-url URL]`: completes an order's checkout offline by

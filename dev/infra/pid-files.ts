@@ -1,6 +1,8 @@
 import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { argvOf, isAlive } from './managed-process';
+import { isAlive } from '../../src/tools/process-alive';
+import { argvOf } from './managed-process';
+import { SERVICE_TABLE } from './service-table';
 
 /** What each service's process is called, to check that a pid from a file is still that service. */
 export const SERVICE_EXECUTABLES: Record<string, string> = {
@@ -15,8 +17,10 @@ export const SERVICE_EXECUTABLES: Record<string, string> = {
   'temporal-ui': 'temporal-ui-server',
 };
 
-/** How each service wants to be stopped (PostgreSQL: SIGINT is its fast shutdown). */
-export const SERVICE_STOP_SIGNALS: Record<string, NodeJS.Signals> = { postgres: 'SIGINT' };
+/** How each service wants to be stopped, as the table says (PostgreSQL: SIGINT is its fast shutdown). */
+export const SERVICE_STOP_SIGNALS: Record<string, NodeJS.Signals> = Object.fromEntries(
+  Object.entries(SERVICE_TABLE).flatMap(([name, spec]) => (spec.stopSignal ? [[name, spec.stopSignal]] : [])),
+);
 
 export function pidDir(dataDir: string): string {
   return path.join(dataDir, 'pids');

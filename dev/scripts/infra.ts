@@ -1,9 +1,6 @@
 import { defaultDataDir } from '../infra/data-dir';
 import { ensureInfrastructure, stopRecordedServices } from '../infra/ensure-infrastructure';
 
-export { ensureInfrastructure, stopRecordedServices };
-export type { Infrastructure, InfrastructureOptions } from '../infra/ensure-infrastructure';
-
 /** `npm run infra` starts what is missing; `npm run infra -- stop` stops what it started. */
 async function main(): Promise<void> {
   const dataDir = defaultDataDir();
@@ -22,9 +19,7 @@ async function main(): Promise<void> {
   if (infra.started.length > 0) log('Started services keep running in the background; stop them with: npm run infra -- stop');
 }
 
-if (require.main === module) {
-  main().catch((error: unknown) => {
-    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
-    process.exit(1);
-  });
-}
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,7 +1,7 @@
 import { ensureBinary, type BinaryName } from '../infra/binaries';
 
 /**
- * `npx tsx src/scripts/tools.ts [name...]`: makes sure the Go tools exist (building them once into
+ * `npx tsx dev/scripts/tools.ts [name...]`: makes sure the Go tools exist (building them once into
  * the cache folder when missing) and prints their paths on stdout, one a line; progress goes to stderr.
  */
 const DEFAULT: BinaryName[] = ['temporal', 'stripe-mock', 'nats-server'];

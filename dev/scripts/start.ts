@@ -1,12 +1,13 @@
 import path from 'node:path';
-import { loadConfigOrExit } from '../config';
-import { startAppProcess, runAppScript, describe, type AppProcess } from '../infra/app-process';
-import { findOnPath } from '../infra/binaries';
+import { loadConfigOrExit } from '../../src/config';
+import { startAppProcess, runAppScript, type AppProcess } from '../infra/app-process';
+import { describeExit } from '../infra/managed-process';
+import { findOnPath } from '../../src/tools/go-binary';
 import { defaultDataDir, REPO_ROOT } from '../infra/data-dir';
 import { ensureInfrastructure, type Infrastructure } from '../infra/ensure-infrastructure';
 import { readyBanner } from '../infra/ready-banner';
-import { createLogger } from '../logger';
-import { runMain, stopOnSignals } from '../process-lifecycle';
+import { createLogger } from '../../src/logger';
+import { runMain, stopOnSignals } from '../../src/process-lifecycle';
 
 /**
  * `npm start`: infrastructure, migrations, the demo catalogue and the four processes, on defaults
@@ -76,7 +77,7 @@ async function main(): Promise<void> {
       children.push(child);
       void child.exited.then((status) => {
         if (stopping) return;
-        say(`${app.name} exited unexpectedly (${describe(status)}): stopping everything`);
+        say(`${app.name} exited unexpectedly (${describeExit(status)}): stopping everything`);
         void stopAll().finally(() => process.exit(1));
       });
     }

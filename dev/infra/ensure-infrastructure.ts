@@ -1,20 +1,18 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { parseConfig, type Config } from '../config';
-import { migrate } from '../db/migrate';
-import { createLogger } from '../logger';
-import { connectNats } from '../nats/connection';
-import { ensurePaymentStream, type EnsureResult } from '../nats/payment-stream';
+import { parseConfig, type Config } from '../../src/config';
+import { migrate } from '../../src/db/migrate';
+import { createLogger } from '../../src/logger';
+import { connectNats } from '../../src/nats/connection';
+import { ensurePaymentStream, type EnsureResult } from '../../src/nats/payment-stream';
 import { ensureBinary } from './binaries';
 import { isLocal, hostPortEndpoint, urlEndpoint, type Endpoint } from './endpoints';
 import { managedFromPid, type ManagedProcess } from './managed-process';
-import { startNatsServer } from './nats-server';
 import { readPidFiles, removePidFile, SERVICE_STOP_SIGNALS, writePidFile } from './pid-files';
 import { isPortOpen } from './ports';
-import { startPostgres } from './postgres-server';
-import { startStripeMock } from './stripe-mock';
 import { startClusterHere } from './temporal-cluster/start-here';
-import { registerSearchAttributes, startTemporalDevServer, waitForTemporal } from './temporal-server';
+import { startService } from './start-service';
+import { registerSearchAttributes, waitForTemporal } from './temporal-cli';
 
 export interface InfrastructureOptions {
   /** Where started services keep their state, logs and pid files (`.data/` by default). */
@@ -90,9 +88,9 @@ export async function ensureInfrastructure(options: InfrastructureOptions): Prom
       } else {
         requireLocal('Temporal', temporal);
         const dbFile = path.join(dataDir, 'temporal.db');
-        const service = await startTemporalDevServer({
-          binary: temporalBinary,
-          ip: temporal.host,
+        const service = await startService('temporal', {
+          executable: temporalBinary,
+          host: temporal.host,
           port: temporal.port,
           uiPort,
           dbFile,
@@ -113,8 +111,8 @@ export async function ensureInfrastructure(options: InfrastructureOptions): Prom
       report('nats', 'reused', config.nats.url);
     } else {
       requireLocal('NATS', nats);
-      const service = await startNatsServer({
-        binary: await ensureBinary('nats-server', log),
+      const service = await startService('nats', {
+        log,
         host: nats.host,
         port: nats.port,
         storeDir: path.join(dataDir, 'nats'),
@@ -131,7 +129,7 @@ export async function ensureInfrastructure(options: InfrastructureOptions): Prom
       report('postgres', 'reused', postgresAt);
     } else {
       requireLocal('PostgreSQL', postgres);
-      const service = await startPostgres({
+      const service = await startService('postgres', {
         host: postgres.host,
         port: postgres.port,
         dataDir: path.join(dataDir, 'postgres'),
@@ -148,10 +146,10 @@ export async function ensureInfrastructure(options: InfrastructureOptions): Prom
       report('stripe-mock', 'reused', config.stripe.apiBase);
     } else {
       requireLocal('stripe-mock', stripe);
-      const service = await startStripeMock({
-        binary: await ensureBinary('stripe-mock', log),
+      const service = await startService('stripe-mock', {
+        log,
         host: stripe.host,
-        httpPort: stripe.port,
+        port: stripe.port,
         detached: true,
         logFile: logFile('stripe-mock'),
       });

@@ -3,7 +3,7 @@ import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
 import type { Readable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
-import type { ExitStatus, ManagedProcess } from './managed-process';
+import { describeExit, type ExitStatus, type ManagedProcess } from './managed-process';
 
 /** One of this project's own processes (worker, gateway, ...), run with tsx and watched by its owner. */
 export interface AppProcess extends ManagedProcess {
@@ -60,7 +60,7 @@ export function startAppProcess(options: AppProcessOptions): AppProcess {
   const ready = Promise.race([
     readyLine,
     exited.then((status) => {
-      throw new Error(`${options.name} exited (${describe(status)}) before it was ready`);
+      throw new Error(`${options.name} exited (${describeExit(status)}) before it was ready`);
     }),
     delay(readyTimeoutMs, undefined, { ref: false }).then(() => {
       throw new Error(`${options.name} did not log "ready" within ${readyTimeoutMs} ms`);
@@ -76,11 +76,6 @@ export function startAppProcess(options: AppProcessOptions): AppProcess {
     exited,
     stop: () => stopChild(child, exited, options.stopTimeoutMs ?? 15_000),
   };
-}
-
-/** `code 1` or `signal SIGKILL`, for messages. */
-export function describe(status: ExitStatus): string {
-  return status.signal ? `signal ${status.signal}` : `code ${status.code}`;
 }
 
 function prefixLines(stream: Readable, prefix: string, out: NodeJS.WriteStream, onReady: () => void): void {
@@ -123,5 +118,5 @@ export async function runAppScript(options: Omit<AppProcessOptions, 'readyTimeou
     child.once('error', reject);
     child.once('exit', (code, signal) => resolve({ code, signal }));
   });
-  if (status.code !== 0) throw new Error(`${options.script} failed (${describe(status)})`);
+  if (status.code !== 0) throw new Error(`${options.script} failed (${describeExit(status)})`);
 }
