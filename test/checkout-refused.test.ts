@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { orderWorkflowId } from '../src/orders/messages';
+import { orderWorkflowId } from '../src/orders/workflow-api';
 import type { OrderWithItems } from '../src/orders/types';
 import { startTestSystem, type TestSystem } from './support/system';
 

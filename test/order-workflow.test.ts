@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { WorkflowContinuedAsNewError, WorkflowUpdateFailedError, WorkflowUpdateStage } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { changeStatusUpdate, getOrderQuery, OrderStatusAttribute, paymentSucceededSignal, placeOrderUpdate } from '../src/orders/messages';
+import { changeStatusUpdate, getOrderQuery, OrderStatusAttribute, paymentSucceededSignal, placeOrderUpdate } from '../src/orders/workflow-api';
 import { startStubWorker, stubPeers, type StubPeers, type StubWorker } from './support/stub-worker';
 
 /** OrderWorkflow's own decisions, on the real dev server with in-memory activities. */

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { WorkflowNotFoundError } from '@temporalio/common';
-import { orderWorkflowId } from '../src/orders/messages';
+import { orderWorkflowId } from '../src/orders/workflow-api';
 import type { OrderWithItems } from '../src/orders/types';
 import { startTestSystem, type TestSystem } from './support/system';
 

@@ -5,7 +5,7 @@ import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { sql } from 'slonik';
 import { z } from 'zod';
 import { REFUND_REQUESTED_SUBJECT, REFUNDED_SUBJECT } from '../src/nats/subjects';
-import { orderWorkflowId, paymentSucceededSignal, type PlacedOrder } from '../src/orders/messages';
+import { orderWorkflowId, paymentSucceededSignal, type PlacedOrder } from '../src/orders/workflow-api';
 import type { Order, OrderWithItems } from '../src/orders/types';
 import { checkoutSessionEvent, postWebhook, signEvent, webhookUrl } from '../src/payments/test-events';
 import { eventually } from './support/eventually';

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { ORDER_WORKFLOW_TYPE, orderWorkflowId } from '../src/orders/messages';
+import { ORDER_WORKFLOW_TYPE, orderWorkflowId } from '../src/orders/workflow-api';
 import type { OrderWithItems } from '../src/orders/types';
 import type { OrderWorkflow, OrderWorkflowInput } from '../src/workflows/order-workflow';
 import { startTestSystem, type TestSystem } from './support/system';

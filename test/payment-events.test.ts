@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { getOrderQuery, orderWorkflowId } from '../src/orders/messages';
+import { getOrderQuery, orderWorkflowId } from '../src/orders/workflow-api';
 import type { OrderWithItems } from '../src/orders/types';
 import {
   chargeSucceededEvent,

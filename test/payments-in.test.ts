@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createDeadLettersRepository } from '../src/db/dead-letters-repository';
 import { REFUND_REQUESTED_SUBJECT } from '../src/nats/subjects';
-import { orderWorkflowId } from '../src/orders/messages';
+import { orderWorkflowId } from '../src/orders/workflow-api';
 import type { OrderWithItems } from '../src/orders/types';
 import { eventually } from './support/eventually';
 import { paymentEvent } from './support/orders-client';

@@ -1,4 +1,4 @@
-import { orderWorkflowId } from '../src/orders/messages';
+import { orderWorkflowId } from '../src/orders/workflow-api';
 import type { OrderWithItems } from '../src/orders/types';
 import { startTestSystem, type TestSystem } from './support/system';
 

@@ -3,7 +3,7 @@ import { Client } from '@temporalio/client';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { parseConfig } from '../src/config';
 import { createLogger } from '../src/logger';
-import { getOrderQuery, orderWorkflowId } from '../src/orders/messages';
+import { getOrderQuery, orderWorkflowId } from '../src/orders/workflow-api';
 import type { OrderWithItems } from '../src/orders/types';
 import { startCodecServer, type CodecServer } from '../src/security/codec-server';
 import { ENCRYPTED_ENCODING, EncryptionCodec, KEY_ID_METADATA_KEY } from '../src/security/payload-codec';

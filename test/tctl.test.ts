@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { orderWorkflowId } from '../src/orders/messages';
+import { orderWorkflowId } from '../src/orders/workflow-api';
 import type { OrderWithItems } from '../src/orders/types';
 import { eventually } from './support/eventually';
 import { paymentEvent } from './support/orders-client';

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { orderWorkflowId } from '../src/orders/messages';
+import { orderWorkflowId } from '../src/orders/workflow-api';
 import { eventually } from './support/eventually';
 import { REPO_ROOT } from './support/run-command';
 import { startPrivateNats, type PrivateNats } from './support/private-nats';

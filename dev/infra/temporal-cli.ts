@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { ORDER_SEARCH_ATTRIBUTES as ORDER_SEARCH_ATTRIBUTE_KEYS } from '../../src/orders/messages';
+import { ORDER_SEARCH_ATTRIBUTES as ORDER_SEARCH_ATTRIBUTE_KEYS } from '../../src/orders/workflow-api';
 import { waitUntil } from './ports';
 
 // The Temporal CLI run against a server: its readiness, the namespace and the search attributes.

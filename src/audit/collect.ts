@@ -6,7 +6,7 @@ import { PAYMENT_CONSUMER } from '../gateway/payment-subscriber';
 import { openEnvelope, parseJsonBody } from '../nats/nest-transport';
 import { PAYMENT_STREAM } from '../nats/payment-stream';
 import { PAYMENT_SUCCEEDED_SUBJECT } from '../nats/subjects';
-import { ORDER_WORKFLOW_TYPE, OrderStatusAttribute } from '../orders/messages';
+import { ORDER_WORKFLOW_TYPE, OrderStatusAttribute } from '../orders/workflow-api';
 import { ORDER_STATUSES } from '../orders/types';
 import type { AuditSnapshot } from './snapshot';
 

@@ -1,5 +1,5 @@
 import { isFinal } from '../orders/lifecycle';
-import { orderWorkflowId, PLACING_ORDER_STATUS, REJECTED_ORDER_STATUS } from '../orders/messages';
+import { orderWorkflowId, PLACING_ORDER_STATUS, REJECTED_ORDER_STATUS } from '../orders/workflow-api';
 
 const WORKFLOW_ONLY_STATUSES: readonly string[] = [PLACING_ORDER_STATUS, REJECTED_ORDER_STATUS];
 import type { AuditReport, AuditSettings, AuditSnapshot } from './snapshot';

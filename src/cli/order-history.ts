@@ -1,5 +1,5 @@
 import { isGrpcServiceError, type Client } from '@temporalio/client';
-import { orderWorkflowId } from '../orders/messages';
+import { orderWorkflowId } from '../orders/workflow-api';
 import { CliError, EXIT } from './errors';
 import { orderTimeline, type TimelineEntry } from './timeline';
 

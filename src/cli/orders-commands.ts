@@ -2,7 +2,7 @@ import type { NatsConnection } from 'nats';
 import type { Config } from '../config';
 import { NoRespondersError, requestPeer, RpcError } from '../nats/nest-transport';
 import { ORDER_SUBJECTS, PRODUCTS_SUBJECTS } from '../nats/subjects';
-import type { PlacedOrder } from '../orders/messages';
+import type { PlacedOrder } from '../orders/workflow-api';
 import type { Order, OrderWithItems } from '../orders/types';
 import type { Product } from '../products/products-repository';
 import { CliError, EXIT } from './errors';

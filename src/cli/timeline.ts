@@ -1,6 +1,6 @@
 import type { WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
-import { PLACING_ORDER_STATUS, REJECTED_ORDER_STATUS } from '../orders/messages';
+import { PLACING_ORDER_STATUS, REJECTED_ORDER_STATUS } from '../orders/workflow-api';
 
 /**
  * An order's timeline, read from its workflow history: the status changes (the OrderStatus search

@@ -15,7 +15,7 @@ import {
   placeOrderUpdate,
   type PlacedOrder,
   type PlacementDeadline,
-} from '../orders/messages';
+} from '../orders/workflow-api';
 import type { OrderStatus, OrderWithItems } from '../orders/types';
 import type { OrderWorkflow } from '../workflows/order-workflow';
 import { checkSameItems } from './idempotency';

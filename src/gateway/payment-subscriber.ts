@@ -13,7 +13,7 @@ import { withConsumerSpan, type ContextWhenMissing } from '../nats/consumer-span
 import { contextOfTraceparent } from '../nats/trace-headers';
 import { consumePaymentStream, type DurableConsumer } from '../nats/payment-consumer';
 import { PAYMENT_SUCCEEDED_SUBJECT } from '../nats/subjects';
-import { ORDER_WORKFLOW_TYPE, orderWorkflowId, paymentSucceededSignal } from '../orders/messages';
+import { ORDER_WORKFLOW_TYPE, orderWorkflowId, paymentSucceededSignal } from '../orders/workflow-api';
 import type { PaymentSucceeded } from '../orders/types';
 import type { OrderWorkflow } from '../workflows/order-workflow';
 import { orderIdSchema } from './validation';

@@ -1,6 +1,6 @@
 import type { Config } from '../config';
 import type { RequestedItem } from '../orders/types';
-import type { OrderWorkflowInput, PlacementDeadline } from '../orders/messages';
+import type { OrderWorkflowInput, PlacementDeadline } from '../orders/workflow-api';
 
 /** The OrderWorkflow's input, with the order settings this deployment is configured with. */
 export function orderWorkflowInput(

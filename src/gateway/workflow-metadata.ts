@@ -1,5 +1,5 @@
 import type { TypedSearchAttributes } from '@temporalio/common';
-import { OrderStatusAttribute, PLACING_ORDER_STATUS, type OrderWorkflowInput } from '../orders/messages';
+import { OrderStatusAttribute, PLACING_ORDER_STATUS, type OrderWorkflowInput } from '../orders/workflow-api';
 import type { OrderStatus } from '../orders/types';
 
 /** What the Web UI shows and filters by for an order from the moment its workflow starts. */

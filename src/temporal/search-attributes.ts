@@ -1,5 +1,5 @@
 import type { NativeConnection } from '@temporalio/worker';
-import { ORDER_SEARCH_ATTRIBUTES } from '../orders/messages';
+import { ORDER_SEARCH_ATTRIBUTES } from '../orders/workflow-api';
 
 type AttributeKey = (typeof ORDER_SEARCH_ATTRIBUTES)[number];
 

@@ -1,7 +1,7 @@
 import { proxyLocalActivities, type LocalActivityOptions } from '@temporalio/workflow';
 import type { OrderActivities } from '../activities';
 import { NON_RETRYABLE_FAILURES } from '../orders/errors';
-import type { OrderWorkflowInput } from '../orders/messages';
+import type { OrderWorkflowInput } from '../orders/workflow-api';
 
 /**
  * The activities under one retry policy, for one step: `summary` is the line the Web UI shows for

@@ -1,5 +1,5 @@
 import { workflowInfo } from '@temporalio/workflow';
-import type { CarriedOrder, OrderWorkflowInput } from '../orders/messages';
+import type { CarriedOrder, OrderWorkflowInput } from '../orders/workflow-api';
 
 /** Messages one run handles before it continues as new, when the input does not say. */
 const DEFAULT_MESSAGES_PER_RUN = 1_000;

@@ -10,7 +10,7 @@ import {
   REJECTED_ORDER_STATUS,
   type OrderWorkflowInput,
   type OrderWorkflowResult,
-} from '../orders/messages';
+} from '../orders/workflow-api';
 import { ORDER_STATUSES, type OrderStatus } from '../orders/types';
 import { activityProxies } from './activity-proxies';
 import { nextRunInput, runIsLong } from './continue-as-new';
@@ -20,7 +20,7 @@ import { orderWorkflowV1 } from './legacy/order-workflow-v1';
 import { Order } from './order';
 import { listeningTimeMs, PaymentWindow } from './payment-window';
 
-export type { OrderWorkflowInput, OrderWorkflowResult } from '../orders/messages';
+export type { OrderWorkflowInput, OrderWorkflowResult } from '../orders/workflow-api';
 
 /**
  * Orders started before this patch ran every step as a remote activity; they finish on the frozen

@@ -8,7 +8,7 @@ import {
   type CarriedOrder,
   type OrderWorkflowInput,
   type PlacedOrder,
-} from '../orders/messages';
+} from '../orders/workflow-api';
 import type { OrderStatus, OrderWithItems, PaymentSession, PaymentSucceeded, PricedItem } from '../orders/types';
 import { toMinorUnits } from '../orders/money';
 import type { OrderActivityProxies } from './activity-proxies';

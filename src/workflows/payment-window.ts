@@ -1,4 +1,4 @@
-import type { CarriedOrder, OrderWorkflowInput } from '../orders/messages';
+import type { CarriedOrder, OrderWorkflowInput } from '../orders/workflow-api';
 import type { OrderStatus } from '../orders/types';
 
 /** How long a complete checkout's payment is awaited after the window, when the input does not say. */

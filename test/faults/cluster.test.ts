@@ -1,5 +1,5 @@
 import pg from 'pg';
-import type { PlacedOrder } from '../../src/orders/messages';
+import type { PlacedOrder } from '../../src/orders/workflow-api';
 import type { TemporalCluster } from '../../dev/infra/temporal-cluster/cluster';
 import { eventually } from '../support/eventually';
 import { startFaultSystem, type CallerError, type FaultSystem } from './support/fault-system';

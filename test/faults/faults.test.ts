@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { encodeEvent } from '../../src/nats/nest-transport';
 import { PAYMENT_STREAM } from '../../src/nats/payment-stream';
 import { PAYMENT_SUCCEEDED_SUBJECT } from '../../src/nats/subjects';
-import { orderWorkflowId, type PlacedOrder } from '../../src/orders/messages';
+import { orderWorkflowId, type PlacedOrder } from '../../src/orders/workflow-api';
 import type { OrderWithItems } from '../../src/orders/types';
 import { chargeSucceededEvent, checkoutSessionEvent, postWebhook, signEvent } from '../../src/payments/test-events';
 import { eventually } from '../support/eventually';

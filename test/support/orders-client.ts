@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { PlacedOrder } from '../../src/orders/messages';
+import type { PlacedOrder } from '../../src/orders/workflow-api';
 import type { OrderStatus, OrderWithItems, PaymentSucceeded } from '../../src/orders/types';
 import { eventually } from './eventually';
 import type { NestClient } from './nest-client';

@@ -11,7 +11,7 @@ import { startService } from '../../dev/infra/start-service';
 import type { OrderActivities } from '../../src/activities';
 import type { PaymentOutcome } from '../../src/db/orders-repository';
 import type { Rejection } from '../../src/orders/errors';
-import { ORDER_WORKFLOW_TYPE, orderWorkflowId, type OrderWorkflowInput } from '../../src/orders/messages';
+import { ORDER_WORKFLOW_TYPE, orderWorkflowId, type OrderWorkflowInput } from '../../src/orders/workflow-api';
 import type { OrderStatus, OrderWithItems, PaymentSession, PaymentSucceeded, PricedItem, RequestedItem } from '../../src/orders/types';
 import type { OrderWorkflow } from '../../src/workflows/order-workflow';
 

@@ -27,7 +27,7 @@ import {
   placeOrderUpdate,
   type OrderWorkflowInput,
   type OrderWorkflowResult,
-} from '../../orders/messages';
+} from '../../orders/workflow-api';
 import { ORDER_STATUSES } from '../../orders/types';
 import type { OrderStatus, OrderWithItems, PaymentSession, PaymentSucceeded } from '../../orders/types';
 import { failure, placementFailure } from '../failures';

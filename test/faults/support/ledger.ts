@@ -5,7 +5,7 @@ import { orderIdFor } from '../../../src/gateway/order-id';
 import { PAYMENT_CONSUMER } from '../../../src/gateway/payment-subscriber';
 import { PAYMENT_STREAM } from '../../../src/nats/payment-stream';
 import { REFUND_REQUESTED_SUBJECT } from '../../../src/nats/subjects';
-import { ORDER_WORKFLOW_TYPE, orderWorkflowId, type PlacedOrder } from '../../../src/orders/messages';
+import { ORDER_WORKFLOW_TYPE, orderWorkflowId, type PlacedOrder } from '../../../src/orders/workflow-api';
 import type { OrderStatus } from '../../../src/orders/types';
 import { eventually } from '../../support/eventually';
 import { REPO_ROOT } from '../../support/run-command';

@@ -2,7 +2,10 @@ import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/commo
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { OrderStatus, OrderWithItems, PaymentSession, PaymentSucceeded, RequestedItem } from './types';
 
-/** The OrderWorkflow's messages and search attributes, shared by the workflow and its callers. */
+/**
+ * The OrderWorkflow's API, shared by the workflow and its callers (gateway, CLI, tests): its type
+ * and ids, input and result, the update, signal and query it answers, and its search attributes.
+ */
 
 export const ORDER_WORKFLOW_TYPE = 'OrderWorkflow';
 
