@@ -19,16 +19,26 @@ import workerThreads, { type WorkerOptions } from 'node:worker_threads';
 const SDK_WORKFLOW_THREAD = require.resolve('@temporalio/worker/lib/workflow/workflow-worker-thread');
 const SDK_VM_SHARED = path.join(path.dirname(SDK_WORKFLOW_THREAD), 'vm-shared.js');
 
-let stackTracesEnabled = true;
-let patched = false;
+/**
+ * The switch lives on the `node:worker_threads` module object itself, so every copy of this module
+ * in a process (Jest loads one per test file, over the same core modules) shares one patch and one
+ * setting.
+ */
+const SWITCH = Symbol.for('orders-service.workflowStackTraces');
+interface StackTraceSwitch {
+  enabled: boolean;
+}
+type PatchedModule = typeof workerThreads & { [SWITCH]?: StackTraceSwitch };
 
 /**
  * Whether workflow threads started from now on collect promise stack traces (the SDK's default,
  * true). Process-wide: it applies to every worker created after the call.
  */
 export function setWorkflowStackTraces(enabled: boolean): void {
-  stackTracesEnabled = enabled;
-  if (!enabled && !patched) patchWorkerThreads();
+  const threads = workerThreads as PatchedModule;
+  const current = threads[SWITCH];
+  if (current) current.enabled = enabled;
+  else if (!enabled) patchWorkerThreads(threads);
 }
 
 function prelude(): string {
@@ -38,16 +48,17 @@ function prelude(): string {
   ].join('\n');
 }
 
-function patchWorkerThreads(): void {
-  patched = true;
-  const Original = workerThreads.Worker;
+function patchWorkerThreads(threads: PatchedModule): void {
+  const setting: StackTraceSwitch = { enabled: false };
+  threads[SWITCH] = setting;
+  const Original = threads.Worker;
   class WorkflowThread extends Original {
     constructor(filename: string | URL, options?: WorkerOptions) {
-      const sdkWorkflowThread = !stackTracesEnabled && filename === SDK_WORKFLOW_THREAD && options?.eval !== true;
+      const sdkWorkflowThread = !setting.enabled && filename === SDK_WORKFLOW_THREAD && options?.eval !== true;
       if (sdkWorkflowThread) super(prelude(), { ...options, eval: true });
       else super(filename, options);
     }
   }
   // The SDK reads `Worker` from the module object each time it starts a thread.
-  Object.defineProperty(workerThreads, 'Worker', { value: WorkflowThread, writable: true, configurable: true, enumerable: true });
+  Object.defineProperty(threads, 'Worker', { value: WorkflowThread, writable: true, configurable: true, enumerable: true });
 }
