@@ -32,6 +32,10 @@ export interface BenchFlags {
   keepLogs: boolean;
   /** V8 CPU profiles of the service's processes, kept with the logs. */
   cpuProfile: boolean;
+  /** Dynamic config values added to (or replacing) the dev server's, for A/B runs (`--dynamic-config`). */
+  dynamicConfig: Record<string, string | number | boolean>;
+  /** Environment variables set for the service's processes, for A/B runs of their settings (`--env`). */
+  appEnv: Record<string, string>;
 }
 
 export const USAGE = `Usage: npm run bench -- [options]
@@ -50,7 +54,9 @@ export const USAGE = `Usage: npm run bench -- [options]
   --out DIR                where results go (default bench/results)
   --quick                  a smoke run: C=20 N=200 M=50 K=0
   --keep-logs              copy every process's log to <out>/<timestamp>-<mode>-logs/
-  --cpu-profile            V8 CPU profiles (.cpuprofile) of the service's processes, kept with the logs (implies --keep-logs)`;
+  --cpu-profile            V8 CPU profiles (.cpuprofile) of the service's processes, kept with the logs (implies --keep-logs)
+  --dynamic-config K=V     a dev server dynamic config value on top of the project's (repeatable; V read as JSON if it parses)
+  --env K=V                an environment variable for the service's processes (repeatable), e.g. a worker setting`;
 
 export function parseFlags(argv: readonly string[]): BenchFlags {
   const flags: BenchFlags = {
@@ -69,6 +75,8 @@ export function parseFlags(argv: readonly string[]): BenchFlags {
     quick: false,
     keepLogs: false,
     cpuProfile: false,
+    dynamicConfig: {},
+    appEnv: {},
   };
   const explicit = new Set<string>();
   for (let i = 0; i < argv.length; i += 1) {
@@ -140,6 +148,16 @@ export function parseFlags(argv: readonly string[]): BenchFlags {
         flags.cpuProfile = true;
         flags.keepLogs = true;
         break;
+      case '--dynamic-config': {
+        const [key, text] = pair(name, value());
+        flags.dynamicConfig[key] = jsonScalar(text);
+        break;
+      }
+      case '--env': {
+        const [key, text] = pair(name, value());
+        flags.appEnv[key] = text;
+        break;
+      }
       case '--help':
       case '-h':
         process.stdout.write(`${USAGE}\n`);
@@ -164,4 +182,21 @@ function count(name: string, text: string, min: number): number {
   const value = Number(text);
   if (!Number.isInteger(value) || value < min) throw new Error(`${name} must be an integer >= ${min}, not ${text}`);
   return value;
+}
+
+function pair(name: string, text: string): [string, string] {
+  const at = text.indexOf('=');
+  if (at <= 0) throw new Error(`${name} takes KEY=VALUE, not ${text}`);
+  return [text.slice(0, at), text.slice(at + 1)];
+}
+
+/** `1000`, `true` and `"x"` as JSON; anything else as the string itself. */
+function jsonScalar(text: string): string | number | boolean {
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (typeof parsed === 'string' || typeof parsed === 'number' || typeof parsed === 'boolean') return parsed;
+  } catch {
+    // not JSON: a plain string
+  }
+  return text;
 }

@@ -47,7 +47,7 @@ export function markdownReport(report: BenchReport, title: string): string {
   const summed = f.replicas > 1 ? `; worker and gateway summed over their ×${f.replicas} processes` : '';
   lines.push(
     `C=${f.concurrency} N=${f.orders} M=${f.serialOrders} R=${f.replicas} (worker and gateway processes each), ${report.environment.nproc} cores, ${temporalDescription(f)}` +
-      `${f.untuned ? ' with the CLI defaults (--untuned)' : ''}; ${report.durationSec} s in all. Latencies in ms.`,
+      `${f.untuned ? ' with the CLI defaults (--untuned)' : ''}${extrasDescription(f)}; ${report.durationSec} s in all. Latencies in ms.`,
     '',
   );
   if (systems.length > 0) {
@@ -166,6 +166,16 @@ function errorsText(phase: PhaseResult): string {
 function fmt(value: number | null | undefined): string {
   if (value === null || value === undefined) return '–';
   return Number.isInteger(value) ? String(value) : value >= 100 ? value.toFixed(0) : value >= 10 ? value.toFixed(1) : value.toFixed(2);
+}
+
+/** The A/B settings of a run (`--dynamic-config`, `--env`); older reports have none. */
+function extrasDescription(f: BenchReport['flags']): string {
+  const parts: string[] = [];
+  const dynamic = Object.entries(f.dynamicConfig ?? {});
+  if (dynamic.length > 0) parts.push(`dynamic config ${dynamic.map(([key, value]) => `${key}=${String(value)}`).join(', ')}`);
+  const env = Object.entries(f.appEnv ?? {});
+  if (env.length > 0) parts.push(`service env ${env.map(([key, value]) => `${key}=${value}`).join(', ')}`);
+  return parts.length > 0 ? `; ${parts.join('; ')}` : '';
 }
 
 function temporalDescription(f: BenchReport['flags']): string {

@@ -71,6 +71,8 @@ async function main(): Promise<number> {
       temporal: flags.temporal,
       historyHosts: flags.historyHosts,
       untuned: flags.untuned,
+      dynamicConfig: flags.dynamicConfig,
+      appEnv: flags.appEnv,
       emptyActivities: flags.emptyActivities,
       cpuProfile: flags.cpuProfile,
       replicas: flags.replicas,
@@ -173,7 +175,10 @@ async function main(): Promise<number> {
   writeFileSync(`${base}.md`, markdown);
   writeFileSync(`${base}.svg`, svgChart(report, title));
   log(`wrote ${path.relative(process.cwd(), base)}.{json,md,svg}`);
-  if (!flags.quick) {
+  // The docs' chart is a full run's: not a smoke run, one without a floor, or one with A/B settings.
+  const fullRun = systems.length === 3;
+  const abSettings = Object.keys(flags.dynamicConfig).length + Object.keys(flags.appEnv).length > 0;
+  if (!flags.quick && fullRun && !abSettings) {
     const latest = path.join(REPO_ROOT, 'docs', 'img', `bench-latest-${fileMode}.svg`);
     mkdirSync(path.dirname(latest), { recursive: true });
     copyFileSync(`${base}.svg`, latest);

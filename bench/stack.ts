@@ -12,6 +12,7 @@ import { freePorts } from '../dev/infra/ports';
 import type { ServiceStartOptions } from '../dev/infra/service-table';
 import { startService } from '../dev/infra/start-service';
 import { registerSearchAttributes } from '../dev/infra/temporal-cli';
+import { DEV_SERVER_DYNAMIC_CONFIG, type DynamicConfig } from '../dev/infra/temporal-dev-server';
 import { createLogger } from '../src/logger';
 import { seedProducts } from '../src/products/seed';
 import { bundleWorkflows } from '../src/scripts/bundle-workflows';
@@ -59,6 +60,10 @@ export interface StackOptions {
   /** History processes when `temporal` is `cluster`. */
   historyHosts: number;
   untuned: boolean;
+  /** Dynamic config values on top of the dev server's (tuned or untuned). */
+  dynamicConfig?: DynamicConfig;
+  /** Environment variables for the service's own processes (worker, gateway, products, payments). */
+  appEnv?: Record<string, string>;
   emptyActivities: 'remote' | 'local';
   /** Write V8 CPU profiles of the service's processes into the logs folder. */
   cpuProfile?: boolean;
@@ -155,6 +160,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     };
     // Untuned: the Temporal CLI's own dynamic config and SQLite settings.
     if (options.untuned) Object.assign(devServerOptions, { dynamicConfig: {}, sqlitePragmas: {} });
+    if (options.dynamicConfig && Object.keys(options.dynamicConfig).length > 0) {
+      devServerOptions.dynamicConfig = { ...(devServerOptions.dynamicConfig ?? DEV_SERVER_DYNAMIC_CONFIG), ...options.dynamicConfig };
+    }
     const onCluster = options.temporal === 'cluster';
     // The cluster persists to the stack's PostgreSQL: it starts once that answers. Its nodes are
     // all counted as `temporal` in every reading.
@@ -239,10 +247,13 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       // Replicas of one process would compete for its metrics port.
       ...METRICS_OFF,
     };
+    const serviceEnv: NodeJS.ProcessEnv = { ...env, ...options.appEnv };
+    const SERVICE_APPS: readonly AppName[] = ['products', 'payments', 'worker', 'gateway'];
 
     const startReplica = (name: AppName, replicaName: string): TsxChild => {
       const nodeArgs = options.cpuProfile ? ['--cpu-prof', '--cpu-prof-dir', path.join(tempDir, 'logs', 'cpu-profiles', replicaName)] : [];
-      const app = startTsxChild({ name: replicaName, script: APP_SCRIPTS[name], cwd: REPO_ROOT, env, logFile: logFile(replicaName), nodeArgs });
+      const appEnv = SERVICE_APPS.includes(name) ? serviceEnv : env;
+      const app = startTsxChild({ name: replicaName, script: APP_SCRIPTS[name], cwd: REPO_ROOT, env: appEnv, logFile: logFile(replicaName), nodeArgs });
       reaper.track(app.pid);
       trees.add(name, app.pid);
       void app.exited.then((status) => {

@@ -55,7 +55,8 @@ export function startTsxChild(options: TsxChildOptions): TsxChild {
   });
   for (const stream of [child.stdout, child.stderr]) {
     createInterface({ input: stream }).on('line', (line) => {
-      log.write(`${line}\n`);
+      // The pipes may still hold lines when stop() has ended the log: those are dropped.
+      if (!log.writableEnded) log.write(`${line}\n`);
       if (line.includes('"ready"') && isReadyLine(line)) markReady();
     });
   }

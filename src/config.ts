@@ -67,6 +67,8 @@ const environmentSchema = z.object({
   TEMPORAL_ENCRYPTION_PREVIOUS_KEYS: previousKeys,
   TEMPORAL_WORKFLOW_BUNDLE: optional,
   TEMPORAL_WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).default(100),
+  // The SDK's promise stack traces (the Web UI's "Stack Trace" tab); off by default for CPU and memory.
+  TEMPORAL_WORKER_STACK_TRACES: flag,
   TEMPORAL_CODEC_SERVER_HOST: z.string().min(1).default('127.0.0.1'),
   TEMPORAL_CODEC_SERVER_PORT: port.default(8888),
   TEMPORAL_CODEC_SERVER_ORIGINS: list.default('http://localhost:8233'),
@@ -177,6 +179,11 @@ export interface Config {
     workflowBundle?: string;
     /** Open orders the worker keeps in memory; others are replayed from their (short) history when needed. */
     maxCachedWorkflows: number;
+    /**
+     * Stack traces of open workflows for the `__stack_trace` query (Web UI "Stack Trace" tab); false
+     * skips the SDK's per-promise stack capture, ~15 % of the worker's CPU (worker/workflow-stack-traces.ts).
+     */
+    workflowStackTraces: boolean;
     /** Which local Temporal `npm start` runs when none answers at `address`. */
     profile: 'dev' | 'cluster';
     /** How long closed workflows are kept (set on the namespace; can change at any time). */
@@ -340,6 +347,7 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
       encryption: temporalEncryption(e),
       workflowBundle: e.TEMPORAL_WORKFLOW_BUNDLE,
       maxCachedWorkflows: e.TEMPORAL_WORKER_MAX_CACHED_WORKFLOWS,
+      workflowStackTraces: e.TEMPORAL_WORKER_STACK_TRACES,
       profile: e.TEMPORAL_LOCAL_SERVER,
       retentionDays: e.TEMPORAL_NAMESPACE_RETENTION_DAYS,
       cluster: {

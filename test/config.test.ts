@@ -23,6 +23,7 @@ describe('configuration', () => {
       tls: false,
       apiKey: undefined,
       maxCachedWorkflows: 100,
+      workflowStackTraces: false,
       profile: 'dev',
       retentionDays: 30,
       cluster: {

@@ -229,6 +229,14 @@ describe('payments and status changes', () => {
     expect(paid.stripeChargeId).toMatch(/^pi_/);
   });
 
+  it('keeps no promise stack traces unless TEMPORAL_WORKER_STACK_TRACES is set (the default saves CPU)', async () => {
+    const { order } = await system.client.place([{ productId: mouse.id, quantity: 1 }]);
+    const handle = system.temporal.workflow.getHandle(orderWorkflowId(order.id));
+    await expect(handle.query('__stack_trace')).rejects.toThrow(/stack traces are not enabled/);
+    // Everything else the workflow answers still works.
+    expect(await handle.query('getOrder')).toMatchObject({ id: order.id });
+  });
+
   it('moves PAID to DELIVERED, keeps a status it already has, and refuses what the lifecycle forbids', async () => {
     const { order } = await system.client.place([{ productId: keyboard.id, quantity: 1 }]);
     expect(await system.nest.sendExpectingError('orders.change.status', { id: order.id, status: 'PAID' })).toMatchObject({

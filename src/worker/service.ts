@@ -7,6 +7,7 @@ import type { DatabasePool } from '../db/pool';
 import type { Tracing } from '../observability/tracing';
 import { temporalDataConverter } from '../temporal/connection';
 import { tracingWorkerOptions } from '../temporal/tracing-interceptors';
+import { setWorkflowStackTraces } from './workflow-stack-traces';
 
 export interface OrderWorkerDeps {
   connection: NativeConnection;
@@ -29,6 +30,8 @@ export const WORKFLOWS_PATH = require.resolve('../workflows');
 
 /** Runs OrderWorkflow and its activities on the configured task queue until stopped. */
 export async function startOrderWorker({ connection, pool, nats, config, tracing }: OrderWorkerDeps): Promise<RunningWorker> {
+  // Before Worker.create, which starts the workflow thread.
+  setWorkflowStackTraces(config.temporal.workflowStackTraces);
   const worker = await Worker.create({
     connection,
     namespace: config.temporal.namespace,
