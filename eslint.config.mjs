@@ -28,7 +28,14 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [{ regex: '^(\\.\\./)+dev(/|$)', message: 'src/ ships without dev/: development tooling may import the product, not the reverse.' }] },
+        {
+          patterns: [
+            {
+              regex: '^(\\.\\./)+dev(/|$)',
+              message: 'src/ ships without dev/: development tooling may import the product, not the reverse.',
+            },
+          ],
+        },
       ],
     },
   },

@@ -81,7 +81,10 @@ export function parseFlags(argv: readonly string[]): BenchFlags {
   const explicit = new Set<string>();
   for (let i = 0; i < argv.length; i += 1) {
     const arg = argv[i] as string;
-    const [name, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    const [name, inline] =
+      arg.startsWith('--') && arg.includes('=')
+        ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)]
+        : [arg, undefined];
     const value = (): string => {
       const next = inline ?? argv[++i];
       if (next === undefined) throw new Error(`${name} needs a value\n${USAGE}`);
@@ -90,7 +93,8 @@ export function parseFlags(argv: readonly string[]): BenchFlags {
     switch (name) {
       case '--temporal': {
         const mode = value();
-        if (mode !== 'file' && mode !== 'memory' && mode !== 'cluster') throw new Error(`--temporal must be file, memory or cluster, not ${mode}`);
+        if (mode !== 'file' && mode !== 'memory' && mode !== 'cluster')
+          throw new Error(`--temporal must be file, memory or cluster, not ${mode}`);
         flags.temporal = mode;
         break;
       }
@@ -118,7 +122,8 @@ export function parseFlags(argv: readonly string[]): BenchFlags {
         break;
       case '--empty-activities': {
         const kind = value();
-        if (kind !== 'remote' && kind !== 'local') throw new Error(`--empty-activities must be remote or local, not ${kind}`);
+        if (kind !== 'remote' && kind !== 'local')
+          throw new Error(`--empty-activities must be remote or local, not ${kind}`);
         flags.emptyActivities = kind;
         break;
       }
@@ -131,7 +136,8 @@ export function parseFlags(argv: readonly string[]): BenchFlags {
           .map((part) => part.trim())
           .filter(Boolean)
           .map((part) => {
-            if (!(RUN_PARTS as readonly string[]).includes(part)) throw new Error(`--only takes ${RUN_PARTS.join(', ')}; not ${part}`);
+            if (!(RUN_PARTS as readonly string[]).includes(part))
+              throw new Error(`--only takes ${RUN_PARTS.join(', ')}; not ${part}`);
             return part as RunPart;
           });
         break;

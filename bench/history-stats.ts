@@ -89,7 +89,9 @@ export async function historyStats(client: Client, workflowIds: readonly string[
     workflowTasksPerOrder: mean(workflowTasks),
     activitiesPerOrder: mean(activities),
     localActivitiesPerOrder: mean(localActivities),
-    eventTypesPerOrder: Object.fromEntries(Object.entries(byType).map(([name, count]) => [name, mean(count) as number])),
+    eventTypesPerOrder: Object.fromEntries(
+      Object.entries(byType).map(([name, count]) => [name, mean(count) as number]),
+    ),
   };
 }
 

@@ -59,13 +59,23 @@ export interface LoadContext {
 }
 
 /** `count` creates with `concurrency` in flight; returns the new order ids. */
-export async function createPhase(ctx: LoadContext, count: number, concurrency: number): Promise<{ result: PhaseResult; orderIds: string[] }> {
+export async function createPhase(
+  ctx: LoadContext,
+  count: number,
+  concurrency: number,
+): Promise<{ result: PhaseResult; orderIds: string[] }> {
   const latencies: number[] = [];
   const errors = new ErrorTally();
   const orderIds: string[] = [];
   let next = 0;
   const started = performance.now();
-  const ticker = progressTicker(ctx.progress, `${ctx.target.system} create @${concurrency}`, count, () => orderIds.length, errors);
+  const ticker = progressTicker(
+    ctx.progress,
+    `${ctx.target.system} create @${concurrency}`,
+    count,
+    () => orderIds.length,
+    errors,
+  );
   await runWorkers(concurrency, async () => {
     while (next < count) {
       next += 1;
@@ -82,13 +92,23 @@ export async function createPhase(ctx: LoadContext, count: number, concurrency: 
 }
 
 /** Pays `orderIds` with `concurrency` publishers, each waiting until its order is PAID before the next. */
-export async function payPhase(ctx: LoadContext, orderIds: readonly string[], concurrency: number): Promise<{ result: PhaseResult; paidIds: string[] }> {
+export async function payPhase(
+  ctx: LoadContext,
+  orderIds: readonly string[],
+  concurrency: number,
+): Promise<{ result: PhaseResult; paidIds: string[] }> {
   const latencies: number[] = [];
   const errors = new ErrorTally();
   const paidIds: string[] = [];
   let next = 0;
   const started = performance.now();
-  const ticker = progressTicker(ctx.progress, `${ctx.target.system} pay @${concurrency}`, orderIds.length, () => paidIds.length, errors);
+  const ticker = progressTicker(
+    ctx.progress,
+    `${ctx.target.system} pay @${concurrency}`,
+    orderIds.length,
+    () => paidIds.length,
+    errors,
+  );
   await runWorkers(concurrency, async () => {
     while (next < orderIds.length) {
       const orderId = orderIds[next] as string;
@@ -124,7 +144,13 @@ export interface MemoryRunResult {
  * The memory run: `count` orders created by `concurrency` callers and paid without waiting for each
  * one; at most `window` orders are between "create sent" and "seen PAID" at any time.
  */
-export async function memoryRun(ctx: LoadContext, count: number, concurrency: number, window: number, counters: MemoryCounters): Promise<MemoryRunResult> {
+export async function memoryRun(
+  ctx: LoadContext,
+  count: number,
+  concurrency: number,
+  window: number,
+  counters: MemoryCounters,
+): Promise<MemoryRunResult> {
   const createLatencies: number[] = [];
   const paidLatencies: number[] = [];
   const createErrors = new ErrorTally();
@@ -133,7 +159,14 @@ export async function memoryRun(ctx: LoadContext, count: number, concurrency: nu
   const payments = new Set<Promise<void>>();
   let next = 0;
   const started = performance.now();
-  const ticker = progressTicker(ctx.progress, 'memory run', count, () => counters.paid, payErrors, () => `, created ${counters.created}`);
+  const ticker = progressTicker(
+    ctx.progress,
+    'memory run',
+    count,
+    () => counters.paid,
+    payErrors,
+    () => `, created ${counters.created}`,
+  );
   await runWorkers(concurrency, async () => {
     while (next < count) {
       next += 1;
@@ -172,7 +205,9 @@ export async function memoryRun(ctx: LoadContext, count: number, concurrency: nu
   };
 }
 
-async function createOne(ctx: LoadContext): Promise<{ ok: true; orderId: string; ms: number } | { ok: false; kind: string }> {
+async function createOne(
+  ctx: LoadContext,
+): Promise<{ ok: true; orderId: string; ms: number } | { ok: false; kind: string }> {
   const body = ctx.orders.next(ctx.target.system);
   const started = performance.now();
   const outcome = await nestRequest<{ order?: { id?: unknown } }>(ctx.nc, ctx.target.createSubject, body, DEADLINE_MS);
@@ -196,7 +231,14 @@ async function payOne(ctx: LoadContext, orderId: string, sequence: number): Prom
   return paidAt === null ? null : paidAt - started;
 }
 
-function phaseResult(phase: 'create' | 'pay', inFlight: number, attempted: number, latencies: number[], wallMs: number, errors: ErrorTally): PhaseResult {
+function phaseResult(
+  phase: 'create' | 'pay',
+  inFlight: number,
+  attempted: number,
+  latencies: number[],
+  wallMs: number,
+  errors: ErrorTally,
+): PhaseResult {
   return {
     phase,
     inFlight,
@@ -213,7 +255,14 @@ async function runWorkers(count: number, work: () => Promise<void>): Promise<voi
   await Promise.all(Array.from({ length: count }, () => work()));
 }
 
-function progressTicker(progress: Progress, label: string, total: number, done: () => number, errors: ErrorTally, extra: () => string = () => '') {
+function progressTicker(
+  progress: Progress,
+  label: string,
+  total: number,
+  done: () => number,
+  errors: ErrorTally,
+  extra: () => string = () => '',
+) {
   const started = performance.now();
   const timer = setInterval(() => {
     const seconds = (performance.now() - started) / 1000;

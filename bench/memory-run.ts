@@ -34,7 +34,14 @@ export interface MemoryReport extends MemoryRunResult {
 
 export async function runMemory(
   flags: BenchFlags,
-  deps: { nc: NatsConnection; stack: Stack; sampler: Sampler; orders: OrderFactory; runId: string; log: (line: string) => void },
+  deps: {
+    nc: NatsConnection;
+    stack: Stack;
+    sampler: Sampler;
+    orders: OrderFactory;
+    runId: string;
+    log: (line: string) => void;
+  },
 ): Promise<MemoryReport> {
   const { stack, sampler, log } = deps;
   log(`memory run: restarting the worker${flags.replicas > 1 ? ` (all ${flags.replicas} replicas)` : ''}`);
@@ -51,7 +58,12 @@ export async function runMemory(
       rssMb[name] = round(reading.rssBytes / 1_048_576);
       peak[name] = Math.max(peak[name] ?? 0, rssMb[name]);
     }
-    series.push({ tSec: round((performance.now() - started) / 1000), created: counters.created, paid: counters.paid, rssMb });
+    series.push({
+      tSec: round((performance.now() - started) / 1000),
+      created: counters.created,
+      paid: counters.paid,
+      rssMb,
+    });
   };
   record(sampler.take());
   const unlisten = sampler.listen(record);
@@ -71,9 +83,18 @@ export async function runMemory(
     await poller.stop();
   }
   const workerRssMbAt: Record<string, number | null> = {};
-  const milestones = [...new Set([...MEMORY_MILESTONES.filter((value) => value < flags.memoryOrders), flags.memoryOrders])];
+  const milestones = [
+    ...new Set([...MEMORY_MILESTONES.filter((value) => value < flags.memoryOrders), flags.memoryOrders]),
+  ];
   for (const milestone of milestones) {
     workerRssMbAt[String(milestone)] = series.find((point) => point.created >= milestone)?.rssMb.worker ?? null;
   }
-  return { ...result, workerRestarted: true, workerRssMbAt, workerPeakRssMb: peak.worker ?? 0, peakRssMb: peak, series };
+  return {
+    ...result,
+    workerRestarted: true,
+    workerRssMbAt,
+    workerPeakRssMb: peak.worker ?? 0,
+    peakRssMb: peak,
+    series,
+  };
 }

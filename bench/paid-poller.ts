@@ -28,7 +28,11 @@ export class PaidPoller {
   async start(): Promise<void> {
     await this.client.connect();
     // Planned once, run thousands of times.
-    await this.client.query({ name: 'paid', text: "SELECT id FROM orders WHERE id = ANY($1::uuid[]) AND status = 'PAID'", values: [[]] });
+    await this.client.query({
+      name: 'paid',
+      text: "SELECT id FROM orders WHERE id = ANY($1::uuid[]) AND status = 'PAID'",
+      values: [[]],
+    });
     this.running = true;
     this.loop = this.run();
   }
@@ -76,7 +80,11 @@ export class PaidPoller {
       }
       const started = performance.now();
       try {
-        const result = await this.client.query<{ id: string }>({ name: 'paid', text: "SELECT id FROM orders WHERE id = ANY($1::uuid[]) AND status = 'PAID'", values: [[...this.waiting.keys()]] });
+        const result = await this.client.query<{ id: string }>({
+          name: 'paid',
+          text: "SELECT id FROM orders WHERE id = ANY($1::uuid[]) AND status = 'PAID'",
+          values: [[...this.waiting.keys()]],
+        });
         for (const { id } of result.rows) {
           this.waiting.get(id)?.resolve(started);
           this.waiting.delete(id);

@@ -40,7 +40,9 @@ export function ratiosOf(systems: BenchReport['systems']): BenchReport['ratios']
 const ORDER: SystemId[] = ['service', 'seed', 'empty'];
 
 export function markdownReport(report: BenchReport, title: string): string {
-  const systems = ORDER.map((id) => report.systems[id]).filter((system): system is SystemResult => system !== undefined);
+  const systems = ORDER.map((id) => report.systems[id]).filter(
+    (system): system is SystemResult => system !== undefined,
+  );
   const lines: string[] = [`## ${title}`, ''];
   const f = report.flags;
   // With replicas, `worker` and `gateway` stand for the sum over their processes.
@@ -51,11 +53,21 @@ export function markdownReport(report: BenchReport, title: string): string {
     '',
   );
   if (systems.length > 0) {
-    lines.push('| system | in flight | creates/s | create p50/p95/p99/max | paid/s | payment→PAID p50/p99 | CPU ms/order (create+pay) | history events/order |');
+    lines.push(
+      '| system | in flight | creates/s | create p50/p95/p99/max | paid/s | payment→PAID p50/p99 | CPU ms/order (create+pay) | history events/order |',
+    );
     lines.push('| --- | ---: | ---: | --- | ---: | --- | ---: | ---: |');
     for (const system of systems) {
       const history = system.history?.eventsPerOrder ?? '–';
-      lines.push(row(system.label, system.create, system.pay, cpuPair(system.cpu.create.systemPerOrderMs, system.cpu.pay.systemPerOrderMs), history));
+      lines.push(
+        row(
+          system.label,
+          system.create,
+          system.pay,
+          cpuPair(system.cpu.create.systemPerOrderMs, system.cpu.pay.systemPerOrderMs),
+          history,
+        ),
+      );
       lines.push(
         row(
           system.label,
@@ -71,17 +83,23 @@ export function markdownReport(report: BenchReport, title: string): string {
   }
 
   const resolution = systems.map((system) => `${system.label} ${fmt(system.poller.meanCycleMs)} ms`);
-  if (resolution.length > 0) lines.push(`payment→PAID resolution (mean cycle of the PAID poller): ${resolution.join(', ')}.`, '');
+  if (resolution.length > 0)
+    lines.push(`payment→PAID resolution (mean cycle of the PAID poller): ${resolution.join(', ')}.`, '');
 
   const noise = systems.map(
-    (system) => `${system.label} ${Math.round(system.cpu.create.outsideShare * 100)}% / ${Math.round(system.cpu.pay.outsideShare * 100)}%`,
+    (system) =>
+      `${system.label} ${Math.round(system.cpu.create.outsideShare * 100)}% / ${Math.round(system.cpu.pay.outsideShare * 100)}%`,
   );
   if (noise.length > 0) {
-    lines.push(`Other load on the machine during the create / pay phases at C (CPU outside the watched processes, share of all cores): ${noise.join(', ')}.`, '');
+    lines.push(
+      `Other load on the machine during the create / pay phases at C (CPU outside the watched processes, share of all cores): ${noise.join(', ')}.`,
+      '',
+    );
   }
 
   const ratioLines = Object.entries(report.ratios).map(
-    ([floor, ratio]) => `- this service ÷ ${floor === 'seed' ? 'seed floor' : 'empty-workflow floor'}: creates/s ${ratio.createsPerSecond ?? '–'}, paid/s ${ratio.paidPerSecond ?? '–'}`,
+    ([floor, ratio]) =>
+      `- this service ÷ ${floor === 'seed' ? 'seed floor' : 'empty-workflow floor'}: creates/s ${ratio.createsPerSecond ?? '–'}, paid/s ${ratio.paidPerSecond ?? '–'}`,
   );
   if (ratioLines.length > 0) lines.push('Throughput ratios (at C in flight):', '', ...ratioLines, '');
 
@@ -89,7 +107,11 @@ export function markdownReport(report: BenchReport, title: string): string {
     (['create', 'pay', 'createAt1', 'payAt1'] as const).flatMap((key) => {
       const phase = system[key];
       if (!phase || Object.keys(phase.errors).length === 0) return [];
-      return [`- ${system.label}, ${key}: ${Object.entries(phase.errors).map(([kind, count]) => `${kind} × ${count}`).join(', ')}`];
+      return [
+        `- ${system.label}, ${key}: ${Object.entries(phase.errors)
+          .map(([kind, count]) => `${kind} × ${count}`)
+          .join(', ')}`,
+      ];
     }),
   );
   lines.push(errorLines.length > 0 ? `Errors:\n\n${errorLines.join('\n')}\n` : 'Errors: none.\n');
@@ -101,7 +123,9 @@ export function markdownReport(report: BenchReport, title: string): string {
     lines.push(`| --- |${systems.map(() => ' ---: |').join('')}`);
     for (const name of names) {
       const cells = systems.map((system) =>
-        system.processes.includes(name) ? `${fmt(system.cpu.create.perOrderMs[name])} / ${fmt(system.cpu.pay.perOrderMs[name])}` : '–',
+        system.processes.includes(name)
+          ? `${fmt(system.cpu.create.perOrderMs[name])} / ${fmt(system.cpu.pay.perOrderMs[name])}`
+          : '–',
       );
       lines.push(`| ${name} | ${cells.join(' | ')} |`);
     }
@@ -131,24 +155,42 @@ export function markdownReport(report: BenchReport, title: string): string {
       '',
     );
     const milestones = Object.keys(memory.workerRssMbAt);
-    lines.push(`| worker RSS (MB${f.replicas > 1 ? `, ×${f.replicas} summed` : ''}) | ${milestones.map((m) => `${Number(m).toLocaleString('en-US')} orders`).join(' | ')} | peak |`);
+    lines.push(
+      `| worker RSS (MB${f.replicas > 1 ? `, ×${f.replicas} summed` : ''}) | ${milestones.map((m) => `${Number(m).toLocaleString('en-US')} orders`).join(' | ')} | peak |`,
+    );
     lines.push(`| --- |${milestones.map(() => ' ---: |').join('')} ---: |`);
-    lines.push(`| after a restart | ${milestones.map((m) => fmt(memory.workerRssMbAt[m])).join(' | ')} | ${fmt(memory.workerPeakRssMb)} |`);
+    lines.push(
+      `| after a restart | ${milestones.map((m) => fmt(memory.workerRssMbAt[m])).join(' | ')} | ${fmt(memory.workerPeakRssMb)} |`,
+    );
     lines.push('');
   }
 
   const peaks = Object.entries(report.peakRssMb);
-  if (peaks.length > 0) lines.push(`Peak RSS (MB, sampled each second, whole process trees${summed}): ${peaks.map(([name, mb]) => `${name} ${mb}`).join(', ')}.`, '');
-  if (report.failures.length > 0) lines.push('Failures of the harness:', '', ...report.failures.map((failure) => `- ${failure}`), '');
-  if (report.unexpectedExits.length > 0) lines.push('Processes that exited on their own:', '', ...report.unexpectedExits.map((exit) => `- ${exit}`), '');
+  if (peaks.length > 0)
+    lines.push(
+      `Peak RSS (MB, sampled each second, whole process trees${summed}): ${peaks.map(([name, mb]) => `${name} ${mb}`).join(', ')}.`,
+      '',
+    );
+  if (report.failures.length > 0)
+    lines.push('Failures of the harness:', '', ...report.failures.map((failure) => `- ${failure}`), '');
+  if (report.unexpectedExits.length > 0)
+    lines.push('Processes that exited on their own:', '', ...report.unexpectedExits.map((exit) => `- ${exit}`), '');
   return `${lines.join('\n').trimEnd()}\n`;
 }
 
-function row(label: string, create: PhaseResult | null, pay: PhaseResult, cpu: string, history: number | string, inFlight?: number): string {
+function row(
+  label: string,
+  create: PhaseResult | null,
+  pay: PhaseResult,
+  cpu: string,
+  history: number | string,
+  inFlight?: number,
+): string {
   const latency = create?.latencyMs;
-  const createCells = create && latency
-    ? `${create.perSecond} | ${fmt(latency.p50)}/${fmt(latency.p95)}/${fmt(latency.p99)}/${fmt(latency.max)}`
-    : '– | –';
+  const createCells =
+    create && latency
+      ? `${create.perSecond} | ${fmt(latency.p50)}/${fmt(latency.p95)}/${fmt(latency.p99)}/${fmt(latency.max)}`
+      : '– | –';
   const payLatency = pay.latencyMs;
   return `| ${label} | ${inFlight ?? pay.inFlight} | ${createCells} | ${pay.perSecond} | ${fmt(payLatency.p50)}/${fmt(payLatency.p99)} | ${cpu} | ${history} |`;
 }
@@ -165,20 +207,28 @@ function errorsText(phase: PhaseResult): string {
 
 function fmt(value: number | null | undefined): string {
   if (value === null || value === undefined) return '–';
-  return Number.isInteger(value) ? String(value) : value >= 100 ? value.toFixed(0) : value >= 10 ? value.toFixed(1) : value.toFixed(2);
+  return Number.isInteger(value)
+    ? String(value)
+    : value >= 100
+      ? value.toFixed(0)
+      : value >= 10
+        ? value.toFixed(1)
+        : value.toFixed(2);
 }
 
 /** The A/B settings of a run (`--dynamic-config`, `--env`); older reports have none. */
 function extrasDescription(f: BenchReport['flags']): string {
   const parts: string[] = [];
   const dynamic = Object.entries(f.dynamicConfig ?? {});
-  if (dynamic.length > 0) parts.push(`dynamic config ${dynamic.map(([key, value]) => `${key}=${String(value)}`).join(', ')}`);
+  if (dynamic.length > 0)
+    parts.push(`dynamic config ${dynamic.map(([key, value]) => `${key}=${String(value)}`).join(', ')}`);
   const env = Object.entries(f.appEnv ?? {});
   if (env.length > 0) parts.push(`service env ${env.map(([key, value]) => `${key}=${value}`).join(', ')}`);
   return parts.length > 0 ? `; ${parts.join('; ')}` : '';
 }
 
 function temporalDescription(f: BenchReport['flags']): string {
-  if (f.temporal === 'cluster') return `Temporal cluster on PostgreSQL (${f.historyHosts} history host${f.historyHosts === 1 ? '' : 's'}, 4 shards)`;
+  if (f.temporal === 'cluster')
+    return `Temporal cluster on PostgreSQL (${f.historyHosts} history host${f.historyHosts === 1 ? '' : 's'}, 4 shards)`;
   return `Temporal dev server ${f.temporal === 'file' ? 'with a SQLite file' : 'in memory'}`;
 }

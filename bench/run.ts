@@ -36,14 +36,19 @@ async function main(): Promise<number> {
   }
   const startedAt = new Date();
   const loadAtStart = os.loadavg().map((value) => round(value, 2));
-  const stamp = startedAt.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const stamp = startedAt
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
   const runId = stamp.toLowerCase();
   const hosts = flags.temporal === 'cluster' && flags.historyHosts !== 2 ? `-h${flags.historyHosts}` : '';
   const mode = `${flags.temporal}${hosts}${flags.untuned ? '-untuned' : ''}${flags.emptyActivities === 'local' ? '-local' : ''}`;
   // Result files of a run with replicas are told apart by name, and do not replace the default chart.
   const fileMode = flags.replicas > 1 ? `${mode}-r${flags.replicas}` : mode;
   const systems = (['service', 'seed', 'empty'] as const).filter((id) => flags.only.includes(id));
-  log(`C=${flags.concurrency} N=${flags.orders} M=${flags.serialOrders} K=${flags.memoryOrders} R=${flags.replicas}; Temporal ${mode}; parts: ${flags.only.join(', ')}`);
+  log(
+    `C=${flags.concurrency} N=${flags.orders} M=${flags.serialOrders} K=${flags.memoryOrders} R=${flags.replicas}; Temporal ${mode}; parts: ${flags.only.join(', ')}`,
+  );
 
   let stack: Stack | undefined;
   let nc: NatsConnection | undefined;
@@ -99,9 +104,17 @@ async function main(): Promise<number> {
     for (const system of systems) {
       log(`── ${system} ──`);
       try {
-        results[system] = await runSystem(system, flags, { nc, temporal, trees: stack.trees, databaseUrl: stack.databaseUrls[system], orders, runId, log });
+        results[system] = await runSystem(system, flags, {
+          nc,
+          temporal,
+          trees: stack.trees,
+          databaseUrl: stack.databaseUrls[system],
+          orders,
+          runId,
+          log,
+        });
       } catch (error) {
-        failures.push(`${system}: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
+        failures.push(`${system}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
         log(`${system} failed: ${String(error)}`);
       }
     }
@@ -110,16 +123,18 @@ async function main(): Promise<number> {
       try {
         memory = await runMemory(flags, { nc, stack, sampler, orders, runId, log });
       } catch (error) {
-        failures.push(`memory run: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
+        failures.push(`memory run: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
         log(`memory run failed: ${String(error)}`);
       }
     }
   } catch (error) {
-    failures.push(`bench: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
+    failures.push(`bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
     log(`bench failed: ${String(error)}`);
   }
 
-  const peakRssMb = Object.fromEntries(Object.entries(sampler?.peakRssBytes ?? {}).map(([name, bytes]) => [name, round(bytes / 1_048_576)]));
+  const peakRssMb = Object.fromEntries(
+    Object.entries(sampler?.peakRssBytes ?? {}).map(([name, bytes]) => [name, round(bytes / 1_048_576)]),
+  );
   const unexpectedExits = stack.unexpectedExits();
   const environment = {
     nproc: os.availableParallelism(),
@@ -132,11 +147,12 @@ async function main(): Promise<number> {
     temporalCli: stack.temporalVersion,
     temporalMode: flags.temporal,
     temporalArgs: stack.temporalArgs,
-    dynamicConfig: flags.temporal === 'cluster'
-      ? `cluster: ${flags.historyHosts} history hosts, 4 shards, CLUSTER_DYNAMIC_CONFIG (Temporal's defaults otherwise)`
-      : flags.untuned
-        ? 'CLI defaults (dynamicConfig: {}, sqlitePragmas: {})'
-        : "the project's defaults (DEV_SERVER_DYNAMIC_CONFIG, DEV_SERVER_SQLITE_PRAGMAS)",
+    dynamicConfig:
+      flags.temporal === 'cluster'
+        ? `cluster: ${flags.historyHosts} history hosts, 4 shards, CLUSTER_DYNAMIC_CONFIG (Temporal's defaults otherwise)`
+        : flags.untuned
+          ? 'CLI defaults (dynamicConfig: {}, sqlitePragmas: {})'
+          : "the project's defaults (DEV_SERVER_DYNAMIC_CONFIG, DEV_SERVER_SQLITE_PRAGMAS)",
     git: gitDescription(),
   };
   log('stopping the stack');
@@ -191,7 +207,10 @@ async function main(): Promise<number> {
 function gitDescription(): { commit: string; dirty: boolean } | null {
   try {
     const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO_ROOT, encoding: 'utf8' }).trim();
-    const status = execFileSync('git', ['status', '--porcelain', '--', 'src'], { cwd: REPO_ROOT, encoding: 'utf8' }).trim();
+    const status = execFileSync('git', ['status', '--porcelain', '--', 'src'], {
+      cwd: REPO_ROOT,
+      encoding: 'utf8',
+    }).trim();
     return { commit, dirty: status.length > 0 };
   } catch {
     return null;

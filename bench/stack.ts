@@ -29,7 +29,8 @@ import { startTsxChild, type TsxChild } from './tsx-child';
  * service's four processes and the floors' processes. Modelled on the fault suite's system.
  */
 
-export type AppName = 'products' | 'payments' | 'worker' | 'gateway' | 'seed-pipeline' | 'empty-worker' | 'empty-gateway';
+export type AppName =
+  'products' | 'payments' | 'worker' | 'gateway' | 'seed-pipeline' | 'empty-worker' | 'empty-gateway';
 
 const APP_SCRIPTS: Record<AppName, string> = {
   products: 'src/products/main.ts',
@@ -52,8 +53,17 @@ export const SYSTEM_PROCESSES: Record<SystemId, string[]> = {
 };
 
 export const REPO_ROOT = path.resolve(__dirname, '..');
-const OWN_PREFIXES = ['TEMPORAL_', 'NATS_', 'DATABASE_', 'STRIPE_', 'PAYMENTS_', 'PRODUCTS_', 'ORDER_', 'BENCH_', 'LOG_LEVEL'];
-
+const OWN_PREFIXES = [
+  'TEMPORAL_',
+  'NATS_',
+  'DATABASE_',
+  'STRIPE_',
+  'PAYMENTS_',
+  'PRODUCTS_',
+  'ORDER_',
+  'BENCH_',
+  'LOG_LEVEL',
+];
 
 export interface StackOptions {
   temporal: 'file' | 'memory' | 'cluster';
@@ -109,7 +119,11 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     if (closed) return;
     closed = true;
     // Callers first, then what they call, then the infrastructure.
-    const order: AppName[][] = [['gateway', 'empty-gateway', 'seed-pipeline'], ['worker', 'empty-worker'], ['products', 'payments']];
+    const order: AppName[][] = [
+      ['gateway', 'empty-gateway', 'seed-pipeline'],
+      ['worker', 'empty-worker'],
+      ['products', 'payments'],
+    ];
     for (const group of order) await Promise.allSettled(group.map((name) => stopApp(name)));
     await Promise.allSettled([...infra.values()].map((service) => service.stop()));
     if (keepLogsIn !== undefined) cpSync(path.join(tempDir, 'logs'), keepLogsIn, { recursive: true });
@@ -134,7 +148,13 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       ensureBinary('nats-server', log),
       ensureBinary('stripe-mock', log),
     ]);
-    const [temporalPort, natsPort, postgresPort, stripePort, paymentsPort] = (await freePorts(5)) as [number, number, number, number, number];
+    const [temporalPort, natsPort, postgresPort, stripePort, paymentsPort] = (await freePorts(5)) as [
+      number,
+      number,
+      number,
+      number,
+      number,
+    ];
     const temporalAddress = `127.0.0.1:${temporalPort}`;
     const natsUrl = `nats://127.0.0.1:${natsPort}`;
     const postgresBase = `postgres://postgres@127.0.0.1:${postgresPort}`;
@@ -161,13 +181,20 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     // Untuned: the Temporal CLI's own dynamic config and SQLite settings.
     if (options.untuned) Object.assign(devServerOptions, { dynamicConfig: {}, sqlitePragmas: {} });
     if (options.dynamicConfig && Object.keys(options.dynamicConfig).length > 0) {
-      devServerOptions.dynamicConfig = { ...(devServerOptions.dynamicConfig ?? DEV_SERVER_DYNAMIC_CONFIG), ...options.dynamicConfig };
+      devServerOptions.dynamicConfig = {
+        ...(devServerOptions.dynamicConfig ?? DEV_SERVER_DYNAMIC_CONFIG),
+        ...options.dynamicConfig,
+      };
     }
     const onCluster = options.temporal === 'cluster';
     // The cluster persists to the stack's PostgreSQL: it starts once that answers. Its nodes are
     // all counted as `temporal` in every reading.
     const startCluster = async (): Promise<void> => {
-      const layout = await privateClusterLayout({ postgresUrl: databaseUrls.service, databasePrefix: 'temporal_bench', historyHosts: options.historyHosts });
+      const layout = await privateClusterLayout({
+        postgresUrl: databaseUrls.service,
+        databasePrefix: 'temporal_bench',
+        historyHosts: options.historyHosts,
+      });
       await postgresUp;
       const cluster = await startTemporalCluster({
         binaries: await clusterBinaries(log, false),
@@ -192,27 +219,56 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       postgresStarted = resolve;
     });
     const starts = await Promise.allSettled([
-      onCluster ? startCluster() : (async () => {
-        const service = await startService('temporal', devServerOptions);
-        track('temporal', service);
-        await registerSearchAttributes(temporalBinary, temporalAddress);
-      })(),
+      onCluster
+        ? startCluster()
+        : (async () => {
+            const service = await startService('temporal', devServerOptions);
+            track('temporal', service);
+            await registerSearchAttributes(temporalBinary, temporalAddress);
+          })(),
       (async () => {
         const storeDir = path.join(tempDir, 'nats');
-        track('nats', await startService('nats', { executable: natsBinary, port: natsPort, storeDir, detached: false, logFile: logFile('nats') }));
+        track(
+          'nats',
+          await startService('nats', {
+            executable: natsBinary,
+            port: natsPort,
+            storeDir,
+            detached: false,
+            logFile: logFile('nats'),
+          }),
+        );
       })(),
       (async () => {
         const dataDir = path.join(tempDir, 'postgres');
-        track('postgres', await startService('postgres', { dataDir, port: postgresPort, detached: false, logFile: logFile('postgres') }));
+        track(
+          'postgres',
+          await startService('postgres', {
+            dataDir,
+            port: postgresPort,
+            detached: false,
+            logFile: logFile('postgres'),
+          }),
+        );
         postgresStarted();
       })(),
       (async () => {
-        track('stripe-mock', await startService('stripe-mock', { executable: stripeBinary, port: stripePort, detached: false, logFile: logFile('stripe-mock') }));
+        track(
+          'stripe-mock',
+          await startService('stripe-mock', {
+            executable: stripeBinary,
+            port: stripePort,
+            detached: false,
+            logFile: logFile('stripe-mock'),
+          }),
+        );
       })(),
     ]);
     // All settled first, so whatever did start is tracked and stopped by close().
     for (const outcome of starts) if (outcome.status === 'rejected') throw outcome.reason;
-    log(`infrastructure up: Temporal ${temporalAddress} (${options.temporal}), NATS ${natsUrl}, PostgreSQL ${postgresPort}, folder ${tempDir}`);
+    log(
+      `infrastructure up: Temporal ${temporalAddress} (${options.temporal}), NATS ${natsUrl}, PostgreSQL ${postgresPort}, folder ${tempDir}`,
+    );
 
     const silent = createLogger('bench', 'silent');
     await migrate(databaseUrls.service, silent);
@@ -230,7 +286,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     await bundleWorkflows(workflowBundle);
 
     const env: NodeJS.ProcessEnv = {
-      ...Object.fromEntries(Object.entries(process.env).filter(([key]) => !OWN_PREFIXES.some((prefix) => key.startsWith(prefix)))),
+      ...Object.fromEntries(
+        Object.entries(process.env).filter(([key]) => !OWN_PREFIXES.some((prefix) => key.startsWith(prefix))),
+      ),
       // The apps announce themselves with an info-level "ready" line; info is also how they ship.
       LOG_LEVEL: 'info',
       TEMPORAL_ADDRESS: temporalAddress,
@@ -251,18 +309,30 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const SERVICE_APPS: readonly AppName[] = ['products', 'payments', 'worker', 'gateway'];
 
     const startReplica = (name: AppName, replicaName: string): TsxChild => {
-      const nodeArgs = options.cpuProfile ? ['--cpu-prof', '--cpu-prof-dir', path.join(tempDir, 'logs', 'cpu-profiles', replicaName)] : [];
+      const nodeArgs = options.cpuProfile
+        ? ['--cpu-prof', '--cpu-prof-dir', path.join(tempDir, 'logs', 'cpu-profiles', replicaName)]
+        : [];
       const appEnv = SERVICE_APPS.includes(name) ? serviceEnv : env;
-      const app = startTsxChild({ name: replicaName, script: APP_SCRIPTS[name], cwd: REPO_ROOT, env: appEnv, logFile: logFile(replicaName), nodeArgs });
+      const app = startTsxChild({
+        name: replicaName,
+        script: APP_SCRIPTS[name],
+        cwd: REPO_ROOT,
+        env: appEnv,
+        logFile: logFile(replicaName),
+        nodeArgs,
+      });
       reaper.track(app.pid);
       trees.add(name, app.pid);
       void app.exited.then((status) => {
-        if (!stopping.has(name) && !closed) exits.push(`${replicaName} (pid ${app.pid}) exited on its own: code ${status.code}, signal ${status.signal}`);
+        if (!stopping.has(name) && !closed)
+          exits.push(`${replicaName} (pid ${app.pid}) exited on its own: code ${status.code}, signal ${status.signal}`);
       });
       return app;
     };
     const startApp = async (name: AppName): Promise<void> => {
-      const replicas = replicaNames(name, REPLICATED.includes(name) ? options.replicas : 1).map((replicaName) => startReplica(name, replicaName));
+      const replicas = replicaNames(name, REPLICATED.includes(name) ? options.replicas : 1).map((replicaName) =>
+        startReplica(name, replicaName),
+      );
       apps.set(name, replicas);
       await Promise.all(replicas.map((app) => app.ready));
     };
@@ -285,7 +355,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       databaseUrls,
       trees,
       temporalArgs: commandLine(temporalPid),
-      temporalVersion: onCluster ? `temporal server ${await versionOf(await ensureBinary('temporal-server', log))}` : await versionOf(temporalBinary),
+      temporalVersion: onCluster
+        ? `temporal server ${await versionOf(await ensureBinary('temporal-server', log))}`
+        : await versionOf(temporalBinary),
       async restartApp(name) {
         await stopApp(name);
         await startApp(name);

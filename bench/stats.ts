@@ -11,9 +11,17 @@ export interface LatencySummary {
 export function summarize(samples: readonly number[]): LatencySummary {
   if (samples.length === 0) return { count: 0, mean: null, p50: null, p95: null, p99: null, max: null };
   const sorted = [...samples].sort((a, b) => a - b);
-  const at = (q: number): number => round(sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] as number);
+  const at = (q: number): number =>
+    round(sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] as number);
   const sum = sorted.reduce((total, value) => total + value, 0);
-  return { count: sorted.length, mean: round(sum / sorted.length), p50: at(0.5), p95: at(0.95), p99: at(0.99), max: round(sorted[sorted.length - 1] as number) };
+  return {
+    count: sorted.length,
+    mean: round(sum / sorted.length),
+    p50: at(0.5),
+    p95: at(0.95),
+    p99: at(0.99),
+    max: round(sorted[sorted.length - 1] as number),
+  };
 }
 
 export function round(value: number, digits = 1): number {

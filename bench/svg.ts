@@ -32,9 +32,18 @@ interface Box {
 
 function throughputPanel(report: BenchReport, box: Box): string[] {
   const systems = (['service', 'seed', 'empty'] as const).filter((id) => report.systems[id]);
-  const out = [text(box.x + box.width / 2, box.y - 18, `Throughput at ${report.flags.concurrency} in flight (per second)`, { anchor: 'middle', weight: 'bold' })];
-  if (systems.length === 0) return [...out, text(box.x + box.width / 2, box.y + box.height / 2, 'no systems measured', { anchor: 'middle' })];
-  const values = systems.flatMap((id) => [report.systems[id]?.create.perSecond ?? 0, report.systems[id]?.pay.perSecond ?? 0]);
+  const out = [
+    text(box.x + box.width / 2, box.y - 18, `Throughput at ${report.flags.concurrency} in flight (per second)`, {
+      anchor: 'middle',
+      weight: 'bold',
+    }),
+  ];
+  if (systems.length === 0)
+    return [...out, text(box.x + box.width / 2, box.y + box.height / 2, 'no systems measured', { anchor: 'middle' })];
+  const values = systems.flatMap((id) => [
+    report.systems[id]?.create.perSecond ?? 0,
+    report.systems[id]?.pay.perSecond ?? 0,
+  ]);
   const { max, ticks } = niceScale(Math.max(...values, 1));
   out.push(...yAxis(box, max, ticks, ''));
   const group = box.width / systems.length;
@@ -48,26 +57,40 @@ function throughputPanel(report: BenchReport, box: Box): string[] {
       [bar, system.pay.perSecond, COLORS.paid],
     ] as const) {
       const height = (value / max) * box.height;
-      out.push(`<rect x="${left + offset}" y="${fixed(box.y + box.height - height)}" width="${bar - 2}" height="${fixed(height)}" fill="${color}"/>`);
-      out.push(text(left + offset + (bar - 2) / 2, box.y + box.height - height - 4, String(value), { anchor: 'middle', size: 11 }));
+      out.push(
+        `<rect x="${left + offset}" y="${fixed(box.y + box.height - height)}" width="${bar - 2}" height="${fixed(height)}" fill="${color}"/>`,
+      );
+      out.push(
+        text(left + offset + (bar - 2) / 2, box.y + box.height - height - 4, String(value), {
+          anchor: 'middle',
+          size: 11,
+        }),
+      );
     }
     out.push(text(box.x + index * group + group / 2, box.y + box.height + 18, LABELS[id], { anchor: 'middle' }));
   });
-  out.push(...legend(box.x, box.y + box.height + 40, [
-    ['creates/s', COLORS.creates],
-    ['paid/s', COLORS.paid],
-  ]));
+  out.push(
+    ...legend(box.x, box.y + box.height + 40, [
+      ['creates/s', COLORS.creates],
+      ['paid/s', COLORS.paid],
+    ]),
+  );
   return out;
 }
 
 function memoryPanel(report: BenchReport, box: Box): string[] {
-  const out = [text(box.x + box.width / 2, box.y - 18, 'RSS during the memory run (MB)', { anchor: 'middle', weight: 'bold' })];
+  const out = [
+    text(box.x + box.width / 2, box.y - 18, 'RSS during the memory run (MB)', { anchor: 'middle', weight: 'bold' }),
+  ];
   const full = report.memory?.series ?? [];
   // At most ~300 points per line: a sample a second over a long run is more than a chart can show.
   const every = Math.max(1, Math.ceil(full.length / 300));
   const series = full.filter((_point, index) => index % every === 0 || index === full.length - 1);
-  if (series.length < 2) return [...out, text(box.x + box.width / 2, box.y + box.height / 2, 'no memory run', { anchor: 'middle' })];
-  const lines = (['worker', 'temporal', 'gateway'] as const).filter((name) => series.some((point) => point.rssMb[name] !== undefined));
+  if (series.length < 2)
+    return [...out, text(box.x + box.width / 2, box.y + box.height / 2, 'no memory run', { anchor: 'middle' })];
+  const lines = (['worker', 'temporal', 'gateway'] as const).filter((name) =>
+    series.some((point) => point.rssMb[name] !== undefined),
+  );
   const maxOrders = Math.max(...series.map((point) => point.created), 1);
   const maxMb = Math.max(...series.flatMap((point) => lines.map((name) => point.rssMb[name] ?? 0)), 1);
   const y = niceScale(maxMb);
@@ -75,18 +98,29 @@ function memoryPanel(report: BenchReport, box: Box): string[] {
   out.push(...yAxis(box, y.max, y.ticks, ''));
   for (const tick of x.ticks) {
     const px = box.x + (tick / x.max) * box.width;
-    out.push(`<line x1="${fixed(px)}" y1="${box.y + box.height}" x2="${fixed(px)}" y2="${box.y + box.height + 4}" stroke="#333"/>`);
+    out.push(
+      `<line x1="${fixed(px)}" y1="${box.y + box.height}" x2="${fixed(px)}" y2="${box.y + box.height + 4}" stroke="#333"/>`,
+    );
     out.push(text(px, box.y + box.height + 16, tick.toLocaleString('en-US'), { anchor: 'middle', size: 11 }));
   }
   out.push(text(box.x + box.width / 2, box.y + box.height + 32, 'orders created', { anchor: 'middle' }));
   for (const name of lines) {
     const points = series
       .filter((point) => point.rssMb[name] !== undefined)
-      .map((point) => `${fixed(box.x + (point.created / x.max) * box.width)},${fixed(box.y + box.height - ((point.rssMb[name] ?? 0) / y.max) * box.height)}`);
+      .map(
+        (point) =>
+          `${fixed(box.x + (point.created / x.max) * box.width)},${fixed(box.y + box.height - ((point.rssMb[name] ?? 0) / y.max) * box.height)}`,
+      );
     const dash = name === 'worker' ? '' : ' stroke-dasharray="5,3"';
     out.push(`<polyline fill="none" stroke="${COLORS[name]}" stroke-width="2"${dash} points="${points.join(' ')}"/>`);
   }
-  out.push(...legend(box.x, box.y + box.height + 50, lines.map((name) => [name, COLORS[name]] as [string, string])));
+  out.push(
+    ...legend(
+      box.x,
+      box.y + box.height + 50,
+      lines.map((name) => [name, COLORS[name]] as [string, string]),
+    ),
+  );
   return out;
 }
 
@@ -121,7 +155,12 @@ export function niceScale(value: number): { max: number; ticks: number[] } {
   return { max, ticks };
 }
 
-function text(x: number, y: number, content: string, options: { anchor?: string; size?: number; weight?: string }): string {
+function text(
+  x: number,
+  y: number,
+  content: string,
+  options: { anchor?: string; size?: number; weight?: string },
+): string {
   const attributes = [`x="${fixed(x)}"`, `y="${fixed(y)}"`];
   if (options.anchor) attributes.push(`text-anchor="${options.anchor}"`);
   if (options.size) attributes.push(`font-size="${options.size}"`);

@@ -24,7 +24,11 @@ export const SYSTEMS: Record<SystemId, { label: string; target: Target; workflow
   },
   empty: {
     label: 'Floor 2: empty workflow',
-    target: { system: 'empty', createSubject: FLOOR_SUBJECTS.empty.create, paymentSubject: FLOOR_SUBJECTS.empty.payment },
+    target: {
+      system: 'empty',
+      createSubject: FLOOR_SUBJECTS.empty.create,
+      paymentSubject: FLOOR_SUBJECTS.empty.payment,
+    },
     workflowId: emptyWorkflowId,
   },
 };
@@ -73,10 +77,20 @@ export interface SystemRunDeps {
 
 export async function runSystem(system: SystemId, flags: BenchFlags, deps: SystemRunDeps): Promise<SystemResult> {
   const definition = SYSTEMS[system];
-  const label = system === 'empty' && flags.emptyActivities === 'local' ? `${definition.label} (local activities)` : definition.label;
+  const label =
+    system === 'empty' && flags.emptyActivities === 'local'
+      ? `${definition.label} (local activities)`
+      : definition.label;
   const poller = new PaidPoller(deps.databaseUrl, POLL_INTERVAL_MS);
   await poller.start();
-  const ctx: LoadContext = { nc: deps.nc, target: definition.target, orders: deps.orders, poller, progress: deps.log, runId: deps.runId };
+  const ctx: LoadContext = {
+    nc: deps.nc,
+    target: definition.target,
+    orders: deps.orders,
+    poller,
+    progress: deps.log,
+    runId: deps.runId,
+  };
   const processes = SYSTEM_PROCESSES[system];
   try {
     const warm = await createPhase(ctx, Math.min(WARMUP_ORDERS, flags.orders), flags.concurrency);
@@ -84,14 +98,21 @@ export async function runSystem(system: SystemId, flags: BenchFlags, deps: Syste
     deps.log(`${system}: warmed up with ${warm.orderIds.length} orders`);
     poller.resetStats();
 
-    const measure = async <T extends { result: PhaseResult }>(run: () => Promise<T>): Promise<T & { cpu: PhaseCpu }> => {
+    const measure = async <T extends { result: PhaseResult }>(
+      run: () => Promise<T>,
+    ): Promise<T & { cpu: PhaseCpu }> => {
       const before = deps.trees.sample();
       const machineBefore = machineBusyMs();
       const outcome = await run();
       const delta = cpuDelta(before, deps.trees.sample());
       const outsideMs = machineBusyMs() - machineBefore - Object.values(delta).reduce((sum, ms) => sum + ms, 0);
       const capacityMs = outcome.result.wallMs * availableParallelism();
-      const cpu = phaseCpu(delta, outcome.result.succeeded, processes, capacityMs > 0 ? Math.max(0, outsideMs) / capacityMs : 0);
+      const cpu = phaseCpu(
+        delta,
+        outcome.result.succeeded,
+        processes,
+        capacityMs > 0 ? Math.max(0, outsideMs) / capacityMs : 0,
+      );
       deps.log(
         `${system} ${outcome.result.phase} @${outcome.result.inFlight}: ${describePhase(outcome.result)}, ` +
           `CPU ${cpu.systemPerOrderMs ?? '-'} ms/order, other load ${Math.round(cpu.outsideShare * 100)}% of the machine`,
@@ -128,7 +149,12 @@ export async function runSystem(system: SystemId, flags: BenchFlags, deps: Syste
   }
 }
 
-function phaseCpu(totalMs: Record<string, number>, orders: number, processes: string[], outsideShare: number): PhaseCpu {
+function phaseCpu(
+  totalMs: Record<string, number>,
+  orders: number,
+  processes: string[],
+  outsideShare: number,
+): PhaseCpu {
   const perOrderMs: Record<string, number> = {};
   for (const [name, ms] of Object.entries(totalMs)) if (orders > 0) perOrderMs[name] = round(ms / orders, 2);
   const systemMs = processes.reduce((sum, name) => sum + (totalMs[name] ?? 0), 0);
@@ -141,7 +167,9 @@ function phaseCpu(totalMs: Record<string, number>, orders: number, processes: st
 }
 
 export function describePhase(result: PhaseResult): string {
-  const errors = Object.entries(result.errors).map(([kind, count]) => `${kind}×${count}`).join(' ');
+  const errors = Object.entries(result.errors)
+    .map(([kind, count]) => `${kind}×${count}`)
+    .join(' ');
   const latency = result.latencyMs;
   return `${result.succeeded}/${result.attempted} in ${(result.wallMs / 1000).toFixed(1)} s = ${result.perSecond}/s, p50 ${latency.p50} p99 ${latency.p99} max ${latency.max} ms${errors ? `, errors ${errors}` : ''}`;
 }

@@ -38,7 +38,12 @@ export function startTsxChild(options: TsxChildOptions): TsxChild {
   const log = createWriteStream(options.logFile, { flags: 'a' });
   const { command, args } = tsxCommand(options.script, options.nodeArgs);
   // Its own process group, so a Ctrl-C reaches only the bench, which stops it in order.
-  const child = spawn(command, args, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawn(command, args, {
+    cwd: options.cwd,
+    env: options.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
   child.on('error', () => undefined);
   let status: ExitStatus | undefined;
   const exited = new Promise<ExitStatus>((resolve) => {
@@ -64,7 +69,9 @@ export function startTsxChild(options: TsxChildOptions): TsxChild {
   const ready = Promise.race([
     readyLine,
     exited.then((exit) => {
-      throw new Error(`${options.name} exited (code ${exit.code}, signal ${exit.signal}) before it was ready; see ${options.logFile}`);
+      throw new Error(
+        `${options.name} exited (code ${exit.code}, signal ${exit.signal}) before it was ready; see ${options.logFile}`,
+      );
     }),
     delay(readyTimeoutMs, undefined, { ref: false }).then(() => {
       throw new Error(`${options.name} did not log "ready" within ${readyTimeoutMs} ms; see ${options.logFile}`);

@@ -31,10 +31,17 @@ export function decodeJson(data: Uint8Array): unknown {
 }
 
 /** A NestJS request; errors become an outcome whose kind is the status, 'timeout' or 'no-responders'. */
-export async function nestRequest<T>(nc: NatsConnection, subject: string, data: unknown, timeoutMs: number): Promise<Outcome<T>> {
+export async function nestRequest<T>(
+  nc: NatsConnection,
+  subject: string,
+  data: unknown,
+  timeoutMs: number,
+): Promise<Outcome<T>> {
   let reply: { response?: unknown; err?: { status?: unknown; message?: unknown } | null };
   try {
-    const msg = await nc.request(subject, encodeJson({ pattern: subject, data, id: randomUUID() }), { timeout: timeoutMs });
+    const msg = await nc.request(subject, encodeJson({ pattern: subject, data, id: randomUUID() }), {
+      timeout: timeoutMs,
+    });
     reply = decodeJson(msg.data) as typeof reply;
   } catch (error) {
     const code = error instanceof NatsError ? error.code : undefined;

@@ -17,7 +17,11 @@ const optionalPort = z.coerce
   .transform((value) => (value === 0 ? undefined : value));
 const positiveMs = z.coerce.number().int().positive();
 // Temporal stores membership ports in a smallint column.
-const membershipPort = z.coerce.number().int().min(1).max(32767, 'must be below 32768 (Temporal stores it as a smallint)');
+const membershipPort = z.coerce
+  .number()
+  .int()
+  .min(1)
+  .max(32767, 'must be below 32768 (Temporal stores it as a smallint)');
 const url = z.string().url();
 const optional = z
   .string()
@@ -31,7 +35,12 @@ const flag = z
 const list = z
   .string()
   .optional()
-  .transform((value) => (value ?? '').split(',').map((item) => item.trim()).filter(Boolean));
+  .transform((value) =>
+    (value ?? '')
+      .split(',')
+      .map((item) => item.trim())
+      .filter(Boolean),
+  );
 
 // AES-256 keys are 32 random bytes, written as standard base64 (`openssl rand -base64 32`).
 const AES_KEY_BASE64 = /^[A-Za-z0-9+/]{43}=?$/;
@@ -41,10 +50,11 @@ const encryptionKey = optional.refine((value) => value === undefined || AES_KEY_
   message: 'must be 32 bytes in base64 (e.g. the output of `openssl rand -base64 32`)',
 });
 const previousKeys = list.refine(
-  (entries) => entries.every((entry) => {
-    const [id, key, ...rest] = entry.split(':');
-    return rest.length === 0 && id !== undefined && KEY_ID.test(id) && key !== undefined && AES_KEY_BASE64.test(key);
-  }),
+  (entries) =>
+    entries.every((entry) => {
+      const [id, key, ...rest] = entry.split(':');
+      return rest.length === 0 && id !== undefined && KEY_ID.test(id) && key !== undefined && AES_KEY_BASE64.test(key);
+    }),
   { message: 'must be a comma-separated list of keyId:base64Key, each key 32 bytes' },
 );
 
@@ -78,7 +88,10 @@ const environmentSchema = z.object({
   TEMPORAL_CLUSTER_HISTORY_SHARDS: z.coerce.number().int().min(1).max(16384).default(4),
   TEMPORAL_CLUSTER_HISTORY_HOSTS: z.coerce.number().int().min(1).max(9).default(2),
   TEMPORAL_CLUSTER_DATABASE_URL: optional.pipe(url.optional()),
-  TEMPORAL_CLUSTER_VISIBILITY_DATABASE: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case SQL name').default('temporal_visibility'),
+  TEMPORAL_CLUSTER_VISIBILITY_DATABASE: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case SQL name')
+    .default('temporal_visibility'),
   TEMPORAL_CLUSTER_FRONTEND_HTTP_PORT: port.default(7243),
   TEMPORAL_CLUSTER_FRONTEND_MEMBERSHIP_PORT: membershipPort.default(6933),
   TEMPORAL_CLUSTER_HISTORY_PORT: port.default(7234),
@@ -102,7 +115,11 @@ const environmentSchema = z.object({
   NATS_QUEUE_GROUP: z.string().min(1).default('orders-service'),
   NATS_REQUEST_TIMEOUT_MS: positiveMs.default(5_000),
   PAYMENT_STREAM_MAX_AGE_MS: positiveMs.default(7 * 24 * 60 * 60 * 1000),
-  PAYMENT_STREAM_MAX_BYTES: z.coerce.number().int().min(1024 * 1024).default(1024 * 1024 * 1024),
+  PAYMENT_STREAM_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024 * 1024)
+    .default(1024 * 1024 * 1024),
   PAYMENT_STREAM_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
 
   DATABASE_URL: url.default('postgres://postgres@127.0.0.1:5432/orders'),
@@ -353,7 +370,8 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
       cluster: {
         historyShards: e.TEMPORAL_CLUSTER_HISTORY_SHARDS,
         historyHosts: e.TEMPORAL_CLUSTER_HISTORY_HOSTS,
-        databaseUrl: e.TEMPORAL_CLUSTER_DATABASE_URL ?? withDatabase(e.MIGRATION_DATABASE_URL ?? e.DATABASE_URL, 'temporal'),
+        databaseUrl:
+          e.TEMPORAL_CLUSTER_DATABASE_URL ?? withDatabase(e.MIGRATION_DATABASE_URL ?? e.DATABASE_URL, 'temporal'),
         visibilityDatabase: e.TEMPORAL_CLUSTER_VISIBILITY_DATABASE,
         ports: {
           frontendHttp: e.TEMPORAL_CLUSTER_FRONTEND_HTTP_PORT,
@@ -462,7 +480,8 @@ function conflictingSettings(e: ParsedEnvironment): string[] {
     ['TEMPORAL_TLS_CERT_FILE', e.TEMPORAL_TLS_CERT_FILE, 'TEMPORAL_TLS_KEY_FILE', e.TEMPORAL_TLS_KEY_FILE],
   ] as const;
   for (const [certName, cert, keyName, key] of pairs) {
-    if ((cert === undefined) !== (key === undefined)) problems.push(`${certName}, ${keyName}: a client certificate needs its key, and a key its certificate`);
+    if ((cert === undefined) !== (key === undefined))
+      problems.push(`${certName}, ${keyName}: a client certificate needs its key, and a key its certificate`);
   }
   const previousIds = e.TEMPORAL_ENCRYPTION_PREVIOUS_KEYS.map((entry) => entry.split(':')[0]);
   if (previousIds.includes(e.TEMPORAL_ENCRYPTION_KEY_ID)) {
@@ -477,7 +496,8 @@ function conflictingSettings(e: ParsedEnvironment): string[] {
 function tracingSettings(e: ParsedEnvironment): TracingSettings {
   // As the OpenTelemetry SDKs read them: the traces URL is used as is, the base endpoint gets /v1/traces.
   const base = e.OTEL_EXPORTER_OTLP_ENDPOINT;
-  const otlpTracesUrl = e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? (base === undefined ? undefined : `${base.replace(/\/+$/, '')}/v1/traces`);
+  const otlpTracesUrl =
+    e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? (base === undefined ? undefined : `${base.replace(/\/+$/, '')}/v1/traces`);
   return { enabled: e.TRACING_ENABLED || otlpTracesUrl !== undefined, otlpTracesUrl, serviceName: e.OTEL_SERVICE_NAME };
 }
 

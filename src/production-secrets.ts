@@ -17,7 +17,9 @@ export function productionSecretProblems(env: Record<string, string | undefined>
     const value = env[name];
     if (value === undefined || value.trim() === '') return [`${name}: must be set in production (NODE_ENV=production)`];
     if (value === EXAMPLE_SECRETS[name]) {
-      return [`${name}: is the repository's example value, which is public; set a real secret in production (NODE_ENV=production)`];
+      return [
+        `${name}: is the repository's example value, which is public; set a real secret in production (NODE_ENV=production)`,
+      ];
     }
     return [];
   });

@@ -28,11 +28,15 @@ it('reports zero discrepancies after orders are placed, paid and delivered, and 
   await system.client.changeStatus(order.id, 'DELIVERED');
   await system.client.pay(randomUUID());
 
-  const clean = await eventually(async () => {
-    const result = await audit();
-    expect(result.output).toContain('OK: no discrepancies');
-    return result;
-  }, 30_000, 1_000);
+  const clean = await eventually(
+    async () => {
+      const result = await audit();
+      expect(result.output).toContain('OK: no discrepancies');
+      return result;
+    },
+    30_000,
+    1_000,
+  );
   expect(clean.code).toBe(0);
   expect(clean.output).toMatch(/missing: 0\nduplicate: 0\nstuck: 0\nmismatched: 0/);
 

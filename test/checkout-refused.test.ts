@@ -24,9 +24,13 @@ describe('a checkout the payments service or Stripe refuses for good', () => {
     const request = { items: [{ productId: pin.id, quantity: 2 }], idempotencyKey: `refused-${randomUUID()}` };
     const error = await system.nest.sendExpectingError('orders.create', request);
     expect(error.status).toBe(422);
-    expect(error.message).toMatch(/^The checkout for order [0-9a-f-]{36} was refused: .*under Stripe's minimum charge of 50.*; the order was cancelled$/);
+    expect(error.message).toMatch(
+      /^The checkout for order [0-9a-f-]{36} was refused: .*under Stripe's minimum charge of 50.*; the order was cancelled$/,
+    );
     const orderId = orderIdIn(error.message);
-    expect(await system.nest.send<OrderWithItems>('orders.find.one', { id: orderId })).toMatchObject({ status: 'CANCELLED' });
+    expect(await system.nest.send<OrderWithItems>('orders.find.one', { id: orderId })).toMatchObject({
+      status: 'CANCELLED',
+    });
 
     // While the workflow still runs, and after it has closed: the same 422, never a 409 or a 503.
     expect(await system.nest.sendExpectingError('orders.create', request)).toEqual(error);
@@ -36,9 +40,13 @@ describe('a checkout the payments service or Stripe refuses for good', () => {
 
   it('answers 422 for a total over the maximum the payments service accepts', async () => {
     const yacht = await productPriced(2_000_000);
-    const error = await system.nest.sendExpectingError('orders.create', { items: [{ productId: yacht.id, quantity: 1 }] });
+    const error = await system.nest.sendExpectingError('orders.create', {
+      items: [{ productId: yacht.id, quantity: 1 }],
+    });
     expect(error.status).toBe(422);
-    expect(error.message).toMatch(/^The checkout for order [0-9a-f-]{36} was refused: .*over Stripe's maximum charge of 99999999.*; the order was cancelled$/);
+    expect(error.message).toMatch(
+      /^The checkout for order [0-9a-f-]{36} was refused: .*over Stripe's maximum charge of 99999999.*; the order was cancelled$/,
+    );
     expect(await system.nest.send<OrderWithItems>('orders.find.one', { id: orderIdIn(error.message) })).toMatchObject({
       status: 'CANCELLED',
     });

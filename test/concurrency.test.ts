@@ -19,7 +19,8 @@ afterAll(async () => {
   await system?.stop();
 });
 
-const place = (extra: Record<string, unknown> = {}) => system.client.place([{ productId: product.id, quantity: 1 }], extra);
+const place = (extra: Record<string, unknown> = {}) =>
+  system.client.place([{ productId: product.id, quantity: 1 }], extra);
 
 it('makes one order and one workflow from 20 concurrent copies of a request', async () => {
   const idempotencyKey = randomUUID();

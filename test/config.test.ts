@@ -54,7 +54,7 @@ describe('configuration', () => {
     expect(config.logLevel).toBe('info');
   });
 
-  it('reads the cluster profile: shards, hosts, retention, its database next to the migrations\' and its ports', () => {
+  it("reads the cluster profile: shards, hosts, retention, its database next to the migrations' and its ports", () => {
     const config = parseConfig({
       TEMPORAL_LOCAL_SERVER: 'cluster',
       TEMPORAL_NAMESPACE_RETENTION_DAYS: '7',
@@ -132,7 +132,10 @@ describe('configuration', () => {
   });
 
   describe('in production (NODE_ENV=production)', () => {
-    const realSecrets = { STRIPE_SECRET_KEY: 'sk_live_not_in_the_repo', STRIPE_WEBHOOK_SECRET: 'whsec_not_in_the_repo' };
+    const realSecrets = {
+      STRIPE_SECRET_KEY: 'sk_live_not_in_the_repo',
+      STRIPE_WEBHOOK_SECRET: 'whsec_not_in_the_repo',
+    };
 
     it('keeps the example secrets on a developer machine', () => {
       expect(parseConfig({}).stripe.webhookSecret).toBe('whsec_local_development_secret');
@@ -145,20 +148,29 @@ describe('configuration', () => {
       expect(error.message).toContain('STRIPE_WEBHOOK_SECRET: must be set in production');
     });
 
-    it.each(['STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRET'] as const)('refuses the repository example value of %s', (name) => {
-      const example = name === 'STRIPE_SECRET_KEY' ? 'sk_test_123' : 'whsec_local_development_secret';
-      const error = rejectionOf({ NODE_ENV: 'production', ...realSecrets, [name]: example });
-      expect(error.message).toContain(`${name}: is the repository's example value`);
-      expect(error.message.match(/STRIPE_/g)).toHaveLength(1);
-    });
+    it.each(['STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRET'] as const)(
+      'refuses the repository example value of %s',
+      (name) => {
+        const example = name === 'STRIPE_SECRET_KEY' ? 'sk_test_123' : 'whsec_local_development_secret';
+        const error = rejectionOf({ NODE_ENV: 'production', ...realSecrets, [name]: example });
+        expect(error.message).toContain(`${name}: is the repository's example value`);
+        expect(error.message.match(/STRIPE_/g)).toHaveLength(1);
+      },
+    );
 
     it('starts with real secrets', () => {
-      expect(parseConfig({ NODE_ENV: 'production', ...realSecrets }).stripe.webhookSecret).toBe('whsec_not_in_the_repo');
+      expect(parseConfig({ NODE_ENV: 'production', ...realSecrets }).stripe.webhookSecret).toBe(
+        'whsec_not_in_the_repo',
+      );
     });
 
     it('stops a process that has no webhook secret, naming the variable', async () => {
       const { code, stderr } = await runScript('src/scripts/migrate.ts', {
-        env: { STRIPE_WEBHOOK_SECRET: undefined, NODE_ENV: 'production', STRIPE_SECRET_KEY: realSecrets.STRIPE_SECRET_KEY },
+        env: {
+          STRIPE_WEBHOOK_SECRET: undefined,
+          NODE_ENV: 'production',
+          STRIPE_SECRET_KEY: realSecrets.STRIPE_SECRET_KEY,
+        },
       });
       expect(code).toBe(1);
       expect(stderr).toContain('STRIPE_WEBHOOK_SECRET: must be set in production');

@@ -25,7 +25,11 @@ it('places and pays a JPY order in yen, not in hundredths of a yen', async () =>
   const { order } = await system.nest.send<{ order: OrderWithItems; paymentSession: PaymentSession }>('orders.create', {
     items: [{ productId: teapot.id, quantity: 2 }],
   });
-  expect(order).toMatchObject({ currency: 'jpy', totalAmount: 3000, OrderItems: [{ productId: teapot.id, price: 1500, quantity: 2 }] });
+  expect(order).toMatchObject({
+    currency: 'jpy',
+    totalAmount: 3000,
+    OrderItems: [{ productId: teapot.id, price: 1500, quantity: 2 }],
+  });
 
   // Stripe is asked for 1500 per unit in JPY.
   const sent = proxy.requests

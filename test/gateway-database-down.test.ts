@@ -40,18 +40,31 @@ afterAll(async () => {
 it('answers 503, not 500, while the database is unreachable, and recovers when it is back', async () => {
   // Before the cut the database answers: an unknown order is a 404, which takes a query to know.
   const unknown = randomUUID();
-  expect(await nest.sendExpectingError('orders.find.one', { id: unknown })).toEqual({ status: 404, message: `Order with id ${unknown} not found` });
+  expect(await nest.sendExpectingError('orders.find.one', { id: unknown })).toEqual({
+    status: 404,
+    message: `Order with id ${unknown} not found`,
+  });
   await proxy.cut();
 
-  const unavailable = { status: 503, message: 'The orders database is unavailable right now; retry shortly (with the same idempotencyKey)' };
+  const unavailable = {
+    status: 503,
+    message: 'The orders database is unavailable right now; retry shortly (with the same idempotencyKey)',
+  };
   expect(await nest.sendExpectingError('orders.find.one', { id: randomUUID() })).toEqual(unavailable);
   expect(await nest.sendExpectingError('orders.find.all', {})).toEqual(unavailable);
-  expect(await nest.sendExpectingError('orders.change.status', { id: randomUUID(), status: 'CANCELLED' })).toEqual(unavailable);
+  expect(await nest.sendExpectingError('orders.change.status', { id: randomUUID(), status: 'CANCELLED' })).toEqual(
+    unavailable,
+  );
   expect(
-    await nest.sendExpectingError('orders.create', { items: [{ productId: 1, quantity: 1 }], idempotencyKey: randomUUID() }),
+    await nest.sendExpectingError('orders.create', {
+      items: [{ productId: 1, quantity: 1 }],
+      idempotencyKey: randomUUID(),
+    }),
   ).toEqual(unavailable);
 
   // Connections the cut broke are replaced as the pool finds them dead: a few 503s may follow.
   await proxy.restore();
-  await eventually(async () => expect(await nest.sendExpectingError('orders.find.one', { id: randomUUID() })).toMatchObject({ status: 404 }));
+  await eventually(async () =>
+    expect(await nest.sendExpectingError('orders.find.one', { id: randomUUID() })).toMatchObject({ status: 404 }),
+  );
 });

@@ -25,9 +25,13 @@ async function ensure(dataDir: string, env: NodeJS.ProcessEnv, temporalUiPort?: 
 }
 
 function searchAttributes(temporalCli: string, address: string): Record<string, string> {
-  const output = execFileSync(temporalCli, ['operator', 'search-attribute', 'list', '--address', address, '-o', 'json'], {
-    encoding: 'utf8',
-  });
+  const output = execFileSync(
+    temporalCli,
+    ['operator', 'search-attribute', 'list', '--address', address, '-o', 'json'],
+    {
+      encoding: 'utf8',
+    },
+  );
   return (JSON.parse(output) as { customAttributes: Record<string, string> }).customAttributes;
 }
 
@@ -80,7 +84,11 @@ describe('ensureInfrastructure', () => {
 
     it('starts every service, reuses them on a second run, keeps workflows across a restart', async () => {
       const [temporalPort, uiPort, natsPort, postgresPort, stripePort] = (await freePorts(5)) as [
-        number, number, number, number, number,
+        number,
+        number,
+        number,
+        number,
+        number,
       ];
       const env = {
         ...process.env,
@@ -92,7 +100,12 @@ describe('ensureInfrastructure', () => {
 
       const first = await ensure(dataDir, env, uiPort);
       owned.push(...first.infra.started);
-      expect(first.actions).toEqual({ temporal: 'started', nats: 'started', postgres: 'started', 'stripe-mock': 'started' });
+      expect(first.actions).toEqual({
+        temporal: 'started',
+        nats: 'started',
+        postgres: 'started',
+        'stripe-mock': 'started',
+      });
       expect(first.infra.started.map((service) => service.name).sort()).toEqual([...SERVICES].sort());
       expect(first.infra.temporalUiUrl).toBe(`http://localhost:${uiPort}`);
       expect(readdirSync(path.join(dataDir, 'pids')).sort()).toEqual(SERVICES.map((name) => `${name}.pid`).sort());
@@ -100,7 +113,12 @@ describe('ensureInfrastructure', () => {
       expect(await isPortOpen('127.0.0.1', uiPort)).toBe(true);
 
       const second = await ensure(dataDir, env, uiPort);
-      expect(second.actions).toEqual({ temporal: 'reused', nats: 'reused', postgres: 'reused', 'stripe-mock': 'reused' });
+      expect(second.actions).toEqual({
+        temporal: 'reused',
+        nats: 'reused',
+        postgres: 'reused',
+        'stripe-mock': 'reused',
+      });
       expect(second.infra.started).toEqual([]);
       expect(second.lines).toContainEqual(expect.stringMatching(/^migrations\s+up to date/));
 
@@ -115,7 +133,12 @@ describe('ensureInfrastructure', () => {
 
       const third = await ensure(dataDir, env, uiPort);
       owned.push(...third.infra.started);
-      expect(third.actions).toEqual({ temporal: 'started', nats: 'reused', postgres: 'reused', 'stripe-mock': 'reused' });
+      expect(third.actions).toEqual({
+        temporal: 'started',
+        nats: 'reused',
+        postgres: 'reused',
+        'stripe-mock': 'reused',
+      });
       const description = await withClient(env.TEMPORAL_ADDRESS, (client) => client.getHandle(workflowId).describe());
       expect(description.status.name).toBe('RUNNING');
       expect(searchAttributes(third.infra.temporalBinary, env.TEMPORAL_ADDRESS)).toMatchObject({

@@ -49,7 +49,11 @@ describe('metrics and health of the running system', () => {
       expect({ part, status: ready.status }).toEqual({ part, status: 200 });
       expect(JSON.parse(ready.body)).toMatchObject({ status: 'ready', down: [] });
     }
-    expect(JSON.parse((await get(`${base('worker')}/readyz`)).body).checks).toEqual({ nats: 'up', database: 'up', temporal: 'up' });
+    expect(JSON.parse((await get(`${base('worker')}/readyz`)).body).checks).toEqual({
+      nats: 'up',
+      database: 'up',
+      temporal: 'up',
+    });
     expect(JSON.parse((await get(`${base('payments')}/readyz`)).body).checks).toEqual({ nats: 'up' });
   });
 
@@ -67,20 +71,32 @@ describe('metrics and health of the running system', () => {
     const metrics = Object.fromEntries(
       await Promise.all(PARTS.map(async (part) => [part, (await get(`${base(part)}/metrics`)).body] as const)),
     ) as Record<Part, string>;
-    expect(sampleValue(metrics.gateway, 'nats_requests_total', { subject: 'orders.create', status: '200' })).toBeGreaterThanOrEqual(1);
-    expect(sampleValue(metrics.gateway, 'nats_request_duration_seconds_count', { subject: 'orders.create' })).toBeGreaterThanOrEqual(1);
-    expect(sampleValue(metrics.products, 'nats_requests_total', { subject: 'validate_products', status: '200' })).toBeGreaterThanOrEqual(1);
-    expect(sampleValue(metrics.payments, 'nats_requests_total', { subject: 'create.payment.session', status: '200' })).toBeGreaterThanOrEqual(1);
+    expect(
+      sampleValue(metrics.gateway, 'nats_requests_total', { subject: 'orders.create', status: '200' }),
+    ).toBeGreaterThanOrEqual(1);
+    expect(
+      sampleValue(metrics.gateway, 'nats_request_duration_seconds_count', { subject: 'orders.create' }),
+    ).toBeGreaterThanOrEqual(1);
+    expect(
+      sampleValue(metrics.products, 'nats_requests_total', { subject: 'validate_products', status: '200' }),
+    ).toBeGreaterThanOrEqual(1);
+    expect(
+      sampleValue(metrics.payments, 'nats_requests_total', { subject: 'create.payment.session', status: '200' }),
+    ).toBeGreaterThanOrEqual(1);
     expect(sampleValue(metrics.worker, 'order_status_changes_total', { status: 'PENDING' })).toBeGreaterThanOrEqual(1);
     expect(sampleValue(metrics.worker, 'order_status_changes_total', { status: 'PAID' })).toBeGreaterThanOrEqual(1);
     expect(sampleValue(metrics.worker, 'payment_events_total', { outcome: 'applied' })).toBeGreaterThanOrEqual(1);
     // Read from the server at the scrape (other test files' systems share this consumer, so its value varies).
-    expect(sampleValue(metrics.gateway, 'jetstream_consumer_pending_messages', { consumer: 'orders-payment-succeeded' })).toEqual(expect.any(Number));
+    expect(
+      sampleValue(metrics.gateway, 'jetstream_consumer_pending_messages', { consumer: 'orders-payment-succeeded' }),
+    ).toEqual(expect.any(Number));
 
     // A refused request is counted under its status.
     await system.nest.sendExpectingError('orders.find.one', { id: 'not-a-uuid' });
     const after = (await get(`${base('gateway')}/metrics`)).body;
-    expect(sampleValue(after, 'nats_requests_total', { subject: 'orders.find.one', status: '400' })).toBeGreaterThanOrEqual(1);
+    expect(
+      sampleValue(after, 'nats_requests_total', { subject: 'orders.find.one', status: '400' }),
+    ).toBeGreaterThanOrEqual(1);
 
     // The Temporal SDK's own metrics, on the worker's SDK port.
     const sdk = await get(`http://127.0.0.1:${sdkMetricsPort}/metrics`);

@@ -1,7 +1,13 @@
 import { once } from 'node:events';
 import { WorkflowContinuedAsNewError, WorkflowUpdateFailedError, WorkflowUpdateStage } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { changeStatusUpdate, getOrderQuery, OrderStatusAttribute, paymentSucceededSignal, placeOrderUpdate } from '../src/orders/workflow-api';
+import {
+  changeStatusUpdate,
+  getOrderQuery,
+  OrderStatusAttribute,
+  paymentSucceededSignal,
+  placeOrderUpdate,
+} from '../src/orders/workflow-api';
 import { startStubWorker, stubPeers, type StubPeers, type StubWorker } from './support/stub-worker';
 
 /** OrderWorkflow's own decisions, on the real dev server with in-memory activities. */
@@ -19,7 +25,11 @@ afterAll(async () => {
 });
 
 const orderIdOf = (workflowId: string): string => workflowId.replace(/^order-/, '');
-const pay = (orderId: string, stripePaymentId: string, receiptUrl: string | null = null) => ({ stripePaymentId, orderId, receiptUrl });
+const pay = (orderId: string, stripePaymentId: string, receiptUrl: string | null = null) => ({
+  stripePaymentId,
+  orderId,
+  receiptUrl,
+});
 
 /**
  * Makes every call of `activity` fail with `error` until the returned function is called: each
@@ -60,7 +70,11 @@ async function updateFailure(update: Promise<unknown>): Promise<ApplicationFailu
 
 describe('placement', () => {
   it('rejects an order with unknown products: REJECTED at once, no checkout and no order', async () => {
-    const failure = ApplicationFailure.create({ type: 'ProductsNotFound', message: 'Products not found: 404', nonRetryable: true });
+    const failure = ApplicationFailure.create({
+      type: 'ProductsNotFound',
+      message: 'Products not found: 404',
+      nonRetryable: true,
+    });
     const attempts = countCalls('placeOrder');
     const stopFailing = failCalls('placeOrder', failure);
     const checkouts = countCalls('openCheckout');
@@ -119,7 +133,10 @@ describe('payments', () => {
     await handle.signal(paymentSucceededSignal, pay(orderId, 'pi_twice'));
     await handle.signal(paymentSucceededSignal, pay(orderId, 'pi_twice'));
     // Delivered after both payments: the inbox applied them first.
-    expect(await handle.executeUpdate(changeStatusUpdate, { args: ['DELIVERED'] })).toMatchObject({ status: 'DELIVERED', stripeChargeId: 'pi_twice' });
+    expect(await handle.executeUpdate(changeStatusUpdate, { args: ['DELIVERED'] })).toMatchObject({
+      status: 'DELIVERED',
+      stripeChargeId: 'pi_twice',
+    });
     expect(records()).toBe(1);
     expect(peers.refunds.filter((refund) => refund.orderId === orderId)).toEqual([]);
     expect(await handle.result()).toBe('DELIVERED');
@@ -129,16 +146,18 @@ describe('payments', () => {
     const handle = await stub.start({ latePaymentGraceMs: 2_000 });
     const orderId = orderIdOf(handle.workflowId);
     await handle.executeUpdate(placeOrderUpdate);
-    expect(await handle.executeUpdate(changeStatusUpdate, { args: ['CANCELLED'] })).toMatchObject({ status: 'CANCELLED' });
+    expect(await handle.executeUpdate(changeStatusUpdate, { args: ['CANCELLED'] })).toMatchObject({
+      status: 'CANCELLED',
+    });
     const refunded = once(peers.calls, 'requestRefund');
     await handle.signal(paymentSucceededSignal, pay(orderId, 'pi_too_late'));
     await refunded;
     expect(peers.refunds.filter((refund) => refund.orderId === orderId)).toEqual([
       { orderId, stripePaymentId: 'pi_too_late', reason: 'payment received for a CANCELLED order' },
     ]);
-    expect(peers.payments.filter((recorded) => recorded.payment.orderId === orderId).map((recorded) => recorded.outcome)).toEqual([
-      'REFUND_REQUESTED',
-    ]);
+    expect(
+      peers.payments.filter((recorded) => recorded.payment.orderId === orderId).map((recorded) => recorded.outcome),
+    ).toEqual(['REFUND_REQUESTED']);
     expect(await handle.query(getOrderQuery)).toMatchObject({ status: 'CANCELLED', paid: false });
     expect(await handle.result()).toBe('CANCELLED');
   });
@@ -163,7 +182,10 @@ describe('the inbox keeps arrival order', () => {
     const orderId = orderIdOf(handle.workflowId);
     await handle.executeUpdate(placeOrderUpdate);
     const refunded = once(peers.calls, 'requestRefund');
-    const cancel = await handle.startUpdate(changeStatusUpdate, { args: ['CANCELLED'], waitForStage: WorkflowUpdateStage.ACCEPTED });
+    const cancel = await handle.startUpdate(changeStatusUpdate, {
+      args: ['CANCELLED'],
+      waitForStage: WorkflowUpdateStage.ACCEPTED,
+    });
     await handle.signal(paymentSucceededSignal, pay(orderId, 'pi_after_cancel'));
     expect(await cancel.result()).toMatchObject({ status: 'CANCELLED', paid: false });
     await refunded;
@@ -250,17 +272,20 @@ describe('one payment under two ids', () => {
     const refunded = once(peers.calls, 'requestRefund');
     await handle.signal(paymentSucceededSignal, pay(orderId, 'ch_other_1'));
     await refunded;
-    expect(peers.refunds.filter((refund) => refund.orderId === orderId).map((refund) => refund.stripePaymentId)).toEqual(['ch_other_1']);
+    expect(
+      peers.refunds.filter((refund) => refund.orderId === orderId).map((refund) => refund.stripePaymentId),
+    ).toEqual(['ch_other_1']);
     // The charge event brought the receipt the first one lacked.
     expect(await handle.query(getOrderQuery)).toMatchObject({
       status: 'PAID',
       stripeChargeId: 'pi_paid_1',
       receiptUrl: 'https://pay.stripe.com/receipts/1',
     });
-    expect(peers.payments.filter((recorded) => recorded.payment.orderId === orderId).map((recorded) => recorded.payment.stripePaymentId)).toEqual([
-      'pi_paid_1',
-      'ch_other_1',
-    ]);
+    expect(
+      peers.payments
+        .filter((recorded) => recorded.payment.orderId === orderId)
+        .map((recorded) => recorded.payment.stripePaymentId),
+    ).toEqual(['pi_paid_1', 'ch_other_1']);
     await handle.executeUpdate(changeStatusUpdate, { args: ['DELIVERED'] });
     expect(await handle.result()).toBe('DELIVERED');
   });
@@ -290,9 +315,9 @@ describe('a long-lived order', () => {
     await handle.signal(paymentSucceededSignal, payment);
     await handle.signal(paymentSucceededSignal, payment);
     // Two messages handled: the first run ends by continuing as new, and the next holds the order.
-    await expect(stub.client.workflow.result(handle.workflowId, firstRun, { followRuns: false })).rejects.toBeInstanceOf(
-      WorkflowContinuedAsNewError,
-    );
+    await expect(
+      stub.client.workflow.result(handle.workflowId, firstRun, { followRuns: false }),
+    ).rejects.toBeInstanceOf(WorkflowContinuedAsNewError);
     const secondRun = (await handle.describe()).runId;
     // The new run's first message is checked against the carried order (PAID: unchanged).
     expect(await handle.executeUpdate(changeStatusUpdate, { args: ['PAID'] })).toMatchObject({ status: 'PAID' });

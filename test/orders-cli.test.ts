@@ -35,14 +35,20 @@ describe('the orders command', () => {
       paymentSession: { url: string };
     };
     const { id } = created.order;
-    expect(created.order).toMatchObject({ status: 'PENDING', totalAmount: 25, OrderItems: [{ productId: lamp.id, quantity: 2 }] });
+    expect(created.order).toMatchObject({
+      status: 'PENDING',
+      totalAmount: 25,
+      OrderItems: [{ productId: lamp.id, quantity: 2 }],
+    });
 
     const listed = ok(await orders('list', '--status', 'PENDING', '--limit', '100'));
     expect(listed).toMatch(new RegExp(`^${id}\\s+PENDING\\s+2\\s+25\\.00 USD`, 'm'));
     expect(listed).toMatch(/^ID\s+STATUS\s+ITEMS\s+TOTAL\s+CREATED$/m);
     expect(listed).toMatch(/^page 1 of \d+, \d+ orders?$/m);
 
-    expect(ok(await orders('pay', id, '--payments-url', system.paymentsUrl))).toMatch(new RegExp(`Payment pi_\\S+ sent for order ${id}`));
+    expect(ok(await orders('pay', id, '--payments-url', system.paymentsUrl))).toMatch(
+      new RegExp(`Payment pi_\\S+ sent for order ${id}`),
+    );
     await eventually(async () => {
       expect((await system.nest.send<OrderWithItems>('orders.find.one', { id })).status).toBe('PAID');
     });
@@ -56,7 +62,10 @@ describe('the orders command', () => {
     }
 
     expect(ok(await orders('deliver', id))).toMatch(/^Status\s+DELIVERED$/m);
-    const json = JSON.parse(ok(await orders('show', id, '--json'))) as { order: OrderWithItems; timeline: Array<{ event: string }> };
+    const json = JSON.parse(ok(await orders('show', id, '--json'))) as {
+      order: OrderWithItems;
+      timeline: Array<{ event: string }>;
+    };
     expect(json.order.status).toBe('DELIVERED');
     expect(json.timeline.map((entry) => entry.event)).toEqual(expect.arrayContaining(['placed', 'paid', 'delivered']));
     // Six processes, each loading tsx and the Temporal SDK: seconds each on a busy machine.
@@ -67,7 +76,9 @@ describe('the orders command', () => {
   });
 
   it('cancels an order', async () => {
-    const created = JSON.parse(ok(await orders('create', '--item', `${lamp.id}:1`, '--json'))) as { order: OrderWithItems };
+    const created = JSON.parse(ok(await orders('create', '--item', `${lamp.id}:1`, '--json'))) as {
+      order: OrderWithItems;
+    };
     expect(ok(await orders('cancel', created.order.id))).toMatch(/^Status\s+CANCELLED$/m);
   });
 

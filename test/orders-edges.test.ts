@@ -43,7 +43,10 @@ describe('order ids in upper case', () => {
       WorkflowNotFoundError,
     );
 
-    const delivered = await system.nest.send<OrderWithItems>('orders.change.status', { id: upper, status: 'DELIVERED' });
+    const delivered = await system.nest.send<OrderWithItems>('orders.change.status', {
+      id: upper,
+      status: 'DELIVERED',
+    });
     expect(delivered).toMatchObject({ id: order.id, status: 'DELIVERED' });
     expect((await system.orders.findOrder(order.id))?.status).toBe('DELIVERED');
   });
@@ -52,9 +55,19 @@ describe('order ids in upper case', () => {
 describe('idempotencyKey', () => {
   it('returns the same order for the same items in any order and merged, and a 422 naming the key for others', async () => {
     const key = `edges-${randomUUID()}`;
-    const first = await place([{ productId: lamp.id, quantity: 2 }, { productId: desk.id, quantity: 1 }], { idempotencyKey: key });
+    const first = await place(
+      [
+        { productId: lamp.id, quantity: 2 },
+        { productId: desk.id, quantity: 1 },
+      ],
+      { idempotencyKey: key },
+    );
     const same = await place(
-      [{ productId: desk.id, quantity: 1 }, { productId: lamp.id, quantity: 1 }, { productId: lamp.id, quantity: 1 }],
+      [
+        { productId: desk.id, quantity: 1 },
+        { productId: lamp.id, quantity: 1 },
+        { productId: lamp.id, quantity: 1 },
+      ],
       { idempotencyKey: key },
     );
     expect(same.id).toBe(first.id);
@@ -83,11 +96,17 @@ describe('wire edge cases', () => {
   it('reads an envelope without data as one with no payload and echoes its id in a 400', async () => {
     // What a NestJS ClientProxy sends for send('orders.find.one', undefined).
     const reply = await rawRequest('orders.find.one', { pattern: 'orders.find.one', id: 'caller-7' });
-    expect(reply).toMatchObject({ id: 'caller-7', isDisposed: true, err: { status: 400, message: ['id is required'] } });
+    expect(reply).toMatchObject({
+      id: 'caller-7',
+      isDisposed: true,
+      err: { status: 400, message: ['id is required'] },
+    });
   });
 
   it('answers a page far past the last with an empty page, not a 500', async () => {
-    const page = await system.nest.send<{ data: unknown[]; meta: { page: number } }>('orders.find.all', { page: 1e300 });
+    const page = await system.nest.send<{ data: unknown[]; meta: { page: number } }>('orders.find.all', {
+      page: 1e300,
+    });
     expect(page.data).toEqual([]);
   });
 
@@ -97,7 +116,10 @@ describe('wire edge cases', () => {
   });
 
   it('gives a numeric-looking string productId back as that string, and an integer as an integer', async () => {
-    const order = await place([{ productId: String(lamp.id), quantity: 1 }, { productId: desk.id, quantity: 1 }]);
+    const order = await place([
+      { productId: String(lamp.id), quantity: 1 },
+      { productId: desk.id, quantity: 1 },
+    ]);
     expect(order.OrderItems.map((item) => item.productId)).toEqual([String(lamp.id), desk.id]);
     const found = await system.nest.send<OrderWithItems>('orders.find.one', { id: order.id });
     expect(found.OrderItems.map((item) => item.productId)).toEqual([String(lamp.id), desk.id]);
@@ -112,7 +134,10 @@ describe('an order whose workflow was closed', () => {
     const handle = system.temporal.workflow.getHandle(orderWorkflowId(order.id));
     await handle.terminate('closed by an operator');
 
-    const delivered = await system.nest.send<OrderWithItems>('orders.change.status', { id: order.id, status: 'DELIVERED' });
+    const delivered = await system.nest.send<OrderWithItems>('orders.change.status', {
+      id: order.id,
+      status: 'DELIVERED',
+    });
     expect(delivered).toMatchObject({ id: order.id, status: 'DELIVERED' });
     expect((await system.orders.findOrder(order.id))?.status).toBe('DELIVERED');
     // The Web UI says why this run exists.

@@ -64,7 +64,9 @@ describe('orders.create', () => {
   });
 
   it('answers the legacy createOrder subject the same way', async () => {
-    const { order } = await system.nest.send<PlacedOrder>('createOrder', { items: [{ productId: mouse.id, quantity: 1 }] });
+    const { order } = await system.nest.send<PlacedOrder>('createOrder', {
+      items: [{ productId: mouse.id, quantity: 1 }],
+    });
     expect(order).toMatchObject({ status: 'PENDING', totalAmount: 19.9, totalItems: 1 });
   });
 
@@ -88,7 +90,11 @@ describe('orders.create', () => {
   it('refuses unknown products with a 400 naming them, and stores nothing', async () => {
     const before = await system.nest.send<Page>('orders.find.all', {});
     const error = await system.nest.sendExpectingError('orders.create', {
-      items: [{ productId: keyboard.id, quantity: 1 }, { productId: 999_999, quantity: 1 }, { productId: 'no-such-sku', quantity: 1 }],
+      items: [
+        { productId: keyboard.id, quantity: 1 },
+        { productId: 999_999, quantity: 1 },
+        { productId: 'no-such-sku', quantity: 1 },
+      ],
     });
     expect(error.status).toBe(400);
     expect(error.message).toContain('999999');
@@ -118,9 +124,15 @@ describe('orders.create', () => {
 
 describe('whatever it is sent', () => {
   it('answers garbage with a 400 and keeps serving', async () => {
-    const bodies = [Buffer.from('{"pattern": "orders.create", "data": '), Buffer.from([0xff, 0xfe, 0x00]), Buffer.alloc(70 * 1024, 0x20)];
+    const bodies = [
+      Buffer.from('{"pattern": "orders.create", "data": '),
+      Buffer.from([0xff, 0xfe, 0x00]),
+      Buffer.alloc(70 * 1024, 0x20),
+    ];
     const answers = await Promise.all(
-      bodies.map(async (body) => JSON.parse(Buffer.from((await system.nats.request('orders.create', body, { timeout: 5_000 })).data).toString())),
+      bodies.map(async (body) =>
+        JSON.parse(Buffer.from((await system.nats.request('orders.create', body, { timeout: 5_000 })).data).toString()),
+      ),
     );
     expect(answers.map((answer) => answer.err)).toEqual([
       { status: 400, message: 'Message body is not valid JSON' },
@@ -132,7 +144,7 @@ describe('whatever it is sent', () => {
 
   it('refuses injection strings, very long strings and wrong types without writing anything', async () => {
     const before = (await system.nest.send<Page>('orders.find.all', {})).meta.total;
-    const hostile = ["1; DROP TABLE orders; --", "' OR '1'='1", '<script>alert(1)</script>', '${process.exit()}'];
+    const hostile = ['1; DROP TABLE orders; --', "' OR '1'='1", '<script>alert(1)</script>', '${process.exit()}'];
     for (const productId of hostile) {
       const error = await system.nest.sendExpectingError('orders.create', { items: [{ productId, quantity: 1 }] });
       expect(error).toEqual({ status: 400, message: `Products not found: ${productId}` });
@@ -145,7 +157,15 @@ describe('whatever it is sent', () => {
       status: 400,
       message: ['items.0.productId must be at most 64 characters', 'idempotencyKey must be at most 128 characters'],
     });
-    for (const payload of [{}, 42, 'orders', [], { items: null }, { items: [null] }, { items: [{ productId: {}, quantity: [] }] }]) {
+    for (const payload of [
+      {},
+      42,
+      'orders',
+      [],
+      { items: null },
+      { items: [null] },
+      { items: [{ productId: {}, quantity: [] }] },
+    ]) {
       expect((await system.nest.sendExpectingError('orders.create', payload)).status).toBe(400);
     }
     expect((await system.nest.sendExpectingError('orders.find.one', { id: "' OR 1=1 --" })).status).toBe(400);
@@ -154,8 +174,13 @@ describe('whatever it is sent', () => {
   });
 
   it('treats a body that is not a NestJS envelope as the payload itself', async () => {
-    const reply = await system.nats.request('orders.find.one', Buffer.from(JSON.stringify({ id: 'nope' })), { timeout: 5_000 });
-    expect(JSON.parse(Buffer.from(reply.data).toString())).toEqual({ err: { status: 400, message: ['id must be a UUID'] }, isDisposed: true });
+    const reply = await system.nats.request('orders.find.one', Buffer.from(JSON.stringify({ id: 'nope' })), {
+      timeout: 5_000,
+    });
+    expect(JSON.parse(Buffer.from(reply.data).toString())).toEqual({
+      err: { status: 400, message: ['id must be a UUID'] },
+      isDisposed: true,
+    });
   });
 });
 
@@ -183,7 +208,9 @@ describe('reads', () => {
 
     const page = await system.nest.send<Page>('orders.find.all', { page: 1, limit: 2 });
     expect(page.data.map((order) => order.id)).toEqual(newestFirst.slice(0, 2));
-    const total = await system.pool.oneFirst(sql.type(z.object({ count: z.number() }))`SELECT count(*)::int AS count FROM orders`);
+    const total = await system.pool.oneFirst(
+      sql.type(z.object({ count: z.number() }))`SELECT count(*)::int AS count FROM orders`,
+    );
     expect(page.meta).toEqual({ total, page: 1, lastPage: Math.ceil(total / 2) });
     expect(page.data[0]).not.toHaveProperty('OrderItems');
 
@@ -200,7 +227,11 @@ describe('reads', () => {
 
     expect(await system.nest.sendExpectingError('orders.find.all', { page: 0, limit: 500, status: 'LOST' })).toEqual({
       status: 400,
-      message: ['page must be at least 1', 'limit must be at most 100', 'status must be one of PENDING, PAID, DELIVERED, CANCELLED'],
+      message: [
+        'page must be at least 1',
+        'limit must be at most 100',
+        'status must be one of PENDING, PAID, DELIVERED, CANCELLED',
+      ],
     });
   });
 });
@@ -221,7 +252,10 @@ describe('payments and status changes', () => {
   it('marks an order PAID through a signed Stripe webhook to the payments service', async () => {
     const { order } = await system.client.place([{ productId: mouse.id, quantity: 1 }]);
     const event = checkoutSessionEvent({ orderId: order.id });
-    const answer = await postWebhook(webhookUrl(system.paymentsUrl), signEvent(event, system.config.stripe.webhookSecret));
+    const answer = await postWebhook(
+      webhookUrl(system.paymentsUrl),
+      signEvent(event, system.config.stripe.webhookSecret),
+    );
     expect(answer.status).toBe(200);
 
     const paid = await system.client.waitForStatus(order.id, 'PAID');
@@ -239,11 +273,15 @@ describe('payments and status changes', () => {
 
   it('moves PAID to DELIVERED, keeps a status it already has, and refuses what the lifecycle forbids', async () => {
     const { order } = await system.client.place([{ productId: keyboard.id, quantity: 1 }]);
-    expect(await system.nest.sendExpectingError('orders.change.status', { id: order.id, status: 'PAID' })).toMatchObject({
+    expect(
+      await system.nest.sendExpectingError('orders.change.status', { id: order.id, status: 'PAID' }),
+    ).toMatchObject({
       status: 409,
       message: expect.stringContaining('from PENDING to PAID'),
     });
-    expect(await system.nest.sendExpectingError('orders.change.status', { id: order.id, status: 'DELIVERED' })).toMatchObject({
+    expect(
+      await system.nest.sendExpectingError('orders.change.status', { id: order.id, status: 'DELIVERED' }),
+    ).toMatchObject({
       status: 409,
       message: expect.stringContaining('from PENDING to DELIVERED'),
     });
@@ -252,10 +290,15 @@ describe('payments and status changes', () => {
     const paid = await system.client.waitForStatus(order.id, 'PAID');
     expect(await system.nest.send('orders.change.status', { id: order.id, status: 'PAID' })).toEqual(paid);
 
-    const delivered = await system.nest.send<OrderWithItems>('changeOrderStatus', { id: order.id, status: 'DELIVERED' });
+    const delivered = await system.nest.send<OrderWithItems>('changeOrderStatus', {
+      id: order.id,
+      status: 'DELIVERED',
+    });
     expect(delivered).toMatchObject({ status: 'DELIVERED', paid: true });
     expect(await system.client.findOne(order.id)).toEqual(delivered);
-    expect(await system.nest.sendExpectingError('orders.change.status', { id: order.id, status: 'CANCELLED' })).toMatchObject({
+    expect(
+      await system.nest.sendExpectingError('orders.change.status', { id: order.id, status: 'CANCELLED' }),
+    ).toMatchObject({
       status: 409,
       message: expect.stringContaining('from DELIVERED to CANCELLED'),
     });
@@ -266,15 +309,24 @@ describe('payments and status changes', () => {
     const handle = system.temporal.workflow.getHandle(orderWorkflowId(order.id));
     await handle.signal(paymentSucceededSignal, paymentEvent(order.id));
     // Through the gateway, as a caller sends it: the row still says PENDING, the workflow decides.
-    const delivered = await system.nest.send<OrderWithItems>('orders.change.status', { id: order.id, status: 'DELIVERED' });
+    const delivered = await system.nest.send<OrderWithItems>('orders.change.status', {
+      id: order.id,
+      status: 'DELIVERED',
+    });
     expect(delivered).toMatchObject({ status: 'DELIVERED', paid: true });
     expect(await system.client.findOne(order.id)).toEqual(delivered);
   });
 
   it('refuses bad status changes with 400 and unknown orders with 404', async () => {
-    expect(await system.nest.sendExpectingError('orders.change.status', { id: 'x', status: 'SHIPPED', by: 'me' })).toEqual({
+    expect(
+      await system.nest.sendExpectingError('orders.change.status', { id: 'x', status: 'SHIPPED', by: 'me' }),
+    ).toEqual({
       status: 400,
-      message: ['id must be a UUID', 'status must be one of PENDING, PAID, DELIVERED, CANCELLED', 'property by should not exist'],
+      message: [
+        'id must be a UUID',
+        'status must be one of PENDING, PAID, DELIVERED, CANCELLED',
+        'property by should not exist',
+      ],
     });
     const unknown = randomUUID();
     expect(await system.nest.sendExpectingError('orders.change.status', { id: unknown, status: 'CANCELLED' })).toEqual({
@@ -294,7 +346,11 @@ describe('payments and status changes', () => {
       .map((event) => event.markerRecordedEventAttributes?.details)
       .find((details) => {
         const data = details?.data?.payloads?.[0];
-        return data !== undefined && defaultPayloadConverter.fromPayload<{ activity_type?: string }>(data as Payload).activity_type === 'expirePaymentSession';
+        return (
+          data !== undefined &&
+          defaultPayloadConverter.fromPayload<{ activity_type?: string }>(data as Payload).activity_type ===
+            'expirePaymentSession'
+        );
       });
     expect(expiry).toBeDefined();
     const result = expiry?.result?.payloads?.[0];
@@ -310,7 +366,10 @@ describe('payments and status changes', () => {
       callback: (_error, msg) => refunds.push(JSON.parse(Buffer.from(msg.data).toString())),
     });
     const { order } = await system.client.place([{ productId: mouse.id, quantity: 1 }]);
-    const cancelled = await system.nest.send<OrderWithItems>('orders.change.status', { id: order.id, status: 'CANCELLED' });
+    const cancelled = await system.nest.send<OrderWithItems>('orders.change.status', {
+      id: order.id,
+      status: 'CANCELLED',
+    });
     expect(cancelled.status).toBe('CANCELLED');
 
     const late = paymentEvent(order.id);
@@ -319,7 +378,11 @@ describe('payments and status changes', () => {
     await eventually(async () =>
       expect(refunds).toContainEqual({
         pattern: REFUND_REQUESTED_SUBJECT,
-        data: { orderId: order.id, stripePaymentId: late.stripePaymentId, reason: 'payment received for a CANCELLED order' },
+        data: {
+          orderId: order.id,
+          stripePaymentId: late.stripePaymentId,
+          reason: 'payment received for a CANCELLED order',
+        },
       }),
     );
     expect(await system.client.findOne(order.id)).toMatchObject({ status: 'CANCELLED', paid: false });
@@ -343,8 +406,20 @@ describe('Temporal surface', () => {
     const cli = process.env.TEMPORAL_CLI as string;
     const address = ['--address', system.config.temporal.address];
 
-    const query = await run(cli, ['workflow', 'query', ...address, '--workflow-id', orderWorkflowId(order.id), '--name', 'getOrder', '-o', 'json']);
-    expect(JSON.parse(query.stdout)).toMatchObject({ queryResult: [{ id: order.id, status: 'PAID', totalAmount: 99.98 }] });
+    const query = await run(cli, [
+      'workflow',
+      'query',
+      ...address,
+      '--workflow-id',
+      orderWorkflowId(order.id),
+      '--name',
+      'getOrder',
+      '-o',
+      'json',
+    ]);
+    expect(JSON.parse(query.stdout)).toMatchObject({
+      queryResult: [{ id: order.id, status: 'PAID', totalAmount: 99.98 }],
+    });
 
     await eventually(async () => {
       const list = await run(cli, ['workflow', 'list', ...address, '--query', 'OrderStatus="PAID"', '-o', 'json']);
@@ -356,8 +431,18 @@ describe('Temporal surface', () => {
     });
     // Support finds an order from the payment a customer quotes.
     await eventually(async () => {
-      const list = await run(cli, ['workflow', 'list', ...address, '--query', `PaymentId="${payment.stripePaymentId}"`, '-o', 'json']);
-      expect(JSON.parse(list.stdout)).toEqual([expect.objectContaining({ execution: expect.objectContaining({ workflowId: orderWorkflowId(order.id) }) })]);
+      const list = await run(cli, [
+        'workflow',
+        'list',
+        ...address,
+        '--query',
+        `PaymentId="${payment.stripePaymentId}"`,
+        '-o',
+        'json',
+      ]);
+      expect(JSON.parse(list.stdout)).toEqual([
+        expect.objectContaining({ execution: expect.objectContaining({ workflowId: orderWorkflowId(order.id) }) }),
+      ]);
     });
   });
 });

@@ -52,12 +52,18 @@ it('cancels a PENDING order by itself when its payment window ends', async () =>
 it('cancels the order and tells the caller when no payment session can be created', async () => {
   await system.stopPart('payments');
   const before = await orderCount();
-  const error = await system.nest.sendExpectingError('orders.create', { items: [{ productId: product.id, quantity: 2 }] });
+  const error = await system.nest.sendExpectingError('orders.create', {
+    items: [{ productId: product.id, quantity: 2 }],
+  });
   expect(error.status).toBe(503);
-  expect(error.message).toMatch(/payment session for order [0-9a-f-]{36} could not be created; the order was cancelled/);
+  expect(error.message).toMatch(
+    /payment session for order [0-9a-f-]{36} could not be created; the order was cancelled/,
+  );
 
   const orderId = (error.message as string).match(/order ([0-9a-f-]{36})/)?.[1] as string;
-  expect(await system.nest.send<OrderWithItems>('orders.find.one', { id: orderId })).toMatchObject({ status: 'CANCELLED' });
+  expect(await system.nest.send<OrderWithItems>('orders.find.one', { id: orderId })).toMatchObject({
+    status: 'CANCELLED',
+  });
   expect(await orderCount()).toBe(before + 1);
 });
 
@@ -65,7 +71,9 @@ it('answers 503 within the timeout and stores nothing while the products service
   await system.stopPart('products');
   const before = await orderCount();
   const startedAt = Date.now();
-  const error = await system.nest.sendExpectingError('orders.create', { items: [{ productId: product.id, quantity: 1 }] });
+  const error = await system.nest.sendExpectingError('orders.create', {
+    items: [{ productId: product.id, quantity: 1 }],
+  });
   expect(error).toEqual({ status: 503, message: 'The products service is unavailable' });
   expect(Date.now() - startedAt).toBeLessThan(CREATE_TIMEOUT_MS + 1_000);
   expect(await orderCount()).toBe(before);

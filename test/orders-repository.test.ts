@@ -56,12 +56,21 @@ it('stores an order once however often the insert runs, with exact totals', asyn
 it('records a payment once and marks the order paid with that payment', async () => {
   const orders = createOrdersRepository(pool);
   const orderId = randomUUID();
-  await orders.insertOrder({ orderId, currency: 'usd', items: [{ productId: 1, name: 'A', priceCents: 100, quantity: 1 }] });
+  await orders.insertOrder({
+    orderId,
+    currency: 'usd',
+    items: [{ productId: 1, name: 'A', priceCents: 100, quantity: 1 }],
+  });
   const payment = { orderId, stripePaymentId: `pi_${randomUUID()}`, receiptUrl: 'https://receipt' };
   const paid = await orders.recordPayment(payment, 'APPLIED');
   const again = await orders.recordPayment(payment, 'APPLIED');
   expect(again).toEqual(paid);
-  expect(paid).toMatchObject({ status: 'PAID', paid: true, stripeChargeId: payment.stripePaymentId, receiptUrl: 'https://receipt' });
+  expect(paid).toMatchObject({
+    status: 'PAID',
+    paid: true,
+    stripeChargeId: payment.stripePaymentId,
+    receiptUrl: 'https://receipt',
+  });
   expect(await count('payments', orderId)).toBe(1);
 
   // A second, different payment never replaces the first on the order.

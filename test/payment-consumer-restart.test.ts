@@ -39,7 +39,8 @@ async function payAnOrder(): Promise<void> {
   await system.client.waitForStatus(order.id, 'PAID', 45_000);
 }
 
-const logged = (msg: string, durable: string) => logLines.filter((line) => line.msg === msg && line.durable === durable);
+const logged = (msg: string, durable: string) =>
+  logLines.filter((line) => line.msg === msg && line.durable === durable);
 
 it('restarts the gateway’s payment consumer after it is deleted, and says so', async () => {
   await payAnOrder();

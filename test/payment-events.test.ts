@@ -27,20 +27,33 @@ afterAll(async () => {
 });
 
 const place = async (): Promise<OrderWithItems> =>
-  (await system.nest.send<{ order: OrderWithItems }>('orders.create', { items: [{ productId: product.id, quantity: 1 }] })).order;
+  (
+    await system.nest.send<{ order: OrderWithItems }>('orders.create', {
+      items: [{ productId: product.id, quantity: 1 }],
+    })
+  ).order;
 
 const deliver = async (event: TestEvent): Promise<void> => {
-  const answer = await postWebhook(webhookUrl(system.paymentsUrl), signEvent(event, system.config.stripe.webhookSecret));
+  const answer = await postWebhook(
+    webhookUrl(system.paymentsUrl),
+    signEvent(event, system.config.stripe.webhookSecret),
+  );
   expect(answer.status).toBe(200);
 };
 
 const findOne = (id: string): Promise<OrderWithItems> => system.nest.send('orders.find.one', { id });
 
-it("keeps the receipt of a charge.succeeded that follows its checkout event, and never overwrites it", async () => {
+it('keeps the receipt of a charge.succeeded that follows its checkout event, and never overwrites it', async () => {
   const order = await place();
   const paymentIntentId = `pi_${randomBytes(12).toString('hex')}`;
   await deliver(checkoutSessionEvent({ orderId: order.id, paymentIntentId }));
-  await eventually(async () => expect(await findOne(order.id)).toMatchObject({ status: 'PAID', stripeChargeId: paymentIntentId, receiptUrl: null }));
+  await eventually(async () =>
+    expect(await findOne(order.id)).toMatchObject({
+      status: 'PAID',
+      stripeChargeId: paymentIntentId,
+      receiptUrl: null,
+    }),
+  );
 
   const charge = chargeSucceededEvent({ orderId: order.id, paymentIntentId });
   const receiptUrl = (charge.data.object as { receipt_url: string }).receipt_url;
@@ -57,11 +70,16 @@ it("keeps the receipt of a charge.succeeded that follows its checkout event, and
 });
 
 it('identifies the payment intent behind Stripe payment ids (identify.payments, asking Stripe)', async () => {
-  const answer = await system.nest.send<{ paymentIntents: Record<string, string | null> }>(system.config.subjects.identifyPayments, {
-    stripePaymentIds: ['pi_abc', 'ch_abc'],
-  });
+  const answer = await system.nest.send<{ paymentIntents: Record<string, string | null> }>(
+    system.config.subjects.identifyPayments,
+    {
+      stripePaymentIds: ['pi_abc', 'ch_abc'],
+    },
+  );
   // A payment intent is its own; a charge's comes from Stripe (stripe-mock's charges carry none).
   expect(answer).toEqual({ paymentIntents: { pi_abc: 'pi_abc', ch_abc: null } });
-  const refused = await system.nest.sendExpectingError(system.config.subjects.identifyPayments, { stripePaymentIds: ['evt_1'] });
+  const refused = await system.nest.sendExpectingError(system.config.subjects.identifyPayments, {
+    stripePaymentIds: ['evt_1'],
+  });
   expect(refused.status).toBe(400);
 });

@@ -34,9 +34,13 @@ beforeEach(async () => {
 
 it('has limits by default: 7 days, 1 GiB, one replica', () => {
   expect(defaults).toEqual({ maxAgeMs: 7 * 24 * 60 * 60 * 1000, maxBytes: 1024 * MIB, replicas: 1 });
-  expect(parseConfig({ PAYMENT_STREAM_MAX_AGE_MS: '3600000', PAYMENT_STREAM_MAX_BYTES: String(64 * MIB), PAYMENT_STREAM_REPLICAS: '3' }).paymentStream).toEqual(
-    { maxAgeMs: 3_600_000, maxBytes: 64 * MIB, replicas: 3 },
-  );
+  expect(
+    parseConfig({
+      PAYMENT_STREAM_MAX_AGE_MS: '3600000',
+      PAYMENT_STREAM_MAX_BYTES: String(64 * MIB),
+      PAYMENT_STREAM_REPLICAS: '3',
+    }).paymentStream,
+  ).toEqual({ maxAgeMs: 3_600_000, maxBytes: 64 * MIB, replicas: 3 });
 });
 
 it('creates the stream with both payment subjects and the configured limits', async () => {
@@ -57,7 +61,12 @@ it('creates the stream with both payment subjects and the configured limits', as
 });
 
 it('updates an existing stream without the refund subject and with other limits, keeping its messages', async () => {
-  await jsm.streams.add({ name: PAYMENT_STREAM, subjects: [PAYMENT_SUCCEEDED_SUBJECT], storage: StorageType.File, max_bytes: 2 * MIB });
+  await jsm.streams.add({
+    name: PAYMENT_STREAM,
+    subjects: [PAYMENT_SUCCEEDED_SUBJECT],
+    storage: StorageType.File,
+    max_bytes: 2 * MIB,
+  });
   await nc.jetstream().publish(PAYMENT_SUCCEEDED_SUBJECT, encodeEvent(PAYMENT_SUCCEEDED_SUBJECT, { kept: true }));
 
   const result = await ensurePaymentStream(nc, defaults);
@@ -122,10 +131,12 @@ it('updates a durable consumer whose subject or ack wait differ, and names a pol
     filter_subject: REFUND_REQUESTED_SUBJECT,
     ack_wait: 30_000 * MS,
   });
-  await expect(ensureDurableConsumer(jsm, { durable: 'reshaped', subject: REFUND_REQUESTED_SUBJECT })).resolves.toEqual({
-    action: 'unchanged',
-    changes: [],
-  });
+  await expect(ensureDurableConsumer(jsm, { durable: 'reshaped', subject: REFUND_REQUESTED_SUBJECT })).resolves.toEqual(
+    {
+      action: 'unchanged',
+      changes: [],
+    },
+  );
 
   await jsm.consumers.add(PAYMENT_STREAM, {
     durable_name: 'only-new',

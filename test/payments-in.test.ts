@@ -22,7 +22,8 @@ afterAll(async () => {
   await system?.stop();
 });
 
-const place = async (): Promise<OrderWithItems> => (await system.client.place([{ productId: product.id, quantity: 1 }])).order;
+const place = async (): Promise<OrderWithItems> =>
+  (await system.client.place([{ productId: product.id, quantity: 1 }])).order;
 
 it('applies a payment that arrived while the worker was down once it is back', async () => {
   const order = await place();
@@ -88,11 +89,20 @@ it('records a payment for an order whose workflow has closed, and requests its r
   const second = paymentEvent(order.id);
   await system.nest.emit('payment.succeeded', first);
   await system.nest.emit('payment.succeeded', second);
-  await eventually(async () => expect(await system.orders.findPaymentIds(order.id)).toEqual([first.stripePaymentId, second.stripePaymentId]));
-  await eventually(async () => expect(refunds.map((refund) => refund.data.stripePaymentId)).toContain(second.stripePaymentId));
+  await eventually(async () =>
+    expect(await system.orders.findPaymentIds(order.id)).toEqual([first.stripePaymentId, second.stripePaymentId]),
+  );
+  await eventually(async () =>
+    expect(refunds.map((refund) => refund.data.stripePaymentId)).toContain(second.stripePaymentId),
+  );
   expect(refunds.map((refund) => refund.data.stripePaymentId)).not.toContain(first.stripePaymentId);
-  expect(await system.orders.findOrder(order.id)).toMatchObject({ status: 'DELIVERED', stripeChargeId: first.stripePaymentId });
+  expect(await system.orders.findOrder(order.id)).toMatchObject({
+    status: 'DELIVERED',
+    stripeChargeId: first.stripePaymentId,
+  });
   // The Web UI says why the workflow ran again.
-  expect(await (await handle.describe()).staticSummary()).toMatch(new RegExp(`^Order ${order.id}: resumed for a late payment \\(pi_`));
+  expect(await (await handle.describe()).staticSummary()).toMatch(
+    new RegExp(`^Order ${order.id}: resumed for a late payment \\(pi_`),
+  );
   subscription.unsubscribe();
 });

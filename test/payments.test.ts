@@ -62,7 +62,10 @@ afterAll(async () => {
 });
 
 const post = (value: TestEvent, options: { secret?: string; timestamp?: number } = {}) =>
-  postWebhook(webhookUrl(service.url), signEvent(value, options.secret ?? config.stripe.webhookSecret, options.timestamp));
+  postWebhook(
+    webhookUrl(service.url),
+    signEvent(value, options.secret ?? config.stripe.webhookSecret, options.timestamp),
+  );
 
 interface StoredPayment {
   msgId: string | undefined;
@@ -141,9 +144,11 @@ describe('create.payment.session', () => {
   });
 
   it('refuses a bad payload with one line per problem, naming the field', async () => {
-    const refused = await request({ orderId: '', currency: 'dollars', items: [{ name: 'Pen', price: -1, quantity: 0 }] }).catch(
-      (error: unknown) => error,
-    );
+    const refused = await request({
+      orderId: '',
+      currency: 'dollars',
+      items: [{ name: 'Pen', price: -1, quantity: 0 }],
+    }).catch((error: unknown) => error);
     expect(refused).toBeInstanceOf(RpcError);
     expect((refused as RpcError).toBody()).toMatchObject({
       status: 400,
@@ -164,16 +169,21 @@ describe('create.payment.session', () => {
       publicUrl: config.payments.publicUrl,
       logger: pino({ level: 'silent' }),
     });
-    const failure = await handler({ orderId: randomUUID(), currency: 'usd', items: [{ name: 'Pen', price: 1, quantity: 1 }] }).catch(
-      (error: unknown) => error,
-    );
+    const failure = await handler({
+      orderId: randomUUID(),
+      currency: 'usd',
+      items: [{ name: 'Pen', price: 1, quantity: 1 }],
+    }).catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(RpcError);
     expect((failure as RpcError).status).toBe(503);
   });
 
   it('maps a request Stripe refuses to 400 and a Stripe outage to 503', () => {
     const logger = pino({ level: 'silent' });
-    const invalid = new Stripe.errors.StripeInvalidRequestError({ message: 'Invalid currency: xyz', type: 'invalid_request_error' });
+    const invalid = new Stripe.errors.StripeInvalidRequestError({
+      message: 'Invalid currency: xyz',
+      type: 'invalid_request_error',
+    });
     expect(toRpcErrorFromStripe(invalid, logger, 'o-1').toBody()).toEqual({
       status: 400,
       message: 'Payment provider refused the session: Invalid currency: xyz',
@@ -205,7 +215,10 @@ describe('POST /payments/webhook', () => {
     const orderId = randomUUID();
     const event = checkoutSessionEvent({ orderId });
     const signed = signEvent(event, config.stripe.webhookSecret);
-    await expect(postWebhook(webhookUrl(service.url), signed)).resolves.toEqual({ status: 200, body: { received: true } });
+    await expect(postWebhook(webhookUrl(service.url), signed)).resolves.toEqual({
+      status: 200,
+      body: { received: true },
+    });
     await expect(postWebhook(webhookUrl(service.url), signed)).resolves.toEqual({
       status: 200,
       body: { received: true, duplicate: true },
@@ -224,7 +237,10 @@ describe('POST /payments/webhook', () => {
 
     // A genuine signature over another body.
     const genuine = signEvent(checkoutSessionEvent({ orderId: randomUUID() }), config.stripe.webhookSecret);
-    const tampered = { body: genuine.body.replace(/"orderId":"[^"]+"/, `"orderId":"${orderId}"`), signature: genuine.signature };
+    const tampered = {
+      body: genuine.body.replace(/"orderId":"[^"]+"/, `"orderId":"${orderId}"`),
+      signature: genuine.signature,
+    };
     expect(tampered.body).toContain(orderId);
     await expect(postWebhook(webhookUrl(service.url), tampered)).resolves.toMatchObject({ status: 400 });
 
@@ -246,14 +262,19 @@ describe('POST /payments/webhook', () => {
     await expectOnlyFollowUpStored(orderId);
 
     const recent = checkoutSessionEvent({ orderId: randomUUID() });
-    await expect(post(recent, { timestamp: now - tolerance + 30 })).resolves.toEqual({ status: 200, body: { received: true } });
+    await expect(post(recent, { timestamp: now - tolerance + 30 })).resolves.toEqual({
+      status: 200,
+      body: { received: true },
+    });
   });
 
   it('answers 200 to events it does not handle and publishes nothing for them', async () => {
     const orderId = randomUUID();
     const ignored = { status: 200, body: { received: true, ignored: true } };
     await expect(post(otherEvent('customer.created'))).resolves.toEqual(ignored);
-    await expect(post(otherEvent('payment_intent.payment_failed', { id: 'pi_x', metadata: { orderId } }))).resolves.toEqual(ignored);
+    await expect(
+      post(otherEvent('payment_intent.payment_failed', { id: 'pi_x', metadata: { orderId } })),
+    ).resolves.toEqual(ignored);
     // Paid later by a delayed method: async_payment_succeeded will say so.
     await expect(post(checkoutSessionEvent({ orderId, paymentStatus: 'unpaid' }))).resolves.toEqual(ignored);
     await expectOnlyFollowUpStored(orderId);
@@ -273,7 +294,10 @@ describe('POST /payments/webhook', () => {
     await expect(post(asyncEvent)).resolves.toMatchObject({ status: 200 });
     await expect(storedPayments(asyncOrder)).resolves.toEqual([
       expect.objectContaining({
-        body: { pattern: 'payment.succeeded', data: { stripePaymentId: paymentIntentOf(asyncEvent), orderId: asyncOrder, receiptUrl: null } },
+        body: {
+          pattern: 'payment.succeeded',
+          data: { stripePaymentId: paymentIntentOf(asyncEvent), orderId: asyncOrder, receiptUrl: null },
+        },
       }),
     ]);
 
@@ -286,7 +310,11 @@ describe('POST /payments/webhook', () => {
       expect.objectContaining({
         body: {
           pattern: 'payment.succeeded',
-          data: { stripePaymentId: paymentIntentOf(charge), orderId: chargeOrder, receiptUrl: charge.data.object.receipt_url },
+          data: {
+            stripePaymentId: paymentIntentOf(charge),
+            orderId: chargeOrder,
+            receiptUrl: charge.data.object.receipt_url,
+          },
         },
       }),
       expect.objectContaining({
@@ -378,7 +406,9 @@ describe('npm run pay', () => {
     const paymentId = /payment (pi_\w+)/.exec(stdout)?.[1];
     expect(paymentId).toBeDefined();
     await expect(storedPayments(orderId)).resolves.toEqual([
-      expect.objectContaining({ body: { pattern: 'payment.succeeded', data: { stripePaymentId: paymentId, orderId, receiptUrl: null } } }),
+      expect.objectContaining({
+        body: { pattern: 'payment.succeeded', data: { stripePaymentId: paymentId, orderId, receiptUrl: null } },
+      }),
     ]);
   });
 
@@ -387,7 +417,9 @@ describe('npm run pay', () => {
       code: 1,
       stderr: expect.stringContaining('Not an order id'),
     });
-    const forged = pay([randomUUID(), '--payments-url', service.url], { STRIPE_WEBHOOK_SECRET: 'whsec_not_the_right_one' });
+    const forged = pay([randomUUID(), '--payments-url', service.url], {
+      STRIPE_WEBHOOK_SECRET: 'whsec_not_the_right_one',
+    });
     await expect(forged).resolves.toMatchObject({ code: 1, stdout: expect.stringContaining('-> 400') });
   });
 });

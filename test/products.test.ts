@@ -56,7 +56,8 @@ async function requestError(subject: string, data: unknown): Promise<{ status: n
 let nameCounter = 0;
 const uniqueName = (label: string): string => `${label} ${process.pid}-${Date.now()}-${++nameCounter}`;
 
-const createProduct = (name: string, price: number): Promise<Product> => request<Product>('products.create', { name, price });
+const createProduct = (name: string, price: number): Promise<Product> =>
+  request<Product>('products.create', { name, price });
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
@@ -73,7 +74,10 @@ describe('demo seed', () => {
     expect(afterFirst.map((row) => row.id)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
     for (const id of first.inserted) {
       const demo = DEMO_PRODUCTS.find((product) => product.id === id);
-      await expect(request('products.find.one', { id })).resolves.toMatchObject({ name: demo?.name, price: demo?.price });
+      await expect(request('products.find.one', { id })).resolves.toMatchObject({
+        name: demo?.name,
+        price: demo?.price,
+      });
     }
 
     const second = await seedProducts(pool);
@@ -152,7 +156,9 @@ describe('products.create and products.find.one', () => {
 
 describe('products.find.all', () => {
   const availableCount = (): Promise<number> =>
-    pool.oneFirst(sql.type(z.object({ count: z.number() }))`SELECT count(*)::int AS count FROM products WHERE available`);
+    pool.oneFirst(
+      sql.type(z.object({ count: z.number() }))`SELECT count(*)::int AS count FROM products WHERE available`,
+    );
 
   beforeAll(async () => {
     // Enough products for several pages of 2, whatever other tests left behind.
@@ -174,7 +180,10 @@ describe('products.find.all', () => {
     expect([...seen].sort((a, b) => a - b)).toEqual(seen);
     expect(new Set(seen).size).toBe(total);
 
-    const beyond = await request<{ data: Product[]; meta: unknown }>('products.find.all', { page: lastPage + 1, limit });
+    const beyond = await request<{ data: Product[]; meta: unknown }>('products.find.all', {
+      page: lastPage + 1,
+      limit,
+    });
     expect(beyond).toEqual({ data: [], meta: { total, page: lastPage + 1, lastPage } });
   });
 
@@ -232,7 +241,9 @@ describe('validate_products', () => {
 
   it('treats a string id that is not a number as a product that does not exist', async () => {
     // Orders accept any short string as a product id; this catalogue only has integer ids.
-    await expect(request(config.subjects.validateProducts, ['no-such-sku', String(first.id), ' 7x '])).resolves.toEqual([first]);
+    await expect(request(config.subjects.validateProducts, ['no-such-sku', String(first.id), ' 7x '])).resolves.toEqual(
+      [first],
+    );
   });
 
   it('refuses a payload that is not an array of ids, naming each bad id', async () => {

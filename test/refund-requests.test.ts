@@ -62,7 +62,9 @@ it('fails while the stream is missing, and stores the request once the stream is
   await expect(activities.requestRefund(request)).rejects.toMatchObject({
     type: 'ServiceUnavailable',
     nonRetryable: false,
-    message: expect.stringContaining(`Refund request for ${request.stripePaymentId} not stored in JetStream stream PAYMENTS`),
+    message: expect.stringContaining(
+      `Refund request for ${request.stripePaymentId} not stored in JetStream stream PAYMENTS`,
+    ),
   });
 
   await ensurePaymentStream(nc, config.paymentStream);

@@ -22,7 +22,10 @@ describe('search attributes every order sets', () => {
 
   it('are named, with the commands that register them, for a namespace nobody prepared', async () => {
     const namespace = `bare-${randomUUID().slice(0, 8)}`;
-    await connection.workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: msToTs('1 day') });
+    await connection.workflowService.registerNamespace({
+      namespace,
+      workflowExecutionRetentionPeriod: msToTs('1 day'),
+    });
     // A new namespace reaches the frontend's namespace cache on its own schedule.
     const missing = await eventually(async () => {
       const answer = await missingSearchAttributes(connection, namespace);

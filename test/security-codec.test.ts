@@ -72,14 +72,19 @@ describe('AES-256-GCM payload codec', () => {
 const asJson = (payloads: Payload[]) => ({
   payloads: payloads.map((payload) => ({
     metadata: Object.fromEntries(
-      Object.entries(payload.metadata ?? {}).map(([name, value]) => [name, Buffer.from(value ?? []).toString('base64')]),
+      Object.entries(payload.metadata ?? {}).map(([name, value]) => [
+        name,
+        Buffer.from(value ?? []).toString('base64'),
+      ]),
     ),
     data: Buffer.from(payload.data ?? []).toString('base64'),
   })),
 });
 const fromJson = (body: { payloads: { metadata: Record<string, string>; data: string }[] }): Payload[] =>
   body.payloads.map((payload) => ({
-    metadata: Object.fromEntries(Object.entries(payload.metadata).map(([name, value]) => [name, Buffer.from(value, 'base64')])),
+    metadata: Object.fromEntries(
+      Object.entries(payload.metadata).map(([name, value]) => [name, Buffer.from(value, 'base64')]),
+    ),
     data: Buffer.from(payload.data, 'base64'),
   }));
 
@@ -117,13 +122,19 @@ describe('codec server for the Temporal Web UI and CLI', () => {
     const decoded = await post('/decode', asJson(encrypted), { origin: UI });
     expect(decoded.status).toBe(200);
     expect(decoded.headers.get('access-control-allow-origin')).toBe(UI);
-    expect(defaultPayloadConverter.fromPayload(fromJson((await decoded.json()) as never)[0] as Payload)).toEqual({ hello: 'world' });
+    expect(defaultPayloadConverter.fromPayload(fromJson((await decoded.json()) as never)[0] as Payload)).toEqual({
+      hello: 'world',
+    });
   });
 
   it('answers the Web UI’s CORS preflight', async () => {
     const preflight = await fetch(`${server.url}/decode`, {
       method: 'OPTIONS',
-      headers: { origin: UI, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type,x-namespace' },
+      headers: {
+        origin: UI,
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'content-type,x-namespace',
+      },
     });
     expect(preflight.status).toBe(204);
     expect(preflight.headers.get('access-control-allow-origin')).toBe(UI);
@@ -225,27 +236,42 @@ describe('an order with payload encryption turned on', () => {
     }
 
     // A client without the key gets ciphertext it cannot read.
-    const withoutKey = new Client({ connection: system.temporal.connection, namespace: system.config.temporal.namespace });
+    const withoutKey = new Client({
+      connection: system.temporal.connection,
+      namespace: system.config.temporal.namespace,
+    });
     await expect(withoutKey.workflow.getHandle(workflowId).query(getOrderQuery)).rejects.toThrow(/binary\/encrypted/);
 
     // What the Web UI does: it posts the history's payloads to the codec endpoint.
     const response = await fetch(`${codecServer.url}/decode`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-namespace': system.config.temporal.namespace, origin: 'http://localhost:8233' },
+      headers: {
+        'content-type': 'application/json',
+        'x-namespace': system.config.temporal.namespace,
+        origin: 'http://localhost:8233',
+      },
       body: JSON.stringify(asJson(payloads)),
     });
     expect(response.status).toBe(200);
-    const decoded = fromJson((await response.json()) as never).map((payload) => defaultPayloadConverter.fromPayload(payload));
+    const decoded = fromJson((await response.json()) as never).map((payload) =>
+      defaultPayloadConverter.fromPayload(payload),
+    );
     const orders = decoded.flatMap((value) => {
       const candidate = (value as { order?: unknown } | null)?.order ?? value;
       return (candidate as { id?: unknown } | null)?.id === order.id ? [candidate] : [];
     });
     expect(orders).toContainEqual(
-      expect.objectContaining({ id: order.id, status: 'PENDING', OrderItems: [expect.objectContaining({ name: productName, quantity: 2 })] }),
+      expect.objectContaining({
+        id: order.id,
+        status: 'PENDING',
+        OrderItems: [expect.objectContaining({ name: productName, quantity: 2 })],
+      }),
     );
 
     // Updates go through the codec too: cancelling works as without encryption.
-    await expect(system.nest.send('orders.change.status', { id: order.id, status: 'CANCELLED' })).resolves.toMatchObject({
+    await expect(
+      system.nest.send('orders.change.status', { id: order.id, status: 'CANCELLED' }),
+    ).resolves.toMatchObject({
       status: 'CANCELLED',
     });
   });

@@ -45,7 +45,9 @@ describe('Temporal connection options from TEMPORAL_* variables', () => {
   });
 
   it('TEMPORAL_TLS=true: TLS with the system CAs', () => {
-    const options = temporalConnectionOptions(parseConfig({ TEMPORAL_TLS: 'true', TEMPORAL_ADDRESS: 'ns.acct.tmprl.cloud:7233' }).temporal);
+    const options = temporalConnectionOptions(
+      parseConfig({ TEMPORAL_TLS: 'true', TEMPORAL_ADDRESS: 'ns.acct.tmprl.cloud:7233' }).temporal,
+    );
     expect(options).toEqual({ address: 'ns.acct.tmprl.cloud:7233', tls: {} });
   });
 
@@ -71,7 +73,9 @@ describe('Temporal connection options from TEMPORAL_* variables', () => {
   });
 
   it('sends an API key over TLS only, even when TEMPORAL_TLS says false', () => {
-    const options = temporalConnectionOptions(parseConfig({ TEMPORAL_API_KEY: 'key-123', TEMPORAL_TLS: 'false' }).temporal);
+    const options = temporalConnectionOptions(
+      parseConfig({ TEMPORAL_API_KEY: 'key-123', TEMPORAL_TLS: 'false' }).temporal,
+    );
     expect(options).toEqual({ address: '127.0.0.1:7233', tls: {}, apiKey: 'key-123' });
   });
 
@@ -83,7 +87,9 @@ describe('Temporal connection options from TEMPORAL_* variables', () => {
   });
 
   it('refuses a client certificate without its key', () => {
-    expect(rejection({ TEMPORAL_TLS_CERT_FILE: files.cert })).toContain('TEMPORAL_TLS_CERT_FILE, TEMPORAL_TLS_KEY_FILE:');
+    expect(rejection({ TEMPORAL_TLS_CERT_FILE: files.cert })).toContain(
+      'TEMPORAL_TLS_CERT_FILE, TEMPORAL_TLS_KEY_FILE:',
+    );
   });
 });
 
@@ -113,9 +119,17 @@ describe('NATS connection options from NATS_* variables', () => {
       servers: ['nats://a:4222', 'tls://b:4222'],
       tls: {},
     });
-    const mutual = parseConfig({ NATS_TLS_CA_FILE: files.ca, NATS_TLS_CERT_FILE: files.cert, NATS_TLS_KEY_FILE: files.key });
+    const mutual = parseConfig({
+      NATS_TLS_CA_FILE: files.ca,
+      NATS_TLS_CERT_FILE: files.cert,
+      NATS_TLS_KEY_FILE: files.key,
+    });
     expect(mutual.nats.tls).toBe(true);
-    expect(natsConnectionOptions(mutual.nats, 'n').tls).toEqual({ caFile: files.ca, certFile: files.cert, keyFile: files.key });
+    expect(natsConnectionOptions(mutual.nats, 'n').tls).toEqual({
+      caFile: files.ca,
+      certFile: files.cert,
+      keyFile: files.key,
+    });
   });
 
   it('refuses several ways to authenticate, or a password without a user', () => {
@@ -167,7 +181,10 @@ describe('Temporal payload encryption settings', () => {
     [{ TEMPORAL_ENCRYPTION_KEY: 'not base64 at all, not at all, not at all!!' }, 'TEMPORAL_ENCRYPTION_KEY:'],
     [{ TEMPORAL_ENCRYPTION_KEY: KEY, TEMPORAL_ENCRYPTION_KEY_ID: 'has space' }, 'TEMPORAL_ENCRYPTION_KEY_ID:'],
     [{ TEMPORAL_ENCRYPTION_KEY: KEY, TEMPORAL_ENCRYPTION_PREVIOUS_KEYS: 'k1' }, 'TEMPORAL_ENCRYPTION_PREVIOUS_KEYS:'],
-    [{ TEMPORAL_ENCRYPTION_KEY: KEY, TEMPORAL_ENCRYPTION_PREVIOUS_KEYS: `default:${OLD_KEY}` }, 'TEMPORAL_ENCRYPTION_PREVIOUS_KEYS:'],
+    [
+      { TEMPORAL_ENCRYPTION_KEY: KEY, TEMPORAL_ENCRYPTION_PREVIOUS_KEYS: `default:${OLD_KEY}` },
+      'TEMPORAL_ENCRYPTION_PREVIOUS_KEYS:',
+    ],
     [{ TEMPORAL_ENCRYPTION_PREVIOUS_KEYS: `k1:${OLD_KEY}` }, 'TEMPORAL_ENCRYPTION_PREVIOUS_KEYS: needs'],
     [{ TEMPORAL_CODEC_SERVER_PORT: '0' }, 'TEMPORAL_CODEC_SERVER_PORT:'],
   ])('refuses %j', (env, message) => {

@@ -30,17 +30,49 @@ export function makeCertificates(dir: string, serverName = 'localhost'): Certifi
     execFileSync('openssl', args, { stdio: 'pipe' });
   };
   const ecKey = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  openssl('req', '-x509', ...ecKey, '-keyout', file('ca.key'), '-out', file('ca.pem'), '-days', '2',
-    '-subj', '/CN=orders security test CA',
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign');
+  openssl(
+    'req',
+    '-x509',
+    ...ecKey,
+    '-keyout',
+    file('ca.key'),
+    '-out',
+    file('ca.pem'),
+    '-days',
+    '2',
+    '-subj',
+    '/CN=orders security test CA',
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
+  );
   const sign = (name: string, subject: string, extensions: string): void => {
     writeFileSync(file(`${name}.ext`), extensions);
     openssl('req', ...ecKey, '-keyout', file(`${name}.key`), '-out', file(`${name}.csr`), '-subj', subject);
-    openssl('x509', '-req', '-in', file(`${name}.csr`), '-CA', file('ca.pem'), '-CAkey', file('ca.key'),
-      '-CAcreateserial', '-out', file(`${name}.pem`), '-days', '2', '-extfile', file(`${name}.ext`));
+    openssl(
+      'x509',
+      '-req',
+      '-in',
+      file(`${name}.csr`),
+      '-CA',
+      file('ca.pem'),
+      '-CAkey',
+      file('ca.key'),
+      '-CAcreateserial',
+      '-out',
+      file(`${name}.pem`),
+      '-days',
+      '2',
+      '-extfile',
+      file(`${name}.ext`),
+    );
   };
-  sign('server', `/CN=${serverName}`,
-    `subjectAltName=DNS:localhost,IP:127.0.0.1,DNS:${serverName}\nextendedKeyUsage=serverAuth\n`);
+  sign(
+    'server',
+    `/CN=${serverName}`,
+    `subjectAltName=DNS:localhost,IP:127.0.0.1,DNS:${serverName}\nextendedKeyUsage=serverAuth\n`,
+  );
   sign('client', '/CN=orders-service', 'extendedKeyUsage=clientAuth\n');
   return {
     caFile: file('ca.pem'),
@@ -70,7 +102,17 @@ export async function startConfiguredNats(options: {
   const service = await spawnService({
     name: options.name,
     command: binary,
-    args: ['-c', options.configFile, '-a', '127.0.0.1', '-p', String(port), '-js', '-sd', path.join(options.dir, `${options.name}-js`)],
+    args: [
+      '-c',
+      options.configFile,
+      '-a',
+      '127.0.0.1',
+      '-p',
+      String(port),
+      '-js',
+      '-sd',
+      path.join(options.dir, `${options.name}-js`),
+    ],
     env: { ...process.env, ...options.env },
     logFile,
     detached: false,

@@ -46,7 +46,14 @@ const PROCESSES = {
   payments: { script: 'src/payments/main.ts', natsUser: 'PAYMENTS_SERVICE' },
 } as const;
 type ProcessName = keyof typeof PROCESSES;
-const NATS_USERS = ['ORDERS_WORKER', 'ORDERS_GATEWAY', 'PRODUCTS_SERVICE', 'PAYMENTS_SERVICE', 'SHOP_GATEWAY', 'ORDERS_OPERATOR'];
+const NATS_USERS = [
+  'ORDERS_WORKER',
+  'ORDERS_GATEWAY',
+  'PRODUCTS_SERVICE',
+  'PAYMENTS_SERVICE',
+  'SHOP_GATEWAY',
+  'ORDERS_OPERATOR',
+];
 
 // Distinctive and long enough that a match can only be a leak.
 const marker = (prefix: string): string => `${prefix}LEAK${randomBytes(12).toString('hex')}`;
@@ -154,7 +161,9 @@ describe('secrets never appear in the processes’ logs', () => {
         await admin.connect();
         await admin.query(`DROP ROLE IF EXISTS ${pg.escapeIdentifier(role)}`).finally(() => admin.end());
       });
-      const product = await owner.query<{ id: number }>(`INSERT INTO products (name, price) VALUES ('Desk lamp', 24.5) RETURNING id`);
+      const product = await owner.query<{ id: number }>(
+        `INSERT INTO products (name, price) VALUES ('Desk lamp', 24.5) RETURNING id`,
+      );
       productId = product.rows[0]?.id as number;
     } finally {
       await owner.end();
@@ -201,7 +210,11 @@ describe('secrets never appear in the processes’ logs', () => {
     for (const [name, { natsUser }] of Object.entries(PROCESSES) as [ProcessName, (typeof PROCESSES)[ProcessName]][]) {
       running.set(
         name,
-        startProcess(name, { ...env, NATS_USER: natsUser.toLowerCase().replace(/_/g, '-'), NATS_PASSWORD: secrets[`nats:${natsUser}`] }),
+        startProcess(name, {
+          ...env,
+          NATS_USER: natsUser.toLowerCase().replace(/_/g, '-'),
+          NATS_PASSWORD: secrets[`nats:${natsUser}`],
+        }),
       );
     }
     await Promise.all([...running.values()].map((process) => process.ready));
@@ -220,7 +233,9 @@ describe('secrets never appear in the processes’ logs', () => {
     const signed = signEvent(event, secrets.stripeWebhookSecret as string);
     expect((await postWebhook(webhookUrl(paymentsUrl), signed)).status).toBe(200);
     await eventually(async () => {
-      await expect(requestPeer(shop, 'orders.find.one', { id: order.id }, 5_000)).resolves.toMatchObject({ status: 'PAID' });
+      await expect(requestPeer(shop, 'orders.find.one', { id: order.id }, 5_000)).resolves.toMatchObject({
+        status: 'PAID',
+      });
     }, 30_000);
 
     for (const process of running.values()) process.child.kill('SIGTERM');
@@ -273,7 +288,12 @@ describe('secrets never appear in the processes’ logs', () => {
     ].join('\n');
     const child = spawn(process.execPath, [require.resolve('tsx/cli'), '-e', code], {
       cwd: REPO_ROOT,
-      env: { ...env, NATS_USER: 'orders-gateway', NATS_PASSWORD: secrets['nats:ORDERS_GATEWAY'], LEAK_SIGNATURE: signature },
+      env: {
+        ...env,
+        NATS_USER: 'orders-gateway',
+        NATS_PASSWORD: secrets['nats:ORDERS_GATEWAY'],
+        LEAK_SIGNATURE: signature,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';

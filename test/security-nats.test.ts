@@ -57,7 +57,11 @@ async function roundTrip(config: Config['nats']): Promise<void> {
 /** The error a connection attempt with `config` fails with. */
 async function refusal(config: Config['nats']): Promise<Error> {
   // One attempt only: the service's own setting retries for ever, which would hide the refusal.
-  const attempt = connect({ ...natsConnectionOptions(config, 'security-test'), maxReconnectAttempts: 0, timeout: 3_000 }).then(
+  const attempt = connect({
+    ...natsConnectionOptions(config, 'security-test'),
+    maxReconnectAttempts: 0,
+    timeout: 3_000,
+  }).then(
     async (nc) => {
       await nc.close();
       throw new Error('connected where a refusal was expected');
@@ -75,19 +79,25 @@ async function refusal(config: Config['nats']): Promise<Error> {
 describe('NATS credentials from configuration', () => {
   it('user and password: only the right pair is accepted', async () => {
     const password = `p${randomBytes(12).toString('hex')}`;
-    const server = await natsWithConfig('userpass', 'authorization { user: "orders", password: $TEST_NATS_PASSWORD }\n', {
-      TEST_NATS_PASSWORD: password,
-    });
-    await roundTrip(natsConfig({ NATS_URL: server.url, NATS_USER: 'orders', NATS_PASSWORD: password }));
-    expect((await refusal(natsConfig({ NATS_URL: server.url, NATS_USER: 'orders', NATS_PASSWORD: 'wrong' }))).message).toMatch(
-      /authorization/i,
+    const server = await natsWithConfig(
+      'userpass',
+      'authorization { user: "orders", password: $TEST_NATS_PASSWORD }\n',
+      {
+        TEST_NATS_PASSWORD: password,
+      },
     );
+    await roundTrip(natsConfig({ NATS_URL: server.url, NATS_USER: 'orders', NATS_PASSWORD: password }));
+    expect(
+      (await refusal(natsConfig({ NATS_URL: server.url, NATS_USER: 'orders', NATS_PASSWORD: 'wrong' }))).message,
+    ).toMatch(/authorization/i);
     expect((await refusal(natsConfig({ NATS_URL: server.url }))).message).toMatch(/authorization/i);
   });
 
   it('token: only the right token is accepted', async () => {
     const token = `t${randomBytes(16).toString('hex')}`;
-    const server = await natsWithConfig('token', 'authorization { token: $TEST_NATS_TOKEN }\n', { TEST_NATS_TOKEN: token });
+    const server = await natsWithConfig('token', 'authorization { token: $TEST_NATS_TOKEN }\n', {
+      TEST_NATS_TOKEN: token,
+    });
     await roundTrip(natsConfig({ NATS_URL: server.url, NATS_TOKEN: token }));
     expect((await refusal(natsConfig({ NATS_URL: server.url, NATS_TOKEN: 'nope' }))).message).toMatch(/authorization/i);
   });
@@ -146,9 +156,7 @@ describe('NATS over TLS with a private CA', () => {
 
   it('refuses a server whose certificate the configured CA did not sign', async () => {
     const otherCa = makeCertificates(mkdtempSync(path.join(dir, 'other-ca-')));
-    const error = await refusal(
-      natsConfig({ ...mutualTls(server.url), NATS_TLS_CA_FILE: otherCa.caFile }),
-    );
+    const error = await refusal(natsConfig({ ...mutualTls(server.url), NATS_TLS_CA_FILE: otherCa.caFile }));
     expect(error.message).toMatch(/certificate/i);
   });
 
@@ -188,7 +196,14 @@ async function permissionViolation(
 describe('subject permissions of docs/nats-server.example.conf', () => {
   const passwords: Record<string, string> = {};
   const env: Record<string, string> = {};
-  for (const user of ['ORDERS_WORKER', 'ORDERS_GATEWAY', 'PRODUCTS_SERVICE', 'PAYMENTS_SERVICE', 'SHOP_GATEWAY', 'ORDERS_OPERATOR']) {
+  for (const user of [
+    'ORDERS_WORKER',
+    'ORDERS_GATEWAY',
+    'PRODUCTS_SERVICE',
+    'PAYMENTS_SERVICE',
+    'SHOP_GATEWAY',
+    'ORDERS_OPERATOR',
+  ]) {
     // nats-server reads a variable's value as a config value: a leading digit would make it a number.
     passwords[user] = `p${randomBytes(12).toString('hex')}`;
     env[`${user}_NATS_PASSWORD`] = passwords[user] as string;
@@ -232,7 +247,13 @@ describe('subject permissions of docs/nats-server.example.conf', () => {
       createDatabasePool(config.databaseUrl),
     ]);
     connections.push(gatewayNats);
-    gateway = await startGateway({ config, logger: createLogger('security-test', 'silent'), nats: gatewayNats, temporal, pool });
+    gateway = await startGateway({
+      config,
+      logger: createLogger('security-test', 'silent'),
+      nats: gatewayNats,
+      temporal,
+      pool,
+    });
   });
 
   afterAll(async () => {
@@ -256,7 +277,10 @@ describe('subject permissions of docs/nats-server.example.conf', () => {
     const orderId = randomUUID();
     const ack = await payments
       .jetstream()
-      .publish(PAYMENT_SUCCEEDED_SUBJECT, encodeEvent(PAYMENT_SUCCEEDED_SUBJECT, { orderId, stripePaymentId: `pi_${orderId}`, receiptUrl: null }));
+      .publish(
+        PAYMENT_SUCCEEDED_SUBJECT,
+        encodeEvent(PAYMENT_SUCCEEDED_SUBJECT, { orderId, stripePaymentId: `pi_${orderId}`, receiptUrl: null }),
+      );
     // No such order: the gateway keeps it as a dead letter, which it acknowledges in the stream.
     const deadLetters = createDeadLettersRepository(pool);
     await eventually(async () => {
@@ -268,7 +292,9 @@ describe('subject permissions of docs/nats-server.example.conf', () => {
     await permissionViolation(gatewayNats, 'publish', PAYMENT_SUCCEEDED_SUBJECT, () =>
       gatewayNats.publish(PAYMENT_SUCCEEDED_SUBJECT, encodeEvent(PAYMENT_SUCCEEDED_SUBJECT, { orderId: randomUUID() })),
     );
-    await permissionViolation(gatewayNats, 'publish', 'validate_products', () => gatewayNats.publish('validate_products'));
+    await permissionViolation(gatewayNats, 'publish', 'validate_products', () =>
+      gatewayNats.publish('validate_products'),
+    );
     await permissionViolation(gatewayNats, 'publish', '$JS.API.STREAM.DELETE.PAYMENTS', () =>
       gatewayNats.publish('$JS.API.STREAM.DELETE.PAYMENTS'),
     );

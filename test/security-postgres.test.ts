@@ -29,12 +29,17 @@ async function createServiceLogin(): Promise<{ name: string; password: string; d
   const name = `orders_service_${randomBytes(4).toString('hex')}`;
   const password = `pw_${randomBytes(12).toString('hex')}`;
   await asOwner(ownerUrl, (client) =>
-    client.query(`CREATE ROLE ${pg.escapeIdentifier(name)} LOGIN PASSWORD ${pg.escapeLiteral(password)} IN ROLE orders_app`),
+    client.query(
+      `CREATE ROLE ${pg.escapeIdentifier(name)} LOGIN PASSWORD ${pg.escapeLiteral(password)} IN ROLE orders_app`,
+    ),
   );
   return {
     name,
     password,
-    drop: () => asOwner(ownerUrl, (client) => client.query(`DROP ROLE IF EXISTS ${pg.escapeIdentifier(name)}`)).then(() => undefined),
+    drop: () =>
+      asOwner(ownerUrl, (client) => client.query(`DROP ROLE IF EXISTS ${pg.escapeIdentifier(name)}`)).then(
+        () => undefined,
+      ),
   };
 }
 
@@ -66,8 +71,16 @@ describe('the processes’ PostgreSQL role (orders_app)', () => {
   it('reads and writes orders, payments, dead letters and products through the repositories', async () => {
     const orders = createOrdersRepository(pool);
     const orderId = randomUUID();
-    await orders.insertOrder({ orderId, currency: 'usd', items: [{ productId: 3, name: 'Lamp', priceCents: 2_500, quantity: 2 }] });
-    await orders.savePaymentSession(orderId, { url: 'https://checkout', successUrl: 'https://ok', cancelUrl: 'https://no' });
+    await orders.insertOrder({
+      orderId,
+      currency: 'usd',
+      items: [{ productId: 3, name: 'Lamp', priceCents: 2_500, quantity: 2 }],
+    });
+    await orders.savePaymentSession(orderId, {
+      url: 'https://checkout',
+      successUrl: 'https://ok',
+      cancelUrl: 'https://no',
+    });
     const paid = await orders.recordPayment({ orderId, stripePaymentId: `pi_${orderId}`, receiptUrl: null }, 'APPLIED');
     expect(paid).toMatchObject({ status: 'PAID', totalAmount: 50 });
     await expect(orders.setStatus(orderId, 'DELIVERED')).resolves.toMatchObject({ status: 'DELIVERED' });
@@ -77,7 +90,9 @@ describe('the processes’ PostgreSQL role (orders_app)', () => {
     await deadLetters.add({ subject: 'payment.succeeded', streamSeq: 1, reason: 'test', body: '{}' });
     await expect(deadLetters.list()).resolves.toHaveLength(1);
     // Identity columns need the sequences' USAGE grant.
-    await expect(createProductsRepository(pool).create({ name: 'Desk', price: 120 })).resolves.toMatchObject({ name: 'Desk' });
+    await expect(createProductsRepository(pool).create({ name: 'Desk', price: 120 })).resolves.toMatchObject({
+      name: 'Desk',
+    });
     await pool.query(sql.unsafe`DELETE FROM payment_dead_letters`);
   });
 
@@ -95,7 +110,9 @@ describe('the processes’ PostgreSQL role (orders_app)', () => {
 
   it('leaves the schema as the migrations made it', async () => {
     const columns = await asOwner(database.url, (client) =>
-      client.query(`SELECT column_name FROM information_schema.columns WHERE table_name = 'orders' AND column_name = 'note'`),
+      client.query(
+        `SELECT column_name FROM information_schema.columns WHERE table_name = 'orders' AND column_name = 'note'`,
+      ),
     );
     expect(columns.rowCount).toBe(0);
   });
@@ -116,7 +133,9 @@ describe('migrations as the owner (MIGRATION_DATABASE_URL)', () => {
       const applied = await run({ DATABASE_URL: appUrl, MIGRATION_DATABASE_URL: fresh });
       expect(applied.output).toContain('applied 002_orders-app-role');
       expect(applied.code).toBe(0);
-      const owner = await asOwner(fresh, (client) => client.query<{ tableowner: string }>(`SELECT tableowner FROM pg_tables WHERE tablename = 'orders'`));
+      const owner = await asOwner(fresh, (client) =>
+        client.query<{ tableowner: string }>(`SELECT tableowner FROM pg_tables WHERE tablename = 'orders'`),
+      );
       expect(owner.rows[0]?.tableowner).toBe(new URL(fresh).username);
     } finally {
       await dropDatabase(fresh);
@@ -129,7 +148,9 @@ describe('migrations as the owner (MIGRATION_DATABASE_URL)', () => {
     try {
       const logger = createLogger('security-test', 'silent');
       await expect(Promise.all(urls.map((url) => migrate(url, logger)))).resolves.toHaveLength(3);
-      const roles = await asOwner(ownerUrl, (client) => client.query(`SELECT 1 FROM pg_roles WHERE rolname = 'orders_app'`));
+      const roles = await asOwner(ownerUrl, (client) =>
+        client.query(`SELECT 1 FROM pg_roles WHERE rolname = 'orders_app'`),
+      );
       expect(roles.rowCount).toBe(1);
     } finally {
       await Promise.all(urls.map((url) => dropDatabase(url)));

@@ -10,14 +10,16 @@ let system: TestSystem;
 let product: { id: number };
 
 /** `npm run tctl -- …`, as an operator types it. */
-const tctl = (...args: string[]): Promise<CommandResult> => runCommand('npm', ['run', '--silent', 'tctl', '--', ...args]);
+const tctl = (...args: string[]): Promise<CommandResult> =>
+  runCommand('npm', ['run', '--silent', 'tctl', '--', ...args]);
 
 const ok = (result: CommandResult): string => {
   expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 0, stderr: '' });
   return result.stdout;
 };
 
-const place = async (): Promise<OrderWithItems> => (await system.client.place([{ productId: product.id, quantity: 3 }])).order;
+const place = async (): Promise<OrderWithItems> =>
+  (await system.client.place([{ productId: product.id, quantity: 3 }])).order;
 
 beforeAll(async () => {
   system = await startTestSystem();
@@ -46,8 +48,12 @@ describe('npm run tctl', () => {
     expect(Number(/Total:\s*(\d+)/.exec(count)?.[1])).toBeGreaterThanOrEqual(1);
     expect(ok(await tctl('workflow', 'count', '--query', `WorkflowId="${workflowId}"`))).toMatch(/Total:\s*1\b/);
 
-    expect(ok(await tctl('--ns', system.config.temporal.namespace, 'workflow', 'describe', '--workflow_id', workflowId))).toContain(workflowId);
-    expect(ok(await tctl('workflow', 'show', '-w', workflowId))).toMatch(/WorkflowExecutionStarted|WORKFLOW_EXECUTION_STARTED/i);
+    expect(
+      ok(await tctl('--ns', system.config.temporal.namespace, 'workflow', 'describe', '--workflow_id', workflowId)),
+    ).toContain(workflowId);
+    expect(ok(await tctl('workflow', 'show', '-w', workflowId))).toMatch(
+      /WorkflowExecutionStarted|WORKFLOW_EXECUTION_STARTED/i,
+    );
   });
 
   it('sends a payment by hand with workflow signal', async () => {
@@ -65,7 +71,12 @@ describe('npm run tctl', () => {
 
   it('refuses what it does not translate in one line, with exit code 2', async () => {
     const result = await tctl('workflow', 'terminate', '-w', 'order-1');
-    expect(result).toEqual({ code: 2, stdout: '', stderr: "tctl: unsupported command 'workflow terminate' (supported: query, list, count, describe, show, signal)\n" });
+    expect(result).toEqual({
+      code: 2,
+      stdout: '',
+      stderr:
+        "tctl: unsupported command 'workflow terminate' (supported: query, list, count, describe, show, signal)\n",
+    });
     const flag = await tctl('workflow', 'list', '--more');
     expect(flag).toEqual({ code: 2, stdout: '', stderr: 'tctl workflow list: unsupported flag --more\n' });
   });

@@ -23,7 +23,11 @@ describe('a test system that fails to start', () => {
 
     const nc = await connect({ servers: process.env.NATS_URL });
     try {
-      const request = nc.request('products.find.all', JSON.stringify({ pattern: 'products.find.all', data: {}, id: '1' }), { timeout: 2_000 });
+      const request = nc.request(
+        'products.find.all',
+        JSON.stringify({ pattern: 'products.find.all', data: {}, id: '1' }),
+        { timeout: 2_000 },
+      );
       await expect(request).rejects.toMatchObject({ code: ErrorCode.NoResponders });
     } finally {
       await nc.close();

@@ -25,14 +25,16 @@ describe('tracing settings', () => {
   it('is off by default, and on with TRACING_ENABLED or an OTLP endpoint', () => {
     expect(parseConfig({}).tracing).toEqual({ enabled: false, otlpTracesUrl: undefined, serviceName: undefined });
     expect(parseConfig({ TRACING_ENABLED: 'true' }).tracing.enabled).toBe(true);
-    expect(parseConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/', OTEL_SERVICE_NAME: 'orders-a' }).tracing).toEqual({
+    expect(
+      parseConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/', OTEL_SERVICE_NAME: 'orders-a' }).tracing,
+    ).toEqual({
       enabled: true,
       otlpTracesUrl: 'http://collector:4318/v1/traces',
       serviceName: 'orders-a',
     });
-    expect(parseConfig({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://collector:4318/traces' }).tracing.otlpTracesUrl).toBe(
-      'http://collector:4318/traces',
-    );
+    expect(
+      parseConfig({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://collector:4318/traces' }).tracing.otlpTracesUrl,
+    ).toBe('http://collector:4318/traces');
   });
 });
 
@@ -40,7 +42,9 @@ describe('turning tracing on for orders in flight', () => {
   // Orders started without tracing are replayed by a worker that has it on: the interceptor must not
   // change what they do. The reference histories of test/replay.test.ts, replayed with it.
   const historiesDir = path.join(__dirname, 'histories');
-  const files = readdirSync(historiesDir, { recursive: true, encoding: 'utf8' }).filter((file) => file.endsWith('.json'));
+  const files = readdirSync(historiesDir, { recursive: true, encoding: 'utf8' }).filter((file) =>
+    file.endsWith('.json'),
+  );
   const tracing = {
     resource: new Resource({ 'service.name': 'replay' }),
     spanProcessor: new SimpleSpanProcessor(new InMemorySpanExporter()),
@@ -58,7 +62,11 @@ describe('turning tracing on for orders in flight', () => {
     const failures: string[] = [];
     let replayed = 0;
     for await (const result of Worker.runReplayHistories(
-      { workflowsPath: require.resolve('../src/workflows'), interceptors: { workflowModules: interceptors?.workflowModules }, sinks },
+      {
+        workflowsPath: require.resolve('../src/workflows'),
+        interceptors: { workflowModules: interceptors?.workflowModules },
+        sinks,
+      },
       histories,
     )) {
       replayed += 1;
@@ -73,7 +81,10 @@ describe('one order traced across the system', () => {
   let system: TestSystem;
 
   beforeAll(async () => {
-    system = await startTestSystem({ TRACING_ENABLED: 'true', ORDER_LATE_PAYMENT_GRACE_MS: '200' }, { spanProcessor: new SimpleSpanProcessor(exporter) });
+    system = await startTestSystem(
+      { TRACING_ENABLED: 'true', ORDER_LATE_PAYMENT_GRACE_MS: '200' },
+      { spanProcessor: new SimpleSpanProcessor(exporter) },
+    );
   });
 
   afterAll(async () => {
@@ -83,14 +94,23 @@ describe('one order traced across the system', () => {
   const spans = (): ReadableSpan[] => exporter.getFinishedSpans();
   const named = (name: string, traceId: string): ReadableSpan => {
     const found = spans().filter((span) => span.name === name && span.spanContext().traceId === traceId);
-    if (found.length === 0) throw new Error(`no span ${name} in trace ${traceId}; have ${spans().map((span) => span.name).join(', ')}`);
+    if (found.length === 0)
+      throw new Error(
+        `no span ${name} in trace ${traceId}; have ${spans()
+          .map((span) => span.name)
+          .join(', ')}`,
+      );
     return found[0] as ReadableSpan;
   };
   /** The names of a span's ancestors, nearest first, as far as they were collected. */
   const ancestors = (span: ReadableSpan): string[] => {
     const byId = new Map(spans().map((each) => [each.spanContext().spanId, each]));
     const names: string[] = [];
-    for (let parent = byId.get(span.parentSpanId ?? ''); parent !== undefined; parent = byId.get(parent.parentSpanId ?? '')) {
+    for (
+      let parent = byId.get(span.parentSpanId ?? '');
+      parent !== undefined;
+      parent = byId.get(parent.parentSpanId ?? '')
+    ) {
       names.push(parent.name);
     }
     return names;
@@ -103,7 +123,8 @@ describe('one order traced across the system', () => {
     // The gateway's handling of the NestJS request is the trace's root (the Nest client sends no context).
     const root = await eventually(async () => {
       const found = spans().find(
-        (span) => span.name === 'orders.create process' && ancestors(span).length === 0 && span.kind === SpanKind.SERVER,
+        (span) =>
+          span.name === 'orders.create process' && ancestors(span).length === 0 && span.kind === SpanKind.SERVER,
       );
       if (found === undefined) throw new Error('no orders.create span yet');
       return found;
@@ -113,7 +134,11 @@ describe('one order traced across the system', () => {
     // The payments service publishes payment.succeeded with the trace context it has (here: the order's).
     const js = system.nats.jetstream();
     await context.with(trace.setSpanContext(context.active(), root.spanContext()), () =>
-      js.publish(PAYMENT_SUCCEEDED_SUBJECT, encodeEvent(PAYMENT_SUCCEEDED_SUBJECT, paymentEvent(order.id)), traceHeadersOption()),
+      js.publish(
+        PAYMENT_SUCCEEDED_SUBJECT,
+        encodeEvent(PAYMENT_SUCCEEDED_SUBJECT, paymentEvent(order.id)),
+        traceHeadersOption(),
+      ),
     );
     await system.client.waitForStatus(order.id, 'PAID');
     // Delivered, the workflow ends after its (short) late-payment grace, and its RunWorkflow span with it.
@@ -125,7 +150,10 @@ describe('one order traced across the system', () => {
       expect(ancestors(named('UpdateWithStartWorkflow:placeOrder', traceId))).toEqual(['orders.create process']);
       expect(ancestors(named('RunWorkflow:OrderWorkflow', traceId))[0]).toBe('UpdateWithStartWorkflow:placeOrder');
       expect(ancestors(named('HandleUpdate:placeOrder', traceId))[0]).toBe('UpdateWithStartWorkflow:placeOrder');
-      expect(ancestors(named('RunActivity:placeOrder', traceId)).slice(0, 2)).toEqual(['StartActivity:placeOrder', 'RunWorkflow:OrderWorkflow']);
+      expect(ancestors(named('RunActivity:placeOrder', traceId)).slice(0, 2)).toEqual([
+        'StartActivity:placeOrder',
+        'RunWorkflow:OrderWorkflow',
+      ]);
       expect(ancestors(named('validate_products process', traceId)).slice(0, 3)).toEqual([
         'validate_products send',
         'RunActivity:placeOrder',
@@ -146,7 +174,10 @@ describe('one order traced across the system', () => {
       expect(ancestors(named('RunActivity:recordPayment', traceId))).toContain('RunWorkflow:OrderWorkflow');
       // One tree: every span of the trace leads back to the request.
       for (const span of spans().filter((each) => each.spanContext().traceId === traceId && each !== root)) {
-        expect({ span: span.name, root: ancestors(span).at(-1) }).toEqual({ span: span.name, root: 'orders.create process' });
+        expect({ span: span.name, root: ancestors(span).at(-1) }).toEqual({
+          span: span.name,
+          root: 'orders.create process',
+        });
       }
     });
 
@@ -154,13 +185,15 @@ describe('one order traced across the system', () => {
     expect((await system.nest.send<OrderWithItems>('orders.find.one', { id: order.id })).status).toBe('DELIVERED');
   });
 
-  it('puts a payment that arrives without trace context (a Stripe webhook) into its order\'s trace', async () => {
+  it("puts a payment that arrives without trace context (a Stripe webhook) into its order's trace", async () => {
     const product = await system.nest.send<{ id: number }>('products.create', { name: 'Webhook teapot', price: 9 });
     const { order } = await system.client.place([{ productId: product.id, quantity: 1 }]);
     // This order's root: the request span above its Update-with-Start.
     const root = await eventually(async () => {
       const start = spans().find(
-        (span) => span.name === 'UpdateWithStartWorkflow:placeOrder' && span.attributes.temporalWorkflowId === `order-${order.id}`,
+        (span) =>
+          span.name === 'UpdateWithStartWorkflow:placeOrder' &&
+          span.attributes.temporalWorkflowId === `order-${order.id}`,
       );
       const found = spans().find((span) => span.spanContext().spanId === start?.parentSpanId);
       if (found === undefined) throw new Error('no orders.create span for this order yet');
@@ -170,7 +203,9 @@ describe('one order traced across the system', () => {
     const traceId = root.spanContext().traceId;
 
     // Published as the payments service does from a webhook: no span is active, so no headers.
-    await system.nats.jetstream().publish(PAYMENT_SUCCEEDED_SUBJECT, encodeEvent(PAYMENT_SUCCEEDED_SUBJECT, paymentEvent(order.id)));
+    await system.nats
+      .jetstream()
+      .publish(PAYMENT_SUCCEEDED_SUBJECT, encodeEvent(PAYMENT_SUCCEEDED_SUBJECT, paymentEvent(order.id)));
     await system.client.waitForStatus(order.id, 'PAID');
 
     await eventually(async () => {

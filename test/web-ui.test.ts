@@ -20,7 +20,11 @@ let browser: Browser;
 beforeAll(async () => {
   // Services of its own (Temporal with its UI, NATS, a database): the run's audit never sees this order.
   [server, nats] = await Promise.all([startWebUiServer(), startPrivateNats()]);
-  system = await startTestSystem({ TEMPORAL_ADDRESS: server.address, DATABASE_URL: server.databaseUrl, NATS_URL: nats.url });
+  system = await startTestSystem({
+    TEMPORAL_ADDRESS: server.address,
+    DATABASE_URL: server.databaseUrl,
+    NATS_URL: nats.url,
+  });
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--headless'] });
 }, 120_000);
 
@@ -60,7 +64,11 @@ describe('the Temporal Web UI', () => {
       return data ? [JSON.parse(Buffer.from(data).toString('utf8')) as string] : [];
     });
     expect(summaries).toEqual(
-      expect.arrayContaining(['validate and store 2 products', 'open checkout session', `record payment ${payment.stripePaymentId}`]),
+      expect.arrayContaining([
+        'validate and store 2 products',
+        'open checkout session',
+        `record payment ${payment.stripePaymentId}`,
+      ]),
     );
 
     const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });

@@ -20,7 +20,8 @@ runFloor(NAME, async () => {
   const nc = await connectFloorNats(NAME);
   const connection = await Connection.connect({ address: FLOOR_SETTINGS.temporalAddress });
   const client = new Client({ connection });
-  const onError = (error: unknown): void => logLine(NAME, 'error', 'failed', { err: error instanceof Error ? error.message : String(error) });
+  const onError = (error: unknown): void =>
+    logLine(NAME, 'error', 'failed', { err: error instanceof Error ? error.message : String(error) });
 
   const place = async (): Promise<unknown> => {
     const orderId = randomUUID();

@@ -18,7 +18,10 @@ export async function EmptyOrderWorkflow(input: { orderId: string; localActiviti
   let payment: EmptyPayment | undefined;
   setHandler(emptyPlaceOrderUpdate, async () => {
     await condition(() => placed);
-    return { order: { id: input.orderId, status: 'PENDING' as const }, paymentSession: { url: `https://example.test/pay/${input.orderId}` } };
+    return {
+      order: { id: input.orderId, status: 'PENDING' as const },
+      paymentSession: { url: `https://example.test/pay/${input.orderId}` },
+    };
   });
   setHandler(emptyPaymentSucceededSignal, (received) => {
     payment ??= received;

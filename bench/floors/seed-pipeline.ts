@@ -30,7 +30,8 @@ runFloor(NAME, async () => {
   const nc = await connectFloorNats(NAME);
   const pool = new pg.Pool({ connectionString: FLOOR_SETTINGS.seedDatabaseUrl, max: 10 });
   pool.on('error', (error) => logLine(NAME, 'error', 'pool error', { err: String(error) }));
-  const onError = (error: unknown): void => logLine(NAME, 'error', 'failed', { err: error instanceof Error ? error.message : String(error) });
+  const onError = (error: unknown): void =>
+    logLine(NAME, 'error', 'failed', { err: error instanceof Error ? error.message : String(error) });
   const timeout = FLOOR_SETTINGS.requestTimeoutMs;
 
   const create = async (payload: unknown): Promise<unknown> => {
@@ -43,7 +44,12 @@ runFloor(NAME, async () => {
     if (missing.length > 0) throw new PeerError(400, `Products not found: ${missing.join(', ')}`);
     const lines = items.map((item) => {
       const product = byId.get(String(item.productId)) as Product;
-      return { productId: String(item.productId), name: product.name, priceCents: Math.round(product.price * 100), quantity: item.quantity };
+      return {
+        productId: String(item.productId),
+        name: product.name,
+        priceCents: Math.round(product.price * 100),
+        quantity: item.quantity,
+      };
     });
     const totalCents = lines.reduce((sum, line) => sum + line.priceCents * line.quantity, 0);
     const totalItems = lines.reduce((sum, line) => sum + line.quantity, 0);
@@ -81,7 +87,11 @@ runFloor(NAME, async () => {
     const paymentSession = await callPeer<unknown>(
       nc,
       'create.payment.session',
-      { orderId, currency: 'usd', items: lines.map((line) => ({ name: line.name, price: line.priceCents / 100, quantity: line.quantity })) },
+      {
+        orderId,
+        currency: 'usd',
+        items: lines.map((line) => ({ name: line.name, price: line.priceCents / 100, quantity: line.quantity })),
+      },
       timeout,
     );
     return {
@@ -93,7 +103,12 @@ runFloor(NAME, async () => {
         status: order.status,
         paid: false,
         createdAt: order.created_at,
-        OrderItems: lines.map((line) => ({ productId: line.productId, name: line.name, price: line.priceCents / 100, quantity: line.quantity })),
+        OrderItems: lines.map((line) => ({
+          productId: line.productId,
+          name: line.name,
+          price: line.priceCents / 100,
+          quantity: line.quantity,
+        })),
       },
       paymentSession,
     };
@@ -104,7 +119,9 @@ runFloor(NAME, async () => {
     nc,
     { stream: STREAM, subject: PAYMENT_SUBJECT, durable: 'bench-seed-paid', parallel: FLOOR_PAYMENT_PARALLELISM },
     async (msg) => {
-      const { data } = decodeJson(msg.data) as { data: { orderId: string; stripePaymentId: string; receiptUrl?: string } };
+      const { data } = decodeJson(msg.data) as {
+        data: { orderId: string; stripePaymentId: string; receiptUrl?: string };
+      };
       await pool.query(
         `UPDATE orders SET status = 'PAID', paid = true, paid_at = now(), stripe_charge_id = $2, receipt_url = $3, updated_at = now()
          WHERE id = $1`,

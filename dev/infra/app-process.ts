@@ -29,7 +29,10 @@ export interface AppProcessOptions {
  * our signals reach the process itself and it carries no second Node process (~50 MB) beside it.
  */
 export function tsxCommand(script: string, nodeArgs: readonly string[] = []): { command: string; args: string[] } {
-  return { command: process.execPath, args: [...nodeArgs, '--import', pathToFileURL(require.resolve('tsx')).href, script] };
+  return {
+    command: process.execPath,
+    args: [...nodeArgs, '--import', pathToFileURL(require.resolve('tsx')).href, script],
+  };
 }
 
 /**
@@ -108,7 +111,9 @@ async function stopChild(child: ChildProcess, exited: Promise<ExitStatus>, timeo
 }
 
 /** Runs a one-shot script (such as the catalogue seed) with prefixed output; rejects unless it exits 0. */
-export async function runAppScript(options: Omit<AppProcessOptions, 'readyTimeoutMs' | 'stopTimeoutMs'>): Promise<void> {
+export async function runAppScript(
+  options: Omit<AppProcessOptions, 'readyTimeoutMs' | 'stopTimeoutMs'>,
+): Promise<void> {
   const { command, args } = tsxCommand(options.script);
   const child = spawn(command, args, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
   const prefix = `${options.name.padEnd(options.prefixWidth ?? options.name.length)} |`;

@@ -2,12 +2,7 @@ import { ensureGoBinary, type GoBinary } from '../../src/tools/go-binary';
 import { TEMPORAL_CLI } from '../../src/tools/temporal-cli';
 
 export type BinaryName =
-  | 'temporal'
-  | 'stripe-mock'
-  | 'nats-server'
-  | 'temporal-server'
-  | 'temporal-sql-tool'
-  | 'temporal-ui-server';
+  'temporal' | 'stripe-mock' | 'nats-server' | 'temporal-server' | 'temporal-sql-tool' | 'temporal-ui-server';
 
 /**
  * What `go install` builds when a binary is nowhere to be found. Every version is pinned, so two
@@ -25,8 +20,17 @@ export const BINARIES: Record<BinaryName, GoBinary> = {
   },
   // The cluster profile (TEMPORAL_LOCAL_SERVER=cluster): the real server, its schema tool and the Web UI.
   // Same versions as the temporalio/server, admin-tools and ui images in docker-compose.yml.
-  'temporal-server': { name: 'temporal-server', goPackage: 'go.temporal.io/server/cmd/server@v1.29.1', builtAs: 'server', slowBuild: true },
-  'temporal-sql-tool': { name: 'temporal-sql-tool', goPackage: 'go.temporal.io/server/cmd/tools/sql@v1.29.1', builtAs: 'sql' },
+  'temporal-server': {
+    name: 'temporal-server',
+    goPackage: 'go.temporal.io/server/cmd/server@v1.29.1',
+    builtAs: 'server',
+    slowBuild: true,
+  },
+  'temporal-sql-tool': {
+    name: 'temporal-sql-tool',
+    goPackage: 'go.temporal.io/server/cmd/tools/sql@v1.29.1',
+    builtAs: 'sql',
+  },
   'temporal-ui-server': {
     name: 'temporal-ui-server',
     goPackage: 'github.com/temporalio/ui-server/v2/cmd/server@v2.42.1',

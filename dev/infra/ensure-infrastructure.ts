@@ -44,7 +44,11 @@ export async function ensureInfrastructure(options: InfrastructureOptions): Prom
   const config = parseConfig(options.env ?? process.env);
   const { dataDir, log } = options;
   for (const dir of [dataDir, path.join(dataDir, 'logs')]) mkdirSync(dir, { recursive: true });
-  const recorded = new Map(readPidFiles(dataDir).filter((s) => s.running).map((s) => [s.name, s.pid]));
+  const recorded = new Map(
+    readPidFiles(dataDir)
+      .filter((s) => s.running)
+      .map((s) => [s.name, s.pid]),
+  );
   const started: ManagedProcess[] = [];
 
   const report = (name: string, what: 'reused' | 'started', detail: string): void => {
@@ -84,7 +88,15 @@ export async function ensureInfrastructure(options: InfrastructureOptions): Prom
         report('temporal', 'reused', config.temporal.address);
       } else if (cluster) {
         requireLocal('Temporal', temporal);
-        await startClusterHere(config, { dataDir, temporalBinary, host: temporal.host, port: temporal.port, uiPort, log, track });
+        await startClusterHere(config, {
+          dataDir,
+          temporalBinary,
+          host: temporal.host,
+          port: temporal.port,
+          uiPort,
+          log,
+          track,
+        });
       } else {
         requireLocal('Temporal', temporal);
         const dbFile = path.join(dataDir, 'temporal.db');
@@ -99,7 +111,11 @@ export async function ensureInfrastructure(options: InfrastructureOptions): Prom
           logFile: logFile('temporal'),
         });
         track(service);
-        report('temporal', 'started', `${config.temporal.address}, Web UI http://localhost:${uiPort}, data ${dbFile}, pid ${service.pid}`);
+        report(
+          'temporal',
+          'started',
+          `${config.temporal.address}, Web UI http://localhost:${uiPort}, data ${dbFile}, pid ${service.pid}`,
+        );
       }
       await registerSearchAttributes(temporalBinary, config.temporal.address, target);
     };
@@ -160,7 +176,9 @@ export async function ensureInfrastructure(options: InfrastructureOptions): Prom
     const applied = await migrate(config.migrationDatabaseUrl, createLogger('infra', 'silent'));
     log(`${'migrations'.padEnd(12)} ${applied.length ? `applied ${applied.join(', ')}` : 'up to date'}`);
     const stream = await ensurePaymentStreamAt(config);
-    log(`${'jetstream'.padEnd(12)} payment stream ${stream.action === 'unchanged' ? 'ready' : stream.action}${stream.changes.map((change) => `; ${change}`).join('')}`);
+    log(
+      `${'jetstream'.padEnd(12)} payment stream ${stream.action === 'unchanged' ? 'ready' : stream.action}${stream.changes.map((change) => `; ${change}`).join('')}`,
+    );
 
     return {
       started,

@@ -62,7 +62,9 @@ export async function spawnService(options: SpawnServiceOptions): Promise<Spawne
   }
   const spawned = await new Promise<ChildProcess>((resolve, reject) => {
     child.once('spawn', () => resolve(child));
-    child.once('error', (error) => reject(new Error(`Could not start ${options.name} (${options.command}): ${error.message}`)));
+    child.once('error', (error) =>
+      reject(new Error(`Could not start ${options.name} (${options.command}): ${error.message}`)),
+    );
   });
   const pid = spawned.pid;
   if (pid === undefined) throw new Error(`Could not start ${options.name}: no pid`);
@@ -108,7 +110,11 @@ export function managedFromPid(name: string, pid: number, stopSignal: NodeJS.Sig
 }
 
 /** Signals `pid`, waits for it to go, and kills it after `timeoutMs`. */
-export async function stopPid(pid: number, stopSignal: NodeJS.Signals, timeoutMs = DEFAULT_STOP_TIMEOUT_MS): Promise<void> {
+export async function stopPid(
+  pid: number,
+  stopSignal: NodeJS.Signals,
+  timeoutMs = DEFAULT_STOP_TIMEOUT_MS,
+): Promise<void> {
   if (!isAlive(pid)) return;
   signal(pid, stopSignal);
   const deadline = Date.now() + timeoutMs;

@@ -12,7 +12,10 @@ export const SERVICE_EXECUTABLES: Record<string, string> = {
   'stripe-mock': 'stripe-mock',
   // The cluster profile: one process a node, and the standalone Web UI.
   ...Object.fromEntries(
-    ['frontend', 'matching', 'worker', ...Array.from({ length: 9 }, (_, n) => `history-${n + 1}`)].map((node) => [`temporal-${node}`, 'temporal-server']),
+    ['frontend', 'matching', 'worker', ...Array.from({ length: 9 }, (_, n) => `history-${n + 1}`)].map((node) => [
+      `temporal-${node}`,
+      'temporal-server',
+    ]),
   ),
   'temporal-ui': 'temporal-ui-server',
 };

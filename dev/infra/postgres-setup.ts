@@ -15,7 +15,11 @@ export interface RunAs {
  * root (the user it then runs as), and initialised on first use with trust authentication for the
  * local `postgres` role. `postgres` is the server executable; initdb sits beside it.
  */
-export async function preparePostgresDataDir(postgres: string, dataDir: string, logFile: string): Promise<RunAs | undefined> {
+export async function preparePostgresDataDir(
+  postgres: string,
+  dataDir: string,
+  logFile: string,
+): Promise<RunAs | undefined> {
   const runAs = process.getuid?.() === 0 ? postgresUser() : undefined;
   prepareDataDir(dataDir, runAs);
   if (!existsSync(path.join(dataDir, 'PG_VERSION'))) {
@@ -65,7 +69,9 @@ function prepareDataDir(dataDir: string, runAs: RunAs | undefined): void {
   // The postgres user must be able to reach its data directory through every parent folder.
   for (let dir = path.dirname(dataDir); dir !== path.dirname(dir); dir = path.dirname(dir)) {
     if ((statSync(dir).mode & 0o001) === 0) {
-      throw new Error(`The postgres user cannot reach ${dataDir}: ${dir} is not searchable by others (chmod o+x ${dir})`);
+      throw new Error(
+        `The postgres user cannot reach ${dataDir}: ${dir} is not searchable by others (chmod o+x ${dir})`,
+      );
     }
   }
 }

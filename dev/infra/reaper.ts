@@ -28,7 +28,10 @@ export function startReaper(tempDir: string): Reaper {
       for (const pid of groups) { try { process.kill(-pid, 'SIGKILL'); } catch {} }
       require('node:fs').rmSync(process.argv[1], { recursive: true, force: true });
     });`;
-  const child = spawn(process.execPath, ['-e', script, tempDir], { detached: true, stdio: ['pipe', 'ignore', 'ignore'] });
+  const child = spawn(process.execPath, ['-e', script, tempDir], {
+    detached: true,
+    stdio: ['pipe', 'ignore', 'ignore'],
+  });
   child.on('error', () => undefined);
   child.stdin.on('error', () => undefined);
   // Neither the watchdog nor its pipe may keep the owner from exiting.

@@ -68,7 +68,12 @@ export const SERVICE_TABLE: { [N in ServiceName]: ServiceSpec<ServiceStartOption
     ready: async (o, cli, timeoutMs, abort) => {
       await waitForPort(o.host, o.port, timeoutMs, abort);
       // An open port may still be a server starting up: wait until it answers for the namespace.
-      await waitForTemporal(cli, { address: `${o.host}:${o.port}`, namespace: o.namespace ?? 'default' }, timeoutMs, abort);
+      await waitForTemporal(
+        cli,
+        { address: `${o.host}:${o.port}`, namespace: o.namespace ?? 'default' },
+        timeoutMs,
+        abort,
+      );
     },
     readyTimeoutMs: 60_000,
   },
@@ -85,7 +90,16 @@ export const SERVICE_TABLE: { [N in ServiceName]: ServiceSpec<ServiceStartOption
     executable: findPostgres,
     prepare: (o, postgres) => preparePostgresDataDir(postgres, o.dataDir, o.logFile),
     // TCP only: a socket path under a deep data folder can exceed the OS limit.
-    args: (o) => ['-D', o.dataDir, '-p', String(o.port), '-c', `listen_addresses=${o.host}`, '-c', 'unix_socket_directories='],
+    args: (o) => [
+      '-D',
+      o.dataDir,
+      '-p',
+      String(o.port),
+      '-c',
+      `listen_addresses=${o.host}`,
+      '-c',
+      'unix_socket_directories=',
+    ],
     ready: async (o, _executable, timeoutMs, abort) => {
       await waitForPort(o.host, o.port, timeoutMs, abort);
       // The port opens while the server is still starting up and refusing connections.
@@ -102,7 +116,12 @@ export const SERVICE_TABLE: { [N in ServiceName]: ServiceSpec<ServiceStartOption
   },
   'stripe-mock': {
     executable: 'stripe-mock',
-    args: async (o) => ['-http-addr', `${o.host}:${o.port}`, '-https-addr', `${o.host}:${o.httpsPort ?? (await freePort(o.host))}`],
+    args: async (o) => [
+      '-http-addr',
+      `${o.host}:${o.port}`,
+      '-https-addr',
+      `${o.host}:${o.httpsPort ?? (await freePort(o.host))}`,
+    ],
     ready: (o, _executable, timeoutMs, abort) => waitForPort(o.host, o.port, timeoutMs, abort),
     readyTimeoutMs: 30_000,
   },
@@ -111,7 +130,12 @@ export const SERVICE_TABLE: { [N in ServiceName]: ServiceSpec<ServiceStartOption
     prepare: (o) => {
       const configDir = path.join(o.configRoot, 'ui-config');
       mkdirSync(configDir, { recursive: true });
-      const config = renderUiConfig({ host: o.host, port: o.port, temporalAddress: o.temporalAddress, namespace: o.namespace });
+      const config = renderUiConfig({
+        host: o.host,
+        port: o.port,
+        temporalAddress: o.temporalAddress,
+        namespace: o.namespace,
+      });
       writeFileSync(path.join(configDir, 'ui.yaml'), config);
     },
     args: (o) => ['--root', o.configRoot, '--config', 'ui-config', '--env', 'ui', 'start'],

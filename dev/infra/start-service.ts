@@ -6,7 +6,10 @@ import { SERVICE_TABLE, type ServiceName, type ServiceSpec, type ServiceStartOpt
  * Starts one service of the table in its own process group and resolves once it serves requests;
  * a service that dies or does not get ready in time is stopped again and the start rejects.
  */
-export async function startService<N extends ServiceName>(name: N, options: ServiceStartOptions[N]): Promise<SpawnedService> {
+export async function startService<N extends ServiceName>(
+  name: N,
+  options: ServiceStartOptions[N],
+): Promise<SpawnedService> {
   const spec = SERVICE_TABLE[name] as ServiceSpec<ServiceStartOptions[N]>;
   const resolved = { ...options, host: options.host ?? '127.0.0.1' };
   const executable = options.executable ?? (await findExecutable(spec, options.log ?? (() => undefined)));
@@ -22,7 +25,9 @@ export async function startService<N extends ServiceName>(name: N, options: Serv
     stopSignal: spec.stopSignal,
   });
   try {
-    await spec.ready(resolved, executable, options.readyTimeoutMs ?? spec.readyTimeoutMs, () => exitedEarlyError(service));
+    await spec.ready(resolved, executable, options.readyTimeoutMs ?? spec.readyTimeoutMs, () =>
+      exitedEarlyError(service),
+    );
   } catch (error) {
     await service.stop();
     throw error;
@@ -30,6 +35,9 @@ export async function startService<N extends ServiceName>(name: N, options: Serv
   return service;
 }
 
-function findExecutable<O extends ServiceStartOptions[ServiceName]>(spec: ServiceSpec<O>, log: (line: string) => void): Promise<string> {
+function findExecutable<O extends ServiceStartOptions[ServiceName]>(
+  spec: ServiceSpec<O>,
+  log: (line: string) => void,
+): Promise<string> {
   return typeof spec.executable === 'function' ? spec.executable() : ensureBinary(spec.executable, log);
 }

@@ -63,7 +63,9 @@ export async function registerSearchAttributes(
       ['--name', attribute.name, '--type', attribute.type],
     );
     if (result.code !== 0) {
-      throw new Error(`Could not register search attribute ${attribute.name} (${attribute.type}) at ${address}: ${result.output.trim()}`);
+      throw new Error(
+        `Could not register search attribute ${attribute.name} (${attribute.type}) at ${address}: ${result.output.trim()}`,
+      );
     }
   }
 }
@@ -79,9 +81,18 @@ export async function ensureNamespace(
   retentionDays: number,
 ): Promise<'created' | 'updated'> {
   const retention = ['--retention', `${retentionDays * 24}h`];
-  const described = await runCli(binary, ['operator', 'namespace', 'describe', '--namespace', target.namespace], target);
+  const described = await runCli(
+    binary,
+    ['operator', 'namespace', 'describe', '--namespace', target.namespace],
+    target,
+  );
   const verb = described.code === 0 ? 'update' : 'create';
-  const result = await runCli(binary, ['operator', 'namespace', verb, '--namespace', target.namespace], target, retention);
+  const result = await runCli(
+    binary,
+    ['operator', 'namespace', verb, '--namespace', target.namespace],
+    target,
+    retention,
+  );
   if (result.code !== 0) {
     throw new Error(`Could not ${verb} namespace ${target.namespace} at ${target.address}: ${result.output.trim()}`);
   }
@@ -89,9 +100,17 @@ export async function ensureNamespace(
 }
 
 /** Waits until a cluster's frontend reports SERVING (it has no namespace to describe before setup). */
-export function waitForFrontend(binary: string, target: TemporalCliTarget, timeoutMs: number, abort?: () => Error | undefined): Promise<void> {
+export function waitForFrontend(
+  binary: string,
+  target: TemporalCliTarget,
+  timeoutMs: number,
+  abort?: () => Error | undefined,
+): Promise<void> {
   return waitUntil(
-    () => runCli(binary, ['operator', 'cluster', 'health'], target).then((result) => result.code === 0 && result.output.includes('SERVING')),
+    () =>
+      runCli(binary, ['operator', 'cluster', 'health'], target).then(
+        (result) => result.code === 0 && result.output.includes('SERVING'),
+      ),
     { timeoutMs, intervalMs: 250, description: `the Temporal frontend at ${target.address}`, abort },
   );
 }
@@ -100,9 +119,16 @@ export function waitForFrontend(binary: string, target: TemporalCliTarget, timeo
  * Waits until workflows of the namespace can be listed through the frontend, that is until its
  * namespace cache knows a namespace just created (describe reads the database directly).
  */
-export function waitForNamespace(binary: string, target: TemporalCliTarget & { namespace: string }, timeoutMs: number): Promise<void> {
+export function waitForNamespace(
+  binary: string,
+  target: TemporalCliTarget & { namespace: string },
+  timeoutMs: number,
+): Promise<void> {
   return waitUntil(
-    () => runCli(binary, ['workflow', 'count', '--namespace', target.namespace], target).then((result) => result.code === 0),
+    () =>
+      runCli(binary, ['workflow', 'count', '--namespace', target.namespace], target).then(
+        (result) => result.code === 0,
+      ),
     { timeoutMs, intervalMs: 250, description: `namespace ${target.namespace} at ${target.address}` },
   );
 }
@@ -112,7 +138,12 @@ interface CliResult {
   output: string;
 }
 
-function runCli(binary: string, command: string[], target: TemporalCliTarget, extra: string[] = []): Promise<CliResult> {
+function runCli(
+  binary: string,
+  command: string[],
+  target: TemporalCliTarget,
+  extra: string[] = [],
+): Promise<CliResult> {
   const args = [...command, '--address', target.address, ...extra];
   if (target.tls) args.push('--tls');
   const env = { ...process.env };

@@ -57,4 +57,3 @@ export function devServerArgs(host: string, port: number, options: TemporalDevSe
   args.push('--log-level', 'warn');
   return args;
 }
-

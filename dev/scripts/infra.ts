@@ -15,8 +15,11 @@ async function main(): Promise<void> {
   if (command !== 'up') throw new Error(`unknown command "${command}": use "npm run infra" or "npm run infra -- stop"`);
   const infra = await ensureInfrastructure({ dataDir, log });
   log('');
-  log(`Temporal ${infra.temporalAddress} (Web UI ${infra.temporalUiUrl}), NATS ${infra.natsUrl}, stripe-mock ${infra.stripeApiBase}`);
-  if (infra.started.length > 0) log('Started services keep running in the background; stop them with: npm run infra -- stop');
+  log(
+    `Temporal ${infra.temporalAddress} (Web UI ${infra.temporalUiUrl}), NATS ${infra.natsUrl}, stripe-mock ${infra.stripeApiBase}`,
+  );
+  if (infra.started.length > 0)
+    log('Started services keep running in the background; stop them with: npm run infra -- stop');
 }
 
 main().catch((error: unknown) => {

@@ -1,6 +1,11 @@
 import { parseArgs } from 'node:util';
 import { loadConfigOrExit } from '../../src/config';
-import { isAccepted, PaymentsUnreachableError, sendTestPayment, type TestPayment } from '../../src/cli/send-test-payment';
+import {
+  isAccepted,
+  PaymentsUnreachableError,
+  sendTestPayment,
+  type TestPayment,
+} from '../../src/cli/send-test-payment';
 
 /**
  * `npm run pay -- <orderId> [--payments-url URL]`: completes an order's checkout offline by

@@ -66,10 +66,22 @@ async function main(): Promise<void> {
       ...(QUIET_LEVELS.has(config.logLevel) ? { LOG_LEVEL: 'info' } : {}),
       TEMPORAL_WORKFLOW_BUNDLE: path.join(defaultDataDir(), 'workflow-bundle.js'),
     };
-    await runAppScript({ name: 'seed', script: 'src/products/seed.ts', cwd: REPO_ROOT, env, prefixWidth: PREFIX_WIDTH });
+    await runAppScript({
+      name: 'seed',
+      script: 'src/products/seed.ts',
+      cwd: REPO_ROOT,
+      env,
+      prefixWidth: PREFIX_WIDTH,
+    });
     if (stopping) return;
     // Built fresh on every start, so the worker never runs a stale bundle and never runs webpack.
-    await runAppScript({ name: 'bundle', script: 'src/scripts/bundle-workflows.ts', cwd: REPO_ROOT, env, prefixWidth: PREFIX_WIDTH });
+    await runAppScript({
+      name: 'bundle',
+      script: 'src/scripts/bundle-workflows.ts',
+      cwd: REPO_ROOT,
+      env,
+      prefixWidth: PREFIX_WIDTH,
+    });
     if (stopping) return;
 
     for (const app of APPS) {

@@ -28,7 +28,12 @@ export function createActivities({ orders, nats, config }: ActivityDeps) {
     requestTimeoutMs: config.nats.requestTimeoutMs,
   });
   // The single steps stay registered: orders started before the local-activities patch call them.
-  return { ...products, ...persistence, ...payments, ...createPlacementActivities({ products, persistence, payments }) };
+  return {
+    ...products,
+    ...persistence,
+    ...payments,
+    ...createPlacementActivities({ products, persistence, payments }),
+  };
 }
 
 export type OrderActivities = ReturnType<typeof createActivities>;

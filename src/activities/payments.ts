@@ -50,7 +50,11 @@ export function createPaymentActivities(deps: PaymentActivityDeps) {
           {
             orderId: order.orderId,
             currency: order.currency,
-            items: order.items.map((item) => ({ name: item.name, price: fromMinorUnits(item.priceCents, order.currency), quantity: item.quantity })),
+            items: order.items.map((item) => ({
+              name: item.name,
+              price: fromMinorUnits(item.priceCents, order.currency),
+              quantity: item.quantity,
+            })),
           },
           Math.min(timeoutMs, requestTimeoutMs),
         );
@@ -59,7 +63,11 @@ export function createPaymentActivities(deps: PaymentActivityDeps) {
         throw peerFailure(error, FailureType.CheckoutRefused);
       }
       const parsed = sessionResponse.safeParse(answer);
-      if (!parsed.success) throw peerFailure(new Error(`${createPaymentSessionSubject} answered without a url`), FailureType.PaymentSessionFailed);
+      if (!parsed.success)
+        throw peerFailure(
+          new Error(`${createPaymentSessionSubject} answered without a url`),
+          FailureType.PaymentSessionFailed,
+        );
       return parsed.data;
     },
 
@@ -68,9 +76,10 @@ export function createPaymentActivities(deps: PaymentActivityDeps) {
      * no longer be paid. A payments service that does not offer this (no responders) is not an
      * error: the order is cancelled all the same and a late payment is refunded.
      */
-    async expirePaymentSession(
-      session: { orderId: string; sessionId: string },
-    ): Promise<{ expired: boolean; detail: string; status?: string | null }> {
+    async expirePaymentSession(session: {
+      orderId: string;
+      sessionId: string;
+    }): Promise<{ expired: boolean; detail: string; status?: string | null }> {
       try {
         const answer = await requestPeer<{ expired?: boolean; status?: string | null }>(
           nats,
@@ -78,7 +87,11 @@ export function createPaymentActivities(deps: PaymentActivityDeps) {
           session,
           requestTimeoutMs,
         );
-        return { expired: answer?.expired === true, detail: `session is ${answer?.status ?? 'unknown'}`, status: answer?.status ?? null };
+        return {
+          expired: answer?.expired === true,
+          detail: `session is ${answer?.status ?? 'unknown'}`,
+          status: answer?.status ?? null,
+        };
       } catch (error) {
         if (error instanceof NoRespondersError) {
           return { expired: false, detail: error.message };

@@ -6,22 +6,30 @@ import type { OrderStatus, OrderWithItems, PaymentSession, PaymentSucceeded } fr
 export function createPersistenceActivities({ orders }: { orders: OrdersRepository }) {
   return {
     /** The stored order with its checkout and the payments already recorded for it. */
-    async loadOrder(orderId: string): Promise<{ order: OrderWithItems; paymentSession: PaymentSession | null; paymentIds: string[] }> {
+    async loadOrder(
+      orderId: string,
+    ): Promise<{ order: OrderWithItems; paymentSession: PaymentSession | null; paymentIds: string[] }> {
       const order = await orders.findOrder(orderId);
       if (order === null) {
         throw orderFailure(FailureType.OrderNotFound, orderNotFoundMessage(orderId));
       }
-      const [paymentSession, paymentIds] = await Promise.all([orders.findPaymentSession(orderId), orders.findPaymentIds(orderId)]);
+      const [paymentSession, paymentIds] = await Promise.all([
+        orders.findPaymentSession(orderId),
+        orders.findPaymentIds(orderId),
+      ]);
       return { order, paymentSession, paymentIds };
     },
     persistOrder: (order: NewOrder): Promise<OrderWithItems> => orders.insertOrder(order),
-    savePaymentSession: (orderId: string, session: PaymentSession): Promise<void> => orders.savePaymentSession(orderId, session),
+    savePaymentSession: (orderId: string, session: PaymentSession): Promise<void> =>
+      orders.savePaymentSession(orderId, session),
     recordPayment: (payment: PaymentSucceeded, outcome: PaymentOutcome): Promise<OrderWithItems> =>
       orders.recordPayment(payment, outcome),
-    setOrderStatus: (orderId: string, status: OrderStatus): Promise<OrderWithItems> => orders.setStatus(orderId, status),
+    setOrderStatus: (orderId: string, status: OrderStatus): Promise<OrderWithItems> =>
+      orders.setStatus(orderId, status),
     fillReceipt: (orderId: string, stripePaymentId: string, receiptUrl: string): Promise<OrderWithItems> =>
       orders.fillReceipt(orderId, stripePaymentId, receiptUrl),
     /** Cancels an order whose placement ended for good, keeping why (answered to retries of its create). */
-    rejectOrder: (orderId: string, rejection: Rejection): Promise<OrderWithItems> => orders.rejectOrder(orderId, rejection),
+    rejectOrder: (orderId: string, rejection: Rejection): Promise<OrderWithItems> =>
+      orders.rejectOrder(orderId, rejection),
   };
 }

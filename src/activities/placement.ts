@@ -31,8 +31,17 @@ function timeLeft(orderId: string, deadline: Deadline): number {
 export function createPlacementActivities({ products, persistence, payments }: PlacementActivityDeps) {
   return {
     /** Prices the requested lines with the products service, then stores the order. */
-    async placeOrder(order: { orderId: string; currency: string; items: RequestedItem[]; deadline?: number }): Promise<OrderWithItems> {
-      const items = await products.validateProducts(order.items, order.currency, timeLeft(order.orderId, order.deadline));
+    async placeOrder(order: {
+      orderId: string;
+      currency: string;
+      items: RequestedItem[];
+      deadline?: number;
+    }): Promise<OrderWithItems> {
+      const items = await products.validateProducts(
+        order.items,
+        order.currency,
+        timeLeft(order.orderId, order.deadline),
+      );
       timeLeft(order.orderId, order.deadline);
       try {
         return await persistence.persistOrder({ orderId: order.orderId, currency: order.currency, items });
@@ -43,7 +52,12 @@ export function createPlacementActivities({ products, persistence, payments }: P
     },
 
     /** Opens the order's Stripe Checkout through the payments service and keeps it with the order. */
-    async openCheckout(order: { orderId: string; currency: string; items: PricedItem[]; deadline?: number }): Promise<PaymentSession> {
+    async openCheckout(order: {
+      orderId: string;
+      currency: string;
+      items: PricedItem[];
+      deadline?: number;
+    }): Promise<PaymentSession> {
       const { deadline, ...request } = order;
       const session = await payments.createPaymentSession(request, timeLeft(order.orderId, deadline));
       await persistence.savePaymentSession(order.orderId, session);

@@ -13,12 +13,14 @@ export interface ProductActivityDeps {
 }
 
 const productsResponse = z.array(
-  z.object({
-    id: z.union([z.string(), z.number()]),
-    name: z.string(),
-    price: z.number().nonnegative(),
-    available: z.boolean().optional(),
-  }).passthrough(),
+  z
+    .object({
+      id: z.union([z.string(), z.number()]),
+      name: z.string(),
+      price: z.number().nonnegative(),
+      available: z.boolean().optional(),
+    })
+    .passthrough(),
 );
 
 export function createProductActivities({ nats, validateProductsSubject, requestTimeoutMs }: ProductActivityDeps) {
@@ -27,7 +29,11 @@ export function createProductActivities({ nats, validateProductsSubject, request
      * Asks the products service for the requested products and prices each line from its answer
      * (the caller's price is never used). Unknown or unavailable products fail without retry.
      */
-    async validateProducts(items: RequestedItem[], currency = 'usd', timeoutMs = requestTimeoutMs): Promise<PricedItem[]> {
+    async validateProducts(
+      items: RequestedItem[],
+      currency = 'usd',
+      timeoutMs = requestTimeoutMs,
+    ): Promise<PricedItem[]> {
       const ids = items.map((item) => item.productId);
       let answer: unknown;
       try {
@@ -37,7 +43,10 @@ export function createProductActivities({ nats, validateProductsSubject, request
       }
       const parsed = productsResponse.safeParse(answer);
       if (!parsed.success) {
-        throw orderFailure(FailureType.ServiceUnavailable, `${validateProductsSubject} answered with an unexpected shape`);
+        throw orderFailure(
+          FailureType.ServiceUnavailable,
+          `${validateProductsSubject} answered with an unexpected shape`,
+        );
       }
       const byId = new Map(parsed.data.filter((p) => p.available !== false).map((p) => [String(p.id), p]));
       const missing = ids.filter((id) => !byId.has(String(id)));
@@ -46,7 +55,12 @@ export function createProductActivities({ nats, validateProductsSubject, request
       }
       return items.map((item) => {
         const product = byId.get(String(item.productId)) as z.infer<typeof productsResponse>[number];
-        return { productId: item.productId, name: product.name, priceCents: toMinorUnits(product.price, currency), quantity: item.quantity };
+        return {
+          productId: item.productId,
+          name: product.name,
+          priceCents: toMinorUnits(product.price, currency),
+          quantity: item.quantity,
+        };
       });
     },
   };

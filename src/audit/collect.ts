@@ -46,7 +46,11 @@ async function readDatabase(pool: DatabasePool) {
       stripeChargeId: row.stripe_charge_id,
       createdAt: row.created_at,
     })),
-    payments: payments.map((row) => ({ stripePaymentId: row.stripe_payment_id, orderId: row.order_id, outcome: row.outcome })),
+    payments: payments.map((row) => ({
+      stripePaymentId: row.stripe_payment_id,
+      orderId: row.order_id,
+      outcome: row.outcome,
+    })),
     deadLetterSeqs: [...deadLetterSeqs],
   };
 }

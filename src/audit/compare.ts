@@ -38,15 +38,24 @@ export function compareStores(snapshot: AuditSnapshot, settings: AuditSettings):
     const settled = snapshot.takenAt - order.createdAt > settings.graceMs;
     if (!workflow && settled && !isFinal(order.status)) report.missing.push(`order ${order.id} has no workflow`);
     else if (workflow && !workflow.running && workflow.orderStatus !== order.status) {
-      report.mismatched.push(`order ${order.id} is ${order.status} but its workflow ended at ${workflow.orderStatus ?? 'no status'}`);
+      report.mismatched.push(
+        `order ${order.id} is ${order.status} but its workflow ended at ${workflow.orderStatus ?? 'no status'}`,
+      );
     }
-    if (order.status === 'PENDING' && snapshot.takenAt - order.createdAt > settings.paymentWindowMs + settings.graceMs) {
+    if (
+      order.status === 'PENDING' &&
+      snapshot.takenAt - order.createdAt > settings.paymentWindowMs + settings.graceMs
+    ) {
       report.stuck.push(`order ${order.id} is PENDING past its payment window`);
     }
-    const applied = snapshot.payments.filter((payment) => payment.orderId === order.id && payment.outcome === 'APPLIED');
+    const applied = snapshot.payments.filter(
+      (payment) => payment.orderId === order.id && payment.outcome === 'APPLIED',
+    );
     if (applied.length > 1) report.duplicate.push(`order ${order.id} has ${applied.length} payments applied`);
     if (order.paid !== (applied.length === 1) || (order.paid && applied[0]?.stripePaymentId !== order.stripeChargeId)) {
-      report.duplicate.push(`order ${order.id} paid=${order.paid} disagrees with its ${applied.length} applied payment(s)`);
+      report.duplicate.push(
+        `order ${order.id} paid=${order.paid} disagrees with its ${applied.length} applied payment(s)`,
+      );
     }
   }
 
@@ -56,7 +65,10 @@ export function compareStores(snapshot: AuditSnapshot, settings: AuditSettings):
     // PLACING and REJECTED are a workflow's own states before (or instead of) a stored order.
     const stored = workflow.orderStatus !== undefined && !WORKFLOW_ONLY_STATUSES.includes(workflow.orderStatus);
     if (stored) report.missing.push(`workflow ${workflow.workflowId} has no order row`);
-    else if (workflow.running && snapshot.takenAt - workflow.startedAt > settings.placementTimeoutMs + settings.graceMs) {
+    else if (
+      workflow.running &&
+      snapshot.takenAt - workflow.startedAt > settings.placementTimeoutMs + settings.graceMs
+    ) {
       report.stuck.push(`workflow ${workflow.workflowId} is still placing its order`);
     }
   }
@@ -66,8 +78,11 @@ export function compareStores(snapshot: AuditSnapshot, settings: AuditSettings):
     // Signalled moments ago: the workflow may not have recorded it yet.
     if (snapshot.takenAt - event.publishedAt < settings.graceMs) continue;
     const payment = event.payment;
-    if (payment && orderIds.has(payment.orderId) && recorded.has(`${payment.orderId}/${payment.stripePaymentId}`)) continue;
-    report.missing.push(`payment event #${event.seq}${payment ? ` (${payment.stripePaymentId} for order ${payment.orderId})` : ''} was acknowledged but is neither recorded nor kept as a dead letter`);
+    if (payment && orderIds.has(payment.orderId) && recorded.has(`${payment.orderId}/${payment.stripePaymentId}`))
+      continue;
+    report.missing.push(
+      `payment event #${event.seq}${payment ? ` (${payment.stripePaymentId} for order ${payment.orderId})` : ''} was acknowledged but is neither recorded nor kept as a dead letter`,
+    );
   }
   return report;
 }

@@ -22,7 +22,14 @@ export interface AuditSettings {
 }
 
 export interface AuditReport {
-  counts: { orders: number; workflows: number; payments: number; paymentEvents: number; deadLetters: number; eventsInFlight: number };
+  counts: {
+    orders: number;
+    workflows: number;
+    payments: number;
+    paymentEvents: number;
+    deadLetters: number;
+    eventsInFlight: number;
+  };
   missing: string[];
   duplicate: string[];
   stuck: string[];

@@ -13,6 +13,9 @@ export async function fetchOrderTimeline(client: Client, orderId: string): Promi
     return orderTimeline(await client.workflow.getHandle(workflowId).fetchHistory());
   } catch (error) {
     if (isGrpcServiceError(error) && Number(error.code) === GRPC_NOT_FOUND) return null;
-    throw new CliError(EXIT.unreachable, `cannot read the history of ${workflowId} from Temporal: ${(error as Error).message}`);
+    throw new CliError(
+      EXIT.unreachable,
+      `cannot read the history of ${workflowId} from Temporal: ${(error as Error).message}`,
+    );
   }
 }

@@ -104,13 +104,19 @@ export function parseOrdersCommandLine(argv: readonly string[]): ParsedCommandLi
   const json = values.json === true;
   const [name, ...rest] = parsed.positionals;
   if (values.help === true || name === 'help') return { command: { kind: 'help' }, json };
-  if (name === undefined) throw usage(`no command given (create, list, show, pay, deliver, cancel, products; --help for more)`);
+  if (name === undefined)
+    throw usage(`no command given (create, list, show, pay, deliver, cancel, products; --help for more)`);
 
   switch (name) {
     case 'create': {
       allowOnly(values, name, ['item', 'key']);
       // `create '{"items":[...]}'`: the request body as JSON, as `npm run order` took it before.
-      if (rest.length === 1 && rest[0]?.trim().startsWith('{') && values.item === undefined && values.key === undefined) {
+      if (
+        rest.length === 1 &&
+        rest[0]?.trim().startsWith('{') &&
+        values.item === undefined &&
+        values.key === undefined
+      ) {
         try {
           return { command: { kind: 'create', payload: JSON.parse(rest[0]) as unknown }, json };
         } catch {
@@ -164,7 +170,10 @@ export function parseOrdersCommandLine(argv: readonly string[]): ParsedCommandLi
     case 'products': {
       allowOnly(values, name, ['page', 'limit']);
       if (rest.length > 0) throw usage(`products: unexpected argument '${rest[0]}'`);
-      const query = { page: positiveInteger(values.page, '--page') ?? 1, limit: positiveInteger(values.limit, '--limit') ?? 100 };
+      const query = {
+        page: positiveInteger(values.page, '--page') ?? 1,
+        limit: positiveInteger(values.limit, '--limit') ?? 100,
+      };
       return { command: { kind: 'products', query }, json };
     }
     default:

@@ -37,14 +37,22 @@ export interface CommandOutput {
   json: unknown;
 }
 
-async function request<T>(context: OrdersCliContext, subject: string, payload: unknown, timeoutMs?: number): Promise<T> {
+async function request<T>(
+  context: OrdersCliContext,
+  subject: string,
+  payload: unknown,
+  timeoutMs?: number,
+): Promise<T> {
   const nats = await context.nats();
   try {
     return await requestPeer<T>(nats, subject, payload, timeoutMs ?? context.config.nats.requestTimeoutMs);
   } catch (error) {
     if (!(error instanceof RpcError)) throw error;
     if (error instanceof NoRespondersError) {
-      throw new CliError(EXIT.unreachable, `nobody answers ${subject} on ${context.config.nats.url}: is the service running?`);
+      throw new CliError(
+        EXIT.unreachable,
+        `nobody answers ${subject} on ${context.config.nats.url}: is the service running?`,
+      );
     }
     // requestPeer marks what a peer answered with its subject; anything else never got an answer.
     if (error.extra.subject === undefined) throw new CliError(EXIT.unreachable, error.message);
@@ -58,7 +66,12 @@ export async function runOrdersCommand(command: OrdersCommand, context: OrdersCl
       throw new Error('help is answered without running a command');
     case 'create': {
       // As long as the service may take to answer, and a second for the trip.
-      const placed = await request<PlacedOrder>(context, ORDER_SUBJECTS.create, command.payload, context.config.orders.createTimeoutMs + 1_000);
+      const placed = await request<PlacedOrder>(
+        context,
+        ORDER_SUBJECTS.create,
+        command.payload,
+        context.config.orders.createTimeoutMs + 1_000,
+      );
       return { text: formatPlaced(placed), json: placed };
     }
     case 'list': {
@@ -71,7 +84,10 @@ export async function runOrdersCommand(command: OrdersCommand, context: OrdersCl
       return { text: formatShown(order, timeline), json: { order, timeline } };
     }
     case 'status': {
-      const order = await request<OrderWithItems>(context, ORDER_SUBJECTS.changeStatus, { id: command.id, status: command.status });
+      const order = await request<OrderWithItems>(context, ORDER_SUBJECTS.changeStatus, {
+        id: command.id,
+        status: command.status,
+      });
       return { text: formatOrder(order), json: order };
     }
     case 'pay': {
@@ -89,7 +105,10 @@ export async function runOrdersCommand(command: OrdersCommand, context: OrdersCl
         throw error;
       }
       if (!isAccepted(payment)) {
-        throw new CliError(EXIT.service, `the payments service refused the payment: ${payment.answer.status} ${JSON.stringify(payment.answer.body)}`);
+        throw new CliError(
+          EXIT.service,
+          `the payments service refused the payment: ${payment.answer.status} ${JSON.stringify(payment.answer.body)}`,
+        );
       }
       const { paymentId, eventId } = payment;
       return { text: formatPayment(order.id, paymentId, eventId), json: { orderId: order.id, paymentId, eventId } };

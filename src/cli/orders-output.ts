@@ -17,7 +17,13 @@ const money = (amount: number, currency?: string): string =>
 
 function itemsTable(order: OrderWithItems): string {
   return table(
-    [{ header: 'PRODUCT' }, { header: 'NAME' }, { header: 'PRICE', align: 'right' }, { header: 'QTY', align: 'right' }, { header: 'SUBTOTAL', align: 'right' }],
+    [
+      { header: 'PRODUCT' },
+      { header: 'NAME' },
+      { header: 'PRICE', align: 'right' },
+      { header: 'QTY', align: 'right' },
+      { header: 'SUBTOTAL', align: 'right' },
+    ],
     order.OrderItems.map((item) => [
       String(item.productId),
       item.name,
@@ -32,7 +38,10 @@ function orderFields(order: OrderWithItems): string {
   const pairs: Array<[string, string]> = [
     ['Order', order.id],
     ['Status', order.status],
-    ['Total', `${money(order.totalAmount, order.currency)} (${order.totalItems} item${order.totalItems === 1 ? '' : 's'})`],
+    [
+      'Total',
+      `${money(order.totalAmount, order.currency)} (${order.totalItems} item${order.totalItems === 1 ? '' : 's'})`,
+    ],
     ['Created', order.createdAt],
   ];
   if (order.paidAt !== null) pairs.push(['Paid at', order.paidAt]);
@@ -72,7 +81,13 @@ export function formatOrderList(page: Page<Order>): string {
     money(order.totalAmount, order.currency),
     order.createdAt,
   ]);
-  const header = [{ header: 'ID' }, { header: 'STATUS' }, { header: 'ITEMS', align: 'right' as const }, { header: 'TOTAL', align: 'right' as const }, { header: 'CREATED' }];
+  const header = [
+    { header: 'ID' },
+    { header: 'STATUS' },
+    { header: 'ITEMS', align: 'right' as const },
+    { header: 'TOTAL', align: 'right' as const },
+    { header: 'CREATED' },
+  ];
   return `${table(header, rows)}\n${pageLine(page.meta, 'order')}`;
 }
 

@@ -18,7 +18,11 @@ export class PaymentsUnreachableError extends Error {
   override readonly name = 'PaymentsUnreachableError';
 }
 
-export async function sendTestPayment(options: { orderId: string; paymentsUrl: string; webhookSecret: string }): Promise<TestPayment> {
+export async function sendTestPayment(options: {
+  orderId: string;
+  paymentsUrl: string;
+  webhookSecret: string;
+}): Promise<TestPayment> {
   const target = webhookUrl(options.paymentsUrl);
   const event = checkoutSessionEvent({ orderId: options.orderId.toLowerCase() });
   const paymentId = event.data.object.payment_intent as string;
@@ -33,4 +37,5 @@ export async function sendTestPayment(options: { orderId: string; paymentsUrl: s
   }
 }
 
-export const isAccepted = (payment: TestPayment): boolean => payment.answer.status >= 200 && payment.answer.status <= 299;
+export const isAccepted = (payment: TestPayment): boolean =>
+  payment.answer.status >= 200 && payment.answer.status <= 299;

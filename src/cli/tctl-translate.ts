@@ -68,7 +68,11 @@ interface ParsedFlag {
 }
 
 /** `--name value`, `--name=value`, `-n value`, `-n=value`, as tctl (urfave/cli) reads them. */
-function readFlags(tokens: readonly string[], specs: readonly FlagSpec[], where: string): { flags: ParsedFlag[]; positionals: string[] } {
+function readFlags(
+  tokens: readonly string[],
+  specs: readonly FlagSpec[],
+  where: string,
+): { flags: ParsedFlag[]; positionals: string[] } {
   const flags: ParsedFlag[] = [];
   const positionals: string[] = [];
   for (let index = 0; index < tokens.length; index += 1) {
@@ -95,7 +99,8 @@ function readFlags(tokens: readonly string[], specs: readonly FlagSpec[], where:
 }
 
 /** As tctl's help writes them: one letter after one dash, longer names after two. */
-const flagLabel = (spec: FlagSpec): string => spec.names.map((name) => (name.length === 1 ? `-${name}` : `--${name}`)).join('|');
+const flagLabel = (spec: FlagSpec): string =>
+  spec.names.map((name) => (name.length === 1 ? `-${name}` : `--${name}`)).join('|');
 
 /**
  * The `temporal` arguments for a tctl command line, or a TctlUsageError naming the unsupported
@@ -106,14 +111,19 @@ export function translateTctl(argv: readonly string[], connection: Config['tempo
   const firstCommand = argv.findIndex((token, index) => !token.startsWith('-') && !isGlobalValue(argv, index));
   if (firstCommand === -1) throw new TctlUsageError(`tctl: no command given\n${TCTL_USAGE}`);
   const group = argv[firstCommand] as string;
-  if (!WORKFLOW_ALIASES.has(group)) throw new TctlUsageError(`tctl: unsupported command '${group}' (supported: workflow ${Object.keys(COMMANDS).join('|')})`);
+  if (!WORKFLOW_ALIASES.has(group))
+    throw new TctlUsageError(
+      `tctl: unsupported command '${group}' (supported: workflow ${Object.keys(COMMANDS).join('|')})`,
+    );
   const command = argv[firstCommand + 1];
   if (command === undefined || command.startsWith('-')) {
     throw new TctlUsageError(`tctl workflow: no command given (supported: ${Object.keys(COMMANDS).join(', ')})`);
   }
   const specs = COMMANDS[command];
   if (specs === undefined) {
-    throw new TctlUsageError(`tctl: unsupported command 'workflow ${command}' (supported: ${Object.keys(COMMANDS).join(', ')})`);
+    throw new TctlUsageError(
+      `tctl: unsupported command 'workflow ${command}' (supported: ${Object.keys(COMMANDS).join(', ')})`,
+    );
   }
   const where = `workflow ${command}`;
   const tokens = [...argv.slice(0, firstCommand), ...argv.slice(firstCommand + 2)];
@@ -122,7 +132,8 @@ export function translateTctl(argv: readonly string[], connection: Config['tempo
 
   const last = (spec: FlagSpec): string | undefined => flags.filter((flag) => flag.spec === spec).at(-1)?.value;
   for (const spec of specs) {
-    if (spec.required && last(spec) === undefined) throw new TctlUsageError(`tctl ${where}: missing ${flagLabel(spec)}`);
+    if (spec.required && last(spec) === undefined)
+      throw new TctlUsageError(`tctl ${where}: missing ${flagLabel(spec)}`);
   }
   const args = ['workflow', command];
   for (const spec of specs) {

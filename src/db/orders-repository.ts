@@ -175,7 +175,11 @@ export function createOrdersRepository(pool: DatabasePool) {
    * Each write is one statement that returns the order as it left it, so a write is one round
    * trip. A write that finds nothing to do returns the row as it is.
    */
-  async function writeOrder(orderId: string, statement: QuerySqlToken<typeof orderWithItemsRow>, onStatusChanged?: () => void) {
+  async function writeOrder(
+    orderId: string,
+    statement: QuerySqlToken<typeof orderWithItemsRow>,
+    onStatusChanged?: () => void,
+  ) {
     const row = await pool.maybeOne(statement);
     // Empty only when a concurrent statement committed the row after this one's snapshot.
     if (row === null) return requireOrder(orderId);
@@ -340,7 +344,9 @@ export function createOrdersRepository(pool: DatabasePool) {
     /** Why placement ended the order for good, if it did. */
     async findRejection(orderId: string): Promise<Rejection | null> {
       const rejection = await pool.maybeOneFirst(
-        sql.type(z.object({ rejection: z.object({ type: z.nativeEnum(FailureType), message: z.string() }).nullable() }))`
+        sql.type(
+          z.object({ rejection: z.object({ type: z.nativeEnum(FailureType), message: z.string() }).nullable() }),
+        )`
           SELECT rejection FROM orders WHERE id = ${orderId}`,
       );
       return rejection ?? null;

@@ -15,7 +15,9 @@ const rowSchemaCheck: Interceptor = {
     if (!parser) return row;
     const parsed = parser.safeParse(row);
     if (!parsed.success) {
-      throw new Error(`Row does not match its schema (${parsed.error.issues[0]?.path.join('.')}): ${query.sql.slice(0, 80)}`);
+      throw new Error(
+        `Row does not match its schema (${parsed.error.issues[0]?.path.join('.')}): ${query.sql.slice(0, 80)}`,
+      );
     }
     return parsed.data as typeof row;
   },

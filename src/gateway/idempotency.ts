@@ -8,7 +8,10 @@ import { toWireError } from './wire-errors';
  * (after merging repeated lines, in any order). Anything else is a reused key, refused with a 422
  * naming it, as Stripe refuses an idempotency key reused with other parameters.
  */
-export function sameItems(stored: ReadonlyArray<Pick<OrderItem, 'productId' | 'quantity'>>, requested: readonly RequestedItem[]): boolean {
+export function sameItems(
+  stored: ReadonlyArray<Pick<OrderItem, 'productId' | 'quantity'>>,
+  requested: readonly RequestedItem[],
+): boolean {
   if (stored.length !== requested.length) return false;
   const quantities = new Map(stored.map((item) => [String(item.productId), item.quantity]));
   return requested.every((item) => quantities.get(String(item.productId)) === item.quantity);

@@ -118,7 +118,13 @@ export function createOrderHandlers({ temporal, orders, taskQueue, settings, log
 
       // Without a key the caller cannot find this order again: placement must end by its deadline.
       const keyless = request.idempotencyKey === undefined;
-      const input = orderWorkflowInput(orderId, items, settings, false, keyless ? placementDeadline(settings.createTimeoutMs) : undefined);
+      const input = orderWorkflowInput(
+        orderId,
+        items,
+        settings,
+        false,
+        keyless ? placementDeadline(settings.createTimeoutMs) : undefined,
+      );
       logger.info({ orderId, items: items.length }, 'placing order');
       // With tracing on, the order's trace, for its payment that arrives later without one.
       const traceparent = activeTraceparent();
@@ -169,7 +175,10 @@ export function createOrderHandlers({ temporal, orders, taskQueue, settings, log
       } catch (error) {
         throw toCallerError(error, {
           whenSlow: `Changing the status of order ${id} is taking longer than ${settings.createTimeoutMs} ms; retry`,
-          whenClosed: toWireError(FailureType.ForbiddenTransition, `Order ${id} is ${order.status} and can no longer change`),
+          whenClosed: toWireError(
+            FailureType.ForbiddenTransition,
+            `Order ${id} is ${order.status} and can no longer change`,
+          ),
         });
       }
     },

@@ -67,7 +67,9 @@ export async function startPaymentSubscriber(deps: PaymentSubscriberDeps): Promi
       streamSeq: msg.seq,
       reason,
       // PostgreSQL text cannot hold NUL; invalid UTF-8 becomes U+FFFD.
-      body: Buffer.from(msg.data).toString('utf8').replace(/\u0000/g, '\\u0000'),
+      body: Buffer.from(msg.data)
+        .toString('utf8')
+        .replace(/\u0000/g, '\\u0000'),
     });
     paymentEvents.inc({ outcome: 'dead_lettered' });
     logger.warn({ streamSeq: msg.seq, reason }, 'payment event kept as a dead letter');

@@ -35,7 +35,10 @@ function databaseOutageAs503(handle: RequestHandler): RequestHandler {
       return await handle(payload);
     } catch (error) {
       if (!isDatabaseUnavailable(error)) throw error;
-      throw toWireError(FailureType.DatabaseUnavailable, 'The orders database is unavailable right now; retry shortly (with the same idempotencyKey)');
+      throw toWireError(
+        FailureType.DatabaseUnavailable,
+        'The orders database is unavailable right now; retry shortly (with the same idempotencyKey)',
+      );
     }
   };
 }
@@ -51,7 +54,10 @@ export async function startGateway({ config, logger, nats, temporal, pool }: Gat
     logger,
   });
   const guarded: RequestHandlers = Object.fromEntries(
-    Object.entries(withAliases(handlers, ORDER_SUBJECT_ALIASES)).map(([subject, handle]) => [subject, databaseOutageAs503(handle)]),
+    Object.entries(withAliases(handlers, ORDER_SUBJECT_ALIASES)).map(([subject, handle]) => [
+      subject,
+      databaseOutageAs503(handle),
+    ]),
   );
   const server = serveRequests(nats, guarded, config.nats.queueGroup, logger);
   // A round trip, so a request sent once this resolves cannot meet "no responders".

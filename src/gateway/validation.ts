@@ -6,14 +6,17 @@ import { toWireError } from './wire-errors';
 
 /** Payload schemas of the subjects the gateway answers (SPEC section 3). */
 
-const productId = z.union([
-  z.string().trim().min(1, 'must not be empty').max(64, 'must be at most 64 characters'),
-  z.number().int('must be an integer').positive('must be positive').max(Number.MAX_SAFE_INTEGER),
-], {
-  errorMap: (_issue, context) => ({
-    message: context.data === undefined ? 'is required' : 'must be a non-empty string or a positive integer',
-  }),
-});
+const productId = z.union(
+  [
+    z.string().trim().min(1, 'must not be empty').max(64, 'must be at most 64 characters'),
+    z.number().int('must be an integer').positive('must be positive').max(Number.MAX_SAFE_INTEGER),
+  ],
+  {
+    errorMap: (_issue, context) => ({
+      message: context.data === undefined ? 'is required' : 'must be a non-empty string or a positive integer',
+    }),
+  },
+);
 
 const quantity = z
   .number({ invalid_type_error: 'must be a number', required_error: 'is required' })
@@ -58,9 +61,18 @@ export const orderIdSchema = z
   .transform((id) => id.toLowerCase());
 
 // Gateways often forward query strings, so page and limit may arrive as digit strings.
-const integerLike = z.union([z.number(), z.string().regex(/^\d{1,9}$/).transform(Number)], {
-  errorMap: () => ({ message: 'must be an integer' }),
-});
+const integerLike = z.union(
+  [
+    z.number(),
+    z
+      .string()
+      .regex(/^\d{1,9}$/)
+      .transform(Number),
+  ],
+  {
+    errorMap: () => ({ message: 'must be an integer' }),
+  },
+);
 
 export const findAllOrdersSchema = z
   .object({
@@ -68,7 +80,9 @@ export const findAllOrdersSchema = z
     limit: integerLike
       .pipe(z.number().int('must be an integer').min(1, 'must be at least 1').max(100, 'must be at most 100'))
       .default(10),
-    status: z.enum(ORDER_STATUSES, { errorMap: () => ({ message: `must be one of ${ORDER_STATUSES.join(', ')}` }) }).optional(),
+    status: z
+      .enum(ORDER_STATUSES, { errorMap: () => ({ message: `must be one of ${ORDER_STATUSES.join(', ')}` }) })
+      .optional(),
   })
   .strict();
 
@@ -101,7 +115,10 @@ export function mergeItems(items: ReadonlyArray<{ productId: string | number; qu
   if (tooMany.length > 0) {
     throw toWireError(
       FailureType.InvalidInput,
-      tooMany.map((line) => `items: product ${line.productId} quantity adds up to ${line.quantity}, more than ${MAX_QUANTITY_PER_PRODUCT}`),
+      tooMany.map(
+        (line) =>
+          `items: product ${line.productId} quantity adds up to ${line.quantity}, more than ${MAX_QUANTITY_PER_PRODUCT}`,
+      ),
     );
   }
   return [...merged.values()];

@@ -25,14 +25,21 @@ export function withConsumerSpan(
       `${subject} process`,
       {
         kind: SpanKind.CONSUMER,
-        attributes: { 'messaging.system': 'nats', 'messaging.destination.name': msg.subject, 'messaging.nats.stream_sequence': msg.seq },
+        attributes: {
+          'messaging.system': 'nats',
+          'messaging.destination.name': msg.subject,
+          'messaging.nats.stream_sequence': msg.seq,
+        },
       },
       parent,
       async (span) => {
         try {
           await handle(msg);
         } catch (error) {
-          span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
+          span.setStatus({
+            code: SpanStatusCode.ERROR,
+            message: error instanceof Error ? error.message : String(error),
+          });
           throw error;
         } finally {
           span.end();

@@ -26,11 +26,19 @@ export function durableConsumerConfig(spec: DurableSpec) {
 /** Fields NATS never changes on an existing consumer. */
 const FIXED_FIELDS = new Set(['ack_policy', 'deliver_policy']);
 
-export function consumerDifferences(existing: ConsumerConfig, wanted: ReturnType<typeof durableConsumerConfig>): Difference[] {
+export function consumerDifferences(
+  existing: ConsumerConfig,
+  wanted: ReturnType<typeof durableConsumerConfig>,
+): Difference[] {
   const differences: Difference[] = [];
   for (const field of ['filter_subject', 'ack_policy', 'deliver_policy', 'ack_wait'] as const) {
     if (existing[field] !== wanted[field]) {
-      differences.push({ field, found: existing[field] ?? null, wanted: wanted[field], updatable: !FIXED_FIELDS.has(field) });
+      differences.push({
+        field,
+        found: existing[field] ?? null,
+        wanted: wanted[field],
+        updatable: !FIXED_FIELDS.has(field),
+      });
     }
   }
   return differences;
@@ -56,13 +64,17 @@ export async function ensureDurableConsumer(jsm: JetStreamManager, spec: Durable
   const name = `JetStream consumer ${spec.durable} of stream ${PAYMENT_STREAM}`;
   const fixed = differences.filter((difference) => !difference.updatable);
   if (fixed.length > 0) {
-    throw new Error(`${name} differs where NATS cannot update it: ${fixed.map(describeChange).join('; ')}. Delete the consumer to recreate it.`);
+    throw new Error(
+      `${name} differs where NATS cannot update it: ${fixed.map(describeChange).join('; ')}. Delete the consumer to recreate it.`,
+    );
   }
   const update = Object.fromEntries(differences.map((difference) => [difference.field, difference.wanted]));
   try {
     await jsm.consumers.update(PAYMENT_STREAM, spec.durable, update);
   } catch (error) {
-    throw new Error(`${name} could not be updated (${differences.map(describeChange).join('; ')}): ${(error as Error).message}`);
+    throw new Error(
+      `${name} could not be updated (${differences.map(describeChange).join('; ')}): ${(error as Error).message}`,
+    );
   }
   return { action: 'updated', changes: differences.map(describeChange) };
 }

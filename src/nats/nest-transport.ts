@@ -221,7 +221,10 @@ async function requestIn<T>(nc: NatsConnection, subject: string, data: unknown, 
   const id = randomUUID();
   let msg: Msg;
   try {
-    msg = await nc.request(subject, encodeJson({ pattern: subject, data, id }), { timeout: timeoutMs, ...traceHeadersOption() });
+    msg = await nc.request(subject, encodeJson({ pattern: subject, data, id }), {
+      timeout: timeoutMs,
+      ...traceHeadersOption(),
+    });
   } catch (error) {
     const code: string | undefined = error instanceof NatsError ? error.code : undefined;
     if (code === String(ErrorCode.NoResponders)) {

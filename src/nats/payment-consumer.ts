@@ -47,12 +47,18 @@ export async function consumePaymentStream(
 
   const open = async (): Promise<ConsumerMessages> => {
     const stream = await ensurePaymentStream(nc, options.stream);
-    if (stream.action !== 'unchanged') logger.warn({ ...context, changes: stream.changes }, `payment stream ${stream.action}`);
+    if (stream.action !== 'unchanged')
+      logger.warn({ ...context, changes: stream.changes }, `payment stream ${stream.action}`);
     const consumer = await ensureDurableConsumer(await nc.jetstreamManager(), options);
-    if (consumer.action === 'updated') logger.warn({ ...context, changes: consumer.changes }, 'payment stream consumer updated');
+    if (consumer.action === 'updated')
+      logger.warn({ ...context, changes: consumer.changes }, 'payment stream consumer updated');
     const pull = await nc.jetstream().consumers.get(PAYMENT_STREAM, options.durable);
     // Missing stream or consumer ends the loop (and it is restarted) instead of waiting for ever.
-    return pull.consume({ max_messages: Math.max(16, 2 * concurrency), expires: PULL_EXPIRES_MS, abort_on_missing_resource: true });
+    return pull.consume({
+      max_messages: Math.max(16, 2 * concurrency),
+      expires: PULL_EXPIRES_MS,
+      abort_on_missing_resource: true,
+    });
   };
 
   const handleOne = async (msg: JsMsg): Promise<void> => {
@@ -60,14 +66,19 @@ export async function consumePaymentStream(
       await handle(msg);
     } catch (error) {
       // A dependency is unavailable: leave the message in the stream and try again later.
-      logger.error({ err: error, subject: options.subject, streamSeq: msg.seq }, 'stream message not handled; will retry');
+      logger.error(
+        { err: error, subject: options.subject, streamSeq: msg.seq },
+        'stream message not handled; will retry',
+      );
       msg.nak(2_000);
     }
   };
 
   /** Until the messages end; a failure of the iterator is thrown after the handlers finish. */
   const run = async (messages: ConsumerMessages): Promise<void> => {
-    reportStalls(messages).catch((error: unknown) => logger.warn({ ...context, err: error }, 'payment stream consumer status unavailable'));
+    reportStalls(messages).catch((error: unknown) =>
+      logger.warn({ ...context, err: error }, 'payment stream consumer status unavailable'),
+    );
     const inFlight = new Set<Promise<void>>();
     try {
       for await (const msg of messages) {
@@ -117,7 +128,10 @@ export async function consumePaymentStream(
           backoff += 1;
           break;
         } catch (error) {
-          logger.error({ ...context, err: error, attempt: attempt + 1 }, 'payment stream consumer could not be restarted; will try again');
+          logger.error(
+            { ...context, err: error, attempt: attempt + 1 },
+            'payment stream consumer could not be restarted; will try again',
+          );
         }
       }
       logger.warn({ ...context, restarts: restarts + 1 }, 'payment stream consumer restarted');

@@ -42,15 +42,29 @@ const VARIABLES: Record<string, string> = {
 const FIXED_FIELDS = new Set(['storage', 'retention']);
 
 /** How an existing stream differs from the wanted one; a subject it lacks is a difference, one more is not. */
-export function streamDifferences(existing: StreamConfig, wanted: ReturnType<typeof paymentStreamConfig>): Difference[] {
+export function streamDifferences(
+  existing: StreamConfig,
+  wanted: ReturnType<typeof paymentStreamConfig>,
+): Difference[] {
   const differences: Difference[] = [];
   const missing = wanted.subjects.filter((subject) => !existing.subjects.includes(subject));
   if (missing.length > 0) {
-    differences.push({ field: 'subjects', found: existing.subjects, wanted: [...existing.subjects, ...missing], updatable: true });
+    differences.push({
+      field: 'subjects',
+      found: existing.subjects,
+      wanted: [...existing.subjects, ...missing],
+      updatable: true,
+    });
   }
   for (const field of ['storage', 'retention', 'max_age', 'max_bytes', 'num_replicas', 'duplicate_window'] as const) {
     if (existing[field] !== wanted[field]) {
-      differences.push({ field, found: existing[field], wanted: wanted[field], updatable: !FIXED_FIELDS.has(field), variable: VARIABLES[field] });
+      differences.push({
+        field,
+        found: existing[field],
+        wanted: wanted[field],
+        updatable: !FIXED_FIELDS.has(field),
+        variable: VARIABLES[field],
+      });
     }
   }
   return differences;
@@ -113,7 +127,9 @@ export async function ensurePaymentStream(nc: NatsConnection, settings: PaymentS
   }
   const ignored = streamDifferences(updated, wanted);
   if (ignored.length > 0) {
-    throw new Error(`JetStream stream ${PAYMENT_STREAM} was not updated as asked: ${ignored.map(describeChange).join('; ')}`);
+    throw new Error(
+      `JetStream stream ${PAYMENT_STREAM} was not updated as asked: ${ignored.map(describeChange).join('; ')}`,
+    );
   }
   return { action: 'updated', changes: differences.map(describeChange) };
 }
@@ -122,7 +138,9 @@ function refusal(action: string, wanted: ReturnType<typeof paymentStreamConfig>,
   const settings = Object.entries(VARIABLES)
     .map(([field, variable]) => `${field} ${String(wanted[field as keyof typeof wanted])} (${variable})`)
     .join(', ');
-  return new Error(`JetStream stream ${PAYMENT_STREAM} could not be ${action}d with ${settings}: ${(error as Error).message}`);
+  return new Error(
+    `JetStream stream ${PAYMENT_STREAM} could not be ${action}d with ${settings}: ${(error as Error).message}`,
+  );
 }
 
 export function isNotFound(error: unknown): boolean {

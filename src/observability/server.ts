@@ -19,19 +19,28 @@ export interface ObservabilityOptions {
   checks: ReadinessChecks;
 }
 
-export async function startObservabilityServer({ port, logger, checks }: ObservabilityOptions): Promise<ObservabilityServer | undefined> {
+export async function startObservabilityServer({
+  port,
+  logger,
+  checks,
+}: ObservabilityOptions): Promise<ObservabilityServer | undefined> {
   if (port === undefined) return undefined;
   const server = await serveHttp(
     async (req, res) => {
       const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-      if (req.method !== 'GET' && req.method !== 'HEAD') return json(res, 405, { error: 'Method not allowed' }, { allow: 'GET, HEAD' });
+      if (req.method !== 'GET' && req.method !== 'HEAD')
+        return json(res, 405, { error: 'Method not allowed' }, { allow: 'GET, HEAD' });
       if (path === '/metrics') return send(res, 200, registry.contentType, await registry.metrics());
       if (path === '/healthz') return json(res, 200, { status: 'ok' });
       if (path === '/readyz') {
         const results = await runChecks(checks);
         const down = Object.keys(results).filter((name) => results[name] !== 'up');
         if (down.length > 0) logger.warn({ checks: results }, 'not ready');
-        return json(res, down.length === 0 ? 200 : 503, { status: down.length === 0 ? 'ready' : 'unavailable', down, checks: results });
+        return json(res, down.length === 0 ? 200 : 503, {
+          status: down.length === 0 ? 'ready' : 'unavailable',
+          down,
+          checks: results,
+        });
       }
       json(res, 404, { error: 'Not found' });
     },

@@ -26,7 +26,10 @@ export function startTracing(
   if (!settings.enabled) return undefined;
   const resource = new Resource({ 'service.name': settings.serviceName ?? defaultServiceName });
   const processor =
-    spanProcessor ?? new BatchSpanProcessor(new OTLPTraceExporter(settings.otlpTracesUrl !== undefined ? { url: settings.otlpTracesUrl } : {}));
+    spanProcessor ??
+    new BatchSpanProcessor(
+      new OTLPTraceExporter(settings.otlpTracesUrl !== undefined ? { url: settings.otlpTracesUrl } : {}),
+    );
   const provider = new NodeTracerProvider({ resource, spanProcessors: [processor] });
   provider.register();
   return { resource, spanProcessor: processor, shutdown: () => provider.shutdown() };

@@ -40,7 +40,11 @@ export function wireStatus(type: string | null | undefined): number {
 }
 
 /** A failure of one kind; retried or not as its kind says, unless `retryable` is given. */
-export function orderFailure(type: FailureType, message: string, retryable: boolean = FAILURE_KINDS[type].retryable): ApplicationFailure {
+export function orderFailure(
+  type: FailureType,
+  message: string,
+  retryable: boolean = FAILURE_KINDS[type].retryable,
+): ApplicationFailure {
   return ApplicationFailure.create({ type, message, nonRetryable: !retryable });
 }
 
@@ -52,7 +56,8 @@ export interface Rejection {
 
 export const orderNotFoundMessage = (orderId: string): string => `Order with id ${orderId} not found`;
 
-export const productsNotFoundMessage = (missing: ReadonlyArray<string | number>): string => `Products not found: ${missing.join(', ')}`;
+export const productsNotFoundMessage = (missing: ReadonlyArray<string | number>): string =>
+  `Products not found: ${missing.join(', ')}`;
 
 export const paymentSessionFailedMessage = (orderId: string): string =>
   `The payment session for order ${orderId} could not be created; the order was cancelled`;

@@ -17,10 +17,7 @@ export function isFinal(status: OrderStatus): boolean {
   return FINAL_STATUSES.includes(status);
 }
 
-export type TransitionCheck =
-  | { kind: 'unchanged' }
-  | { kind: 'allowed' }
-  | { kind: 'forbidden'; message: string };
+export type TransitionCheck = { kind: 'unchanged' } | { kind: 'allowed' } | { kind: 'forbidden'; message: string };
 
 /** Decides whether a caller may move an order from `from` to `to`. */
 export function checkRequestedTransition(from: OrderStatus, to: OrderStatus): TransitionCheck {

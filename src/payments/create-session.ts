@@ -66,13 +66,37 @@ export const MAX_AMOUNT_MINOR = 99_999_999;
  * "Minimum and maximum charge amounts"); currencies not listed are left to Stripe.
  */
 const MIN_AMOUNT_MINOR: Record<string, number> = {
-  usd: 50, aed: 200, aud: 50, bgn: 100, brl: 50, cad: 50, chf: 50, czk: 1500, dkk: 250, eur: 50,
-  gbp: 30, hkd: 400, huf: 17500, inr: 50, jpy: 50, mxn: 1000, myr: 200, nok: 300, nzd: 50,
-  pln: 200, ron: 200, sek: 300, sgd: 50, thb: 1000,
+  usd: 50,
+  aed: 200,
+  aud: 50,
+  bgn: 100,
+  brl: 50,
+  cad: 50,
+  chf: 50,
+  czk: 1500,
+  dkk: 250,
+  eur: 50,
+  gbp: 30,
+  hkd: 400,
+  huf: 17500,
+  inr: 50,
+  jpy: 50,
+  mxn: 1000,
+  myr: 200,
+  nok: 300,
+  nzd: 50,
+  pln: 200,
+  ron: 200,
+  sek: 300,
+  sgd: 50,
+  thb: 1000,
 };
 
 /** Why Stripe would refuse a checkout of these lines for good, or null. */
-export function amountRefusal(currency: string, lines: ReadonlyArray<{ unitAmount: number; quantity: number }>): string | null {
+export function amountRefusal(
+  currency: string,
+  lines: ReadonlyArray<{ unitAmount: number; quantity: number }>,
+): string | null {
   const total = lines.reduce((sum, line) => sum + line.unitAmount * line.quantity, 0);
   const minimum = MIN_AMOUNT_MINOR[currency];
   if (minimum !== undefined && total < minimum) {

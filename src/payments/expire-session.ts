@@ -30,7 +30,8 @@ export function expirePaymentSessionHandler(deps: { stripe: Stripe; logger: Logg
       return { sessionId, expired: true, status: expired.status };
     } catch (error) {
       // Stripe expires only open sessions: tell the caller what the session is instead.
-      if (!(error instanceof Stripe.errors.StripeInvalidRequestError)) throw toRpcErrorFromStripe(error, deps.logger, orderId);
+      if (!(error instanceof Stripe.errors.StripeInvalidRequestError))
+        throw toRpcErrorFromStripe(error, deps.logger, orderId);
       const current = await deps.stripe.checkout.sessions.retrieve(sessionId).catch((retrieveError: unknown) => {
         throw toRpcErrorFromStripe(retrieveError, deps.logger, orderId);
       });

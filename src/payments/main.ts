@@ -29,7 +29,12 @@ function main(): void {
       await tracing?.shutdown();
     });
     logger.info(
-      { url: service.url, publicUrl: config.payments.publicUrl, subjects: service.subjects, stripeApi: config.stripe.apiBase },
+      {
+        url: service.url,
+        publicUrl: config.payments.publicUrl,
+        subjects: service.subjects,
+        stripeApi: config.stripe.apiBase,
+      },
       'ready',
     );
   });

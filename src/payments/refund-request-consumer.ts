@@ -51,13 +51,23 @@ export async function startRefundRequestConsumer(deps: RefundRequestConsumerDeps
         { ...target, metadata: { orderId: request.orderId } },
         { idempotencyKey: `refund-${request.stripePaymentId}` },
       );
-      logger.info({ orderId: request.orderId, stripePaymentId: request.stripePaymentId, refundId: created.id }, 'payment refunded');
-      publishEvent(nc, REFUNDED_SUBJECT, { orderId: request.orderId, stripePaymentId: request.stripePaymentId, refundId: created.id });
+      logger.info(
+        { orderId: request.orderId, stripePaymentId: request.stripePaymentId, refundId: created.id },
+        'payment refunded',
+      );
+      publishEvent(nc, REFUNDED_SUBJECT, {
+        orderId: request.orderId,
+        stripePaymentId: request.stripePaymentId,
+        refundId: created.id,
+      });
       msg.ack();
     } catch (error) {
       if (error instanceof Stripe.errors.StripeInvalidRequestError) {
         // Already refunded, or not refundable: Stripe's answer is final.
-        logger.warn({ orderId: request.orderId, stripePaymentId: request.stripePaymentId, reason: error.message }, 'refund refused');
+        logger.warn(
+          { orderId: request.orderId, stripePaymentId: request.stripePaymentId, reason: error.message },
+          'refund refused',
+        );
         msg.ack();
         return;
       }
@@ -66,5 +76,10 @@ export async function startRefundRequestConsumer(deps: RefundRequestConsumerDeps
     }
   };
 
-  return consumePaymentStream(nc, { durable: REFUND_CONSUMER, subject: REFUND_REQUESTED_SUBJECT, stream: deps.stream }, refund, logger);
+  return consumePaymentStream(
+    nc,
+    { durable: REFUND_CONSUMER, subject: REFUND_REQUESTED_SUBJECT, stream: deps.stream },
+    refund,
+    logger,
+  );
 }

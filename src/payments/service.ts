@@ -37,13 +37,22 @@ export interface PaymentsService {
 }
 
 /** Starts the payments service on an open NATS connection; resolves once it is reachable. */
-export async function startPaymentsService({ nc, stripe, logger, config }: PaymentsServiceDeps): Promise<PaymentsService> {
+export async function startPaymentsService({
+  nc,
+  stripe,
+  logger,
+  config,
+}: PaymentsServiceDeps): Promise<PaymentsService> {
   const stream = await ensurePaymentStream(nc, config.paymentStream);
   if (stream.action !== 'unchanged') logger.warn({ changes: stream.changes }, `payment stream ${stream.action}`);
   const requests = serveRequests(
     nc,
     {
-      [config.subjects.createPaymentSession]: createPaymentSessionHandler({ stripe, logger, publicUrl: config.payments.publicUrl }),
+      [config.subjects.createPaymentSession]: createPaymentSessionHandler({
+        stripe,
+        logger,
+        publicUrl: config.payments.publicUrl,
+      }),
       [config.subjects.expirePaymentSession]: expirePaymentSessionHandler({ stripe, logger }),
       [config.subjects.identifyPayments]: identifyPaymentsHandler({ stripe, logger }),
     },

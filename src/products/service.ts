@@ -23,7 +23,12 @@ export interface ProductsService {
 }
 
 /** Starts answering the products subjects; resolves once the server knows the subscriptions. */
-export async function startProductsService({ nc, pool, logger, config }: ProductsServiceDeps): Promise<ProductsService> {
+export async function startProductsService({
+  nc,
+  pool,
+  logger,
+  config,
+}: ProductsServiceDeps): Promise<ProductsService> {
   const handlers = createProductHandlers(createProductsRepository(pool), config.subjects.validateProducts);
   const server = serveRequests(nc, handlers, PRODUCTS_QUEUE_GROUP, logger);
   // A round trip to the server, so a request sent after this cannot meet "no responders".

@@ -24,7 +24,9 @@ function render(report: AuditReport): string {
     for (const problem of report[kind].slice(0, 20)) lines.push(`  - ${problem}`);
     if (report[kind].length > 20) lines.push(`  … and ${report[kind].length - 20} more`);
   }
-  lines.push(discrepancyCount(report) === 0 ? 'OK: no discrepancies' : `FAILED: ${discrepancyCount(report)} discrepancies`);
+  lines.push(
+    discrepancyCount(report) === 0 ? 'OK: no discrepancies' : `FAILED: ${discrepancyCount(report)} discrepancies`,
+  );
   return lines.join('\n');
 }
 
@@ -32,7 +34,8 @@ function render(report: AuditReport): string {
 function graceMs(argv: string[]): number {
   const value = argv.find((arg) => arg.startsWith('--grace-ms='))?.split('=')[1];
   const parsed = Number(value ?? 60_000);
-  if (!Number.isInteger(parsed) || parsed < 0) throw new Error(`--grace-ms must be a whole number of milliseconds, not ${value}`);
+  if (!Number.isInteger(parsed) || parsed < 0)
+    throw new Error(`--grace-ms must be a whole number of milliseconds, not ${value}`);
   return parsed;
 }
 

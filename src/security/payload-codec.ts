@@ -37,7 +37,8 @@ export class EncryptionCodec implements PayloadCodec {
     this.keyId = encryption.keyId;
     this.keys = new Map(Object.entries(encryption.keys));
     for (const [id, key] of this.keys) {
-      if (key.length !== KEY_BYTES) throw new Error(`Encryption key ${id} is ${key.length} bytes; AES-256 needs ${KEY_BYTES}`);
+      if (key.length !== KEY_BYTES)
+        throw new Error(`Encryption key ${id} is ${key.length} bytes; AES-256 needs ${KEY_BYTES}`);
     }
     if (!this.keys.has(this.keyId)) throw new Error(`No encryption key with the current id ${this.keyId}`);
   }
@@ -85,7 +86,10 @@ export class EncryptionCodec implements PayloadCodec {
     const decipher = createDecipheriv('aes-256-gcm', key, sealed.subarray(0, IV_BYTES));
     decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
     // final() throws when the tag does not match: a tampered payload or the wrong key.
-    const plain = Buffer.concat([decipher.update(sealed.subarray(IV_BYTES, sealed.length - TAG_BYTES)), decipher.final()]);
+    const plain = Buffer.concat([
+      decipher.update(sealed.subarray(IV_BYTES, sealed.length - TAG_BYTES)),
+      decipher.final(),
+    ]);
     const decoded = PayloadMessage.toObject(PayloadMessage.decode(plain), { bytes: Buffer, defaults: true }) as {
       metadata: Record<string, Uint8Array>;
       data: Uint8Array;

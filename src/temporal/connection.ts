@@ -63,7 +63,10 @@ export function temporalDataConverter(config: TemporalConfig): DataConverter | u
  * Client side (gateway, scripts): starts, signals, updates and queries workflows; with `tracing`,
  * each call is a span whose context travels to the workflow in Temporal headers.
  */
-export async function connectTemporalClient(config: TemporalConfig, options: { tracing?: boolean } = {}): Promise<Client> {
+export async function connectTemporalClient(
+  config: TemporalConfig,
+  options: { tracing?: boolean } = {},
+): Promise<Client> {
   const connection = await Connection.connect(temporalConnectionOptions(config));
   return new Client({
     connection,

@@ -11,7 +11,10 @@ type AttributeKey = (typeof ORDER_SEARCH_ATTRIBUTES)[number];
  * Resolves to the missing attributes, or to null when the namespace cannot be asked (an API key
  * without operator rights, say): the caller then carries on and says so.
  */
-export async function missingSearchAttributes(connection: NativeConnection, namespace: string): Promise<AttributeKey[] | null> {
+export async function missingSearchAttributes(
+  connection: NativeConnection,
+  namespace: string,
+): Promise<AttributeKey[] | null> {
   let registered: Record<string, unknown>;
   try {
     const answer = await connection.operatorService.listSearchAttributes({ namespace });
@@ -27,7 +30,8 @@ export function missingSearchAttributesError(namespace: string, missing: readonl
   // The CLI spells types in CamelCase: KEYWORD is Keyword.
   const cliType = (type: string): string => type.charAt(0) + type.slice(1).toLowerCase();
   const commands = missing.map(
-    (key) => `temporal operator search-attribute create --namespace ${namespace} --name ${key.name} --type ${cliType(key.type)}`,
+    (key) =>
+      `temporal operator search-attribute create --namespace ${namespace} --name ${key.name} --type ${cliType(key.type)}`,
   );
   return new Error(
     `namespace ${namespace} lacks the search attributes ${missing.map((key) => key.name).join(', ')} that every order sets; ` +

@@ -131,7 +131,10 @@ async function acquireBuildLock(
     const holder = Number.parseInt(await readFile(lockFile, 'utf8').catch(() => ''), 10);
     if (!Number.isInteger(holder) || !isAlive(holder)) {
       // The pid is written right after creation: give a just-created lock a moment before calling it stale.
-      const age = await stat(lockFile).then((s) => Date.now() - s.mtimeMs, () => 0);
+      const age = await stat(lockFile).then(
+        (s) => Date.now() - s.mtimeMs,
+        () => 0,
+      );
       if (Number.isInteger(holder) || age > 2_000) await unlink(lockFile).catch(() => undefined);
     } else if (!announced) {
       log(`waiting for another process (pid ${holder}) that is building ${name}`);

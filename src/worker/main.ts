@@ -25,7 +25,11 @@ async function main(): Promise<void> {
     connectNats(config.nats, 'orders-worker'),
   ]);
   const missing = await missingSearchAttributes(connection, config.temporal.namespace);
-  if (missing === null) logger.warn({ namespace: config.temporal.namespace }, 'could not list search attributes; assuming they are registered');
+  if (missing === null)
+    logger.warn(
+      { namespace: config.temporal.namespace },
+      'could not list search attributes; assuming they are registered',
+    );
   else if (missing.length > 0) throw missingSearchAttributesError(config.temporal.namespace, missing);
   const worker = await startOrderWorker({ connection, pool, nats, config, tracing });
   const observability = await startObservabilityServer({

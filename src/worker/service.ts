@@ -29,7 +29,13 @@ export interface RunningWorker {
 export const WORKFLOWS_PATH = require.resolve('../workflows');
 
 /** Runs OrderWorkflow and its activities on the configured task queue until stopped. */
-export async function startOrderWorker({ connection, pool, nats, config, tracing }: OrderWorkerDeps): Promise<RunningWorker> {
+export async function startOrderWorker({
+  connection,
+  pool,
+  nats,
+  config,
+  tracing,
+}: OrderWorkerDeps): Promise<RunningWorker> {
   // Before Worker.create, which starts the workflow thread.
   setWorkflowStackTraces(config.temporal.workflowStackTraces);
   const worker = await Worker.create({

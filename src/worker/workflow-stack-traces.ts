@@ -17,7 +17,8 @@ import workerThreads, { type WorkerOptions } from 'node:worker_threads';
  * the prelude is simply not used and stack traces stay on.
  */
 const SDK_WORKFLOW_THREAD = resolveOrNull('@temporalio/worker/lib/workflow/workflow-worker-thread');
-const SDK_VM_SHARED = SDK_WORKFLOW_THREAD && resolveOrNull(path.join(path.dirname(SDK_WORKFLOW_THREAD), 'vm-shared.js'));
+const SDK_VM_SHARED =
+  SDK_WORKFLOW_THREAD && resolveOrNull(path.join(path.dirname(SDK_WORKFLOW_THREAD), 'vm-shared.js'));
 
 function resolveOrNull(request: string): string | null {
   try {
@@ -46,7 +47,8 @@ export function setWorkflowStackTraces(enabled: boolean): void {
   const threads = workerThreads as PatchedModule;
   const current = threads[SWITCH];
   if (current) current.enabled = enabled;
-  else if (!enabled && SDK_WORKFLOW_THREAD && SDK_VM_SHARED) patchWorkerThreads(threads, SDK_WORKFLOW_THREAD, SDK_VM_SHARED);
+  else if (!enabled && SDK_WORKFLOW_THREAD && SDK_VM_SHARED)
+    patchWorkerThreads(threads, SDK_WORKFLOW_THREAD, SDK_VM_SHARED);
 }
 
 function prelude(workflowThread: string, vmShared: string): string {
@@ -68,5 +70,10 @@ function patchWorkerThreads(threads: PatchedModule, workflowThread: string, vmSh
     }
   }
   // The SDK reads `Worker` from the module object each time it starts a thread.
-  Object.defineProperty(threads, 'Worker', { value: WorkflowThread, writable: true, configurable: true, enumerable: true });
+  Object.defineProperty(threads, 'Worker', {
+    value: WorkflowThread,
+    writable: true,
+    configurable: true,
+    enumerable: true,
+  });
 }

@@ -66,7 +66,10 @@ export function activityProxies(input: OrderWorkflowInput, hardened: boolean): O
             retry: {
               ...retryOutages,
               maximumInterval: KEYLESS_MAX_INTERVAL_MS,
-              maximumAttempts: attemptsWithin(Math.min(input.placementTimeoutMs, keyless.callerTimeoutMs), KEYLESS_MAX_INTERVAL_MS),
+              maximumAttempts: attemptsWithin(
+                Math.min(input.placementTimeoutMs, keyless.callerTimeoutMs),
+                KEYLESS_MAX_INTERVAL_MS,
+              ),
             },
           }
         : {

@@ -3,8 +3,7 @@ import type { OrderStatus, OrderWithItems, PaymentSucceeded } from '../orders/ty
 
 /** A message for a placed order: applied one at a time, in arrival order. */
 export type Message =
-  | { kind: 'payment'; payment: PaymentSucceeded }
-  | { kind: 'changeStatus'; status: OrderStatus; reply: Reply };
+  { kind: 'payment'; payment: PaymentSucceeded } | { kind: 'changeStatus'; status: OrderStatus; reply: Reply };
 
 /** The answer to a status change, filled in when the workflow has applied it. */
 interface Reply {
@@ -62,7 +61,10 @@ export class Inbox {
 }
 
 /** Settles a status change with the order after it, or with the failure the caller receives. */
-export function answer(message: Extract<Message, { kind: 'changeStatus' }>, outcome: OrderWithItems | ApplicationFailure): void {
+export function answer(
+  message: Extract<Message, { kind: 'changeStatus' }>,
+  outcome: OrderWithItems | ApplicationFailure,
+): void {
   if (outcome instanceof ApplicationFailure) message.reply.failure = outcome;
   else message.reply.order = outcome;
   message.reply.settled = true;

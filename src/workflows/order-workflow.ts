@@ -1,4 +1,13 @@
-import { allHandlersFinished, condition, continueAsNew, log, patched, setCurrentDetails, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+import {
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  log,
+  patched,
+  setCurrentDetails,
+  setHandler,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
 import { FailureType, orderNotFoundMessage } from '../orders/errors';
 import { isFinal } from '../orders/lifecycle';
 import {

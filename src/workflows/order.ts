@@ -1,5 +1,10 @@
 import { ApplicationFailure, log, setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
-import { checkoutRefusedMessage, FailureType, paymentSessionFailedMessage, placementTimedOutMessage } from '../orders/errors';
+import {
+  checkoutRefusedMessage,
+  FailureType,
+  paymentSessionFailedMessage,
+  placementTimedOutMessage,
+} from '../orders/errors';
 import { checkRequestedTransition } from '../orders/lifecycle';
 import {
   OrderStatusAttribute,
@@ -68,7 +73,12 @@ export class Order {
       failure(FailureType.PlacementTimedOut, placementTimedOutMessage(orderId, deadline?.callerTimeoutMs ?? 0));
     let placed: OrderWithItems;
     try {
-      placed = await placement(`validate and store ${items.length} products`).placeOrder({ orderId, currency, items, ...step });
+      placed = await placement(`validate and store ${items.length} products`).placeOrder({
+        orderId,
+        currency,
+        items,
+        ...step,
+      });
     } catch (error) {
       if (timedOut(error)) {
         this.rejection = timedOutFailure();
@@ -80,7 +90,12 @@ export class Order {
     }
     this.publish(placed, 'placed: products validated and stored');
     try {
-      this.paymentSession = await placement('open checkout session').openCheckout({ orderId, currency, items: pricedItems(placed), ...step });
+      this.paymentSession = await placement('open checkout session').openCheckout({
+        orderId,
+        currency,
+        items: pricedItems(placed),
+        ...step,
+      });
     } catch (error) {
       // The order exists but cannot be paid: cancel it rather than leave it PENDING for ever.
       log.warn('payment session failed; cancelling the order', { orderId });
@@ -88,13 +103,19 @@ export class Order {
         // Refused for good: the reason is kept, so a retry with the same key gets the same answer.
         const message = checkoutRefusedMessage(orderId, causeMessage(error));
         this.publish(
-          await durable('reject order: checkout refused').rejectOrder(orderId, { type: FailureType.CheckoutRefused, message }),
+          await durable('reject order: checkout refused').rejectOrder(orderId, {
+            type: FailureType.CheckoutRefused,
+            message,
+          }),
           'checkout refused',
         );
         this.rejection = failure(FailureType.CheckoutRefused, message);
         return;
       }
-      this.publish(await durable('cancel order: no checkout session').setOrderStatus(orderId, 'CANCELLED'), 'no checkout session');
+      this.publish(
+        await durable('cancel order: no checkout session').setOrderStatus(orderId, 'CANCELLED'),
+        'no checkout session',
+      );
       if (timedOut(error)) {
         this.rejection = timedOutFailure();
         return;
@@ -157,7 +178,11 @@ export class Order {
       // Before refunding a "second" payment: the same one under its other id is not a second one.
       const same = await this.samePaymentAs(payment.stripePaymentId);
       if (same !== null) {
-        log.info('payment already seen under another id', { orderId: this.input.orderId, stripePaymentId: payment.stripePaymentId, same });
+        log.info('payment already seen under another id', {
+          orderId: this.input.orderId,
+          stripePaymentId: payment.stripePaymentId,
+          same,
+        });
         this.seenPayments.add(payment.stripePaymentId);
         await this.fillReceipt(same, payment.receiptUrl);
         return;
@@ -193,7 +218,9 @@ export class Order {
     const kind = (id: string): string => (id.startsWith('pi_') ? 'intent' : 'charge');
     const others = [...this.seenPayments].filter((seen) => kind(seen) !== kind(stripePaymentId));
     if (others.length === 0) return null;
-    const intents = await this.activities.durable('identify payments with Stripe').identifyPayments([stripePaymentId, ...others].slice(0, 20));
+    const intents = await this.activities
+      .durable('identify payments with Stripe')
+      .identifyPayments([stripePaymentId, ...others].slice(0, 20));
     const intent = intents[stripePaymentId] ?? null;
     if (intent === null) return null;
     return others.find((seen) => intents[seen] === intent) ?? null;
@@ -207,7 +234,9 @@ export class Order {
     const order = this.placed();
     if (receiptUrl === null || order.receiptUrl !== null || order.stripeChargeId !== stripePaymentId) return;
     this.publish(
-      await this.activities.durable(`fill receipt of ${stripePaymentId}`).fillReceipt(this.input.orderId, stripePaymentId, receiptUrl),
+      await this.activities
+        .durable(`fill receipt of ${stripePaymentId}`)
+        .fillReceipt(this.input.orderId, stripePaymentId, receiptUrl),
       `receipt of ${stripePaymentId} arrived`,
     );
   }
@@ -220,7 +249,10 @@ export class Order {
     if (check.kind === 'forbidden') throw failure(FailureType.ForbiddenTransition, check.message);
     const { orderId } = this.input;
     if (status === 'CANCELLED' && before.status === 'PENDING') await this.expireCheckout();
-    this.publish(await this.activities.durable(`set status ${status}`).setOrderStatus(orderId, status), `${before.status} -> ${status}: ${why}`);
+    this.publish(
+      await this.activities.durable(`set status ${status}`).setOrderStatus(orderId, status),
+      `${before.status} -> ${status}: ${why}`,
+    );
     if (status === 'CANCELLED' && before.status === 'PAID' && before.stripeChargeId !== null) {
       await this.activities.durable(`request refund of ${before.stripeChargeId}`).requestRefund({
         orderId,
@@ -257,7 +289,9 @@ export class Order {
     this.checkoutClosed = true;
     const { orderId } = this.input;
     try {
-      const outcome = await this.activities.bestEffort('expire checkout session').expirePaymentSession({ orderId, sessionId });
+      const outcome = await this.activities
+        .bestEffort('expire checkout session')
+        .expirePaymentSession({ orderId, sessionId });
       log.info('checkout session expiry', { orderId, ...outcome });
       return { status: outcome.status ?? null };
     } catch (error) {

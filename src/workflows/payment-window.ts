@@ -17,7 +17,10 @@ export class PaymentWindow {
 
   /** Opens at the start of the workflow, or goes on where the previous run left it. */
   static open(input: OrderWorkflowInput, carried: CarriedOrder | undefined): PaymentWindow {
-    return new PaymentWindow(carried?.windowEndsAt ?? Date.now() + input.paymentWindowMs, carried?.checkoutAsked ?? false);
+    return new PaymentWindow(
+      carried?.windowEndsAt ?? Date.now() + input.paymentWindowMs,
+      carried?.checkoutAsked ?? false,
+    );
   }
 
   get remainingMs(): number {
@@ -45,7 +48,11 @@ export class PaymentWindow {
  * How long an order in `status` listens for its next message: PENDING until its payment window ends,
  * DELIVERED and CANCELLED for late payments, PAID for ever (undefined).
  */
-export function listeningTimeMs(status: OrderStatus, window: PaymentWindow, input: OrderWorkflowInput): number | undefined {
+export function listeningTimeMs(
+  status: OrderStatus,
+  window: PaymentWindow,
+  input: OrderWorkflowInput,
+): number | undefined {
   if (status === 'PAID') return undefined;
   if (status === 'PENDING') return window.remainingMs;
   return input.latePaymentGraceMs;

@@ -70,7 +70,9 @@ async function shardRanges(): Promise<Map<number, number>> {
   const client = new pg.Client({ connectionString: cluster.settings.databaseUrl });
   await client.connect();
   try {
-    const { rows } = await client.query<{ shard_id: number; range_id: string }>('SELECT shard_id, range_id FROM shards');
+    const { rows } = await client.query<{ shard_id: number; range_id: string }>(
+      'SELECT shard_id, range_id FROM shards',
+    );
     return new Map(rows.map((row) => [row.shard_id, Number(row.range_id)]));
   } finally {
     await client.end();
@@ -98,7 +100,8 @@ it('kill -9 of one history host while orders are placed and paid: its shards mov
   await Promise.race([onePlaced, ...flows]);
   await cluster.killNode('history-2');
   const done = await Promise.all(flows);
-  for (const { orderId, payment } of done) ledger.set(orderId, { orderId, status: 'PAID', paymentId: payment.stripePaymentId });
+  for (const { orderId, payment } of done)
+    ledger.set(orderId, { orderId, status: 'PAID', paymentId: payment.stripePaymentId });
   // Only clear 503s on the way, while the dead host's shards had no owner.
   expect(failures.filter((failure) => failure.status !== 503)).toEqual([]);
   await eventually(() => expectLedgerInDatabase(done.map((f) => f.orderId)), 90_000, 500);
@@ -135,7 +138,8 @@ it('frontend restart while payments arrive: each applied once when it is back', 
   const placed: PlacedOrder = await during;
   expectPlaced(placed, key);
   expect(failures.filter((failure) => failure.status !== 503)).toEqual([]);
-  for (const payment of expectPayments([placed.order.id], 'frontend-after')) await system.nest.emit('payment.succeeded', payment);
+  for (const payment of expectPayments([placed.order.id], 'frontend-after'))
+    await system.nest.emit('payment.succeeded', payment);
   await eventually(() => expectLedgerInDatabase([...orderIds, placed.order.id]), 90_000, 500);
   await placeAndPayOne('frontend-after');
   await expectConsistent();
@@ -145,7 +149,8 @@ it('frontend restart while payments arrive: each applied once when it is back', 
 it('PostgreSQL restart under the cluster and the service: orders placed and paid meanwhile complete', async () => {
   const paidDuringOutage = await placeOrders('cluster-postgres', 3);
   await system.stopInfra('postgres');
-  for (const payment of expectPayments(paidDuringOutage, 'cluster-postgres')) await system.nest.emit('payment.succeeded', payment);
+  for (const payment of expectPayments(paidDuringOutage, 'cluster-postgres'))
+    await system.nest.emit('payment.succeeded', payment);
   const failures: CallerError[] = [];
   const keys = newKeys('cluster-postgres-keyed', 2);
   const keyed = keys.map((key) => createOrder(key, failures, 120_000));
@@ -159,7 +164,8 @@ it('PostgreSQL restart under the cluster and the service: orders placed and paid
   const created = placed.map((result) => result.order.id);
   for (const orderId of created) ledger.set(orderId, { orderId, status: 'PENDING', paymentId: null });
   await eventually(() => expectLedgerInDatabase(paidDuringOutage), 120_000, 500);
-  for (const payment of expectPayments(created, 'cluster-postgres-after')) await system.nest.emit('payment.succeeded', payment);
+  for (const payment of expectPayments(created, 'cluster-postgres-after'))
+    await system.nest.emit('payment.succeeded', payment);
   await eventually(() => expectLedgerInDatabase(created), 90_000, 500);
   await expectConsistent();
   expectClusterRunning();

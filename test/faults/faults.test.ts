@@ -81,13 +81,16 @@ it('kill -9 of the worker mid-order: every order placed once, paid once', async 
   await system.startApp('worker');
 
   const flows = await Promise.all([...before, ...during]);
-  for (const { orderId, payment } of flows) ledger.set(orderId, { orderId, status: 'PAID', paymentId: payment.stripePaymentId });
+  for (const { orderId, payment } of flows)
+    ledger.set(orderId, { orderId, status: 'PAID', paymentId: payment.stripePaymentId });
   // A request or two may have failed on the way, but only with a clear 503 (or none at all).
   expect(failures.filter((failure) => failure.status !== 503)).toEqual([]);
 
   // Callers that retry once more with the same key get the same order, now paid, and no second one.
   await eventually(() => expectLedgerInDatabase(flows.map((f) => f.orderId)), 60_000, 500);
-  const again = await Promise.all(flows.map(({ key }) => system.request<PlacedOrder>('orders.create', { items: ITEMS(), idempotencyKey: key })));
+  const again = await Promise.all(
+    flows.map(({ key }) => system.request<PlacedOrder>('orders.create', { items: ITEMS(), idempotencyKey: key })),
+  );
   expect(again.map((placed) => placed.order.id)).toEqual(flows.map((f) => f.orderId));
   expect(again.map((placed) => placed.order.status)).toEqual(flows.map(() => 'PAID'));
 
@@ -137,10 +140,12 @@ it('PostgreSQL stop and start while activities run: orders created and paid mean
   const keyed = keys.map((key) => createOrder(key, keyedFailures));
   // Callers without one send once: whatever they are told, the order they started must not be lost.
   const keyless = await Promise.all(
-    [1, 2].map(() => system.request<PlacedOrder>('orders.create', { items: ITEMS() }).then(
-      (placed) => ({ placed, error: undefined }),
-      (error: unknown) => ({ placed: undefined, error: asCallerError(error) }),
-    )),
+    [1, 2].map(() =>
+      system.request<PlacedOrder>('orders.create', { items: ITEMS() }).then(
+        (placed) => ({ placed, error: undefined }),
+        (error: unknown) => ({ placed: undefined, error: asCallerError(error) }),
+      ),
+    ),
   );
   // Nothing can be placed without the database: a clear 503 within the create timeout, naming the order.
   expect(keyless.map((outcome) => outcome.error?.status)).toEqual([503, 503]);
@@ -150,13 +155,19 @@ it('PostgreSQL stop and start while activities run: orders created and paid mean
 
   // The workflows have the payments (recorded as local activities, retried inside the worker until
   // the database is back, so no pending activity shows) while the database is down.
-  await eventually(async () => {
-    for (const orderId of paidDuringOutage) {
-      const history = await system.temporal.workflow.getHandle(orderWorkflowId(orderId)).fetchHistory();
-      const signalled = (history.events ?? []).filter((event) => event.workflowExecutionSignaledEventAttributes?.signalName === 'paymentSucceeded');
-      expect(signalled).toHaveLength(1);
-    }
-  }, 30_000, 250);
+  await eventually(
+    async () => {
+      for (const orderId of paidDuringOutage) {
+        const history = await system.temporal.workflow.getHandle(orderWorkflowId(orderId)).fetchHistory();
+        const signalled = (history.events ?? []).filter(
+          (event) => event.workflowExecutionSignaledEventAttributes?.signalName === 'paymentSucceeded',
+        );
+        expect(signalled).toHaveLength(1);
+      }
+    },
+    30_000,
+    250,
+  );
   await system.startInfra('postgres');
 
   const placed = await Promise.all(keyed);
@@ -190,7 +201,11 @@ it('Temporal dev server restart (same database file): open orders continue and g
 
   // The workflows survived the restart in the database file.
   for (const orderId of orderIds) {
-    const description = await eventually(() => system.temporal.workflow.getHandle(orderWorkflowId(orderId)).describe(), 30_000, 250);
+    const description = await eventually(
+      () => system.temporal.workflow.getHandle(orderWorkflowId(orderId)).describe(),
+      30_000,
+      250,
+    );
     expect(description.status.name).toBe('RUNNING');
   }
   for (const payment of expectPayments(open, 'temporal-after')) await system.nest.emit('payment.succeeded', payment);
@@ -202,7 +217,12 @@ it('Temporal dev server restart (same database file): open orders continue and g
     60_000,
     500,
   );
-  expect(changed).toMatchObject({ id: delivered, status: 'DELIVERED', paid: true, stripeChargeId: firstPayment?.stripePaymentId });
+  expect(changed).toMatchObject({
+    id: delivered,
+    status: 'DELIVERED',
+    paid: true,
+    stripeChargeId: firstPayment?.stripePaymentId,
+  });
   ledger.set(delivered, { orderId: delivered, status: 'DELIVERED', paymentId: firstPayment?.stripePaymentId ?? null });
 
   await placeAndPayOne('temporal-new');
@@ -231,13 +251,20 @@ it('gateway down while the payments service publishes payment.succeeded: each ap
     status: 200,
     body: { received: true, duplicate: true },
   });
-  const charge = chargeSucceededEvent({ orderId: orderIds[0], paymentIntentId: first.data.object.payment_intent as string });
-  expect(await postWebhook(system.paymentsWebhookUrl, signEvent(charge, system.webhookSecret))).toMatchObject({ status: 200 });
+  const charge = chargeSucceededEvent({
+    orderId: orderIds[0],
+    paymentIntentId: first.data.object.payment_intent as string,
+  });
+  expect(await postWebhook(system.paymentsWebhookUrl, signEvent(charge, system.webhookSecret))).toMatchObject({
+    status: 200,
+  });
 
   // Nothing is applied while the gateway is down; the events wait in the stream.
   const waiting = await consumerBacklog();
   expect(waiting.pending + waiting.ackPending).toBeGreaterThanOrEqual(sent.length + 1);
-  const pendingRows = await system.query<{ status: string }>('SELECT status FROM orders WHERE id = ANY($1::uuid[])', [orderIds]);
+  const pendingRows = await system.query<{ status: string }>('SELECT status FROM orders WHERE id = ANY($1::uuid[])', [
+    orderIds,
+  ]);
   expect(pendingRows.map((row) => row.status)).toEqual(orderIds.map(() => 'PENDING'));
 
   await system.startApp('gateway');

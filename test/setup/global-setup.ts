@@ -47,15 +47,17 @@ export default async function globalSetup(): Promise<void> {
     let temporalAddress = `127.0.0.1:${temporalPort}`;
     const onCluster = process.env.TEST_TEMPORAL === 'cluster';
     const outcomes = await Promise.allSettled([
-      onCluster ? startTestCluster(tempDir, log).then((cluster) => {
-        temporalAddress = cluster.address;
-        return cluster;
-      }) : startService('temporal', {
-        executable: temporalBinary,
-        port: temporalPort,
-        detached: false,
-        logFile: path.join(tempDir, 'temporal.log'),
-      }),
+      onCluster
+        ? startTestCluster(tempDir, log).then((cluster) => {
+            temporalAddress = cluster.address;
+            return cluster;
+          })
+        : startService('temporal', {
+            executable: temporalBinary,
+            port: temporalPort,
+            detached: false,
+            logFile: path.join(tempDir, 'temporal.log'),
+          }),
       startService('nats', {
         log,
         port: natsPort,
@@ -104,7 +106,10 @@ export default async function globalSetup(): Promise<void> {
 }
 
 /** A cluster of its own, stopped (and its databases dropped) with the other processes. */
-async function startTestCluster(tempDir: string, log: (line: string) => void): Promise<ManagedProcess & { address: string }> {
+async function startTestCluster(
+  tempDir: string,
+  log: (line: string) => void,
+): Promise<ManagedProcess & { address: string }> {
   const cluster = await startPrivateCluster({
     dir: path.join(tempDir, 'temporal-cluster'),
     logDir: tempDir,

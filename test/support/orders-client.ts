@@ -5,7 +5,10 @@ import { eventually } from './eventually';
 import type { NestClient } from './nest-client';
 
 /** A `payment.succeeded` payload as the payments service publishes it: a new payment unless `stripePaymentId` is given. */
-export function paymentEvent(orderId: string, fields: Partial<Omit<PaymentSucceeded, 'orderId'>> = {}): PaymentSucceeded {
+export function paymentEvent(
+  orderId: string,
+  fields: Partial<Omit<PaymentSucceeded, 'orderId'>> = {},
+): PaymentSucceeded {
   return { stripePaymentId: `pi_${randomUUID()}`, orderId, receiptUrl: null, ...fields };
 }
 

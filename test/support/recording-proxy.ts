@@ -9,7 +9,9 @@ export interface RecordedRequest {
 }
 
 /** A pass-through proxy in front of stripe-mock that keeps what the service sent to "Stripe". */
-export async function startRecordingProxy(target: string): Promise<{ url: string; requests: RecordedRequest[]; close(): Promise<void> }> {
+export async function startRecordingProxy(
+  target: string,
+): Promise<{ url: string; requests: RecordedRequest[]; close(): Promise<void> }> {
   const requests: RecordedRequest[] = [];
   const upstream = new URL(target);
   const server = createServer((req, res) => {
@@ -19,7 +21,13 @@ export async function startRecordingProxy(target: string): Promise<{ url: string
       const body = Buffer.concat(chunks);
       requests.push({ method: req.method ?? '', path: req.url ?? '', headers: req.headers, body: body.toString() });
       const forward = httpRequest(
-        { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: { ...req.headers, host: upstream.host } },
+        {
+          host: upstream.hostname,
+          port: upstream.port,
+          method: req.method,
+          path: req.url,
+          headers: { ...req.headers, host: upstream.host },
+        },
         (answer) => {
           res.writeHead(answer.statusCode ?? 502, answer.headers);
           answer.pipe(res);
@@ -43,4 +51,3 @@ export async function startRecordingProxy(target: string): Promise<{ url: string
 export function listen(server: Server): Promise<number> {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
 }
-

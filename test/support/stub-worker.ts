@@ -12,7 +12,14 @@ import type { OrderActivities } from '../../src/activities';
 import type { PaymentOutcome } from '../../src/db/orders-repository';
 import type { Rejection } from '../../src/orders/errors';
 import { ORDER_WORKFLOW_TYPE, orderWorkflowId, type OrderWorkflowInput } from '../../src/orders/workflow-api';
-import type { OrderStatus, OrderWithItems, PaymentSession, PaymentSucceeded, PricedItem, RequestedItem } from '../../src/orders/types';
+import type {
+  OrderStatus,
+  OrderWithItems,
+  PaymentSession,
+  PaymentSucceeded,
+  PricedItem,
+  RequestedItem,
+} from '../../src/orders/types';
 import type { OrderWorkflow } from '../../src/workflows/order-workflow';
 
 /**
@@ -75,13 +82,21 @@ function stubActivities(peers: StubPeers): Partial<OrderActivities> {
         receiptUrl: null,
         createdAt: now,
         updatedAt: now,
-        OrderItems: request.items.map((item) => ({ productId: item.productId, name: 'Item', price: 10, quantity: item.quantity })),
+        OrderItems: request.items.map((item) => ({
+          productId: item.productId,
+          name: 'Item',
+          price: 10,
+          quantity: item.quantity,
+        })),
       };
       peers.orders.set(request.orderId, placed);
       return announce('placeOrder', placed);
     },
     async openCheckout(request: { orderId: string; items: PricedItem[] }): Promise<PaymentSession> {
-      return announce('openCheckout', { url: `https://checkout.test/${request.orderId}`, sessionId: `cs_test_${request.orderId.slice(0, 8)}` });
+      return announce('openCheckout', {
+        url: `https://checkout.test/${request.orderId}`,
+        sessionId: `cs_test_${request.orderId.slice(0, 8)}`,
+      });
     },
     async setOrderStatus(orderId: string, status: OrderStatus): Promise<OrderWithItems> {
       return announce('setOrderStatus', update(orderId, { status }));
@@ -109,13 +124,17 @@ function stubActivities(peers: StubPeers): Partial<OrderActivities> {
     async fillReceipt(orderId: string, stripePaymentId: string, receiptUrl: string): Promise<OrderWithItems> {
       const current = order(orderId);
       const filled =
-        current.stripeChargeId === stripePaymentId && current.receiptUrl === null ? update(orderId, { receiptUrl }) : current;
+        current.stripeChargeId === stripePaymentId && current.receiptUrl === null
+          ? update(orderId, { receiptUrl })
+          : current;
       return announce('fillReceipt', filled);
     },
     async identifyPayments(stripePaymentIds: string[]): Promise<Record<string, string | null>> {
       return announce(
         'identifyPayments',
-        Object.fromEntries(stripePaymentIds.map((id) => [id, id.startsWith('pi_') ? id : (peers.paymentIntents.get(id) ?? null)])),
+        Object.fromEntries(
+          stripePaymentIds.map((id) => [id, id.startsWith('pi_') ? id : (peers.paymentIntents.get(id) ?? null)]),
+        ),
       );
     },
     async requestRefund(request: { orderId: string; stripePaymentId: string; reason: string }): Promise<void> {
@@ -131,7 +150,9 @@ function stubActivities(peers: StubPeers): Partial<OrderActivities> {
       });
     },
     async loadOrder(orderId: string) {
-      const paymentIds = peers.payments.filter((recorded) => recorded.payment.orderId === orderId).map((recorded) => recorded.payment.stripePaymentId);
+      const paymentIds = peers.payments
+        .filter((recorded) => recorded.payment.orderId === orderId)
+        .map((recorded) => recorded.payment.stripePaymentId);
       return announce('loadOrder', {
         order: order(orderId),
         paymentSession: { url: `https://checkout.test/${orderId}`, sessionId: `cs_test_${orderId.slice(0, 8)}` },

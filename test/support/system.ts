@@ -97,74 +97,79 @@ export async function startTestSystem(
   }
 
   async function assemble(): Promise<TestSystem> {
-  const payments: PaymentsService = await startPaymentsService({
-    nc: nats,
-    stripe: createStripeClient(config.stripe),
-    logger,
-    config: { ...config, payments: { ...config.payments, httpPort: 0 } },
-  });
-  const starters = {
-    products: (): Promise<ProductsService> => startProductsService({ nc: nats, pool, logger, config }),
-    worker: () => startOrderWorker({ connection: workerConnection, pool, nats, config, tracing }),
-    gateway: () => startGateway({ config, logger, nats, temporal, pool }),
-  };
-  const parts = new Map<Part, { stop(): Promise<void> }>([['payments', payments]]);
-  started.push(async () => {
-    for (const part of parts.values()) await part.stop();
-  });
-  for (const name of ['products', 'worker', 'gateway'] as const) parts.set(name, await starters[name]());
-  const nest = await connectNestClient(config.nats.url);
-  started.push(() => nest.close());
+    const payments: PaymentsService = await startPaymentsService({
+      nc: nats,
+      stripe: createStripeClient(config.stripe),
+      logger,
+      config: { ...config, payments: { ...config.payments, httpPort: 0 } },
+    });
+    const starters = {
+      products: (): Promise<ProductsService> => startProductsService({ nc: nats, pool, logger, config }),
+      worker: () => startOrderWorker({ connection: workerConnection, pool, nats, config, tracing }),
+      gateway: () => startGateway({ config, logger, nats, temporal, pool }),
+    };
+    const parts = new Map<Part, { stop(): Promise<void> }>([['payments', payments]]);
+    started.push(async () => {
+      for (const part of parts.values()) await part.stop();
+    });
+    for (const name of ['products', 'worker', 'gateway'] as const) parts.set(name, await starters[name]());
+    const nest = await connectNestClient(config.nats.url);
+    started.push(() => nest.close());
 
-  // As each process's main wires them.
-  const checks: Record<Part, ReadinessChecks> = {
-    products: { nats: natsReady(nats), database: databaseReady(pool) },
-    payments: { nats: natsReady(nats) },
-    worker: { nats: natsReady(nats), database: databaseReady(pool), temporal: temporalReady(workerConnection) },
-    gateway: { nats: natsReady(nats), database: databaseReady(pool), temporal: temporalReady(temporal.connection) },
-  };
-  const metricsPorts: Record<Part, number | undefined> = {
-    products: config.metrics.productsPort,
-    payments: config.metrics.paymentsPort,
-    worker: config.metrics.workerPort,
-    gateway: config.metrics.gatewayPort,
-  };
-  const servers = new Map<Part, ObservabilityServer>();
-  for (const part of Object.keys(checks) as Part[]) {
-    const server = await startObservabilityServer({ port: metricsPorts[part], logger, checks: checks[part] });
-    if (server !== undefined) servers.set(part, server);
-  }
-  started.push(() => Promise.all([...servers.values()].map((server) => server.close())));
-  const unwatchLag = watchConsumerLag(nats, PAYMENT_STREAM, PAYMENT_CONSUMER);
+    // As each process's main wires them.
+    const checks: Record<Part, ReadinessChecks> = {
+      products: { nats: natsReady(nats), database: databaseReady(pool) },
+      payments: { nats: natsReady(nats) },
+      worker: { nats: natsReady(nats), database: databaseReady(pool), temporal: temporalReady(workerConnection) },
+      gateway: { nats: natsReady(nats), database: databaseReady(pool), temporal: temporalReady(temporal.connection) },
+    };
+    const metricsPorts: Record<Part, number | undefined> = {
+      products: config.metrics.productsPort,
+      payments: config.metrics.paymentsPort,
+      worker: config.metrics.workerPort,
+      gateway: config.metrics.gatewayPort,
+    };
+    const servers = new Map<Part, ObservabilityServer>();
+    for (const part of Object.keys(checks) as Part[]) {
+      const server = await startObservabilityServer({ port: metricsPorts[part], logger, checks: checks[part] });
+      if (server !== undefined) servers.set(part, server);
+    }
+    started.push(() => Promise.all([...servers.values()].map((server) => server.close())));
+    const unwatchLag = watchConsumerLag(nats, PAYMENT_STREAM, PAYMENT_CONSUMER);
 
-  const stopPart = async (name: Part): Promise<void> => {
-    await parts.get(name)?.stop();
-    parts.delete(name);
-  };
-  const startPart = async (name: keyof typeof starters): Promise<void> => {
-    if (!parts.has(name)) parts.set(name, await starters[name]());
-  };
+    const stopPart = async (name: Part): Promise<void> => {
+      await parts.get(name)?.stop();
+      parts.delete(name);
+    };
+    const startPart = async (name: keyof typeof starters): Promise<void> => {
+      if (!parts.has(name)) parts.set(name, await starters[name]());
+    };
 
-  return {
-    config,
-    nats,
-    pool,
-    orders: createOrdersRepository(pool),
-    temporal,
-    nest,
-    client: ordersClient(nest),
-    paymentsUrl: payments.url,
-    observability: Object.fromEntries([...servers].map(([part, server]) => [part, server.url])),
-    stopPart,
-    startPart,
-    async stop() {
-      await nest.close();
-      unwatchLag();
-      await Promise.all([...servers.values()].map((server) => server.close()));
-      for (const name of ['gateway', 'products', 'payments', 'worker'] as const) await stopPart(name);
-      await Promise.all([nats.drain(), closeDatabasePool(pool), temporal.connection.close(), workerConnection.close()]);
-      await tracing?.shutdown();
-    },
-  };
+    return {
+      config,
+      nats,
+      pool,
+      orders: createOrdersRepository(pool),
+      temporal,
+      nest,
+      client: ordersClient(nest),
+      paymentsUrl: payments.url,
+      observability: Object.fromEntries([...servers].map(([part, server]) => [part, server.url])),
+      stopPart,
+      startPart,
+      async stop() {
+        await nest.close();
+        unwatchLag();
+        await Promise.all([...servers.values()].map((server) => server.close()));
+        for (const name of ['gateway', 'products', 'payments', 'worker'] as const) await stopPart(name);
+        await Promise.all([
+          nats.drain(),
+          closeDatabasePool(pool),
+          temporal.connection.close(),
+          workerConnection.close(),
+        ]);
+        await tracing?.shutdown();
+      },
+    };
   }
 }

@@ -22,10 +22,11 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
     client.pipe(upstream).pipe(client);
   });
   const listen = (port: number) => new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
-  const stop = () => new Promise<void>((resolve) => {
-    server.close(() => resolve());
-    for (const socket of sockets) socket.destroy();
-  });
+  const stop = () =>
+    new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      for (const socket of sockets) socket.destroy();
+    });
   await listen(0);
   const { port } = server.address() as net.AddressInfo;
   return { port, cut: stop, restore: () => listen(port), close: stop };

@@ -30,7 +30,13 @@ export async function startWebUiServer(): Promise<WebUiServer> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'orders-web-ui-'));
   const binary = await ensureBinary('temporal', () => undefined);
   const [port, uiPort] = (await freePorts(2)) as [number, number];
-  const server = await startService('temporal', { executable: binary, port, uiPort, detached: false, logFile: path.join(dir, 'temporal.log') });
+  const server = await startService('temporal', {
+    executable: binary,
+    port,
+    uiPort,
+    detached: false,
+    logFile: path.join(dir, 'temporal.log'),
+  });
   const address = `127.0.0.1:${port}`;
   const databaseUrl = uniqueDatabaseUrl(process.env.DATABASE_URL ?? '', 'orders_web_ui');
   try {

@@ -33,14 +33,29 @@ describe('audit comparison', () => {
   it('finds nothing wrong in a consistent system', () => {
     const report = compareStores(healthy(), settings);
     expect(discrepancyCount(report)).toBe(0);
-    expect(report.counts).toEqual({ orders: 2, workflows: 2, payments: 1, paymentEvents: 2, deadLetters: 1, eventsInFlight: 0 });
+    expect(report.counts).toEqual({
+      orders: 2,
+      workflows: 2,
+      payments: 1,
+      paymentEvents: 2,
+      deadLetters: 1,
+      eventsInFlight: 0,
+    });
   });
 
   it('reports an order without a workflow, and a workflow without its order', () => {
     const snapshot = healthy();
     snapshot.workflows = snapshot.workflows.filter((workflow) => workflow.workflowId !== `order-${B}`);
-    snapshot.workflows.push({ workflowId: 'order-c', running: false, orderStatus: 'PAID', startedAt: NOW - MINUTE * 2 });
-    expect(compareStores(snapshot, settings).missing).toEqual([`order ${B} has no workflow`, 'workflow order-c has no order row']);
+    snapshot.workflows.push({
+      workflowId: 'order-c',
+      running: false,
+      orderStatus: 'PAID',
+      startedAt: NOW - MINUTE * 2,
+    });
+    expect(compareStores(snapshot, settings).missing).toEqual([
+      `order ${B} has no workflow`,
+      'workflow order-c has no order row',
+    ]);
   });
 
   it('accepts a rejected workflow and one still placing (no order row by design), and flags a placement past its timeout', () => {
@@ -59,8 +74,20 @@ describe('audit comparison', () => {
     const snapshot = healthy();
     const C = '00000000-0000-4000-8000-00000000000c';
     const D = '00000000-0000-4000-8000-00000000000d';
-    snapshot.orders.push({ id: C, status: 'CANCELLED', paid: false, stripeChargeId: null, createdAt: NOW - 40 * 24 * 60 * MINUTE });
-    snapshot.orders.push({ id: D, status: 'PAID', paid: true, stripeChargeId: 'pi_d', createdAt: NOW - 40 * 24 * 60 * MINUTE });
+    snapshot.orders.push({
+      id: C,
+      status: 'CANCELLED',
+      paid: false,
+      stripeChargeId: null,
+      createdAt: NOW - 40 * 24 * 60 * MINUTE,
+    });
+    snapshot.orders.push({
+      id: D,
+      status: 'PAID',
+      paid: true,
+      stripeChargeId: 'pi_d',
+      createdAt: NOW - 40 * 24 * 60 * MINUTE,
+    });
     snapshot.payments.push({ stripePaymentId: 'pi_d', orderId: D, outcome: 'APPLIED' });
     // A (DELIVERED) loses its workflow too.
     snapshot.workflows = snapshot.workflows.filter((workflow) => workflow.workflowId !== `order-${A}`);
@@ -69,7 +96,11 @@ describe('audit comparison', () => {
 
   it('reports an acknowledged payment event that left no trace', () => {
     const snapshot = healthy();
-    snapshot.paymentEvents.push({ seq: 3, publishedAt: NOW - 5 * MINUTE, payment: { orderId: B, stripePaymentId: 'pi_lost' } });
+    snapshot.paymentEvents.push({
+      seq: 3,
+      publishedAt: NOW - 5 * MINUTE,
+      payment: { orderId: B, stripePaymentId: 'pi_lost' },
+    });
     snapshot.consumerAckFloor = 3;
     expect(compareStores(snapshot, settings).missing).toEqual([
       `payment event #3 (pi_lost for order ${B}) was acknowledged but is neither recorded nor kept as a dead letter`,
@@ -78,8 +109,16 @@ describe('audit comparison', () => {
 
   it('leaves events not yet acknowledged, or just signalled, to be processed', () => {
     const snapshot = healthy();
-    snapshot.paymentEvents.push({ seq: 3, publishedAt: NOW - 1_000, payment: { orderId: B, stripePaymentId: 'pi_now' } });
-    snapshot.paymentEvents.push({ seq: 4, publishedAt: NOW - 5 * MINUTE, payment: { orderId: B, stripePaymentId: 'pi_next' } });
+    snapshot.paymentEvents.push({
+      seq: 3,
+      publishedAt: NOW - 1_000,
+      payment: { orderId: B, stripePaymentId: 'pi_now' },
+    });
+    snapshot.paymentEvents.push({
+      seq: 4,
+      publishedAt: NOW - 5 * MINUTE,
+      payment: { orderId: B, stripePaymentId: 'pi_next' },
+    });
     snapshot.consumerAckFloor = 3;
     const report = compareStores(snapshot, settings);
     expect(discrepancyCount(report)).toBe(0);
@@ -90,7 +129,12 @@ describe('audit comparison', () => {
     const snapshot = healthy();
     snapshot.payments.push({ stripePaymentId: 'pi_again', orderId: A, outcome: 'APPLIED' });
     snapshot.orders.push({ id: 'd', status: 'PAID', paid: true, stripeChargeId: 'pi_d', createdAt: NOW - 10 * MINUTE });
-    snapshot.workflows.push({ workflowId: 'order-d', running: true, orderStatus: 'PAID', startedAt: NOW - 10 * MINUTE });
+    snapshot.workflows.push({
+      workflowId: 'order-d',
+      running: true,
+      orderStatus: 'PAID',
+      startedAt: NOW - 10 * MINUTE,
+    });
     expect(compareStores(snapshot, settings).duplicate).toEqual([
       `order ${A} has 2 payments applied`,
       `order ${A} paid=true disagrees with its 2 applied payment(s)`,
@@ -112,6 +156,8 @@ describe('audit comparison', () => {
   it('reports a finished workflow whose status differs from its row', () => {
     const snapshot = healthy();
     (snapshot.workflows[0] as AuditSnapshot['workflows'][number]).orderStatus = 'PAID';
-    expect(compareStores(snapshot, settings).mismatched).toEqual([`order ${A} is DELIVERED but its workflow ended at PAID`]);
+    expect(compareStores(snapshot, settings).mismatched).toEqual([
+      `order ${A} is DELIVERED but its workflow ended at PAID`,
+    ]);
   });
 });

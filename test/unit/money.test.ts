@@ -19,7 +19,9 @@ describe('money', () => {
   });
 
   it("follows each currency's minor unit as Stripe defines it", () => {
-    expect([minorUnitDigits('usd'), minorUnitDigits('JPY'), minorUnitDigits('krw'), minorUnitDigits('bhd')]).toEqual([2, 0, 0, 3]);
+    expect([minorUnitDigits('usd'), minorUnitDigits('JPY'), minorUnitDigits('krw'), minorUnitDigits('bhd')]).toEqual([
+      2, 0, 0, 3,
+    ]);
     // Zero-decimal: 1500 yen are 1500 minor units, not 150000.
     expect(toMinorUnits(1500, 'jpy')).toBe(1500);
     expect(fromMinorUnits(1500, 'jpy')).toBe(1500);

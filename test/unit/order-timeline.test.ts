@@ -23,7 +23,14 @@ describe('order timeline from the workflow history', () => {
 
   it('reads a paid order cancelled with a refund', () => {
     expect(eventsOf('paid-then-cancelled-with-refund.json')).toEqual(
-      expect.arrayContaining(['placed', 'checkout session opened', 'payment received', 'paid', 'refund requested', 'cancelled']),
+      expect.arrayContaining([
+        'placed',
+        'checkout session opened',
+        'payment received',
+        'paid',
+        'refund requested',
+        'cancelled',
+      ]),
     );
   });
 
@@ -39,7 +46,11 @@ describe('order timeline from the workflow history', () => {
 
   it('reads the statuses the Web UI filters by: placing from the start, rejected when nothing was stored', () => {
     const uiStory = path.resolve(__dirname, '../histories/ui-story');
-    expect(eventsOf('paid-then-delivered.json', uiStory).slice(0, 3)).toEqual(['workflow started', 'placing', 'placed']);
+    expect(eventsOf('paid-then-delivered.json', uiStory).slice(0, 3)).toEqual([
+      'workflow started',
+      'placing',
+      'placed',
+    ]);
     expect(eventsOf('rejected-unknown-product.json', uiStory)).toEqual([
       'workflow started',
       'placing',
@@ -51,7 +62,11 @@ describe('order timeline from the workflow history', () => {
   it('stamps every entry with its event time, in order', () => {
     const history = historyFromJSON(JSON.parse(readFileSync(path.join(HISTORIES, 'paid-then-delivered.json'), 'utf8')));
     const timeline = orderTimeline(history);
-    expect(timeline[0]).toMatchObject({ at: '2026-12-01T00:54:50.367Z', event: 'workflow started', detail: 'OrderWorkflow' });
+    expect(timeline[0]).toMatchObject({
+      at: '2026-12-01T00:54:50.367Z',
+      event: 'workflow started',
+      detail: 'OrderWorkflow',
+    });
     const times = timeline.map((entry) => entry.at);
     expect([...times].sort()).toEqual(times);
     expect(timeline.find((entry) => entry.event === 'payment received')?.detail).toMatch(/^pi_/);

@@ -16,17 +16,60 @@ const usageMessage = (argv: string[]): string => {
 
 describe('orders command line', () => {
   it.each([
-    [['create', '1x2', '3x1'], { kind: 'create', payload: { items: [{ productId: 1, quantity: 2 }, { productId: 3, quantity: 1 }] } }],
-    [['create', '--item', '1:2', '--item', '7:1', '--key', 'k-1'], { kind: 'create', payload: { items: [{ productId: 1, quantity: 2 }, { productId: 7, quantity: 1 }], idempotencyKey: 'k-1' } }],
-    [['create', '1x2', '--item', 'sku-9:4'], { kind: 'create', payload: { items: [{ productId: 1, quantity: 2 }, { productId: 'sku-9', quantity: 4 }] } }],
-    [['create', '{"items":[{"productId":1,"quantity":2}]}'], { kind: 'create', payload: { items: [{ productId: 1, quantity: 2 }] } }],
+    [
+      ['create', '1x2', '3x1'],
+      {
+        kind: 'create',
+        payload: {
+          items: [
+            { productId: 1, quantity: 2 },
+            { productId: 3, quantity: 1 },
+          ],
+        },
+      },
+    ],
+    [
+      ['create', '--item', '1:2', '--item', '7:1', '--key', 'k-1'],
+      {
+        kind: 'create',
+        payload: {
+          items: [
+            { productId: 1, quantity: 2 },
+            { productId: 7, quantity: 1 },
+          ],
+          idempotencyKey: 'k-1',
+        },
+      },
+    ],
+    [
+      ['create', '1x2', '--item', 'sku-9:4'],
+      {
+        kind: 'create',
+        payload: {
+          items: [
+            { productId: 1, quantity: 2 },
+            { productId: 'sku-9', quantity: 4 },
+          ],
+        },
+      },
+    ],
+    [
+      ['create', '{"items":[{"productId":1,"quantity":2}]}'],
+      { kind: 'create', payload: { items: [{ productId: 1, quantity: 2 }] } },
+    ],
     [['list'], { kind: 'list', query: {} }],
-    [['list', '--status', 'paid', '--page', '2', '--limit', '50'], { kind: 'list', query: { status: 'PAID', page: 2, limit: 50 } }],
+    [
+      ['list', '--status', 'paid', '--page', '2', '--limit', '50'],
+      { kind: 'list', query: { status: 'PAID', page: 2, limit: 50 } },
+    ],
     [['list', 'PENDING', '3'], { kind: 'list', query: { status: 'PENDING', page: 3 } }],
     [['show', ID], { kind: 'show', id: ID }],
     [['get', ID], { kind: 'show', id: ID }],
     [['pay', ID], { kind: 'pay', id: ID }],
-    [['pay', ID, '--payments-url', 'http://127.0.0.1:3003'], { kind: 'pay', id: ID, paymentsUrl: 'http://127.0.0.1:3003' }],
+    [
+      ['pay', ID, '--payments-url', 'http://127.0.0.1:3003'],
+      { kind: 'pay', id: ID, paymentsUrl: 'http://127.0.0.1:3003' },
+    ],
     [['deliver', ID], { kind: 'status', id: ID, status: 'DELIVERED' }],
     [['cancel', ID], { kind: 'status', id: ID, status: 'CANCELLED' }],
     [['status', ID, 'delivered'], { kind: 'status', id: ID, status: 'DELIVERED' }],
@@ -78,8 +121,14 @@ describe('orders command line', () => {
 
 describe('text tables', () => {
   it('aligns columns, numbers to the right', () => {
-    expect(table([{ header: 'ID' }, { header: 'PRICE', align: 'right' }], [['1', '9.50'], ['1234', '120.00']])).toBe(
-      ['ID     PRICE', '1       9.50', '1234  120.00'].join('\n'),
-    );
+    expect(
+      table(
+        [{ header: 'ID' }, { header: 'PRICE', align: 'right' }],
+        [
+          ['1', '9.50'],
+          ['1234', '120.00'],
+        ],
+      ),
+    ).toBe(['ID     PRICE', '1       9.50', '1234  120.00'].join('\n'));
   });
 });

@@ -22,10 +22,22 @@ const refusal = (argv: string[]): string => {
 
 describe('tctl translation', () => {
   it.each([
-    ['workflow query --workflow_id order-1 --query_type getOrder', ['workflow', 'query', '--workflow-id', 'order-1', '--name', 'getOrder']],
-    ['workflow query -w order-1 --qt getOrder', ['workflow', 'query', '--workflow-id', 'order-1', '--name', 'getOrder']],
-    ['wf query --wid order-1 --rid run-9 --qt getOrder', ['workflow', 'query', '--workflow-id', 'order-1', '--run-id', 'run-9', '--name', 'getOrder']],
-    ['workflow query -w order-1 -r run-9 --qt getOrder -i [1]', ['workflow', 'query', '--workflow-id', 'order-1', '--run-id', 'run-9', '--name', 'getOrder', '--input', '[1]']],
+    [
+      'workflow query --workflow_id order-1 --query_type getOrder',
+      ['workflow', 'query', '--workflow-id', 'order-1', '--name', 'getOrder'],
+    ],
+    [
+      'workflow query -w order-1 --qt getOrder',
+      ['workflow', 'query', '--workflow-id', 'order-1', '--name', 'getOrder'],
+    ],
+    [
+      'wf query --wid order-1 --rid run-9 --qt getOrder',
+      ['workflow', 'query', '--workflow-id', 'order-1', '--run-id', 'run-9', '--name', 'getOrder'],
+    ],
+    [
+      'workflow query -w order-1 -r run-9 --qt getOrder -i [1]',
+      ['workflow', 'query', '--workflow-id', 'order-1', '--run-id', 'run-9', '--name', 'getOrder', '--input', '[1]'],
+    ],
     ['workflow list', ['workflow', 'list']],
     ['workflow list --query OrderStatus="PAID"', ['workflow', 'list', '--query', 'OrderStatus="PAID"']],
     ['workflow list -q OrderTotal>100 --ps 5', ['workflow', 'list', '--query', 'OrderTotal>100', '--limit', '5']],
@@ -33,7 +45,10 @@ describe('tctl translation', () => {
     ['workflow count', ['workflow', 'count']],
     ['workflow count -q OrderStatus="PENDING"', ['workflow', 'count', '--query', 'OrderStatus="PENDING"']],
     ['workflow describe -w order-1', ['workflow', 'describe', '--workflow-id', 'order-1']],
-    ['workflow describe --workflow_id order-1 --run_id run-9', ['workflow', 'describe', '--workflow-id', 'order-1', '--run-id', 'run-9']],
+    [
+      'workflow describe --workflow_id order-1 --run_id run-9',
+      ['workflow', 'describe', '--workflow-id', 'order-1', '--run-id', 'run-9'],
+    ],
     ['workflow show -w order-1', ['workflow', 'show', '--workflow-id', 'order-1']],
     ['workflow show -w order-1 -r run-9', ['workflow', 'show', '--workflow-id', 'order-1', '--run-id', 'run-9']],
     [
@@ -42,16 +57,33 @@ describe('tctl translation', () => {
     ],
     [
       'workflow signal --workflow_id order-1 --run_id run-9 --name paymentSucceeded --input {}',
-      ['workflow', 'signal', '--workflow-id', 'order-1', '--run-id', 'run-9', '--name', 'paymentSucceeded', '--input', '{}'],
+      [
+        'workflow',
+        'signal',
+        '--workflow-id',
+        'order-1',
+        '--run-id',
+        'run-9',
+        '--name',
+        'paymentSucceeded',
+        '--input',
+        '{}',
+      ],
     ],
   ])('tctl %s', (line, expected) => {
     expect(translate(line)).toEqual([...expected, ...target]);
   });
 
   it('reads --flag=value and -f=value, as tctl does', () => {
-    expect(translate('workflow query --workflow_id=order-1 -qt=getOrder')).toEqual(
-      ['workflow', 'query', '--workflow-id', 'order-1', '--name', 'getOrder', ...target],
-    );
+    expect(translate('workflow query --workflow_id=order-1 -qt=getOrder')).toEqual([
+      'workflow',
+      'query',
+      '--workflow-id',
+      'order-1',
+      '--name',
+      'getOrder',
+      ...target,
+    ]);
     expect(translateTctl(['workflow', 'list', '--query=OrderStatus="PAID" AND OrderTotal > 10'], connection)).toEqual({
       kind: 'run',
       args: ['workflow', 'list', '--query', 'OrderStatus="PAID" AND OrderTotal > 10', ...target],
@@ -66,19 +98,42 @@ describe('tctl translation', () => {
   });
 
   it('takes the global --address and --namespace (--ns) before or after the command', () => {
-    expect(translate('--address 10.0.0.1:7233 --ns shop workflow count')).toEqual(
-      ['workflow', 'count', '--address', '10.0.0.1:7233', '--namespace', 'shop'],
-    );
-    expect(translate('--ad 10.0.0.1:7233 --namespace=shop workflow count')).toEqual(
-      ['workflow', 'count', '--address', '10.0.0.1:7233', '--namespace', 'shop'],
-    );
-    expect(translate('workflow describe -w order-1 --ns shop')).toEqual(
-      ['workflow', 'describe', '--workflow-id', 'order-1', '--address', 'temporal.example:7233', '--namespace', 'shop'],
-    );
+    expect(translate('--address 10.0.0.1:7233 --ns shop workflow count')).toEqual([
+      'workflow',
+      'count',
+      '--address',
+      '10.0.0.1:7233',
+      '--namespace',
+      'shop',
+    ]);
+    expect(translate('--ad 10.0.0.1:7233 --namespace=shop workflow count')).toEqual([
+      'workflow',
+      'count',
+      '--address',
+      '10.0.0.1:7233',
+      '--namespace',
+      'shop',
+    ]);
+    expect(translate('workflow describe -w order-1 --ns shop')).toEqual([
+      'workflow',
+      'describe',
+      '--workflow-id',
+      'order-1',
+      '--address',
+      'temporal.example:7233',
+      '--namespace',
+      'shop',
+    ]);
   });
 
   it('the last of a repeated flag wins, as in tctl', () => {
-    expect(translate('workflow show -w order-1 -w order-2')).toEqual(['workflow', 'show', '--workflow-id', 'order-2', ...target]);
+    expect(translate('workflow show -w order-1 -w order-2')).toEqual([
+      'workflow',
+      'show',
+      '--workflow-id',
+      'order-2',
+      ...target,
+    ]);
   });
 
   it('passes the configured TLS files and API key on', () => {
@@ -92,11 +147,16 @@ describe('tctl translation', () => {
     }).temporal;
     const flags = [
       '--tls',
-      '--tls-ca-path', '/ca.pem',
-      '--tls-cert-path', '/client.pem',
-      '--tls-key-path', '/client.key',
-      '--tls-server-name', 'temporal.internal',
-      '--api-key', 'key-1',
+      '--tls-ca-path',
+      '/ca.pem',
+      '--tls-cert-path',
+      '/client.pem',
+      '--tls-key-path',
+      '/client.key',
+      '--tls-server-name',
+      'temporal.internal',
+      '--api-key',
+      'key-1',
     ];
     expect(temporalConnectionFlags(secure)).toEqual(flags);
     expect(translateTctl(['workflow', 'count'], secure)).toEqual({
@@ -122,9 +182,15 @@ describe('tctl translation', () => {
     [['workflow', 'terminate', '-w', 'order-1'], "tctl: unsupported command 'workflow terminate'"],
     [['workflow', 'list', '--more'], 'tctl workflow list: unsupported flag --more'],
     [['workflow', 'list', '--open'], 'tctl workflow list: unsupported flag --open'],
-    [['workflow', 'show', '-w', 'order-1', '--output_filename', 'h.json'], 'tctl workflow show: unsupported flag --output_filename'],
+    [
+      ['workflow', 'show', '-w', 'order-1', '--output_filename', 'h.json'],
+      'tctl workflow show: unsupported flag --output_filename',
+    ],
     [['workflow', 'count', '--workflow_id', 'order-1'], 'tctl workflow count: unsupported flag --workflow_id'],
-    [['workflow', 'query', '-w', 'order-1', '--qt=getOrder', '--tls_cert_path=/c'], 'tctl workflow query: unsupported flag --tls_cert_path'],
+    [
+      ['workflow', 'query', '-w', 'order-1', '--qt=getOrder', '--tls_cert_path=/c'],
+      'tctl workflow query: unsupported flag --tls_cert_path',
+    ],
     [['workflow', 'query', '-w', 'order-1'], 'tctl workflow query: missing --query_type|--qt'],
     [['workflow', 'query', '--qt', 'getOrder'], 'tctl workflow query: missing --workflow_id|--wid|-w'],
     [['workflow', 'describe'], 'tctl workflow describe: missing --workflow_id|--wid|-w'],

@@ -3,7 +3,8 @@ import { renderDynamicConfig, renderServerConfig } from '../../dev/infra/tempora
 import { persistenceFromUrl } from '../../dev/infra/temporal-cluster/schema';
 import { clusterNodes, clusterPorts } from '../../dev/infra/temporal-cluster/topology';
 
-const settings = parseConfig({ TEMPORAL_CLUSTER_HISTORY_HOSTS: '3', TEMPORAL_CLUSTER_HISTORY_SHARDS: '16' }).temporal.cluster;
+const settings = parseConfig({ TEMPORAL_CLUSTER_HISTORY_HOSTS: '3', TEMPORAL_CLUSTER_HISTORY_SHARDS: '16' }).temporal
+  .cluster;
 const nodes = clusterNodes({ frontendPort: 7233, ports: settings.ports, historyHosts: settings.historyHosts });
 
 describe('the cluster profile’s topology and rendered server configuration', () => {
@@ -24,16 +25,27 @@ describe('the cluster profile’s topology and rendered server configuration', (
     const persistence = persistenceFromUrl('postgres://temporal:s3cret@db.internal:5433/temporal_main', 'temporal_vis');
     const history2 = nodes.find((node) => node.name === 'history-2');
     if (!history2) throw new Error('no history-2');
-    const yaml = renderServerConfig({ node: history2, nodes, host: '127.0.0.1', historyShards: 16, persistence, dynamicConfigFile: '/x/dc.yaml' });
+    const yaml = renderServerConfig({
+      node: history2,
+      nodes,
+      host: '127.0.0.1',
+      historyShards: 16,
+      persistence,
+      dynamicConfigFile: '/x/dc.yaml',
+    });
     expect(yaml).toContain('numHistoryShards: 16');
     expect(yaml).toMatch(/ {2}history:\n {4}rpc:\n {6}grpcPort: 7244\n {6}membershipPort: 6944\n/);
-    expect(yaml).toMatch(/ {2}frontend:\n {4}rpc:\n {6}grpcPort: 7233\n {6}membershipPort: 6933\n {6}bindOnIP: "127.0.0.1"\n {6}httpPort: 7243/);
+    expect(yaml).toMatch(
+      / {2}frontend:\n {4}rpc:\n {6}grpcPort: 7233\n {6}membershipPort: 6933\n {6}bindOnIP: "127.0.0.1"\n {6}httpPort: 7243/,
+    );
     expect(yaml).toContain('databaseName: "temporal_main"');
     expect(yaml).toContain('databaseName: "temporal_vis"');
     expect(yaml).toContain('connectAddr: "db.internal:5433"');
     expect(yaml).toContain('password: "s3cret"');
     expect(yaml).toContain('hostPort: "127.0.0.1:7233"');
     expect(yaml).toContain('filepath: "/x/dc.yaml"');
-    expect(renderDynamicConfig({ 'a.b': true, 'c.d': 5 })).toBe('a.b:\n  - value: true\n    constraints: {}\nc.d:\n  - value: 5\n    constraints: {}\n');
+    expect(renderDynamicConfig({ 'a.b': true, 'c.d': 5 })).toBe(
+      'a.b:\n  - value: true\n    constraints: {}\nc.d:\n  - value: 5\n    constraints: {}\n',
+    );
   });
 });

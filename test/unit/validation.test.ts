@@ -22,7 +22,10 @@ function problems(run: () => unknown): string[] {
 describe('create order payload', () => {
   it('accepts string and integer product ids and ignores the price', () => {
     const parsed = parsePayload(createOrderSchema, {
-      items: [{ productId: 'sku-1', quantity: 1, price: 5 }, { productId: 2, quantity: 3 }],
+      items: [
+        { productId: 'sku-1', quantity: 1, price: 5 },
+        { productId: 2, quantity: 3 },
+      ],
       idempotencyKey: 'k1',
     });
     // The caller's price never reaches the order: the lines handed on carry ids and quantities only.
@@ -35,7 +38,10 @@ describe('create order payload', () => {
   it('names every bad field, one line each', () => {
     const lines = problems(() =>
       parsePayload(createOrderSchema, {
-        items: [{ productId: '', quantity: 0 }, { productId: 1.5, quantity: 'two' }],
+        items: [
+          { productId: '', quantity: 0 },
+          { productId: 1.5, quantity: 'two' },
+        ],
         extra: true,
       }),
     );
@@ -51,9 +57,13 @@ describe('create order payload', () => {
   });
 
   it('bounds the number of items, quantities and key lengths', () => {
-    expect(problems(() => parsePayload(createOrderSchema, { items: [] }))).toEqual(['items must contain at least 1 item']);
+    expect(problems(() => parsePayload(createOrderSchema, { items: [] }))).toEqual([
+      'items must contain at least 1 item',
+    ]);
     const many = Array.from({ length: 101 }, (_, i) => ({ productId: i + 1, quantity: 1 }));
-    expect(problems(() => parsePayload(createOrderSchema, { items: many }))).toEqual(['items must contain at most 100 items']);
+    expect(problems(() => parsePayload(createOrderSchema, { items: many }))).toEqual([
+      'items must contain at most 100 items',
+    ]);
     expect(problems(() => parsePayload(createOrderSchema, { items: [{ productId: 1, quantity: 10_001 }] }))).toEqual([
       'items.0.quantity must be at most 10000',
     ]);
@@ -61,7 +71,9 @@ describe('create order payload', () => {
       problems(() => parsePayload(createOrderSchema, { items: [{ productId: 'x'.repeat(65), quantity: 1 }] }))[0],
     ).toContain('items.0.productId');
     expect(
-      problems(() => parsePayload(createOrderSchema, { items: [{ productId: 1, quantity: 1 }], idempotencyKey: 'k'.repeat(129) })),
+      problems(() =>
+        parsePayload(createOrderSchema, { items: [{ productId: 1, quantity: 1 }], idempotencyKey: 'k'.repeat(129) }),
+      ),
     ).toEqual(['idempotencyKey must be at most 128 characters']);
   });
 
@@ -71,18 +83,33 @@ describe('create order payload', () => {
   });
 
   it('merges the same product into one line, within the quantity limit', () => {
-    expect(mergeItems([{ productId: 1, quantity: 2 }, { productId: '2', quantity: 1 }, { productId: 1, quantity: 3 }])).toEqual([
+    expect(
+      mergeItems([
+        { productId: 1, quantity: 2 },
+        { productId: '2', quantity: 1 },
+        { productId: 1, quantity: 3 },
+      ]),
+    ).toEqual([
       { productId: 1, quantity: 5 },
       { productId: '2', quantity: 1 },
     ]);
-    expect(() => mergeItems([{ productId: 1, quantity: 6000 }, { productId: 1, quantity: 6000 }])).toThrow(RpcError);
+    expect(() =>
+      mergeItems([
+        { productId: 1, quantity: 6000 },
+        { productId: 1, quantity: 6000 },
+      ]),
+    ).toThrow(RpcError);
   });
 });
 
 describe('other payloads', () => {
   it('defaults and bounds pagination', () => {
     expect(parsePayload(findAllOrdersSchema, undefined)).toEqual({ page: 1, limit: 10 });
-    expect(parsePayload(findAllOrdersSchema, { page: '2', limit: 5, status: 'PAID' })).toEqual({ page: 2, limit: 5, status: 'PAID' });
+    expect(parsePayload(findAllOrdersSchema, { page: '2', limit: 5, status: 'PAID' })).toEqual({
+      page: 2,
+      limit: 5,
+      status: 'PAID',
+    });
     expect(problems(() => parsePayload(findAllOrdersSchema, { page: 0, limit: 101, status: 'LOST' }))).toEqual([
       'page must be at least 1',
       'limit must be at most 100',

@@ -70,7 +70,11 @@ export async function startTemporalCluster(options: TemporalClusterOptions): Pro
   const log = options.log ?? (() => undefined);
   const timeoutMs = options.readyTimeoutMs ?? 120_000;
   const { settings } = options;
-  const nodes = clusterNodes({ frontendPort: options.frontendPort, ports: settings.ports, historyHosts: settings.historyHosts });
+  const nodes = clusterNodes({
+    frontendPort: options.frontendPort,
+    ports: settings.ports,
+    historyHosts: settings.historyHosts,
+  });
   const ports = [...clusterPorts(nodes), ...(options.uiPort ? [options.uiPort] : [])];
   const clash = ports.find((port, i) => ports.indexOf(port) !== i);
   if (clash !== undefined) throw new Error(`Temporal cluster: port ${clash} is given to two services`);
@@ -83,7 +87,14 @@ export async function startTemporalCluster(options: TemporalClusterOptions): Pro
   const dynamicConfigFile = path.join(options.dir, 'dynamic-config.yaml');
   writeFileSync(dynamicConfigFile, renderDynamicConfig());
   for (const node of nodes) {
-    const yaml = renderServerConfig({ node, nodes, host, historyShards: settings.historyShards, persistence, dynamicConfigFile });
+    const yaml = renderServerConfig({
+      node,
+      nodes,
+      host,
+      historyShards: settings.historyShards,
+      persistence,
+      dynamicConfigFile,
+    });
     writeFileSync(path.join(configDir, `${node.name}.yaml`), yaml);
   }
 
@@ -98,7 +109,18 @@ export async function startTemporalCluster(options: TemporalClusterOptions): Pro
     const service = await spawnService({
       name: `temporal-${name}`,
       command: options.binaries.server,
-      args: ['--root', options.dir, '--config', 'config', '--env', name, '--allow-no-auth', 'start', '--service', node.service],
+      args: [
+        '--root',
+        options.dir,
+        '--config',
+        'config',
+        '--env',
+        name,
+        '--allow-no-auth',
+        'start',
+        '--service',
+        node.service,
+      ],
       logFile: path.join(options.logDir, `temporal-${name}.log`),
       detached: options.detached,
     });
@@ -147,7 +169,9 @@ export async function startTemporalCluster(options: TemporalClusterOptions): Pro
     await startNode(first.name);
     const outcomes = await Promise.allSettled(others.map((node) => startNode(node.name)));
     for (const outcome of outcomes) if (outcome.status === 'rejected') throw outcome.reason;
-    log(`temporal     cluster of ${nodes.map((n) => `${n.name} :${n.grpcPort}`).join(', ')}; ${settings.historyShards} history shards`);
+    log(
+      `temporal     cluster of ${nodes.map((n) => `${n.name} :${n.grpcPort}`).join(', ')}; ${settings.historyShards} history shards`,
+    );
     const namespace = await ensureNamespace(options.binaries.cli, target, options.retentionDays);
     await waitForNamespace(options.binaries.cli, target, timeoutMs);
     await registerSearchAttributes(options.binaries.cli, address, { namespace: options.namespace });

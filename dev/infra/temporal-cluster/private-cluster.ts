@@ -5,10 +5,17 @@ import type { TemporalClusterSettings } from '../../../src/config';
 import { ensureBinary } from '../binaries';
 import { freePorts } from '../ports';
 import { HISTORY_PORT_STEP } from './topology';
-import { startTemporalCluster, type TemporalCluster, type TemporalClusterBinaries, type TemporalClusterOptions } from './cluster';
+import {
+  startTemporalCluster,
+  type TemporalCluster,
+  type TemporalClusterBinaries,
+  type TemporalClusterOptions,
+} from './cluster';
 
-export interface PrivateClusterOptions
-  extends Pick<TemporalClusterOptions, 'dir' | 'logDir' | 'detached' | 'onStarted' | 'onStopped' | 'log'> {
+export interface PrivateClusterOptions extends Pick<
+  TemporalClusterOptions,
+  'dir' | 'logDir' | 'detached' | 'onStarted' | 'onStopped' | 'log'
+> {
   /** A PostgreSQL server (any database in the URL): the cluster's two databases are created there. */
   postgresUrl: string;
   /** Prefix of the two new databases' names; `<prefix>_<random>` and `<prefix>_<random>_visibility`. */
@@ -80,9 +87,19 @@ export async function privateClusterLayout(
   options: Pick<PrivateClusterOptions, 'postgresUrl' | 'databasePrefix' | 'historyHosts' | 'historyShards'>,
 ): Promise<PrivateClusterLayout> {
   const historyHosts = options.historyHosts ?? 2;
-  const [frontend, frontendHttp, matching, worker, uiPort] = (await freePorts(5)) as [number, number, number, number, number];
+  const [frontend, frontendHttp, matching, worker, uiPort] = (await freePorts(5)) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
   // Membership ports are stored as a smallint: below 32768, where the OS hands out none.
-  const [frontendMembership, matchingMembership, workerMembership] = (await freeMembershipPorts(3)) as [number, number, number];
+  const [frontendMembership, matchingMembership, workerMembership] = (await freeMembershipPorts(3)) as [
+    number,
+    number,
+    number,
+  ];
   // Each history host takes its ports 10 above the previous one: give each its own free pair.
   const historyPorts = await freeSteppedPorts(historyHosts);
   const name = `${options.databasePrefix}_${randomBytes(4).toString('hex')}`;
@@ -105,7 +122,11 @@ export async function privateClusterLayout(
       ui: uiPort,
     },
   };
-  return { frontendPort: frontend, settings, dropDatabases: () => dropAll(options.postgresUrl, [name, settings.visibilityDatabase]) };
+  return {
+    frontendPort: frontend,
+    settings,
+    dropDatabases: () => dropAll(options.postgresUrl, [name, settings.visibilityDatabase]),
+  };
 }
 
 const MEMBERSHIP_PORTS = { from: 20_000, to: 32_000 };
@@ -115,7 +136,10 @@ async function freeSteppedPorts(hosts: number): Promise<{ grpc: number; membersh
   for (let attempt = 0; attempt < 50; attempt += 1) {
     const [grpc] = (await freePorts(1)) as [number];
     const membership = randomMembershipPort();
-    const wanted = Array.from({ length: hosts }, (_, n) => [grpc + HISTORY_PORT_STEP * n, membership + HISTORY_PORT_STEP * n]).flat();
+    const wanted = Array.from({ length: hosts }, (_, n) => [
+      grpc + HISTORY_PORT_STEP * n,
+      membership + HISTORY_PORT_STEP * n,
+    ]).flat();
     if (wanted.every((port) => port < 65536) && (await allFree(wanted))) return { grpc, membership };
   }
   throw new Error('could not find free ports for the history hosts');
@@ -131,7 +155,7 @@ async function freeMembershipPorts(count: number): Promise<number[]> {
 }
 
 function randomMembershipPort(): number {
-  return MEMBERSHIP_PORTS.from + randomBytes(2).readUInt16BE() % (MEMBERSHIP_PORTS.to - MEMBERSHIP_PORTS.from);
+  return MEMBERSHIP_PORTS.from + (randomBytes(2).readUInt16BE() % (MEMBERSHIP_PORTS.to - MEMBERSHIP_PORTS.from));
 }
 
 async function allFree(ports: number[]): Promise<boolean> {
@@ -154,7 +178,8 @@ async function dropAll(postgresUrl: string, databases: string[]): Promise<void> 
   const client = new pg.Client({ connectionString: url.toString() });
   await client.connect();
   try {
-    for (const database of databases) await client.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(database)} WITH (FORCE)`);
+    for (const database of databases)
+      await client.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(database)} WITH (FORCE)`);
   } finally {
     await client.end();
   }

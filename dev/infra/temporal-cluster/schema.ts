@@ -36,17 +36,45 @@ export async function ensureClusterSchemas(sqlTool: string, db: ClusterPersisten
 
 /** The tool's own connection flags; the password travels in its environment, not in argv. */
 function runSqlTool(sqlTool: string, db: ClusterPersistence, database: string, command: string[]): Promise<string> {
-  const args = ['--plugin', 'postgres12', '--endpoint', db.host, '--port', String(db.port), '--user', db.user, '--database', database, ...command];
+  const args = [
+    '--plugin',
+    'postgres12',
+    '--endpoint',
+    db.host,
+    '--port',
+    String(db.port),
+    '--user',
+    db.user,
+    '--database',
+    database,
+    ...command,
+  ];
   return new Promise((resolve, reject) => {
-    execFile(sqlTool, args, { env: { ...process.env, SQL_PASSWORD: db.password }, timeout: 120_000 }, (error, stdout, stderr) => {
-      if (error) reject(new Error(`temporal-sql-tool ${command.join(' ')} on ${database} failed: ${`${stdout}${stderr}`.trim() || error.message}`));
-      else resolve(`${stdout}${stderr}`);
-    });
+    execFile(
+      sqlTool,
+      args,
+      { env: { ...process.env, SQL_PASSWORD: db.password }, timeout: 120_000 },
+      (error, stdout, stderr) => {
+        if (error)
+          reject(
+            new Error(
+              `temporal-sql-tool ${command.join(' ')} on ${database} failed: ${`${stdout}${stderr}`.trim() || error.message}`,
+            ),
+          );
+        else resolve(`${stdout}${stderr}`);
+      },
+    );
   });
 }
 
 async function databaseExists(db: ClusterPersistence, database: string): Promise<boolean> {
-  const client = new pg.Client({ host: db.host, port: db.port, user: db.user, password: db.password, database: 'postgres' });
+  const client = new pg.Client({
+    host: db.host,
+    port: db.port,
+    user: db.user,
+    password: db.password,
+    database: 'postgres',
+  });
   await client.connect();
   try {
     const result = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);

@@ -116,14 +116,22 @@ dynamicConfigClient:
 }
 
 /** The dynamic config file: each key with one unconstrained value. */
-export function renderDynamicConfig(values: Record<string, string | number | boolean> = CLUSTER_DYNAMIC_CONFIG): string {
+export function renderDynamicConfig(
+  values: Record<string, string | number | boolean> = CLUSTER_DYNAMIC_CONFIG,
+): string {
   return Object.entries(values)
     .map(([key, value]) => `${key}:\n  - value: ${JSON.stringify(value)}\n    constraints: {}\n`)
     .join('');
 }
 
 /** The standalone Web UI's YAML (ui-server `--env ui`). */
-export function renderUiConfig(input: { host: string; port: number; temporalAddress: string; namespace: string; codecEndpoint?: string }): string {
+export function renderUiConfig(input: {
+  host: string;
+  port: number;
+  temporalAddress: string;
+  namespace: string;
+  codecEndpoint?: string;
+}): string {
   const q = (value: string | number): string => JSON.stringify(String(value));
   return `# Rendered by dev/infra/temporal-cluster/server-config.ts; edits are overwritten.
 temporalGrpcAddress: ${q(input.temporalAddress)}

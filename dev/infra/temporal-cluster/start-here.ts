@@ -42,11 +42,15 @@ export async function startClusterHere(config: Config, options: StartHereOptions
   });
   const db = new URL(config.temporal.cluster.databaseUrl);
   for (const schema of cluster.schemas) {
-    log(`${'temporal-db'.padEnd(12)} ${schema.created ? 'created ' : 'reused  '} ${schema.database} on ${db.host}, schema up to date`);
+    log(
+      `${'temporal-db'.padEnd(12)} ${schema.created ? 'created ' : 'reused  '} ${schema.database} on ${db.host}, schema up to date`,
+    );
   }
   for (const node of cluster.nodes) {
     const pid = cluster.processes().find((p) => p.name === `temporal-${node.name}`)?.pid;
-    log(`${node.name.padEnd(12)} started  ${options.host}:${node.grpcPort} (${node.service}, membership :${node.membershipPort}), pid ${pid}`);
+    log(
+      `${node.name.padEnd(12)} started  ${options.host}:${node.grpcPort} (${node.service}, membership :${node.membershipPort}), pid ${pid}`,
+    );
   }
   log(
     `${'namespace'.padEnd(12)} ${cluster.namespace} ${config.temporal.namespace}, retention ${config.temporal.retentionDays} days; ` +

@@ -51,8 +51,7 @@ const bestEffortActivities = proxyActivities<OrderActivities>({
 });
 
 type Command =
-  | { kind: 'payment'; payment: PaymentSucceeded }
-  | { kind: 'changeStatus'; status: OrderStatus; reply: Reply };
+  { kind: 'payment'; payment: PaymentSucceeded } | { kind: 'changeStatus'; status: OrderStatus; reply: Reply };
 
 interface Reply {
   settled: boolean;
@@ -136,7 +135,8 @@ export async function orderWorkflowV1(input: OrderWorkflowInput): Promise<OrderW
     stored.paymentIds.forEach((id) => seenPayments.add(id));
     publishState(stored.order);
     paymentSession = stored.paymentSession;
-    if (paymentSession === null) rejection = failure(FailureType.OrderNotFound, `Order ${input.orderId} has no payment session`);
+    if (paymentSession === null)
+      rejection = failure(FailureType.OrderNotFound, `Order ${input.orderId} has no payment session`);
   };
 
   // Validate, store, open the checkout. Nothing is stored if validation fails.

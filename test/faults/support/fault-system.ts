@@ -149,7 +149,11 @@ export async function startFaultSystem(options: FaultSystemOptions = {}): Promis
       ensureBinary('stripe-mock', log),
     ]);
     const [temporalPort, natsPort, postgresPort, stripePort, paymentsPort] = (await freePorts(5)) as [
-      number, number, number, number, number,
+      number,
+      number,
+      number,
+      number,
+      number,
     ];
     const temporalAddress = `127.0.0.1:${temporalPort}`;
     const natsUrl = `nats://127.0.0.1:${natsPort}`;
@@ -180,20 +184,22 @@ export async function startFaultSystem(options: FaultSystemOptions = {}): Promis
       return { name: 'temporal', pid: running.processes()[0]?.pid ?? 0, stop: () => running.stop() };
     };
     const starters: Record<InfraName, () => Promise<ManagedProcess>> = {
-      temporal: onCluster ? startCluster : async () => {
-        const service = await startService('temporal', {
-          executable: temporalBinary,
-          port: temporalPort,
-          dbFile: path.join(tempDir, 'temporal.db'),
-          detached: false,
-          logFile: logFile('temporal'),
-        });
-        await registerSearchAttributes(temporalBinary, temporalAddress).catch(async (error: unknown) => {
-          await service.stop();
-          throw error;
-        });
-        return service;
-      },
+      temporal: onCluster
+        ? startCluster
+        : async () => {
+            const service = await startService('temporal', {
+              executable: temporalBinary,
+              port: temporalPort,
+              dbFile: path.join(tempDir, 'temporal.db'),
+              detached: false,
+              logFile: logFile('temporal'),
+            });
+            await registerSearchAttributes(temporalBinary, temporalAddress).catch(async (error: unknown) => {
+              await service.stop();
+              throw error;
+            });
+            return service;
+          },
       nats: () =>
         startService('nats', {
           executable: natsBinary,
@@ -203,9 +209,19 @@ export async function startFaultSystem(options: FaultSystemOptions = {}): Promis
           logFile: logFile('nats'),
         }),
       postgres: () =>
-        startService('postgres', { dataDir: path.join(tempDir, 'postgres'), port: postgresPort, detached: false, logFile: logFile('postgres') }),
+        startService('postgres', {
+          dataDir: path.join(tempDir, 'postgres'),
+          port: postgresPort,
+          detached: false,
+          logFile: logFile('postgres'),
+        }),
       'stripe-mock': () =>
-        startService('stripe-mock', { executable: stripeBinary, port: stripePort, detached: false, logFile: logFile('stripe-mock') }),
+        startService('stripe-mock', {
+          executable: stripeBinary,
+          port: stripePort,
+          detached: false,
+          logFile: logFile('stripe-mock'),
+        }),
     };
     const startInfra = async (name: InfraName): Promise<void> => {
       if (infra.has(name)) throw new Error(`${name} is already running`);
@@ -215,7 +231,9 @@ export async function startFaultSystem(options: FaultSystemOptions = {}): Promis
     };
 
     const env: NodeJS.ProcessEnv = {
-      ...Object.fromEntries(Object.entries(process.env).filter(([key]) => !OWN_PREFIXES.some((p) => key.startsWith(p)))),
+      ...Object.fromEntries(
+        Object.entries(process.env).filter(([key]) => !OWN_PREFIXES.some((p) => key.startsWith(p))),
+      ),
       // Apps announce themselves with an info-level "ready" line.
       LOG_LEVEL: 'info',
       TEMPORAL_ADDRESS: temporalAddress,
@@ -234,7 +252,14 @@ export async function startFaultSystem(options: FaultSystemOptions = {}): Promis
 
     const startApp = async (name: AppName): Promise<void> => {
       if (apps.get(name)) throw new Error(`${name} is already running`);
-      const started = startAppProcess({ name, script: APP_SCRIPTS[name], cwd: REPO_ROOT, env, prefixWidth: 8, readyTimeoutMs: 90_000 });
+      const started = startAppProcess({
+        name,
+        script: APP_SCRIPTS[name],
+        cwd: REPO_ROOT,
+        env,
+        prefixWidth: 8,
+        readyTimeoutMs: 90_000,
+      });
       const app: RunningApp = { process: started, expectedExit: false };
       apps.set(name, app);
       reaper.track(started.pid);
@@ -256,7 +281,9 @@ export async function startFaultSystem(options: FaultSystemOptions = {}): Promis
     };
 
     if (onCluster) await startInfra('postgres');
-    const outcomes = await Promise.allSettled(INFRA_NAMES.filter((name) => !infra.has(name)).map((name) => startInfra(name)));
+    const outcomes = await Promise.allSettled(
+      INFRA_NAMES.filter((name) => !infra.has(name)).map((name) => startInfra(name)),
+    );
     for (const outcome of outcomes) if (outcome.status === 'rejected') throw outcome.reason;
     await migrate(databaseUrl, createLogger('faults', 'silent'));
     await Promise.all(APP_NAMES.map((name) => startApp(name)));
@@ -269,7 +296,9 @@ export async function startFaultSystem(options: FaultSystemOptions = {}): Promis
     clients.push(() => nats.close());
     const temporal = await connectTemporalClient(config.temporal);
     clients.push(() => temporal.connection.close());
-    log(`Temporal ${temporalAddress}, NATS ${natsUrl}, PostgreSQL ${postgresPort}, payments ${paymentsUrl}, folder ${tempDir}`);
+    log(
+      `Temporal ${temporalAddress}, NATS ${natsUrl}, PostgreSQL ${postgresPort}, payments ${paymentsUrl}, folder ${tempDir}`,
+    );
 
     return {
       tempDir,

@@ -68,7 +68,12 @@ export async function createOrder(key: string, failures: CallerError[], timeoutM
 }
 
 export function expectPlaced(placed: PlacedOrder, key: string): void {
-  expect(placed.order).toMatchObject({ id: orderIdFor(key), status: 'PENDING', totalAmount: ORDER_TOTAL, totalItems: 3 });
+  expect(placed.order).toMatchObject({
+    id: orderIdFor(key),
+    status: 'PENDING',
+    totalAmount: ORDER_TOTAL,
+    totalItems: 3,
+  });
   expect(typeof placed.paymentSession.url).toBe('string');
 }
 
@@ -78,16 +83,19 @@ export const paymentFor = (orderId: string, tag: string) => ({
   receiptUrl: null,
 });
 
-export const newKeys = (tag: string, count: number): string[] => Array.from({ length: count }, (_, i) => `${tag}-${i}-${randomUUID()}`);
+export const newKeys = (tag: string, count: number): string[] =>
+  Array.from({ length: count }, (_, i) => `${tag}-${i}-${randomUUID()}`);
 
 /** Places `count` orders while nothing is broken and records them as PENDING. */
 export async function placeOrders(tag: string, count: number): Promise<string[]> {
   const failures: CallerError[] = [];
-  const placed = await Promise.all(newKeys(tag, count).map(async (key) => {
-    const result = await createOrder(key, failures, 30_000);
-    expectPlaced(result, key);
-    return result.order.id;
-  }));
+  const placed = await Promise.all(
+    newKeys(tag, count).map(async (key) => {
+      const result = await createOrder(key, failures, 30_000);
+      expectPlaced(result, key);
+      return result.order.id;
+    }),
+  );
   expect(failures).toEqual([]);
   for (const orderId of placed) ledger.set(orderId, { orderId, status: 'PENDING', paymentId: null });
   return placed;
@@ -106,7 +114,9 @@ interface PaymentRow {
 }
 
 const byId = <T extends { id?: string; order_id?: string; orderId?: string }>(rows: T[]): T[] =>
-  [...rows].sort((a, b) => String(a.id ?? a.order_id ?? a.orderId).localeCompare(String(b.id ?? b.order_id ?? b.orderId)));
+  [...rows].sort((a, b) =>
+    String(a.id ?? a.order_id ?? a.orderId).localeCompare(String(b.id ?? b.order_id ?? b.orderId)),
+  );
 
 /**
  * The orders in PostgreSQL are exactly as the ledger says: one row each, the expected status, the
@@ -119,14 +129,25 @@ export async function expectLedgerInDatabase(orderIds: string[] = [...ledger.key
     [orderIds],
   );
   expect(byId(orders)).toEqual(
-    byId(expected.map((e) => ({ id: e.orderId, status: e.status, paid: e.paymentId !== null, stripe_charge_id: e.paymentId }))),
+    byId(
+      expected.map((e) => ({
+        id: e.orderId,
+        status: e.status,
+        paid: e.paymentId !== null,
+        stripe_charge_id: e.paymentId,
+      })),
+    ),
   );
   const payments = await system.query<PaymentRow>(
     'SELECT order_id, stripe_payment_id, outcome FROM payments WHERE order_id = ANY($1::uuid[])',
     [orderIds],
   );
   expect(byId(payments)).toEqual(
-    byId(expected.filter((e) => e.paymentId !== null).map((e) => ({ order_id: e.orderId, stripe_payment_id: e.paymentId, outcome: 'APPLIED' }))),
+    byId(
+      expected
+        .filter((e) => e.paymentId !== null)
+        .map((e) => ({ order_id: e.orderId, stripe_payment_id: e.paymentId, outcome: 'APPLIED' })),
+    ),
   );
 }
 
@@ -138,7 +159,9 @@ export async function expectOneWorkflowPerOrder(): Promise<void> {
   for await (const execution of system.temporal.workflow.list({ query })) {
     runs.set(execution.workflowId, (runs.get(execution.workflowId) ?? 0) + 1);
   }
-  expect(Object.fromEntries(runs)).toEqual(Object.fromEntries([...ledger.keys()].map((id) => [orderWorkflowId(id), 1])));
+  expect(Object.fromEntries(runs)).toEqual(
+    Object.fromEntries([...ledger.keys()].map((id) => [orderWorkflowId(id), 1])),
+  );
 }
 
 export async function expectOrderCount(): Promise<void> {
@@ -173,10 +196,14 @@ export async function refundRequestsFor(orderIds: string[] = [...ledger.keys()])
  */
 export async function audit(): Promise<{ code: number; output: string }> {
   try {
-    const { stdout } = await run(process.execPath, [require.resolve('tsx/cli'), 'src/scripts/audit.ts', '--grace-ms=2000'], {
-      cwd: REPO_ROOT,
-      env: { ...system.env, ORDER_PAYMENT_WINDOW_MS: '1', ORDER_PLACEMENT_TIMEOUT_MS: '1' },
-    });
+    const { stdout } = await run(
+      process.execPath,
+      [require.resolve('tsx/cli'), 'src/scripts/audit.ts', '--grace-ms=2000'],
+      {
+        cwd: REPO_ROOT,
+        env: { ...system.env, ORDER_PAYMENT_WINDOW_MS: '1', ORDER_PLACEMENT_TIMEOUT_MS: '1' },
+      },
+    );
     return { code: 0, output: stdout };
   } catch (error) {
     const failed = error as { code: number; stdout: string; stderr: string };
@@ -195,17 +222,25 @@ export async function expectConsistent(): Promise<void> {
   await expectOrderCount();
   await eventually(() => expectOneWorkflowPerOrder(), 15_000, 500);
 
-  const result = await eventually(async () => {
-    const attempt = await audit();
-    expect(attempt.output).toContain('OK: no discrepancies');
-    return attempt;
-  }, 30_000, 1_000);
+  const result = await eventually(
+    async () => {
+      const attempt = await audit();
+      expect(attempt.output).toContain('OK: no discrepancies');
+      return attempt;
+    },
+    30_000,
+    1_000,
+  );
   expect(result.code).toBe(0);
   expect(result.output).toMatch(/missing: 0\nduplicate: 0\nstuck: 0\nmismatched: 0\n/);
   const paid = [...ledger.values()].filter((e) => e.paymentId !== null).length;
   // Rejected placements (keyless creates past their deadline) are runs without an order.
-  const rejected = await system.temporal.workflow.count(`WorkflowType="${ORDER_WORKFLOW_TYPE}" AND OrderStatus = "REJECTED"`);
-  expect(result.output).toContain(`orders ${ledger.size}, workflows ${ledger.size + rejected.count}, payments ${paid}, `);
+  const rejected = await system.temporal.workflow.count(
+    `WorkflowType="${ORDER_WORKFLOW_TYPE}" AND OrderStatus = "REJECTED"`,
+  );
+  expect(result.output).toContain(
+    `orders ${ledger.size}, workflows ${ledger.size + rejected.count}, payments ${paid}, `,
+  );
   expect(result.output).toMatch(/\(0 in flight\), dead letters 0/);
 
   // Checked after the audit, so a duplicate applied late has had time to show. No order of the
