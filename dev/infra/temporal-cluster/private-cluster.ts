@@ -100,8 +100,19 @@ export async function privateClusterLayout(
     number,
     number,
   ];
-  // Each history host takes its ports 10 above the previous one: give each its own free pair.
-  const historyPorts = await freeSteppedPorts(historyHosts);
+  // Each history host takes its ports 10 above the previous one: give each its own free pair, clear
+  // of the ports just chosen (free, but not held: the OS hands out nearby ones in a row).
+  const taken = new Set([
+    frontend,
+    frontendHttp,
+    matching,
+    worker,
+    uiPort,
+    frontendMembership,
+    matchingMembership,
+    workerMembership,
+  ]);
+  const historyPorts = await freeSteppedPorts(historyHosts, taken);
   const name = `${options.databasePrefix}_${randomBytes(4).toString('hex')}`;
   const url = new URL(options.postgresUrl);
   url.pathname = `/${name}`;
@@ -131,8 +142,11 @@ export async function privateClusterLayout(
 
 const MEMBERSHIP_PORTS = { from: 20_000, to: 32_000 };
 
-/** A base gRPC and membership port for which base + 10 n is free for every host n (checked now). */
-async function freeSteppedPorts(hosts: number): Promise<{ grpc: number; membership: number }> {
+/** A base gRPC and membership port for which base + 10 n is free, and not `taken`, for every host n (checked now). */
+async function freeSteppedPorts(
+  hosts: number,
+  taken: ReadonlySet<number>,
+): Promise<{ grpc: number; membership: number }> {
   for (let attempt = 0; attempt < 50; attempt += 1) {
     const [grpc] = (await freePorts(1)) as [number];
     const membership = randomMembershipPort();
@@ -140,7 +154,8 @@ async function freeSteppedPorts(hosts: number): Promise<{ grpc: number; membersh
       grpc + HISTORY_PORT_STEP * n,
       membership + HISTORY_PORT_STEP * n,
     ]).flat();
-    if (wanted.every((port) => port < 65536) && (await allFree(wanted))) return { grpc, membership };
+    const clear = wanted.every((port) => port < 65536 && !taken.has(port)) && new Set(wanted).size === wanted.length;
+    if (clear && (await allFree(wanted))) return { grpc, membership };
   }
   throw new Error('could not find free ports for the history hosts');
 }
