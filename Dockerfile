@@ -6,9 +6,12 @@ FROM node:20.20.2-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci
-COPY tsconfig.json tsconfig.build.json ./
+COPY tsconfig.json ./
+COPY dev/scripts/build.ts ./dev/scripts/build.ts
 COPY src ./src
-RUN npm run build
+COPY sql ./sql
+# Checks the types, then compiles src into dist/src and copies the migrations to dist/sql.
+RUN npm run typecheck && npm run build
 # The worker loads this instead of bundling its workflows with webpack at every start.
 RUN node dist/src/scripts/bundle-workflows.js dist/workflow-bundle.js
 
@@ -19,7 +22,5 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev && npm cache clean --force
 COPY --from=build /app/dist ./dist
-# Compiled code looks for migrations two folders above dist/src/db, that is dist/sql.
-COPY sql ./dist/sql
 USER node
 CMD ["node", "dist/src/worker/main.js"]

@@ -36,6 +36,8 @@ export interface BenchFlags {
   dynamicConfig: Record<string, string | number | boolean>;
   /** Environment variables set for the service's processes, for A/B runs of their settings (`--env`). */
   appEnv: Record<string, string>;
+  /** How the service's processes run: compiled (as `npm start`), or through tsx (`--runtime tsx`). */
+  appRuntime: 'compiled' | 'tsx';
 }
 
 export const USAGE = `Usage: npm run bench -- [options]
@@ -56,7 +58,8 @@ export const USAGE = `Usage: npm run bench -- [options]
   --keep-logs              copy every process's log to <out>/<timestamp>-<mode>-logs/
   --cpu-profile            V8 CPU profiles (.cpuprofile) of the service's processes, kept with the logs (implies --keep-logs)
   --dynamic-config K=V     a dev server dynamic config value on top of the project's (repeatable; V read as JSON if it parses)
-  --env K=V                an environment variable for the service's processes (repeatable), e.g. a worker setting`;
+  --env K=V                an environment variable for the service's processes (repeatable), e.g. a worker setting
+  --runtime compiled|tsx   the service's processes compiled by npm run build (default, as npm start) or through tsx`;
 
 export function parseFlags(argv: readonly string[]): BenchFlags {
   const flags: BenchFlags = {
@@ -77,6 +80,7 @@ export function parseFlags(argv: readonly string[]): BenchFlags {
     cpuProfile: false,
     dynamicConfig: {},
     appEnv: {},
+    appRuntime: 'compiled',
   };
   const explicit = new Set<string>();
   for (let i = 0; i < argv.length; i += 1) {
@@ -125,6 +129,13 @@ export function parseFlags(argv: readonly string[]): BenchFlags {
         if (kind !== 'remote' && kind !== 'local')
           throw new Error(`--empty-activities must be remote or local, not ${kind}`);
         flags.emptyActivities = kind;
+        break;
+      }
+      case '--runtime': {
+        const runtime = value();
+        if (runtime !== 'compiled' && runtime !== 'tsx')
+          throw new Error(`--runtime must be compiled or tsx, not ${runtime}`);
+        flags.appRuntime = runtime;
         break;
       }
       case '--replicas':

@@ -224,6 +224,7 @@ function extrasDescription(f: BenchReport['flags']): string {
     parts.push(`dynamic config ${dynamic.map(([key, value]) => `${key}=${String(value)}`).join(', ')}`);
   const env = Object.entries(f.appEnv ?? {});
   if (env.length > 0) parts.push(`service env ${env.map(([key, value]) => `${key}=${value}`).join(', ')}`);
+  if (f.appRuntime === 'tsx') parts.push('service processes through tsx');
   return parts.length > 0 ? `; ${parts.join('; ')}` : '';
 }
 

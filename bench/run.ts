@@ -78,6 +78,7 @@ async function main(): Promise<number> {
       untuned: flags.untuned,
       dynamicConfig: flags.dynamicConfig,
       appEnv: flags.appEnv,
+      appRuntime: flags.appRuntime,
       emptyActivities: flags.emptyActivities,
       cpuProfile: flags.cpuProfile,
       replicas: flags.replicas,
@@ -193,7 +194,8 @@ async function main(): Promise<number> {
   log(`wrote ${path.relative(process.cwd(), base)}.{json,md,svg}`);
   // The docs' chart is a full run's: not a smoke run, one without a floor, or one with A/B settings.
   const fullRun = systems.length === 3;
-  const abSettings = Object.keys(flags.dynamicConfig).length + Object.keys(flags.appEnv).length > 0;
+  const abSettings =
+    Object.keys(flags.dynamicConfig).length + Object.keys(flags.appEnv).length > 0 || flags.appRuntime !== 'compiled';
   if (!flags.quick && fullRun && !abSettings) {
     const latest = path.join(REPO_ROOT, 'docs', 'img', `bench-latest-${fileMode}.svg`);
     mkdirSync(path.dirname(latest), { recursive: true });

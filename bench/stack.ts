@@ -8,6 +8,7 @@ import { createDatabasePool, closeDatabasePool } from '../src/db/pool';
 import { ensureDatabase, migrate } from '../src/db/migrate';
 import { ensureBinary } from '../dev/infra/binaries';
 import type { ManagedProcess } from '../dev/infra/managed-process';
+import { buildApps, type AppRuntime } from '../dev/infra/app-process';
 import { freePorts } from '../dev/infra/ports';
 import type { ServiceStartOptions } from '../dev/infra/service-table';
 import { startService } from '../dev/infra/start-service';
@@ -21,7 +22,7 @@ import { ProcessTrees } from './proc-stats';
 import { startReaper } from '../dev/infra/reaper';
 import { startTemporalCluster } from '../dev/infra/temporal-cluster/cluster';
 import { clusterBinaries, privateClusterLayout } from '../dev/infra/temporal-cluster/private-cluster';
-import { startTsxChild, type TsxChild } from './tsx-child';
+import { startAppChild, type AppChild } from './app-child';
 
 /**
  * The whole system on infrastructure of its own, under one temporary folder: a Temporal dev server,
@@ -74,6 +75,8 @@ export interface StackOptions {
   dynamicConfig?: DynamicConfig;
   /** Environment variables for the service's own processes (worker, gateway, products, payments). */
   appEnv?: Record<string, string>;
+  /** How the service's own processes run: compiled, as `npm start` runs them, or through tsx. The floors' run through tsx. */
+  appRuntime: AppRuntime;
   emptyActivities: 'remote' | 'local';
   /** Write V8 CPU profiles of the service's processes into the logs folder. */
   cpuProfile?: boolean;
@@ -110,7 +113,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const trees = new ProcessTrees();
   trees.set('bench', process.pid);
   const infra = new Map<string, ManagedProcess>();
-  const apps = new Map<AppName, TsxChild[]>();
+  const apps = new Map<AppName, AppChild[]>();
   const stopping = new Set<AppName>();
   const exits: string[] = [];
 
@@ -281,7 +284,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     if (options.floors.seed) await migrate(databaseUrls.seed, silent);
     if (options.floors.empty) await createEmptyFloorDatabase(databaseUrls.empty);
 
-    // As `npm start` ships it: the worker loads a prebuilt workflow bundle.
+    // As `npm start` ships it: compiled processes, and a worker that loads a prebuilt workflow bundle.
+    if (options.appRuntime === 'compiled') await buildApps({ name: 'build', cwd: REPO_ROOT, env: process.env });
     const workflowBundle = path.join(tempDir, 'workflow-bundle.js');
     await bundleWorkflows(workflowBundle);
 
@@ -308,16 +312,17 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const serviceEnv: NodeJS.ProcessEnv = { ...env, ...options.appEnv };
     const SERVICE_APPS: readonly AppName[] = ['products', 'payments', 'worker', 'gateway'];
 
-    const startReplica = (name: AppName, replicaName: string): TsxChild => {
+    const startReplica = (name: AppName, replicaName: string): AppChild => {
       const nodeArgs = options.cpuProfile
         ? ['--cpu-prof', '--cpu-prof-dir', path.join(tempDir, 'logs', 'cpu-profiles', replicaName)]
         : [];
-      const appEnv = SERVICE_APPS.includes(name) ? serviceEnv : env;
-      const app = startTsxChild({
+      const ofService = SERVICE_APPS.includes(name);
+      const app = startAppChild({
         name: replicaName,
         script: APP_SCRIPTS[name],
+        runtime: ofService ? options.appRuntime : 'tsx',
         cwd: REPO_ROOT,
-        env: appEnv,
+        env: ofService ? serviceEnv : env,
         logFile: logFile(replicaName),
         nodeArgs,
       });

@@ -7,7 +7,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { NatsConnection } from 'nats';
 import pg from 'pg';
 import { parseConfig } from '../src/config';
-import { tsxCommand } from '../dev/infra/app-process';
+import { appCommand, buildApps } from '../dev/infra/app-process';
 import type { ManagedProcess } from '../dev/infra/managed-process';
 import { freePorts } from '../dev/infra/ports';
 import { startService } from '../dev/infra/start-service';
@@ -28,7 +28,8 @@ import {
 } from './security-helpers';
 
 /**
- * The four real processes, with every secret set to a distinctive value, drive one order through
+ * The four real processes, compiled and run as `npm start` and the Docker image run them (the other
+ * tests run the sources), with every secret set to a distinctive value, drive one order through
  * creation and a signed webhook payment; afterwards none of the secrets (nor the webhook's
  * stripe-signature header) may appear anywhere in what they printed, even at LOG_LEVEL=trace.
  *
@@ -75,7 +76,7 @@ interface RunningProcess {
 
 /** Starts one of the processes, keeping everything it prints (stdout and stderr). */
 function startProcess(name: ProcessName, env: NodeJS.ProcessEnv): RunningProcess {
-  const { command, args } = tsxCommand(PROCESSES[name].script);
+  const { command, args } = appCommand(PROCESSES[name].script, 'compiled');
   const child = spawn(command, args, { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const output: string[] = [];
   let markReady: () => void = () => undefined;
@@ -113,6 +114,7 @@ describe('secrets never appear in the processes’ logs', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'orders-security-logs-'));
+    await buildApps({ name: 'build', cwd: REPO_ROOT, env: process.env });
     const certs = makeCertificates(dir, TEMPORAL_SERVER_NAME);
 
     // NATS: the example permissions, over mutual TLS.

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { loadConfigOrExit } from '../../src/config';
-import { startAppProcess, runAppScript, type AppProcess } from '../infra/app-process';
+import { buildApps, startAppProcess, runAppScript, type AppProcess } from '../infra/app-process';
 import { describeExit } from '../infra/managed-process';
 import { findOnPath } from '../../src/tools/go-binary';
 import { defaultDataDir, REPO_ROOT } from '../infra/data-dir';
@@ -66,26 +66,18 @@ async function main(): Promise<void> {
       ...(QUIET_LEVELS.has(config.logLevel) ? { LOG_LEVEL: 'info' } : {}),
       TEMPORAL_WORKFLOW_BUNDLE: path.join(defaultDataDir(), 'workflow-bundle.js'),
     };
-    await runAppScript({
-      name: 'seed',
-      script: 'src/products/seed.ts',
-      cwd: REPO_ROOT,
-      env,
-      prefixWidth: PREFIX_WIDTH,
-    });
+    // The processes run compiled, as the Docker image runs them (app-process.ts says why).
+    await buildApps({ name: 'build', cwd: REPO_ROOT, env, prefixWidth: PREFIX_WIDTH });
+    if (stopping) return;
+    const appOptions = { cwd: REPO_ROOT, env, prefixWidth: PREFIX_WIDTH, runtime: 'compiled' } as const;
+    await runAppScript({ ...appOptions, name: 'seed', script: 'src/products/seed.ts' });
     if (stopping) return;
     // Built fresh on every start, so the worker never runs a stale bundle and never runs webpack.
-    await runAppScript({
-      name: 'bundle',
-      script: 'src/scripts/bundle-workflows.ts',
-      cwd: REPO_ROOT,
-      env,
-      prefixWidth: PREFIX_WIDTH,
-    });
+    await runAppScript({ ...appOptions, name: 'bundle', script: 'src/scripts/bundle-workflows.ts' });
     if (stopping) return;
 
     for (const app of APPS) {
-      const child = startAppProcess({ ...app, cwd: REPO_ROOT, env, prefixWidth: PREFIX_WIDTH });
+      const child = startAppProcess({ ...app, ...appOptions });
       children.push(child);
       void child.exited.then((status) => {
         if (stopping) return;

@@ -255,6 +255,7 @@ export async function startFaultSystem(options: FaultSystemOptions = {}): Promis
       const started = startAppProcess({
         name,
         script: APP_SCRIPTS[name],
+        runtime: 'tsx',
         cwd: REPO_ROOT,
         env,
         prefixWidth: 8,

@@ -3,15 +3,15 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as delay } from 'node:timers/promises';
-import { tsxCommand } from '../dev/infra/app-process';
+import { appCommand, type AppRuntime } from '../dev/infra/app-process';
 import type { ExitStatus } from '../dev/infra/managed-process';
 
 /**
- * A TypeScript process run with tsx (an app of the service or a floor), its output going to a log
- * file rather than the terminal: the bench's stdout is for its results. Like the app launcher of
+ * A process of the bench's (an app of the service or a floor), its output going to a log file
+ * rather than the terminal: the bench's stdout is for its results. Like the app launcher of
  * `npm start`, it is ready at its `"msg":"ready"` JSON log line.
  */
-export interface TsxChild {
+export interface AppChild {
   name: string;
   pid: number;
   logFile: string;
@@ -22,9 +22,11 @@ export interface TsxChild {
   stop(timeoutMs?: number): Promise<void>;
 }
 
-export interface TsxChildOptions {
+export interface AppChildOptions {
   name: string;
+  /** A TypeScript entry point, relative to `cwd` (the repository's root). */
   script: string;
+  runtime: AppRuntime;
   cwd: string;
   env: NodeJS.ProcessEnv;
   logFile: string;
@@ -33,10 +35,10 @@ export interface TsxChildOptions {
   nodeArgs?: readonly string[];
 }
 
-export function startTsxChild(options: TsxChildOptions): TsxChild {
+export function startAppChild(options: AppChildOptions): AppChild {
   mkdirSync(path.dirname(options.logFile), { recursive: true });
   const log = createWriteStream(options.logFile, { flags: 'a' });
-  const { command, args } = tsxCommand(options.script, options.nodeArgs);
+  const { command, args } = appCommand(options.script, options.runtime, options.nodeArgs);
   // Its own process group, so a Ctrl-C reaches only the bench, which stops it in order.
   const child = spawn(command, args, {
     cwd: options.cwd,
@@ -94,7 +96,7 @@ export function startTsxChild(options: TsxChildOptions): TsxChild {
         if (outcome === 'timeout') signalGroup(pid, 'SIGKILL');
         await exited;
       }
-      // tsx relays SIGTERM to the script; make sure nothing of the group stays behind.
+      // Make sure nothing of the group (tsx's esbuild, say) stays behind.
       signalGroup(pid, 'SIGKILL');
       log.end();
     },
