@@ -95,13 +95,9 @@ export function parseFlags(argv: readonly string[]): BenchFlags {
       return next;
     };
     switch (name) {
-      case '--temporal': {
-        const mode = value();
-        if (mode !== 'file' && mode !== 'memory' && mode !== 'cluster')
-          throw new Error(`--temporal must be file, memory or cluster, not ${mode}`);
-        flags.temporal = mode;
+      case '--temporal':
+        flags.temporal = oneOf(name, value(), ['file', 'memory', 'cluster'] as const);
         break;
-      }
       case '--history-hosts':
         flags.historyHosts = count(name, value(), 1);
         break;
@@ -124,20 +120,12 @@ export function parseFlags(argv: readonly string[]): BenchFlags {
       case '--untuned':
         flags.untuned = true;
         break;
-      case '--empty-activities': {
-        const kind = value();
-        if (kind !== 'remote' && kind !== 'local')
-          throw new Error(`--empty-activities must be remote or local, not ${kind}`);
-        flags.emptyActivities = kind;
+      case '--empty-activities':
+        flags.emptyActivities = oneOf(name, value(), ['remote', 'local'] as const);
         break;
-      }
-      case '--runtime': {
-        const runtime = value();
-        if (runtime !== 'compiled' && runtime !== 'tsx')
-          throw new Error(`--runtime must be compiled or tsx, not ${runtime}`);
-        flags.appRuntime = runtime;
+      case '--runtime':
+        flags.appRuntime = oneOf(name, value(), ['compiled', 'tsx'] as const);
         break;
-      }
       case '--replicas':
         flags.replicas = count(name, value(), 1);
         break;
@@ -199,6 +187,12 @@ function count(name: string, text: string, min: number): number {
   const value = Number(text);
   if (!Number.isInteger(value) || value < min) throw new Error(`${name} must be an integer >= ${min}, not ${text}`);
   return value;
+}
+
+function oneOf<T extends string>(name: string, text: string, choices: readonly T[]): T {
+  const choice = choices.find((candidate) => candidate === text);
+  if (choice === undefined) throw new Error(`${name} must be one of ${choices.join(', ')}, not ${text}`);
+  return choice;
 }
 
 function pair(name: string, text: string): [string, string] {
