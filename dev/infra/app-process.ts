@@ -59,7 +59,7 @@ export function appCommand(
 }
 
 /** Where `npm run build` puts the JavaScript of `script`: `src/worker/main.ts` → `dist/src/worker/main.js`. */
-export function compiledScript(script: string): string {
+function compiledScript(script: string): string {
   return path.join('dist', script.replace(/\.ts$/, '.js'));
 }
 
@@ -150,6 +150,8 @@ async function stopChild(child: ChildProcess, exited: Promise<ExitStatus>, timeo
 }
 
 type OneShotOptions = Omit<AppProcessOptions, 'readyTimeoutMs' | 'stopTimeoutMs'>;
+/** Where a one-shot command runs and how its output is prefixed. */
+type PrefixedRunOptions = Pick<OneShotOptions, 'name' | 'cwd' | 'env' | 'prefixWidth'>;
 
 /** Runs a one-shot script (such as the catalogue seed) with prefixed output; rejects unless it exits 0. */
 export async function runAppScript(options: OneShotOptions): Promise<void> {
@@ -158,7 +160,7 @@ export async function runAppScript(options: OneShotOptions): Promise<void> {
 }
 
 /** `npm run build`: the `dist/` that the compiled runtime runs (esbuild, under a second: dev/scripts/build.ts). */
-export async function buildApps(options: Pick<OneShotOptions, 'name' | 'cwd' | 'env' | 'prefixWidth'>): Promise<void> {
+export async function buildApps(options: PrefixedRunOptions): Promise<void> {
   await runPrefixed('npm', ['run', '--silent', 'build'], 'npm run build', options);
 }
 
@@ -166,7 +168,7 @@ async function runPrefixed(
   command: string,
   args: readonly string[],
   what: string,
-  options: Pick<OneShotOptions, 'name' | 'cwd' | 'env' | 'prefixWidth'>,
+  options: PrefixedRunOptions,
 ): Promise<void> {
   const child = spawn(command, args, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
   const prefix = `${options.name.padEnd(options.prefixWidth ?? options.name.length)} |`;
