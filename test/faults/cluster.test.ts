@@ -139,6 +139,16 @@ it('kill -9 of one history host while orders are placed and paid: its shards mov
   // Back again, it rejoins and takes its share of shards back; orders keep flowing.
   await cluster.startNode(victim.name);
   await placeAndPayRetrying('history-rejoined');
+  // Same hosts, same hash ring: it owns its shards again. Until then a create may wait on a shard
+  // changing hands, so the next scenario, which expects no retries, starts only after.
+  await eventually(
+    async () => {
+      const now = await shards(victim.grpcPort);
+      expect(victimShards.filter((id) => now.get(id)?.owned)).toEqual(victimShards);
+    },
+    60_000,
+    500,
+  );
   await expectConsistent();
   expectClusterRunning();
 }, 240_000);
