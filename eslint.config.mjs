@@ -40,6 +40,20 @@ export default tseslint.config(
     },
   },
   {
+    // The workflow bundle's modules are loaded once and shared by every order in the worker
+    // (src/worker/workflow-code.ts): a module-level variable would leak from one order to the next.
+    files: ['src/workflows/**/*.ts', 'src/orders/**/*.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        ...['Program > VariableDeclaration', 'Program > ExportNamedDeclaration > VariableDeclaration'].map((path) => ({
+          selector: `${path}[kind!="const"]`,
+          message: 'Workflow modules are shared by every order: keep state in the objects a workflow creates.',
+        })),
+      ],
+    },
+  },
+  {
     // CommonJS config files (jest.config.js) use module.exports.
     files: ['**/*.js', '**/*.cjs'],
     ...tseslint.configs.disableTypeChecked,

@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
+import { WORKFLOW_BUNDLER_OPTIONS, WORKFLOWS_PATH } from '../src/worker/workflow-code';
 
 const HISTORIES = path.join(__dirname, 'histories');
 
@@ -23,6 +24,10 @@ describe('OrderWorkflow replay', () => {
 
   it.each(files)('replays %s', async (file) => {
     const history = historyFromJSON(JSON.parse(readFileSync(path.join(HISTORIES, file), 'utf8')));
-    await Worker.runReplayHistory({ workflowsPath: require.resolve('../src/workflows') }, history, `replay-${file}`);
+    await Worker.runReplayHistory(
+      { workflowsPath: WORKFLOWS_PATH, bundlerOptions: WORKFLOW_BUNDLER_OPTIONS },
+      history,
+      `replay-${file}`,
+    );
   });
 });

@@ -10,6 +10,7 @@ import { encodeEvent } from '../src/nats/nest-transport';
 import { PAYMENT_SUCCEEDED_SUBJECT } from '../src/nats/subjects';
 import { traceHeadersOption } from '../src/nats/trace-headers';
 import { tracingWorkerOptions } from '../src/temporal/tracing-interceptors';
+import { WORKFLOW_BUNDLER_OPTIONS, WORKFLOWS_PATH } from '../src/worker/workflow-code';
 import type { OrderWithItems } from '../src/orders/types';
 import { eventually } from './support/eventually';
 import { paymentEvent } from './support/orders-client';
@@ -63,7 +64,8 @@ describe('turning tracing on for orders in flight', () => {
     let replayed = 0;
     for await (const result of Worker.runReplayHistories(
       {
-        workflowsPath: require.resolve('../src/workflows'),
+        workflowsPath: WORKFLOWS_PATH,
+        bundlerOptions: WORKFLOW_BUNDLER_OPTIONS,
         interceptors: { workflowModules: interceptors?.workflowModules },
         sinks,
       },

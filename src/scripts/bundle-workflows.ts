@@ -5,7 +5,7 @@ import { loadConfigOrExit } from '../config';
 import { createLogger } from '../logger';
 import { temporalLoggerFor } from '../temporal/sdk-logger';
 import { workflowInterceptorModules } from '../temporal/tracing-interceptors';
-import { WORKFLOWS_PATH } from '../worker/service';
+import { WORKFLOW_BUNDLER_OPTIONS, WORKFLOWS_PATH } from '../worker/workflow-code';
 
 /**
  * Bundles the workflow code once, ahead of the worker, so the worker starts without webpack and
@@ -14,6 +14,7 @@ import { WORKFLOWS_PATH } from '../worker/service';
 export async function bundleWorkflows(file: string, options: { tracing?: boolean } = {}): Promise<void> {
   const { code } = await bundleWorkflowCode({
     workflowsPath: WORKFLOWS_PATH,
+    ...WORKFLOW_BUNDLER_OPTIONS,
     // The same modules the worker installs when it bundles at start (worker/service.ts).
     workflowInterceptorModules: workflowInterceptorModules(options.tracing ?? false),
     logger: temporalLoggerFor(createLogger('bundle', 'warn')),

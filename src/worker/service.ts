@@ -7,6 +7,7 @@ import type { DatabasePool } from '../db/pool';
 import type { Tracing } from '../observability/tracing';
 import { temporalDataConverter } from '../temporal/connection';
 import { tracingWorkerOptions } from '../temporal/tracing-interceptors';
+import { WORKFLOW_BUNDLER_OPTIONS, WORKFLOWS_PATH } from './workflow-code';
 import { setWorkflowStackTraces } from './workflow-stack-traces';
 
 export interface OrderWorkerDeps {
@@ -25,9 +26,6 @@ export interface RunningWorker {
   stop(): Promise<void>;
 }
 
-/** The workflow code's entry point, bundled at start unless a prebuilt bundle is configured. */
-export const WORKFLOWS_PATH = require.resolve('../workflows');
-
 /** Runs OrderWorkflow and its activities on the configured task queue until stopped. */
 export async function startOrderWorker({
   connection,
@@ -44,7 +42,7 @@ export async function startOrderWorker({
     taskQueue: config.temporal.taskQueue,
     ...(config.temporal.workflowBundle !== undefined
       ? { workflowBundle: { codePath: config.temporal.workflowBundle } }
-      : { workflowsPath: WORKFLOWS_PATH }),
+      : { workflowsPath: WORKFLOWS_PATH, bundlerOptions: WORKFLOW_BUNDLER_OPTIONS }),
     activities: createActivities({ orders: createOrdersRepository(pool), nats, config }),
     dataConverter: temporalDataConverter(config.temporal),
     // Bounded, so memory stays flat however many orders wait for delivery; an evicted order is

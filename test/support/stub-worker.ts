@@ -12,6 +12,7 @@ import type { OrderActivities } from '../../src/activities';
 import type { PaymentOutcome } from '../../src/db/orders-repository';
 import type { Rejection } from '../../src/orders/errors';
 import { ORDER_WORKFLOW_TYPE, orderWorkflowId, type OrderWorkflowInput } from '../../src/orders/workflow-api';
+import { WORKFLOW_BUNDLER_OPTIONS, WORKFLOWS_PATH } from '../../src/worker/workflow-code';
 import type {
   OrderStatus,
   OrderWithItems,
@@ -194,7 +195,8 @@ export async function startStubWorker(peers: StubPeers): Promise<StubWorker> {
     worker = await Worker.create({
       connection: env.nativeConnection,
       taskQueue,
-      workflowsPath: require.resolve('../../src/workflows'),
+      workflowsPath: WORKFLOWS_PATH,
+      bundlerOptions: WORKFLOW_BUNDLER_OPTIONS,
       activities: stubActivities(peers),
     });
   } catch (error) {
