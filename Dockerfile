@@ -4,7 +4,9 @@
 
 FROM node:20.20.2-bookworm-slim AS build
 WORKDIR /app
+# patches/ holds fixes to dependencies that `npm ci` applies (its postinstall runs patch-package).
 COPY package.json package-lock.json ./
+COPY patches ./patches
 RUN npm ci
 COPY tsconfig.json ./
 COPY dev/scripts/build.ts ./dev/scripts/build.ts
@@ -22,6 +24,7 @@ ENV NODE_OPTIONS=--max-semi-space-size=4
 ENV TEMPORAL_WORKFLOW_BUNDLE=/app/dist/workflow-bundle.js
 WORKDIR /app
 COPY package.json package-lock.json ./
+COPY patches ./patches
 RUN npm ci --omit=dev && npm cache clean --force
 COPY --from=build /app/dist ./dist
 USER node

@@ -1,0 +1,54 @@
+import { setTimeout } from 'node:timers/promises';
+import { sql } from 'slonik';
+import { z } from 'zod';
+import { parseConfig } from '../src/config';
+import { closeDatabasePool, createDatabasePool, type DatabasePool } from '../src/db/pool';
+import { eventually } from './support/eventually';
+import { startTcpProxy, type TcpProxy } from './support/tcp-proxy';
+
+// The pool reaches PostgreSQL through a relay the test can cut; a second pool, direct, watches.
+let proxy: TcpProxy;
+let pool: DatabasePool;
+let observer: DatabasePool;
+
+beforeAll(async () => {
+  const database = new URL(parseConfig(process.env).databaseUrl);
+  observer = await createDatabasePool(database.toString());
+  proxy = await startTcpProxy(Number(database.port || 5432), database.hostname);
+  database.port = String(proxy.port);
+  pool = await createDatabasePool(database.toString());
+});
+
+afterAll(async () => {
+  await proxy?.close();
+  await Promise.all([pool && closeDatabasePool(pool), observer && closeDatabasePool(observer)]);
+});
+
+const sleepers = (marker: string) =>
+  observer.oneFirst(
+    sql.type(z.object({ count: z.number() }))`
+      SELECT count(*)::int AS count FROM pg_stat_activity
+      WHERE query LIKE ${`%${marker}%`} AND pid <> pg_backend_pid()`,
+  );
+
+it('gives back every slot when the connection drops under queries in flight, and serves again', async () => {
+  // A full pool (10) plus one caller waiting for a slot, all cut off mid-query.
+  const marker = `cut_${Date.now()}`;
+  const queries = Array.from({ length: 11 }, () =>
+    pool.query(sql.unsafe`SELECT pg_sleep(5) AS ${sql.identifier([marker])}`).then(
+      () => 'answered',
+      () => 'failed',
+    ),
+  );
+  await eventually(async () => expect(await sleepers(marker)).toBe(10));
+  await proxy.cut();
+
+  // Before the fix a broken connection stayed "pending destroy" for good: its slot was never
+  // freed and the waiting caller never settled.
+  const deadline = setTimeout(20_000, ['still waiting'], { ref: false });
+  expect(await Promise.race([Promise.all(queries), deadline])).toEqual(Array(11).fill('failed'));
+  expect(pool.state()).toMatchObject({ pendingDestroyConnections: 0, acquiredConnections: 0 });
+
+  await proxy.restore();
+  await eventually(async () => expect(await pool.oneFirst(sql.unsafe`SELECT 1 AS one`)).toBe(1));
+});
