@@ -136,25 +136,27 @@ it('kill -9 of one history host while orders are placed and paid: its shards mov
   await placeAndPayRetrying('history-after');
   await expectConsistent();
 
-  // Back again, it rejoins and takes its share of shards back; orders keep flowing.
+  // Back again, it rejoins and takes a share of the shards; orders keep flowing. Which shards it
+  // gets is the hash ring's choice (not always those it held before: at start-up one host can hold
+  // another's shard until that one takes it), and taking one over can wait for the periodic
+  // acquisition (`history.acquireShardInterval`, a minute).
   await cluster.startNode(victim.name);
   await placeAndPayRetrying('history-rejoined');
-  // Same hosts, same hash ring: it owns its shards again. Until then a create may wait on a shard
-  // changing hands, so the next scenario, which expects no retries, starts only after.
   await eventually(
     async () => {
       const now = await shards(victim.grpcPort);
-      expect(victimShards.filter((id) => now.get(id)?.owned)).toEqual(victimShards);
+      expect([...now.values()].some((shard) => shard.owned)).toBe(true);
     },
-    60_000,
+    150_000,
     500,
   );
   await expectConsistent();
   expectClusterRunning();
-}, 240_000);
+}, 360_000);
 
 it('frontend restart while payments arrive: each applied once when it is back', async () => {
-  const orderIds = await placeOrders('frontend', 4);
+  // After the last scenario's rejoin a shard may still change hands: a create may be told to retry.
+  const orderIds = await placeOrders('frontend', 4, { unavailableAllowed: true });
   await cluster.stopNode('frontend');
   // Payments arrive while no frontend answers: they wait in the stream until the gateway can signal.
   for (const payment of expectPayments(orderIds, 'frontend')) await system.nest.emit('payment.succeeded', payment);
