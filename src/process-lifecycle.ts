@@ -1,3 +1,4 @@
+import { limitHeapGrowth } from './heap-growth';
 import type { Logger } from './logger';
 
 /**
@@ -25,8 +26,12 @@ export function stopOnSignals(logger: Logger, stop: () => Promise<void>): void {
   process.on('SIGINT', handle);
 }
 
-/** Entry-point wrapper: a start-up failure is logged as one line and exits non-zero. */
+/**
+ * Entry-point wrapper: the process's heaps get the project's growth limit before main grows them,
+ * and a start-up failure is logged as one line and exits non-zero.
+ */
 export function runMain(logger: Logger, main: () => Promise<void>): void {
+  limitHeapGrowth();
   main().catch((error: unknown) => {
     logger.fatal({ err: error }, 'failed to start');
     process.exit(1);

@@ -18,7 +18,8 @@ export type AppRuntime = 'compiled' | 'tsx';
  * V8 options the service's processes run with, here and in the Docker image (its `ENV NODE_OPTIONS`,
  * kept equal). A young generation of 2 × 4 MB instead of V8's 2 × 16 MB per heap: under load the
  * worker (two heaps: its main thread and the SDK's workflow thread) holds ~30 MB less, for no
- * measurable CPU (docs/performance.md).
+ * measurable CPU (docs/performance.md). Their old generations' growth is limited by `runMain` instead
+ * (src/heap-growth.ts): Node refuses that flag in NODE_OPTIONS.
  */
 export const APP_NODE_OPTIONS = '--max-semi-space-size=4';
 
