@@ -22,6 +22,10 @@ ENV NODE_ENV=production
 # Smaller V8 young generations, as npm start runs the processes (APP_NODE_OPTIONS in dev/infra/app-process.ts).
 ENV NODE_OPTIONS=--max-semi-space-size=4
 ENV TEMPORAL_WORKFLOW_BUNDLE=/app/dist/workflow-bundle.js
+# jemalloc as the C allocator, as npm start runs the processes (dev/infra/allocator.ts): the worker's
+# native memory (the SDK's Rust core) fragments glibc's per-thread arenas.
+RUN apt-get update && apt-get install -y --no-install-recommends libjemalloc2 && rm -rf /var/lib/apt/lists/*
+ENV LD_PRELOAD=libjemalloc.so.2
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY patches ./patches

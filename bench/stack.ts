@@ -8,7 +8,7 @@ import { createDatabasePool, closeDatabasePool } from '../src/db/pool';
 import { ensureDatabase, migrate } from '../src/db/migrate';
 import { ensureBinary } from '../dev/infra/binaries';
 import type { ManagedProcess } from '../dev/infra/managed-process';
-import { buildApps, withAppNodeOptions, type AppRuntime } from '../dev/infra/app-process';
+import { appProcessEnv, buildApps, type AppRuntime } from '../dev/infra/app-process';
 import { freePorts } from '../dev/infra/ports';
 import type { ServiceStartOptions } from '../dev/infra/service-table';
 import { startService } from '../dev/infra/start-service';
@@ -309,8 +309,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       // Replicas of one process would compete for its metrics port.
       ...METRICS_OFF,
     };
-    // As npm start runs them: the project's V8 options first, an A/B run's NODE_OPTIONS after (they win).
-    const serviceEnv = withAppNodeOptions({ ...env, ...options.appEnv });
+    // As npm start runs them (V8 options, jemalloc); an A/B run's NODE_OPTIONS and LD_PRELOAD win.
+    const serviceEnv = appProcessEnv({ ...env, ...options.appEnv });
     const SERVICE_APPS: readonly AppName[] = ['products', 'payments', 'worker', 'gateway'];
 
     const startReplica = (name: AppName, replicaName: string): AppChild => {

@@ -4,6 +4,7 @@ import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
 import type { Readable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
+import { findJemalloc, withJemalloc } from './allocator';
 import { describeExit, type ExitStatus, type ManagedProcess } from './managed-process';
 
 /**
@@ -27,6 +28,11 @@ export const APP_NODE_OPTIONS = '--max-semi-space-size=4';
 export function withAppNodeOptions(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const options = [APP_NODE_OPTIONS, env.NODE_OPTIONS?.trim()].filter(Boolean).join(' ');
   return { ...env, NODE_OPTIONS: options };
+}
+
+/** The environment one of the service's processes runs with: APP_NODE_OPTIONS, and jemalloc when installed. */
+export function appProcessEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return withJemalloc(withAppNodeOptions(env), findJemalloc());
 }
 
 /** One of this project's own processes (worker, gateway, ...), watched by its owner. */
@@ -83,7 +89,7 @@ export function startAppProcess(options: AppProcessOptions): AppProcess {
   const { command, args } = appCommand(options.script, options.runtime);
   const child = spawn(command, args, {
     cwd: options.cwd,
-    env: withAppNodeOptions(options.env),
+    env: appProcessEnv(options.env),
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
