@@ -1,6 +1,8 @@
 import { z } from 'zod';
+import { DEFAULT_INBOX_PREFIXES, inboxPrefixProblem } from './nats/reply-subjects';
 import { PAYMENTS_SUBJECTS, PRODUCTS_SUBJECTS } from './nats/subjects';
-import { EXAMPLE_SECRETS, productionSecretProblems } from './production-secrets';
+import { productionPostureProblems } from './production-posture';
+import { EXAMPLE_SECRETS } from './production-secrets';
 
 /**
  * The one typed configuration object, parsed once from environment variables at start-up.
@@ -59,7 +61,8 @@ const previousKeys = list.refine(
 );
 
 const environmentSchema = z.object({
-  // production: every secret must be set, and not to the repository's example (production-secrets.ts).
+  // production: every secret set and not the repository's example, NATS, PostgreSQL, Stripe and Temporal
+  // secured (production-posture.ts).
   NODE_ENV: optional,
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 
@@ -72,6 +75,8 @@ const environmentSchema = z.object({
   TEMPORAL_TLS_CERT_FILE: optional,
   TEMPORAL_TLS_KEY_FILE: optional,
   TEMPORAL_TLS_SERVER_NAME: optional,
+  // Production accepts Temporal without TLS only when this says its network is private.
+  TEMPORAL_PRIVATE_NETWORK: flag,
   TEMPORAL_ENCRYPTION_KEY: encryptionKey,
   TEMPORAL_ENCRYPTION_KEY_ID: z.string().regex(KEY_ID, 'must be 1 to 64 of A-Z a-z 0-9 . _ -').default('default'),
   TEMPORAL_ENCRYPTION_PREVIOUS_KEYS: previousKeys,
@@ -114,6 +119,17 @@ const environmentSchema = z.object({
   NATS_TLS_KEY_FILE: optional,
   NATS_QUEUE_GROUP: z.string().min(1).default('orders-service'),
   NATS_REQUEST_TIMEOUT_MS: positiveMs.default(5_000),
+  // Reply subjects responders answer on (nats/reply-subjects.ts); empty for the default _INBOX.
+  NATS_INBOX_PREFIXES: list
+    .transform((prefixes) => (prefixes.length === 0 ? [...DEFAULT_INBOX_PREFIXES] : prefixes))
+    .superRefine((prefixes, context) => {
+      for (const problem of prefixes.map(inboxPrefixProblem)) {
+        if (problem !== undefined) context.addIssue({ code: z.ZodIssueCode.custom, message: problem });
+      }
+    }),
+  // The deploy-time step (npm run nats:setup) sets the stream up with these instead of NATS_USER.
+  NATS_ADMIN_USER: optional,
+  NATS_ADMIN_PASSWORD: optional,
   PAYMENT_STREAM_MAX_AGE_MS: positiveMs.default(7 * 24 * 60 * 60 * 1000),
   PAYMENT_STREAM_MAX_BYTES: z.coerce
     .number()
@@ -121,6 +137,8 @@ const environmentSchema = z.object({
     .min(1024 * 1024)
     .default(1024 * 1024 * 1024),
   PAYMENT_STREAM_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
+  // manage: create or update the stream and consumers at start-up; check: only compare them.
+  PAYMENT_STREAM_SETUP: optional.pipe(z.enum(['manage', 'check']).optional()),
 
   DATABASE_URL: url.default('postgres://postgres@127.0.0.1:5432/orders'),
   MIGRATION_DATABASE_URL: optional.pipe(url.optional()),
@@ -128,7 +146,11 @@ const environmentSchema = z.object({
   PRODUCTS_VALIDATE_SUBJECT: z.string().min(1).default(PRODUCTS_SUBJECTS.validate),
   PAYMENTS_CREATE_SESSION_SUBJECT: z.string().min(1).default(PAYMENTS_SUBJECTS.createSession),
   PAYMENTS_EXPIRE_SESSION_SUBJECT: z.string().min(1).default(PAYMENTS_SUBJECTS.expireSession),
-  PAYMENTS_IDENTIFY_SUBJECT: z.string().min(1).default(PAYMENTS_SUBJECTS.identify),
+  // Unset: the default subject; empty: turned off (a payments service without identify.payments).
+  PAYMENTS_IDENTIFY_SUBJECT: z
+    .string()
+    .default(PAYMENTS_SUBJECTS.identify)
+    .transform((value) => (value.trim() === '' ? undefined : value)),
   ORDER_CURRENCY: z
     .string()
     .regex(/^[a-z]{3}$/, 'must be a three-letter lower-case ISO currency code')
@@ -141,6 +163,21 @@ const environmentSchema = z.object({
   ORDER_MESSAGES_PER_RUN: z.coerce.number().int().min(1).default(1000),
   ORDER_PAYMENT_CONCURRENCY: z.coerce.number().int().positive().max(1000).default(32),
 
+  // Shared by the gateway (signs each payment it signals) and the worker (verifies it): at least 32 characters.
+  PAYMENT_SIGNING_KEY: z
+    .string()
+    .min(32, 'must be at least 32 characters (e.g. `openssl rand -base64 32`)')
+    .default(EXAMPLE_SECRETS.PAYMENT_SIGNING_KEY),
+  // Shared by the worker (signs each refund request) and the payments service (refunds only what it
+  // verifies; signs each refund outcome, which the gateway verifies before recording): at least 32 characters.
+  REFUND_SIGNING_KEY: z
+    .string()
+    .min(32, 'must be at least 32 characters (e.g. `openssl rand -base64 32`)')
+    .default(EXAMPLE_SECRETS.REFUND_SIGNING_KEY),
+  // Which payments the worker believes: `events` trusts the payments service's events (development),
+  // `stripe` asks Stripe for each payment (status, amount, currency, metadata.orderId). Default:
+  // `stripe` when NODE_ENV=production, else `events`.
+  PAYMENT_VERIFICATION: z.enum(['events', 'stripe']).optional(),
   STRIPE_SECRET_KEY: z.string().min(1).default(EXAMPLE_SECRETS.STRIPE_SECRET_KEY),
   STRIPE_WEBHOOK_SECRET: z.string().min(1).default(EXAMPLE_SECRETS.STRIPE_WEBHOOK_SECRET),
   STRIPE_API_BASE: url.default('http://127.0.0.1:12111'),
@@ -190,6 +227,8 @@ export interface Config {
     tlsKeyFile?: string;
     /** Name the server's certificate is checked against, when it differs from the address's host. */
     tlsServerName?: string;
+    /** TEMPORAL_PRIVATE_NETWORK: only a private network reaches Temporal, so production may use it without TLS. */
+    privateNetwork: boolean;
     /** Payload encryption; absent (the default) means payloads are stored as plain JSON. */
     encryption?: TemporalEncryption;
     /** A prebuilt workflow bundle (npm run bundle:workflows); without one the worker bundles at start. */
@@ -222,6 +261,10 @@ export interface Config {
     tlsKeyFile?: string;
     queueGroup: string;
     requestTimeoutMs: number;
+    /** Reply subject prefixes responders answer on; never `$JS.`, `$SYS.`, `$KV.` or `$O.`. */
+    inboxPrefixes: string[];
+    /** NATS_ADMIN_USER: who `npm run nats:setup` connects as; the credentials above when absent. */
+    admin?: { user: string; password?: string };
   };
   /** Limits of the JetStream stream PAYMENTS (payment.succeeded, payment.refund.requested). */
   paymentStream: PaymentStreamSettings;
@@ -233,8 +276,11 @@ export interface Config {
     validateProducts: string;
     createPaymentSession: string;
     expirePaymentSession: string;
-    /** Asks the payments service for the payment intent behind Stripe payment ids (optional). */
-    identifyPayments: string;
+    /**
+     * Asks the payments service for the payment intent behind Stripe payment ids; undefined when
+     * turned off (PAYMENTS_IDENTIFY_SUBJECT empty: a payments service that does not offer it).
+     */
+    identifyPayments: string | undefined;
   };
   orders: {
     currency: string;
@@ -249,6 +295,10 @@ export interface Config {
     /** `payment.succeeded` events the gateway hands to Temporal at once. */
     paymentConcurrency: number;
   };
+  /** How the gateway and the worker tell the service's own payments from anyone else's. */
+  paymentTrust: PaymentTrust;
+  /** The key refund requests (worker -> payments service) and outcomes (-> gateway) are signed with. */
+  refunds: { signingKey: string };
   stripe: {
     secretKey: string;
     webhookSecret: string;
@@ -277,6 +327,16 @@ export interface Config {
     /** Origins (e.g. the Web UI's) allowed to call it from a browser. */
     allowedOrigins: string[];
   };
+}
+
+export interface PaymentTrust {
+  /** The key the gateway signs payment signals with and the worker verifies them with. */
+  signingKey: string;
+  /**
+   * `events`: a signed payment's own amount and currency are believed (development, or a trusted
+   * payments service); `stripe`: the worker asks Stripe for the payment before it counts.
+   */
+  verification: 'events' | 'stripe';
 }
 
 export interface TracingSettings {
@@ -320,6 +380,12 @@ export interface PaymentStreamSettings {
   maxBytes: number;
   /** Copies kept on a NATS cluster (JetStream num_replicas); 1 on a single server. */
   replicas: number;
+  /**
+   * manage (absent: the same) creates or updates the stream and its consumers at start-up; check
+   * only reads them and refuses to start on a difference (runtime users may not change streams;
+   * `npm run nats:setup` does, as an admin).
+   */
+  setup?: 'manage' | 'check';
 }
 
 export interface TemporalEncryption {
@@ -341,10 +407,7 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
     throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
   }
   const e = parsed.data;
-  // Checked on the raw environment: a default is the example secret, and must not pass for a real one.
-  const problems = [...conflictingSettings(e), ...(e.NODE_ENV === 'production' ? productionSecretProblems(env) : [])];
-  if (problems.length > 0) throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
-  return {
+  const config: Config = {
     logLevel: e.LOG_LEVEL,
     temporal: {
       address: e.TEMPORAL_ADDRESS,
@@ -361,6 +424,7 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
       tlsCertFile: e.TEMPORAL_TLS_CERT_FILE,
       tlsKeyFile: e.TEMPORAL_TLS_KEY_FILE,
       tlsServerName: e.TEMPORAL_TLS_SERVER_NAME,
+      privateNetwork: e.TEMPORAL_PRIVATE_NETWORK,
       encryption: temporalEncryption(e),
       workflowBundle: e.TEMPORAL_WORKFLOW_BUNDLE,
       maxCachedWorkflows: e.TEMPORAL_WORKER_MAX_CACHED_WORKFLOWS,
@@ -402,11 +466,16 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
       tlsKeyFile: e.NATS_TLS_KEY_FILE,
       queueGroup: e.NATS_QUEUE_GROUP,
       requestTimeoutMs: e.NATS_REQUEST_TIMEOUT_MS,
+      inboxPrefixes: e.NATS_INBOX_PREFIXES,
+      ...(e.NATS_ADMIN_USER === undefined
+        ? {}
+        : { admin: { user: e.NATS_ADMIN_USER, password: e.NATS_ADMIN_PASSWORD } }),
     },
     paymentStream: {
       maxAgeMs: e.PAYMENT_STREAM_MAX_AGE_MS,
       maxBytes: e.PAYMENT_STREAM_MAX_BYTES,
       replicas: e.PAYMENT_STREAM_REPLICAS,
+      setup: e.PAYMENT_STREAM_SETUP ?? (e.NODE_ENV === 'production' ? 'check' : 'manage'),
     },
     databaseUrl: e.DATABASE_URL,
     migrationDatabaseUrl: e.MIGRATION_DATABASE_URL ?? e.DATABASE_URL,
@@ -426,6 +495,11 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
       messagesPerRun: e.ORDER_MESSAGES_PER_RUN,
       paymentConcurrency: e.ORDER_PAYMENT_CONCURRENCY,
     },
+    paymentTrust: {
+      signingKey: e.PAYMENT_SIGNING_KEY,
+      verification: e.PAYMENT_VERIFICATION ?? (e.NODE_ENV === 'production' ? 'stripe' : 'events'),
+    },
+    refunds: { signingKey: e.REFUND_SIGNING_KEY },
     stripe: {
       secretKey: e.STRIPE_SECRET_KEY,
       webhookSecret: e.STRIPE_WEBHOOK_SECRET,
@@ -450,6 +524,13 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
       allowedOrigins: e.TEMPORAL_CODEC_SERVER_ORIGINS,
     },
   };
+  const problems = [
+    ...conflictingSettings(e),
+    // Every production rule, in one place; the secrets are checked on the raw environment there.
+    ...(e.NODE_ENV === 'production' ? productionPostureProblems(env, config) : []),
+  ];
+  if (problems.length > 0) throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
+  return config;
 }
 
 type ParsedEnvironment = z.output<typeof environmentSchema>;
@@ -475,6 +556,8 @@ function conflictingSettings(e: ParsedEnvironment): string[] {
     .map(([name]) => name);
   if (natsAuth.length > 1) problems.push(`${natsAuth.join(', ')}: set one way to authenticate to NATS, not several`);
   if (e.NATS_PASSWORD !== undefined && e.NATS_USER === undefined) problems.push('NATS_PASSWORD: needs NATS_USER');
+  if (e.NATS_ADMIN_PASSWORD !== undefined && e.NATS_ADMIN_USER === undefined)
+    problems.push('NATS_ADMIN_PASSWORD: needs NATS_ADMIN_USER');
   const pairs = [
     ['NATS_TLS_CERT_FILE', e.NATS_TLS_CERT_FILE, 'NATS_TLS_KEY_FILE', e.NATS_TLS_KEY_FILE],
     ['TEMPORAL_TLS_CERT_FILE', e.TEMPORAL_TLS_CERT_FILE, 'TEMPORAL_TLS_KEY_FILE', e.TEMPORAL_TLS_KEY_FILE],

@@ -7,6 +7,8 @@
 export const EXAMPLE_SECRETS = {
   STRIPE_SECRET_KEY: 'sk_test_123',
   STRIPE_WEBHOOK_SECRET: 'whsec_local_development_secret',
+  PAYMENT_SIGNING_KEY: 'local-development-payment-signing-key',
+  REFUND_SIGNING_KEY: 'local-development-refund-signing-key',
 } as const;
 
 export type SecretVariable = keyof typeof EXAMPLE_SECRETS;

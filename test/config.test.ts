@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, parseConfig } from '../src/config';
+import { EXAMPLE_SECRETS } from '../src/production-secrets';
 import { REPO_ROOT, runScript } from './support/run-command';
 
 function rejectionOf(env: Record<string, string>): ConfigError {
@@ -22,6 +23,7 @@ describe('configuration', () => {
       taskQueue: 'orders',
       tls: false,
       apiKey: undefined,
+      privateNetwork: false,
       maxCachedWorkflows: 100,
       workflowStackTraces: false,
       profile: 'dev',
@@ -136,6 +138,18 @@ describe('configuration', () => {
       STRIPE_SECRET_KEY: 'sk_live_not_in_the_repo',
       STRIPE_WEBHOOK_SECRET: 'whsec_not_in_the_repo',
     };
+    // Everything else production asks for (test/production-posture.test.ts checks each rule).
+    const secured = {
+      NATS_USER: 'orders-gateway',
+      NATS_PASSWORD: 'nats-password-not-in-the-repo',
+      DATABASE_URL: 'postgres://orders_service:db-password-not-in-the-repo@db:5432/orders',
+      STRIPE_API_BASE: 'https://api.stripe.com',
+      TEMPORAL_TLS: 'true',
+      // The other secrets (signing keys), each a real value.
+      ...Object.fromEntries(
+        Object.keys(EXAMPLE_SECRETS).map((name) => [name, `${name}-not-in-the-repo-0123456789abcdef`]),
+      ),
+    };
 
     it('keeps the example secrets on a developer machine', () => {
       expect(parseConfig({}).stripe.webhookSecret).toBe('whsec_local_development_secret');
@@ -152,14 +166,14 @@ describe('configuration', () => {
       'refuses the repository example value of %s',
       (name) => {
         const example = name === 'STRIPE_SECRET_KEY' ? 'sk_test_123' : 'whsec_local_development_secret';
-        const error = rejectionOf({ NODE_ENV: 'production', ...realSecrets, [name]: example });
+        const error = rejectionOf({ NODE_ENV: 'production', ...secured, ...realSecrets, [name]: example });
         expect(error.message).toContain(`${name}: is the repository's example value`);
         expect(error.message.match(/STRIPE_/g)).toHaveLength(1);
       },
     );
 
     it('starts with real secrets', () => {
-      expect(parseConfig({ NODE_ENV: 'production', ...realSecrets }).stripe.webhookSecret).toBe(
+      expect(parseConfig({ NODE_ENV: 'production', ...secured, ...realSecrets }).stripe.webhookSecret).toBe(
         'whsec_not_in_the_repo',
       );
     });

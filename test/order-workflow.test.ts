@@ -8,7 +8,10 @@ import {
   paymentSucceededSignal,
   placeOrderUpdate,
 } from '../src/orders/workflow-api';
-import { startStubWorker, stubPeers, type StubPeers, type StubWorker } from './support/stub-worker';
+import { orderTimeline } from '../src/cli/timeline';
+import { eventually } from './support/eventually';
+import { signPayment } from '../src/security/payment-signature';
+import { signedPayment, startStubWorker, stubPeers, type StubPeers, type StubWorker } from './support/stub-worker';
 
 /** OrderWorkflow's own decisions, on the real dev server with in-memory activities. */
 
@@ -25,11 +28,7 @@ afterAll(async () => {
 });
 
 const orderIdOf = (workflowId: string): string => workflowId.replace(/^order-/, '');
-const pay = (orderId: string, stripePaymentId: string, receiptUrl: string | null = null) => ({
-  stripePaymentId,
-  orderId,
-  receiptUrl,
-});
+const pay = signedPayment;
 
 /**
  * Makes every call of `activity` fail with `error` until the returned function is called: each
@@ -113,6 +112,33 @@ describe('placement', () => {
   });
 });
 
+describe('a keyless create whose placement fails before its deadline', () => {
+  it('cancels what an abandoned attempt stored, once the deadline has passed, and answers that nothing was kept', async () => {
+    // The stub stores the order, then the attempt fails: as an attempt abandoned while it commits.
+    const stopFailing = failCalls(
+      'placeOrder',
+      ApplicationFailure.create({ type: 'ServiceUnavailable', message: 'products service unavailable' }),
+    );
+    try {
+      const deadline = Date.now() + 1_500;
+      const handle = await stub.start({
+        placementTimeoutMs: 600,
+        placementDeadline: { at: deadline, callerTimeoutMs: 1_500 },
+      });
+      const orderId = orderIdOf(handle.workflowId);
+      const failure = await updateFailure(handle.executeUpdate(placeOrderUpdate));
+      expect(failure.type).toBe('PlacementTimedOut');
+      // Answered only once the deadline had passed, with the stored order cancelled by then.
+      expect(Date.now()).toBeGreaterThanOrEqual(deadline);
+      expect(peers.orders.get(orderId)).toMatchObject({ status: 'CANCELLED' });
+      expect(await handle.query(getOrderQuery)).toMatchObject({ status: 'CANCELLED' });
+      await handle.terminate('test done');
+    } finally {
+      stopFailing();
+    }
+  });
+});
+
 describe('history size', () => {
   it('records one patch marker for a new order, the newest version (each marker costs two events)', async () => {
     const handle = await stub.start();
@@ -129,7 +155,7 @@ describe('payments', () => {
     const handle = await stub.start();
     const orderId = orderIdOf(handle.workflowId);
     await handle.executeUpdate(placeOrderUpdate);
-    const records = countCalls('recordPayment');
+    const records = countCalls('acceptPayment');
     await handle.signal(paymentSucceededSignal, pay(orderId, 'pi_twice'));
     await handle.signal(paymentSucceededSignal, pay(orderId, 'pi_twice'));
     // Delivered after both payments: the inbox applied them first.
@@ -231,8 +257,8 @@ describe('the payment window ends while the customer pays', () => {
     const handle = await stub.start({ paymentWindowMs: 300, checkoutCompletionGraceMs: 60_000 });
     await asked;
     const orderId = orderIdOf(handle.workflowId);
-    const recorded = once(peers.calls, 'recordPayment');
-    await handle.signal(paymentSucceededSignal, { stripePaymentId: 'pi_last_moment', orderId, receiptUrl: null });
+    const recorded = once(peers.calls, 'acceptPayment');
+    await handle.signal(paymentSucceededSignal, pay(orderId, 'pi_last_moment'));
     await recorded;
     expect(await handle.query(getOrderQuery)).toMatchObject({ status: 'PAID', stripeChargeId: 'pi_last_moment' });
     expect(peers.refunds.filter((refund) => refund.orderId === orderId)).toEqual([]);
@@ -240,18 +266,29 @@ describe('the payment window ends while the customer pays', () => {
     expect(await handle.result()).toBe('DELIVERED');
   });
 
-  it('cancels when the payment of a complete checkout does not come within the grace', async () => {
+  it('waits for the payment of a complete checkout however late it comes, with no timer left to cancel it', async () => {
     peers.sessionStatus = () => 'complete';
-    let expiries = 0;
-    const count = (): void => {
-      expiries += 1;
-    };
-    peers.calls.on('expirePaymentSession', count);
     const handle = await stub.start({ paymentWindowMs: 300, checkoutCompletionGraceMs: 300 });
-    expect(await handle.result()).toBe('CANCELLED');
-    peers.calls.off('expirePaymentSession', count);
-    expect(expiries).toBe(1);
-    expect(peers.orders.get(orderIdOf(handle.workflowId))?.status).toBe('CANCELLED');
+    const orderId = orderIdOf(handle.workflowId);
+    // The checkout's expiry is recorded with the commands of the task that handled the window's end.
+    const afterWindow = await eventually(async () => {
+      const history = await handle.fetchHistory();
+      if (!orderTimeline(history).some((entry) => entry.event === 'checkout session expired')) {
+        throw new Error('the window has not ended yet');
+      }
+      const events = history.events ?? [];
+      const markers = events.filter((event) => event.markerRecordedEventAttributes != null);
+      return events.slice(events.indexOf(markers[markers.length - 1] as (typeof events)[number]));
+    });
+    // Before this patch a 300 ms grace timer started here and then cancelled the paid checkout.
+    expect(afterWindow.filter((event) => event.timerStartedEventAttributes != null)).toEqual([]);
+    expect(await handle.query(getOrderQuery)).toMatchObject({ status: 'PENDING' });
+    await handle.signal(paymentSucceededSignal, pay(orderId, 'pi_very_late'));
+    expect(await handle.executeUpdate(changeStatusUpdate, { args: ['DELIVERED'] })).toMatchObject({
+      status: 'DELIVERED',
+      stripeChargeId: 'pi_very_late',
+    });
+    expect(peers.refunds.filter((refund) => refund.orderId === orderId)).toEqual([]);
   });
 
   it('cancels at once when the checkout was still open (and is now expired)', async () => {
@@ -311,7 +348,7 @@ describe('a long-lived order', () => {
     const orderId = orderIdOf(handle.workflowId);
     const { paymentSession } = await handle.executeUpdate(placeOrderUpdate);
     const firstRun = (await handle.describe()).runId;
-    const payment = { stripePaymentId: 'pi_long_lived', orderId, receiptUrl: null };
+    const payment = pay(orderId, 'pi_long_lived');
     await handle.signal(paymentSucceededSignal, payment);
     await handle.signal(paymentSucceededSignal, payment);
     // Two messages handled: the first run ends by continuing as new, and the next holds the order.
@@ -332,5 +369,105 @@ describe('a long-lived order', () => {
     const history = await stub.client.workflow.getHandle(handle.workflowId, firstRun).fetchHistory();
     expect(history.events?.at(-1)?.workflowExecutionContinuedAsNewEventAttributes).toBeTruthy();
     expect(secondRun).not.toBe(firstRun);
+  });
+});
+
+describe("only the order's own payment pays", () => {
+  const paymentsOf = (orderId: string) =>
+    peers.payments
+      .filter((recorded) => recorded.payment.orderId === orderId)
+      .map((recorded) => [recorded.payment.stripePaymentId, recorded.outcome]);
+
+  /** Sends `signals` then a genuine payment, and answers the order once that one has been applied. */
+  async function thenGenuine(signals: unknown[], paymentId?: string) {
+    const handle = await stub.start();
+    const orderId = orderIdOf(handle.workflowId);
+    // Payment ids are unique across the stub's orders, as Stripe's are.
+    const stripePaymentId = paymentId ?? `pi_genuine_${orderId.slice(0, 8)}`;
+    await handle.executeUpdate(placeOrderUpdate);
+    const accepted = countCalls('acceptPayment');
+    for (const signal of signals) {
+      await handle.signal(paymentSucceededSignal, (typeof signal === 'function' ? signal(orderId) : signal) as never);
+    }
+    await handle.signal(paymentSucceededSignal, pay(orderId, stripePaymentId));
+    const order = await handle.executeUpdate(changeStatusUpdate, { args: ['PAID'] });
+    return { handle, orderId, order, accepted: accepted(), genuine: stripePaymentId };
+  }
+
+  it('drops an unsigned payment signal (the Temporal CLI, the Web UI) without asking anyone; the genuine one pays', async () => {
+    const unsigned = (orderId: string) => ({ stripePaymentId: 'pi_forged', orderId, receiptUrl: null });
+    const { orderId, order, accepted, genuine } = await thenGenuine([unsigned]);
+    expect(order).toMatchObject({ status: 'PAID', stripeChargeId: genuine });
+    expect(accepted).toBe(1);
+    expect(paymentsOf(orderId)).toEqual([[genuine, 'APPLIED']]);
+  });
+
+  it('drops malformed signals ({} and others) instead of retrying them for ever', async () => {
+    const { orderId, order, accepted, genuine } = await thenGenuine([
+      {},
+      null,
+      'pi_text',
+      (id: string) => ({ orderId: id, receiptUrl: null, signature: 'v1.x' }),
+      (id: string) => ({ ...pay(id, 'pi_half'), amount: 1000 }),
+    ]);
+    expect(order).toMatchObject({ status: 'PAID', stripeChargeId: genuine });
+    expect(accepted).toBe(1);
+    expect(paymentsOf(orderId)).toEqual([[genuine, 'APPLIED']]);
+  });
+
+  it('refuses a signature made with another key, and still takes the genuine payment under the same id', async () => {
+    const forged = (orderId: string) =>
+      signPayment({ stripePaymentId: 'pi_same_id', orderId, receiptUrl: null }, 'not-the-gateway-key-but-long-enough');
+    const { orderId, order, accepted } = await thenGenuine([forged], 'pi_same_id');
+    expect(order).toMatchObject({ status: 'PAID', stripeChargeId: 'pi_same_id' });
+    expect(accepted).toBe(2);
+    expect(paymentsOf(orderId)).toEqual([['pi_same_id', 'APPLIED']]);
+  });
+
+  it('ignores a signal that names another order, and leaves that order as it was', async () => {
+    const other = await stub.start();
+    const otherId = orderIdOf(other.workflowId);
+    await other.executeUpdate(placeOrderUpdate);
+    const { order, genuine } = await thenGenuine([pay(otherId, 'pi_for_the_other')]);
+    expect(order).toMatchObject({ status: 'PAID', stripeChargeId: genuine });
+    expect(await other.query(getOrderQuery)).toMatchObject({ status: 'PENDING', paid: false });
+    expect(paymentsOf(otherId)).toEqual([]);
+  });
+
+  it.each([
+    ['a short amount', { amount: 1, currency: 'usd' }, 'paid 0.01 USD'],
+    ['another currency', { amount: 1000, currency: 'eur' }, 'paid 10 EUR'],
+  ])('records %s as a mismatch, refunds it and leaves the order unpaid', async (_name, money, detail) => {
+    const handle = await stub.start({ latePaymentGraceMs: 2_000 });
+    const orderId = orderIdOf(handle.workflowId);
+    await handle.executeUpdate(placeOrderUpdate);
+    const [wrong, right] = [`pi_wrong_${orderId.slice(0, 8)}`, `pi_right_${orderId.slice(0, 8)}`];
+    const refunded = once(peers.calls, 'requestRefund');
+    await handle.signal(paymentSucceededSignal, pay(orderId, wrong, null, money));
+    await refunded;
+    expect(await handle.query(getOrderQuery)).toMatchObject({ status: 'PENDING', paid: false });
+    expect(paymentsOf(orderId)).toEqual([[wrong, 'MISMATCH']]);
+    const [refund] = peers.refunds.filter((entry) => entry.orderId === orderId);
+    expect(refund?.stripePaymentId).toBe(wrong);
+    expect(refund?.reason).toContain(detail);
+    // The order's own amount still pays it.
+    await handle.signal(paymentSucceededSignal, pay(orderId, right, null, { amount: 1000, currency: 'usd' }));
+    expect(await handle.executeUpdate(changeStatusUpdate, { args: ['DELIVERED'] })).toMatchObject({
+      status: 'DELIVERED',
+      stripeChargeId: right,
+    });
+  });
+
+  it('never pays a second order with a payment id already recorded for another', async () => {
+    const first = await stub.start();
+    const firstId = orderIdOf(first.workflowId);
+    await first.executeUpdate(placeOrderUpdate);
+    await first.signal(paymentSucceededSignal, pay(firstId, 'pi_reused'));
+    expect(await first.executeUpdate(changeStatusUpdate, { args: ['PAID'] })).toMatchObject({ status: 'PAID' });
+    const { orderId, order, accepted, genuine } = await thenGenuine([(id: string) => pay(id, 'pi_reused')]);
+    expect(accepted).toBe(2);
+    expect(order).toMatchObject({ status: 'PAID', stripeChargeId: genuine });
+    expect(paymentsOf(orderId)).toEqual([[genuine, 'APPLIED']]);
+    expect(peers.refunds.filter((refund) => refund.stripePaymentId === 'pi_reused')).toEqual([]);
   });
 });

@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
 import type { OrderWithItems } from '../src/orders/types';
 import { eventually } from './support/eventually';
+import { securedProductionEnv } from './support/production-env';
+import { listen } from './support/recording-proxy';
 import { runCommand, type CommandResult } from './support/run-command';
 import { startTestSystem, type TestSystem } from './support/system';
 
@@ -104,6 +107,37 @@ describe('the orders command', () => {
     expect(early.code).toBe(1);
     expect(early.stderr).toMatch(/^orders: orders\.change\.status answered 409: .*PENDING.*DELIVERED/);
     oneLine(early.stderr);
+  });
+
+  it('refuses to pay with NODE_ENV=production: exit 2, one line, nothing sent', async () => {
+    const created = JSON.parse(ok(await orders('create', `${lamp.id}x1`, '--json'))) as { order: OrderWithItems };
+    // Anything the command sent would reach this server (the webhook) or NATS (the order lookup).
+    const requests: string[] = [];
+    const payments = createServer((request, response) => {
+      requests.push(`${request.method} ${request.url}`);
+      response.end();
+    });
+    const port = await listen(payments);
+    try {
+      const result = await runCommand(
+        process.execPath,
+        ['bin/orders.js', 'pay', created.order.id, '--payments-url', `http://127.0.0.1:${port}`],
+        // A configuration production accepts, with the test system's NATS: only the payment is refused.
+        { ...securedProductionEnv(), NATS_URL: process.env.NATS_URL },
+      );
+      expect(result).toEqual({
+        code: 2,
+        stdout: '',
+        stderr:
+          'orders: test payments are for local development and refused with NODE_ENV=production: real payments come from Stripe\n',
+      });
+    } finally {
+      await new Promise((resolve) => payments.close(resolve));
+    }
+    expect(requests).toEqual([]);
+    expect(JSON.parse(ok(await orders('show', created.order.id, '--json')))).toMatchObject({
+      order: { status: 'PENDING', paid: false },
+    });
   });
 
   it('exits 3 when NATS cannot be reached', async () => {

@@ -6,6 +6,7 @@ import { sql } from 'slonik';
 import { z } from 'zod';
 import { REFUND_REQUESTED_SUBJECT, REFUNDED_SUBJECT } from '../src/nats/subjects';
 import { orderWorkflowId, paymentSucceededSignal, type PlacedOrder } from '../src/orders/workflow-api';
+import { signPayment } from '../src/security/payment-signature';
 import type { Order, OrderWithItems } from '../src/orders/types';
 import { checkoutSessionEvent, postWebhook, signEvent, webhookUrl } from '../src/payments/test-events';
 import { eventually } from './support/eventually';
@@ -307,7 +308,11 @@ describe('payments and status changes', () => {
   it('applies a delivery requested right behind its payment after the payment, not against the stale state', async () => {
     const { order } = await system.client.place([{ productId: mouse.id, quantity: 3 }]);
     const handle = system.temporal.workflow.getHandle(orderWorkflowId(order.id));
-    await handle.signal(paymentSucceededSignal, paymentEvent(order.id));
+    // Signed as the gateway signs what it signals.
+    await handle.signal(
+      paymentSucceededSignal,
+      signPayment(paymentEvent(order.id), system.config.paymentTrust.signingKey),
+    );
     // Through the gateway, as a caller sends it: the row still says PENDING, the workflow decides.
     const delivered = await system.nest.send<OrderWithItems>('orders.change.status', {
       id: order.id,
@@ -382,6 +387,8 @@ describe('payments and status changes', () => {
           orderId: order.id,
           stripePaymentId: late.stripePaymentId,
           reason: 'payment received for a CANCELLED order',
+          // Signed by the worker, so the payments service refunds only what the worker asked for.
+          signature: expect.any(String),
         },
       }),
     );
@@ -390,7 +397,12 @@ describe('payments and status changes', () => {
     await eventually(async () =>
       expect(refunds).toContainEqual({
         pattern: REFUNDED_SUBJECT,
-        data: { orderId: order.id, stripePaymentId: late.stripePaymentId, refundId: expect.stringMatching(/^re_/) },
+        data: {
+          orderId: order.id,
+          stripePaymentId: late.stripePaymentId,
+          refundId: expect.stringMatching(/^re_/),
+          signature: expect.any(String),
+        },
       }),
     );
     subscription.unsubscribe();

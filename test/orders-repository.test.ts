@@ -79,6 +79,32 @@ it('records a payment once and marks the order paid with that payment', async ()
   expect(await count('payments', orderId)).toBe(2);
 });
 
+it('never pays a second order with a payment id recorded for another (one payment id pays one order)', async () => {
+  const orders = createOrdersRepository(pool);
+  const [first, second] = [randomUUID(), randomUUID()];
+  for (const orderId of [first, second]) {
+    await orders.insertOrder({
+      orderId,
+      currency: 'usd',
+      items: [{ productId: 1, name: 'A', priceCents: 100, quantity: 1 }],
+    });
+  }
+  const payment = { orderId: first, stripePaymentId: `pi_${randomUUID()}`, receiptUrl: null };
+  expect(await orders.recordPayment(payment, 'APPLIED')).toMatchObject({ status: 'PAID' });
+  // Before the fix the second order's row became PAID with the first order's payment.
+  expect(await orders.recordPayment({ ...payment, orderId: second }, 'APPLIED')).toMatchObject({
+    status: 'PENDING',
+    paid: false,
+    stripeChargeId: null,
+  });
+  expect(await orders.findPayment(payment.stripePaymentId)).toEqual({
+    orderId: first,
+    outcome: 'APPLIED',
+    detail: null,
+  });
+  expect(await count('payments', second)).toBe(0);
+});
+
 it('gives a product id back with the type it came as: "7" as a string, 7 as a number', async () => {
   const orders = createOrdersRepository(pool);
   const orderId = randomUUID();

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { PAYMENTS_SUBJECTS } from '../src/nats/subjects';
 import { getOrderQuery, orderWorkflowId } from '../src/orders/workflow-api';
 import type { OrderWithItems } from '../src/orders/types';
 import {
@@ -70,15 +71,12 @@ it('keeps the receipt of a charge.succeeded that follows its checkout event, and
 });
 
 it('identifies the payment intent behind Stripe payment ids (identify.payments, asking Stripe)', async () => {
-  const answer = await system.nest.send<{ paymentIntents: Record<string, string | null> }>(
-    system.config.subjects.identifyPayments,
-    {
-      stripePaymentIds: ['pi_abc', 'ch_abc'],
-    },
-  );
+  const answer = await system.nest.send<{ paymentIntents: Record<string, string | null> }>(PAYMENTS_SUBJECTS.identify, {
+    stripePaymentIds: ['pi_abc', 'ch_abc'],
+  });
   // A payment intent is its own; a charge's comes from Stripe (stripe-mock's charges carry none).
   expect(answer).toEqual({ paymentIntents: { pi_abc: 'pi_abc', ch_abc: null } });
-  const refused = await system.nest.sendExpectingError(system.config.subjects.identifyPayments, {
+  const refused = await system.nest.sendExpectingError(PAYMENTS_SUBJECTS.identify, {
     stripePaymentIds: ['evt_1'],
   });
   expect(refused.status).toBe(400);

@@ -5,6 +5,7 @@ import pino from 'pino';
 import Stripe from 'stripe';
 import { parseConfig, type Config } from '../src/config';
 import { connectNats } from '../src/nats/connection';
+import { startPrivateNats, type PrivateNats } from './support/private-nats';
 import { MAX_REQUEST_BYTES, requestPeer, RpcError } from '../src/nats/nest-transport';
 import { PAYMENT_STREAM } from '../src/nats/payment-stream';
 import { PAYMENT_SUCCEEDED_SUBJECT } from '../src/nats/subjects';
@@ -20,7 +21,7 @@ import {
   webhookUrl,
   type TestEvent,
 } from '../src/payments/test-events';
-import { createWebhookHandler } from '../src/payments/webhook';
+import { createWebhookHandler, stripeKeyMode } from '../src/payments/webhook';
 import { listen, startRecordingProxy, type RecordedRequest } from './support/recording-proxy';
 import { runScript } from './support/run-command';
 
@@ -41,8 +42,13 @@ let proxy: Awaited<ReturnType<typeof startRecordingProxy>>;
 let service: PaymentsService;
 const logLines: string[] = [];
 
+// The webhook stores payment.succeeded for orders that exist nowhere: on a NATS server of this
+// file's own, so no gateway of a later test file consumes them as dead letters.
+let server: PrivateNats;
+
 beforeAll(async () => {
-  config = parseConfig(process.env);
+  server = await startPrivateNats();
+  config = parseConfig({ ...process.env, NATS_URL: server.url });
   nc = await connectNats(config.nats, 'payments-test');
   jsm = await nc.jetstreamManager();
   proxy = await startRecordingProxy(config.stripe.apiBase);
@@ -59,6 +65,7 @@ afterAll(async () => {
   await service?.stop();
   await proxy?.close();
   await nc?.drain();
+  await server?.stop();
 });
 
 const post = (value: TestEvent, options: { secret?: string; timestamp?: number } = {}) =>
@@ -349,12 +356,69 @@ describe('POST /payments/webhook', () => {
       webhookSecret: config.stripe.webhookSecret,
       toleranceSeconds: config.stripe.webhookToleranceSeconds,
       publishTimeoutMs: 1_000,
+      keyMode: 'test',
       logger,
     });
     const orderId = randomUUID();
     const signed = signEvent(checkoutSessionEvent({ orderId }), config.stripe.webhookSecret);
     await expect(handler(Buffer.from(signed.body), signed.signature)).resolves.toMatchObject({ status: 503 });
     await expect(storedPayments(orderId)).resolves.toEqual([]);
+  });
+
+  it('tells live keys from test keys (secret sk_ or restricted rk_)', () => {
+    expect(
+      ['sk_live_abc', 'rk_live_abc', 'sk_test_abc', 'rk_test_abc', 'sk_123', 'whatever'].map(stripeKeyMode),
+    ).toEqual(['live', 'live', 'test', 'test', undefined, undefined]);
+  });
+
+  it('refuses a live-mode event under a test key with 400, logs a warning naming both modes, stores nothing', async () => {
+    expect(stripeKeyMode(config.stripe.secretKey)).toBe('test');
+    const orderId = randomUUID();
+    const live = { ...checkoutSessionEvent({ orderId }), livemode: true };
+    await expect(post(live)).resolves.toEqual({
+      status: 400,
+      body: { error: 'Webhook refused: a live-mode event sent to a test-mode payments service' },
+    });
+    const warning = logLines
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .find((entry) => entry.eventId === live.id);
+    expect(warning).toMatchObject({
+      level: 40,
+      eventMode: 'live',
+      keyMode: 'test',
+      msg: 'webhook refused: a live-mode event, but STRIPE_SECRET_KEY is a test-mode key',
+    });
+    await expectOnlyFollowUpStored(orderId);
+  });
+
+  it('refuses a test-mode event under a live key with 400 and stores nothing; accepts a live one', async () => {
+    const warnings: string[] = [];
+    const handler = createWebhookHandler({
+      stripe: createStripeClient(config.stripe),
+      js: nc.jetstream(),
+      webhookSecret: config.stripe.webhookSecret,
+      toleranceSeconds: config.stripe.webhookToleranceSeconds,
+      publishTimeoutMs: config.nats.requestTimeoutMs,
+      keyMode: stripeKeyMode('sk_live_not_a_real_key'),
+      logger: pino({ level: 'warn' }, { write: (line: string) => void warnings.push(line) }),
+    });
+    const deliver = (value: TestEvent) => {
+      const signed = signEvent(value, config.stripe.webhookSecret);
+      return handler(Buffer.from(signed.body), signed.signature);
+    };
+    const orderId = randomUUID();
+    await expect(deliver(checkoutSessionEvent({ orderId }))).resolves.toEqual({
+      status: 400,
+      body: { error: 'Webhook refused: a test-mode event sent to a live-mode payments service' },
+    });
+    expect(warnings.join('')).toContain('webhook refused: a test-mode event, but STRIPE_SECRET_KEY is a live-mode key');
+    await expect(storedPayments(orderId)).resolves.toEqual([]);
+    // The same handler stores a live event: only the mismatch is refused.
+    const live = { ...checkoutSessionEvent({ orderId }), livemode: true };
+    await expect(deliver(live)).resolves.toMatchObject({ status: 200, body: { received: true } });
+    await expect(storedPayments(orderId)).resolves.toEqual([
+      expect.objectContaining({ msgId: live.id, body: expect.objectContaining({ pattern: 'payment.succeeded' }) }),
+    ]);
   });
 
   it('never logs the webhook secret, the Stripe key or a signature header', async () => {
@@ -421,5 +485,17 @@ describe('npm run pay', () => {
       STRIPE_WEBHOOK_SECRET: 'whsec_not_the_right_one',
     });
     await expect(forged).resolves.toMatchObject({ code: 1, stdout: expect.stringContaining('-> 400') });
+  });
+
+  it('refuses to run with NODE_ENV=production: exit 2, one line, nothing sent', async () => {
+    const orderId = randomUUID();
+    const refused = await pay([orderId, '--payments-url', service.url], { NODE_ENV: 'production' });
+    expect(refused).toEqual({
+      code: 2,
+      stdout: '',
+      stderr:
+        'pay: test payments are for local development and refused with NODE_ENV=production: real payments come from Stripe\n',
+    });
+    await expectOnlyFollowUpStored(orderId);
   });
 });

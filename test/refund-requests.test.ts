@@ -1,47 +1,78 @@
 import { randomUUID } from 'node:crypto';
 import type { JetStreamManager, NatsConnection } from 'nats';
-import { createPaymentActivities, type RefundRequest } from '../src/activities/payments';
+import { sql } from 'slonik';
+import { createRefundActivities, type RefundRequest } from '../src/activities/payments';
 import { parseConfig } from '../src/config';
+import { closeDatabasePool, createDatabasePool, type DatabasePool } from '../src/db/pool';
+import { createRefundsRepository } from '../src/db/refunds-repository';
 import { connectNats } from '../src/nats/connection';
 import { ensurePaymentStream, PAYMENT_STREAM } from '../src/nats/payment-stream';
 import { REFUND_REQUESTED_SUBJECT } from '../src/nats/subjects';
+import { isSignedRefundRequest } from '../src/security/refund-signature';
 import { startPrivateNats, type PrivateNats } from './support/private-nats';
 
 /**
- * `requestRefund` stores `payment.refund.requested` in the PAYMENTS stream (the payments service
- * refunds from there), or fails so the workflow's retry policy tries again: a request is never lost.
+ * `requestRefund` records the refund owed in `refunds`, then stores the signed
+ * `payment.refund.requested` in the PAYMENTS stream (the payments service refunds from there), or
+ * fails so the workflow's retry policy tries again: a request is never lost.
  */
 
 const config = parseConfig(process.env);
 let server: PrivateNats;
 let nc: NatsConnection;
 let jsm: JetStreamManager;
-let activities: ReturnType<typeof createPaymentActivities>;
+let pool: DatabasePool;
+let activities: ReturnType<typeof createRefundActivities>;
+const orderIds: string[] = [];
 
 beforeAll(async () => {
   // The stream is deleted here, so on a server of this file's own.
   server = await startPrivateNats();
   nc = await connectNats({ ...config.nats, url: server.url }, 'refund-requests-test');
   jsm = await nc.jetstreamManager();
-  activities = createPaymentActivities({
+  pool = await createDatabasePool(config.databaseUrl);
+  activities = createRefundActivities({
     nats: nc,
-    createPaymentSessionSubject: config.subjects.createPaymentSession,
-    expirePaymentSessionSubject: config.subjects.expirePaymentSession,
-    identifyPaymentsSubject: config.subjects.identifyPayments,
+    refunds: createRefundsRepository(pool),
+    signingKey: config.refunds.signingKey,
     requestTimeoutMs: 2_000,
   });
 });
 
 afterAll(async () => {
+  // The rows are this file's own: gone, they leave nothing owed for the run's final audit.
+  if (pool && orderIds.length > 0) {
+    await pool.query(sql.unsafe`DELETE FROM refunds WHERE order_id = ANY(${sql.array(orderIds, 'uuid')})`);
+    await pool.query(sql.unsafe`DELETE FROM payments WHERE order_id = ANY(${sql.array(orderIds, 'uuid')})`);
+    await pool.query(sql.unsafe`DELETE FROM orders WHERE id = ANY(${sql.array(orderIds, 'uuid')})`);
+  }
+  if (pool) await closeDatabasePool(pool);
   await nc?.close();
   await server?.stop();
 });
 
-const refundRequest = (): RefundRequest => ({
-  orderId: randomUUID(),
-  stripePaymentId: `pi_${randomUUID().replace(/-/g, '')}`,
-  reason: 'payment received for a CANCELLED order',
-});
+/** A CANCELLED order with a payment recorded for refund, as the workflow leaves it. */
+async function recordedPayment(): Promise<RefundRequest> {
+  const request = {
+    orderId: randomUUID(),
+    stripePaymentId: `pi_${randomUUID().replace(/-/g, '')}`,
+    reason: 'payment received for a CANCELLED order',
+  };
+  orderIds.push(request.orderId);
+  await pool.query(sql.unsafe`
+    INSERT INTO orders (id, total_cents, total_items, currency, status)
+    VALUES (${request.orderId}, 1000, 1, 'usd', 'CANCELLED')`);
+  await pool.query(sql.unsafe`
+    INSERT INTO payments (stripe_payment_id, order_id, outcome)
+    VALUES (${request.stripePaymentId}, ${request.orderId}, 'REFUND_REQUESTED')`);
+  return request;
+}
+
+const refundRequest = recordedPayment;
+
+const refundRow = (stripePaymentId: string) =>
+  pool.maybeOne(sql.unsafe`
+    SELECT order_id, reason, status, settled_at FROM refunds WHERE stripe_payment_id = ${stripePaymentId}`);
 
 /** The refund requests the stream holds for one payment, with their message ids. */
 async function storedRequests(stripePaymentId: string): Promise<Array<{ msgId: string | undefined; body: unknown }>> {
@@ -58,7 +89,7 @@ async function storedRequests(stripePaymentId: string): Promise<Array<{ msgId: s
 
 it('fails while the stream is missing, and stores the request once the stream is back', async () => {
   await jsm.streams.delete(PAYMENT_STREAM).catch(() => false);
-  const request = refundRequest();
+  const request = await refundRequest();
   await expect(activities.requestRefund(request)).rejects.toMatchObject({
     type: 'ServiceUnavailable',
     nonRetryable: false,
@@ -69,14 +100,53 @@ it('fails while the stream is missing, and stores the request once the stream is
 
   await ensurePaymentStream(nc, config.paymentStream);
   await expect(activities.requestRefund(request)).resolves.toBeUndefined();
-  await expect(storedRequests(request.stripePaymentId)).resolves.toEqual([
-    { msgId: `refund-${request.stripePaymentId}`, body: { pattern: REFUND_REQUESTED_SUBJECT, data: request } },
+  const stored = await storedRequests(request.stripePaymentId);
+  expect(stored).toEqual([
+    {
+      msgId: `refund-${request.stripePaymentId}`,
+      body: { pattern: REFUND_REQUESTED_SUBJECT, data: { ...request, signature: expect.any(String) } },
+    },
   ]);
+  // Signed with REFUND_SIGNING_KEY, over exactly these fields.
+  const { signature, ...fields } = (stored[0]?.body as { data: RefundRequest & { signature: string } }).data;
+  expect(isSignedRefundRequest(fields, signature, config.refunds.signingKey)).toBe(true);
+  expect(isSignedRefundRequest({ ...fields, orderId: randomUUID() }, signature, config.refunds.signingKey)).toBe(false);
+  expect(isSignedRefundRequest(fields, signature, 'another key of at least thirty-two characters')).toBe(false);
+});
+
+it('records the refund owed as requested, once, before it publishes', async () => {
+  await ensurePaymentStream(nc, config.paymentStream);
+  const request = await refundRequest();
+  await jsm.streams.delete(PAYMENT_STREAM);
+  // The publish fails, the row is there already: the audit sees the refund owed.
+  await expect(activities.requestRefund(request)).rejects.toMatchObject({ type: 'ServiceUnavailable' });
+  await expect(refundRow(request.stripePaymentId)).resolves.toEqual({
+    order_id: request.orderId,
+    reason: request.reason,
+    status: 'requested',
+    settled_at: null,
+  });
+  await ensurePaymentStream(nc, config.paymentStream);
+  await activities.requestRefund(request);
+  await expect(
+    pool.oneFirst(sql.unsafe`
+    SELECT count(*)::int FROM refunds WHERE stripe_payment_id = ${request.stripePaymentId}`),
+  ).resolves.toBe(1);
+});
+
+it('refuses a refund of a payment not recorded against the order, and publishes nothing', async () => {
+  await ensurePaymentStream(nc, config.paymentStream);
+  const own = await refundRequest();
+  const other = await refundRequest();
+  // Order `own` asks for the refund of the payment recorded on order `other`.
+  await expect(activities.requestRefund({ ...own, stripePaymentId: other.stripePaymentId })).rejects.toThrow();
+  await expect(refundRow(other.stripePaymentId)).resolves.toBeNull();
+  await expect(storedRequests(other.stripePaymentId)).resolves.toEqual([]);
 });
 
 it('stores a retried request once (message id per payment, within the duplicate window)', async () => {
   await ensurePaymentStream(nc, config.paymentStream);
-  const request = refundRequest();
+  const request = await refundRequest();
   await activities.requestRefund(request);
   await activities.requestRefund(request);
   await activities.requestRefund({ ...request, reason: 'order cancelled after payment' });

@@ -16,18 +16,33 @@ describe('OrderWorkflow replay', () => {
   const versions = new Set(files.map((file) => path.dirname(file)));
 
   it('has reference histories of every recorded version to replay', () => {
-    expect([...versions].sort()).toEqual(['local-activities', 'placement-hardening', 'remote-activities', 'ui-story']);
+    expect([...versions].sort()).toEqual([
+      'local-activities',
+      'placement-hardening',
+      'remote-activities',
+      'ui-story',
+      'verified-payments',
+    ]);
     for (const version of versions) {
       expect(files.filter((file) => path.dirname(file) === version).length).toBeGreaterThanOrEqual(4);
     }
   });
 
-  it.each(files)('replays %s', async (file) => {
-    const history = historyFromJSON(JSON.parse(readFileSync(path.join(HISTORIES, file), 'utf8')));
-    await Worker.runReplayHistory(
+  it('replays every one with the current code (one bundle for all)', async () => {
+    const histories = files.map((file) => ({
+      workflowId: `replay-${file}`,
+      history: historyFromJSON(JSON.parse(readFileSync(path.join(HISTORIES, file), 'utf8'))),
+    }));
+    const failed: string[] = [];
+    const replayed: string[] = [];
+    for await (const result of Worker.runReplayHistories(
       { workflowsPath: WORKFLOWS_PATH, bundlerOptions: WORKFLOW_BUNDLER_OPTIONS },
-      history,
-      `replay-${file}`,
-    );
+      histories,
+    )) {
+      replayed.push(result.workflowId);
+      if (result.error !== undefined) failed.push(`${result.workflowId}: ${String(result.error)}`);
+    }
+    expect(failed).toEqual([]);
+    expect(replayed.sort()).toEqual(files.map((file) => `replay-${file}`).sort());
   });
 });

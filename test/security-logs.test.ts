@@ -13,6 +13,7 @@ import { freePorts } from '../dev/infra/ports';
 import { startService } from '../dev/infra/start-service';
 import { connectNats } from '../src/nats/connection';
 import { requestPeer } from '../src/nats/nest-transport';
+import { setUpPaymentStream } from '../src/nats/stream-setup';
 import type { OrderWithItems } from '../src/orders/types';
 import { checkoutSessionEvent, postWebhook, signEvent, webhookUrl } from '../src/payments/test-events';
 import { eventually } from './support/eventually';
@@ -54,6 +55,7 @@ const NATS_USERS = [
   'PAYMENTS_SERVICE',
   'SHOP_GATEWAY',
   'ORDERS_OPERATOR',
+  'ORDERS_ADMIN',
 ];
 
 // Distinctive and long enough that a match can only be a leak.
@@ -194,7 +196,14 @@ describe('secrets never appear in the processes’ logs', () => {
       STRIPE_WEBHOOK_SECRET: secrets.stripeWebhookSecret,
       PAYMENTS_HTTP_PORT: String(paymentsPort),
       PAYMENTS_PUBLIC_URL: paymentsUrl,
+      // As in production: the stream is set up at deploy time (below), the processes only check it.
+      PAYMENT_STREAM_SETUP: 'check',
     };
+    const admin = await connectNats(
+      parseConfig({ ...env, NATS_USER: 'orders-admin', NATS_PASSWORD: secrets['nats:ORDERS_ADMIN'] }).nats,
+      'orders-nats-setup',
+    );
+    await setUpPaymentStream(admin, parseConfig(env).paymentStream).finally(() => admin.close());
     shop = await connectNats(
       parseConfig({ ...env, NATS_USER: 'shop-gateway', NATS_PASSWORD: secrets['nats:SHOP_GATEWAY'] }).nats,
       'shop-gateway',

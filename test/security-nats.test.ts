@@ -11,11 +11,13 @@ import { createDatabasePool, type DatabasePool } from '../src/db/pool';
 import { startGateway, type Gateway } from '../src/gateway/service';
 import { createLogger } from '../src/logger';
 import { connectNats, natsConnectionOptions } from '../src/nats/connection';
-import { encodeEvent, requestPeer, RpcError } from '../src/nats/nest-transport';
+import { encodeEvent, encodeJson, requestPeer, RpcError } from '../src/nats/nest-transport';
+import { PAYMENT_STREAM } from '../src/nats/payment-stream';
+import { PAYMENT_STREAM_CONSUMERS } from '../src/nats/stream-setup';
 import { PAYMENT_SUCCEEDED_SUBJECT } from '../src/nats/subjects';
 import { connectTemporalClient } from '../src/temporal/connection';
 import { eventually } from './support/eventually';
-import { REPO_ROOT } from './support/run-command';
+import { REPO_ROOT, runScript, type CommandResult } from './support/run-command';
 import { makeCertificates, privateDatabase, startConfiguredNats, type ConfiguredNats } from './security-helpers';
 
 let dir: string;
@@ -203,6 +205,7 @@ describe('subject permissions of docs/nats-server.example.conf', () => {
     'PAYMENTS_SERVICE',
     'SHOP_GATEWAY',
     'ORDERS_OPERATOR',
+    'ORDERS_ADMIN',
   ]) {
     // nats-server reads a variable's value as a config value: a leading digit would make it a number.
     passwords[user] = `p${randomBytes(12).toString('hex')}`;
@@ -217,6 +220,7 @@ describe('subject permissions of docs/nats-server.example.conf', () => {
   let temporal: Client;
   let pool: DatabasePool;
   let gateway: Gateway;
+  let setup: CommandResult;
   const connections: NatsConnection[] = [];
 
   const connectAs = async (user: string): Promise<NatsConnection> => {
@@ -234,12 +238,23 @@ describe('subject permissions of docs/nats-server.example.conf', () => {
     server = await startConfiguredNats({ dir, name: 'example', configFile, env });
     started.push(server);
     database = await privateDatabase('orders_security_nats');
+    // The deploy-time step, as the admin; the gateway then only checks what it finds.
+    setup = await runScript('src/scripts/nats-setup.ts', {
+      env: {
+        NATS_URL: server.url,
+        NATS_ADMIN_USER: 'orders-admin',
+        NATS_ADMIN_PASSWORD: passwords.ORDERS_ADMIN,
+        NATS_USER: undefined,
+        NATS_PASSWORD: undefined,
+      },
+    });
     config = parseConfig({
       ...process.env,
       NATS_URL: server.url,
       NATS_USER: 'orders-gateway',
       NATS_PASSWORD: passwords.ORDERS_GATEWAY,
       DATABASE_URL: database.url,
+      PAYMENT_STREAM_SETUP: 'check',
     });
     [gatewayNats, temporal, pool] = await Promise.all([
       connectNats(config.nats, 'orders-gateway'),
@@ -303,7 +318,53 @@ describe('subject permissions of docs/nats-server.example.conf', () => {
     });
   });
 
-  it.each(['ORDERS_WORKER', 'ORDERS_GATEWAY', 'PRODUCTS_SERVICE', 'SHOP_GATEWAY', 'ORDERS_OPERATOR'])(
+  it('lets the admin set the stream and its consumers up (npm run nats:setup), refusing purges and deletes', async () => {
+    expect(setup).toMatchObject({ code: 0, stderr: '' });
+    expect(setup.stdout).toContain(`stream ${PAYMENT_STREAM}: created`);
+    for (const spec of PAYMENT_STREAM_CONSUMERS) expect(setup.stdout).toContain(`consumer ${spec.durable}: created`);
+    const jsm = await (await connectAs('ORDERS_ADMIN')).jetstreamManager();
+    const info = await jsm.streams.info(PAYMENT_STREAM);
+    expect(info.config).toMatchObject({ deny_purge: true, deny_delete: true });
+    // Not even the admin may purge it: the stream refuses.
+    await expect(jsm.streams.purge(PAYMENT_STREAM)).rejects.toThrow(/purge/i);
+  });
+
+  it.each(['ORDERS_WORKER', 'ORDERS_GATEWAY', 'PRODUCTS_SERVICE', 'PAYMENTS_SERVICE', 'ORDERS_OPERATOR'])(
+    'refuses %s creating, updating, purging or deleting the stream',
+    async (user) => {
+      const nc = await connectAs(user);
+      for (const action of ['CREATE', 'UPDATE', 'PURGE', 'DELETE']) {
+        const subject = `$JS.API.STREAM.${action}.${PAYMENT_STREAM}`;
+        await permissionViolation(nc, 'publish', subject, () => nc.publish(subject, encodeJson({})));
+      }
+    },
+  );
+
+  it('refuses the gateway changing the stream’s settings through the JetStream API', async () => {
+    const jsm = await gatewayNats.jetstreamManager();
+    // The client reads the stream (allowed), then asks for the update: the server refuses that.
+    await permissionViolation(gatewayNats, 'publish', `$JS.API.STREAM.UPDATE.${PAYMENT_STREAM}`, () => {
+      jsm.streams.update(PAYMENT_STREAM, { max_bytes: 1024 * 1024 }).catch(() => undefined);
+    });
+    const admin = await (await connectAs('ORDERS_ADMIN')).jetstreamManager();
+    expect((await admin.streams.info(PAYMENT_STREAM)).config.max_bytes).toBe(config.paymentStream.maxBytes);
+  });
+
+  it('refuses a responder publishing its reply on a JetStream API subject the requester names', async () => {
+    // A hand-made responder without the service's own check: the server alone must stop it.
+    const products = await connectAs('PRODUCTS_SERVICE');
+    products.subscribe('products.find.one', { callback: (_error, msg) => msg.respond(encodeJson({ id: 1 })) });
+    await products.flush();
+    const shop = await connectAs('SHOP_GATEWAY');
+    const reply = `$JS.API.STREAM.DELETE.${PAYMENT_STREAM}`;
+    await permissionViolation(products, 'publish', reply, () =>
+      shop.publish('products.find.one', encodeJson({ pattern: 'products.find.one', data: { id: 1 } }), { reply }),
+    );
+    const admin = await (await connectAs('ORDERS_ADMIN')).jetstreamManager();
+    await expect(admin.streams.info(PAYMENT_STREAM)).resolves.toMatchObject({ config: { name: PAYMENT_STREAM } });
+  });
+
+  it.each(['ORDERS_WORKER', 'ORDERS_GATEWAY', 'PRODUCTS_SERVICE', 'SHOP_GATEWAY', 'ORDERS_OPERATOR', 'ORDERS_ADMIN'])(
     'lets only the payments service publish payment.succeeded, not %s',
     async (user) => {
       const nc = await connectAs(user);

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { orderWorkflowId } from '../src/orders/workflow-api';
 import type { OrderWithItems } from '../src/orders/types';
+import { resolveRefusedPayments } from './support/dead-letters';
 import { eventually } from './support/eventually';
 import { paymentEvent } from './support/orders-client';
 import { runCommand, type CommandResult } from './support/run-command';
@@ -56,11 +57,36 @@ describe('npm run tctl', () => {
     );
   });
 
-  it('sends a payment by hand with workflow signal', async () => {
+  it('sends a signal by hand, but a payment signalled by hand never pays: only the gateway signs payments', async () => {
     const order = await place();
-    const payment = JSON.stringify(paymentEvent(order.id, { receiptUrl: 'https://pay.stripe.com/receipts/r' }));
-    ok(await tctl('workflow', 'signal', '-w', orderWorkflowId(order.id), '-n', 'paymentSucceeded', '-i', payment));
-    await system.client.waitForStatus(order.id, 'PAID');
+    // Shaped like the gateway's signals, with a signature made up by hand.
+    const forged = {
+      ...paymentEvent(order.id, { receiptUrl: 'https://attacker.example/receipt' }),
+      signature: 'v1.forged',
+    };
+    ok(
+      await tctl(
+        'workflow',
+        'signal',
+        '-w',
+        orderWorkflowId(order.id),
+        '-n',
+        'paymentSucceeded',
+        '-i',
+        JSON.stringify(forged),
+      ),
+    );
+    // The genuine payment, published as the payments service does, arrives after the forged signal.
+    const genuine = paymentEvent(order.id);
+    await system.client.pay(order.id, genuine);
+    expect(await system.client.waitForStatus(order.id, 'PAID')).toMatchObject({
+      stripeChargeId: genuine.stripePaymentId,
+      receiptUrl: null,
+    });
+    // The worker refused it and kept it for an operator.
+    expect(await resolveRefusedPayments(system.pool, order.id)).toEqual([
+      expect.stringContaining('not signed by the gateway'),
+    ]);
   });
 
   it('passes the Temporal CLI exit code through', async () => {

@@ -173,7 +173,7 @@ describe('one order traced across the system', () => {
       expect(ancestors(named('SignalWorkflow:paymentSucceeded', traceId))[0]).toBe('payment.succeeded process');
       expect(ancestors(named('HandleSignal:paymentSucceeded', traceId))[0]).toBe('SignalWorkflow:paymentSucceeded');
       // The workflow's main loop applies the payment it took from its inbox.
-      expect(ancestors(named('RunActivity:recordPayment', traceId))).toContain('RunWorkflow:OrderWorkflow');
+      expect(ancestors(named('RunActivity:acceptPayment', traceId))).toContain('RunWorkflow:OrderWorkflow');
       // One tree: every span of the trace leads back to the request.
       for (const span of spans().filter((each) => each.spanContext().traceId === traceId && each !== root)) {
         expect({ span: span.name, root: ancestors(span).at(-1) }).toEqual({

@@ -4,6 +4,7 @@ import {
   isAccepted,
   PaymentsUnreachableError,
   sendTestPayment,
+  testPaymentRefusal,
   type TestPayment,
 } from '../../src/cli/send-test-payment';
 
@@ -15,9 +16,9 @@ import {
 const USAGE = 'usage: npm run pay -- <orderId> [--payments-url URL]';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-function fail(message: string): never {
+function fail(message: string, code = 1): never {
   process.stderr.write(`${message}\n`);
-  process.exit(1);
+  process.exit(code);
 }
 
 async function main(): Promise<void> {
@@ -31,6 +32,9 @@ async function main(): Promise<void> {
   if (orderId === undefined || extra.length > 0) fail(USAGE);
   if (!UUID.test(orderId)) fail(`Not an order id (a uuid): ${orderId}`);
 
+  // Exit 2, as a usage error: nothing is sent (and production configuration is not even read).
+  const refusal = testPaymentRefusal();
+  if (refusal !== undefined) fail(`pay: ${refusal}`, 2);
   const config = loadConfigOrExit();
   let payment: TestPayment;
   try {

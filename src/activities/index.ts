@@ -1,19 +1,29 @@
 import type { NatsConnection } from 'nats';
+import type { DeadLettersRepository } from '../db/dead-letters-repository';
 import type { Config } from '../config';
 import type { OrdersRepository } from '../db/orders-repository';
-import { createPaymentActivities } from './payments';
+import type { RefundsRepository } from '../db/refunds-repository';
+import { createPaymentAcceptanceActivities } from './payment-acceptance';
+import { createPaymentActivities, createRefundActivities } from './payments';
 import { createPersistenceActivities } from './persistence';
 import { createPlacementActivities } from './placement';
 import { createProductActivities } from './products';
+import type { StripePayments } from './stripe-payments';
 
 export interface ActivityDeps {
   orders: OrdersRepository;
+  /** Where each refund owed is recorded before it is requested. */
+  refunds: RefundsRepository;
+  /** Where a refused payment is kept for an operator. */
+  deadLetters: DeadLettersRepository;
   nats: NatsConnection;
-  config: Pick<Config, 'subjects'> & { nats: Pick<Config['nats'], 'requestTimeoutMs'> };
+  config: Pick<Config, 'subjects' | 'paymentTrust' | 'refunds'> & { nats: Pick<Config['nats'], 'requestTimeoutMs'> };
+  /** Stripe, read-only, when payments are verified with Stripe (PAYMENT_VERIFICATION=stripe). */
+  stripe?: StripePayments;
 }
 
 /** Every activity of the OrderWorkflow, bound to the dependencies it is given. */
-export function createActivities({ orders, nats, config }: ActivityDeps) {
+export function createActivities({ orders, refunds, deadLetters, nats, config, stripe }: ActivityDeps) {
   const products = createProductActivities({
     nats,
     validateProductsSubject: config.subjects.validateProducts,
@@ -27,12 +37,20 @@ export function createActivities({ orders, nats, config }: ActivityDeps) {
     identifyPaymentsSubject: config.subjects.identifyPayments,
     requestTimeoutMs: config.nats.requestTimeoutMs,
   });
+  const refundRequests = createRefundActivities({
+    nats,
+    refunds,
+    signingKey: config.refunds.signingKey,
+    requestTimeoutMs: config.nats.requestTimeoutMs,
+  });
   // The single steps stay registered: orders started before the local-activities patch call them.
   return {
     ...products,
     ...persistence,
     ...payments,
-    ...createPlacementActivities({ products, persistence, payments }),
+    ...refundRequests,
+    ...createPaymentAcceptanceActivities({ orders, deadLetters, trust: config.paymentTrust, stripe }),
+    ...createPlacementActivities({ products, persistence, payments, orders }),
   };
 }
 

@@ -7,13 +7,16 @@ import { paymentEvents } from '../observability/metrics';
 import { FailureType, orderFailure } from '../orders/errors';
 import { fromMinorUnits } from '../orders/money';
 import type { PaymentSession, PricedItem } from '../orders/types';
+import type { RefundsRepository } from '../db/refunds-repository';
+import { signRefundRequest } from '../security/refund-signature';
 import { peerFailure } from './failures';
 
 export interface PaymentActivityDeps {
   nats: NatsConnection;
   createPaymentSessionSubject: string;
   expirePaymentSessionSubject: string;
-  identifyPaymentsSubject: string;
+  /** Undefined: the payments service does not offer identify.payments (turned off in the config). */
+  identifyPaymentsSubject: string | undefined;
   requestTimeoutMs: number;
 }
 
@@ -35,7 +38,6 @@ export function refundRequestId(stripePaymentId: string): string {
 
 export function createPaymentActivities(deps: PaymentActivityDeps) {
   const { nats, createPaymentSessionSubject, requestTimeoutMs } = deps;
-  const js = nats.jetstream();
   return {
     /** The payments service creates the Stripe Checkout session, keyed by the order id. */
     async createPaymentSession(
@@ -102,11 +104,15 @@ export function createPaymentActivities(deps: PaymentActivityDeps) {
 
     /**
      * The payment intent behind each Stripe payment id, from the payments service (which asks
-     * Stripe). A `pi_` id is its own intent; an id nobody can identify (a payments service that does
-     * not offer this) maps to null.
+     * Stripe). A `pi_` id is its own intent. Where the deployment turned the subject off (a payments
+     * service without it) or the payments service refuses the ids (4xx), an id nobody can identify
+     * maps to null. A payments service that is only away (restarting: no responders, a timeout)
+     * fails the activity, retryably: answering "unknown" then would refund one payment reported
+     * under two ids as a second one, so the workflow's durable retry asks again until it is back.
      */
     async identifyPayments(stripePaymentIds: string[]): Promise<Record<string, string | null>> {
       const known = Object.fromEntries(stripePaymentIds.map((id) => [id, id.startsWith('pi_') ? id : null]));
+      if (deps.identifyPaymentsSubject === undefined) return known;
       try {
         const answer = await requestPeer<{ paymentIntents?: Record<string, string | null> }>(
           nats,
@@ -116,21 +122,39 @@ export function createPaymentActivities(deps: PaymentActivityDeps) {
         );
         return { ...known, ...(answer?.paymentIntents ?? {}) };
       } catch (error) {
-        // Not offered, or the ids refused: what is known locally is the answer.
-        if (error instanceof NoRespondersError || (error instanceof RpcError && error.status < 500)) return known;
-        throw peerFailure(error, FailureType.ServiceUnavailable);
+        // The ids refused: what is known locally is the answer. No responders is a 503, retried.
+        if (error instanceof RpcError && error.status >= 400 && error.status < 500) return known;
+        throw orderFailure(FailureType.ServiceUnavailable, (error as Error).message, true);
       }
     },
+  };
+}
 
+export interface RefundActivityDeps {
+  nats: NatsConnection;
+  /** Where the refund owed is recorded before it is requested. */
+  refunds: RefundsRepository;
+  /** REFUND_SIGNING_KEY: the payments service refunds only requests signed with it. */
+  signingKey: string;
+  requestTimeoutMs: number;
+}
+
+export function createRefundActivities(deps: RefundActivityDeps) {
+  const { nats, refunds, signingKey, requestTimeoutMs } = deps;
+  const js = nats.jetstream();
+  return {
     /**
-     * Stores a refund request in the PAYMENTS stream, where the payments service's durable
-     * consumer acts on it. Succeeds only once JetStream has acknowledged it; until then (no
-     * stream, NATS away) it fails and the workflow retries it. The message id makes a retried
-     * publish land once within the stream's duplicate window.
+     * Records the refund owed (`requested`, once per payment: a payment not recorded against the
+     * order is refused by the database), then stores the signed refund request in the PAYMENTS
+     * stream, where the payments service's durable consumer acts on it. Succeeds only once
+     * JetStream has acknowledged it; until then (no stream, NATS away) it fails and the workflow
+     * retries it. The message id makes a retried publish land once within the duplicate window.
      */
     async requestRefund(request: RefundRequest): Promise<void> {
+      await refunds.request(request);
+      const signed = { ...request, signature: signRefundRequest(request, signingKey) };
       try {
-        await js.publish(REFUND_REQUESTED_SUBJECT, encodeEvent(REFUND_REQUESTED_SUBJECT, request), {
+        await js.publish(REFUND_REQUESTED_SUBJECT, encodeEvent(REFUND_REQUESTED_SUBJECT, signed), {
           msgID: refundRequestId(request.stripePaymentId),
           expect: { streamName: PAYMENT_STREAM },
           timeout: requestTimeoutMs,

@@ -1,4 +1,6 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { isDatabaseUnavailable } from '../db/unavailable';
+import type { OrdersRepository } from '../db/orders-repository';
 import { FailureType, orderFailure } from '../orders/errors';
 import type { OrderWithItems, PaymentSession, PricedItem, RequestedItem } from '../orders/types';
 import type { createPaymentActivities } from './payments';
@@ -9,26 +11,47 @@ interface PlacementActivityDeps {
   products: ReturnType<typeof createProductActivities>;
   persistence: ReturnType<typeof createPersistenceActivities>;
   payments: ReturnType<typeof createPaymentActivities>;
+  /** The deadline's clock and the writes bounded by it (keyless creates). */
+  orders: Pick<OrdersRepository, 'placementTimeLeft' | 'insertOrderBefore' | 'savePaymentSessionBefore'>;
 }
 
-/** Epoch ms after which a keyless create's placement starts no step and stores nothing more. */
+/**
+ * Epoch ms on the database's clock (the gateway reads it there too, so no two machines' clocks are
+ * compared) after which a keyless create's placement starts no step and stores nothing more.
+ */
 type Deadline = number | undefined;
 
-/** The time left before `deadline`, or a non-retryable PlacementTimedOut once it has passed. */
-function timeLeft(orderId: string, deadline: Deadline): number {
-  if (deadline === undefined) return Number.POSITIVE_INFINITY;
-  const left = deadline - Date.now();
-  if (left > 0) return left;
-  throw orderFailure(FailureType.PlacementTimedOut, `placement of order ${orderId} passed its deadline`);
+const timedOut = (orderId: string) =>
+  orderFailure(FailureType.PlacementTimedOut, `placement of order ${orderId} passed its deadline`);
+
+/** A database that cannot answer is an outage the workflow retries; anything else is rethrown. */
+async function orDatabaseUnavailable<T>(write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (error) {
+    if (!isDatabaseUnavailable(error)) throw error;
+    throw orderFailure(FailureType.DatabaseUnavailable, 'The database is unavailable');
+  }
 }
 
 /**
  * Placement in two steps, each one local activity (one workflow activation) that is safe to repeat:
  * the order is stored only once every product is known, and its checkout is recorded as soon as
  * the payments service opened it. With a deadline (creates without an idempotencyKey) no step
- * starts, and no order is stored, once it has passed.
+ * starts, and nothing is stored or kept with the order, once it has passed on the database's
+ * clock: the statements themselves refuse to commit after it, so an attempt the workflow abandoned
+ * (timed out and retried) cannot store the order after the caller was told nothing was kept.
  */
-export function createPlacementActivities({ products, persistence, payments }: PlacementActivityDeps) {
+/** How long settlePlacement waits in one attempt for the deadline (within its 10 s start-to-close). */
+const SETTLE_WAIT_MS = 8_000;
+
+export function createPlacementActivities({ products, persistence, payments, orders }: PlacementActivityDeps) {
+  /** The time left before `deadline`, on the database's clock; unbounded without one. */
+  const timeLeft = (deadline: Deadline): Promise<number> =>
+    deadline === undefined
+      ? Promise.resolve(Number.POSITIVE_INFINITY)
+      : orDatabaseUnavailable(() => orders.placementTimeLeft(deadline));
+
   return {
     /** Prices the requested lines with the products service, then stores the order. */
     async placeOrder(order: {
@@ -37,18 +60,43 @@ export function createPlacementActivities({ products, persistence, payments }: P
       items: RequestedItem[];
       deadline?: number;
     }): Promise<OrderWithItems> {
-      const items = await products.validateProducts(
-        order.items,
-        order.currency,
-        timeLeft(order.orderId, order.deadline),
-      );
-      timeLeft(order.orderId, order.deadline);
-      try {
-        return await persistence.persistOrder({ orderId: order.orderId, currency: order.currency, items });
-      } catch (error) {
-        if (!isDatabaseUnavailable(error)) throw error;
-        throw orderFailure(FailureType.DatabaseUnavailable, 'The database is unavailable');
+      const { orderId, currency, deadline } = order;
+      if (deadline === undefined) {
+        const items = await products.validateProducts(order.items, currency);
+        return orDatabaseUnavailable(() => persistence.persistOrder({ orderId, currency, items }));
       }
+      const left = await timeLeft(deadline);
+      // Past the deadline nothing more is stored, but an earlier attempt may have stored it before.
+      const newOrder =
+        left > 0 ? { orderId, currency, items: await products.validateProducts(order.items, currency, left) } : null;
+      const stored = await orDatabaseUnavailable(() => orders.insertOrderBefore(orderId, newOrder, deadline));
+      if (stored === null) throw timedOut(orderId);
+      return stored;
+    },
+
+    /**
+     * What a keyless create's placement left once `placeOrder` failed for good before its deadline
+     * (attempts used up on an outage, the last one abandoned while still running): retryably not
+     * yet while the deadline is ahead (the durable retry asks again), then the order an abandoned
+     * attempt stored before the deadline, or null for nothing stored, and nothing ever will be.
+     * For the workflow to cancel what was stored before it answers "nothing was kept".
+     */
+    async settlePlacement(order: { orderId: string; deadline: number }): Promise<OrderWithItems | null> {
+      let left = await timeLeft(order.deadline);
+      // Waited here, on the database's clock, when it is near: the caller is answered right after
+      // the deadline, not after a retry's backoff that could outlast the caller's own timeout.
+      if (left > 0 && left <= SETTLE_WAIT_MS) {
+        await sleep(left + 1);
+        left = await timeLeft(order.deadline);
+      }
+      if (left > 0) {
+        throw orderFailure(
+          FailureType.ServiceUnavailable,
+          `placement of order ${order.orderId} is open for another ${Math.ceil(left)} ms`,
+          true,
+        );
+      }
+      return orDatabaseUnavailable(() => orders.insertOrderBefore(order.orderId, null, order.deadline));
     },
 
     /** Opens the order's Stripe Checkout through the payments service and keeps it with the order. */
@@ -59,8 +107,18 @@ export function createPlacementActivities({ products, persistence, payments }: P
       deadline?: number;
     }): Promise<PaymentSession> {
       const { deadline, ...request } = order;
-      const session = await payments.createPaymentSession(request, timeLeft(order.orderId, deadline));
-      await persistence.savePaymentSession(order.orderId, session);
+      const left = await timeLeft(deadline);
+      if (left <= 0) throw timedOut(order.orderId);
+      const session = await payments.createPaymentSession(request, left);
+      if (deadline === undefined) {
+        await persistence.savePaymentSession(order.orderId, session);
+      } else if (
+        // The last step is bounded too: a checkout kept after the deadline would be an order the
+        // caller was told is not kept.
+        !(await orDatabaseUnavailable(() => orders.savePaymentSessionBefore(order.orderId, session, deadline)))
+      ) {
+        throw timedOut(order.orderId);
+      }
       return session;
     },
   };

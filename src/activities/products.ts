@@ -2,7 +2,7 @@ import type { NatsConnection } from 'nats';
 import { z } from 'zod';
 import { requestPeer } from '../nats/nest-transport';
 import { FailureType, orderFailure, productsNotFoundMessage } from '../orders/errors';
-import { toMinorUnits } from '../orders/money';
+import { fromMinorUnits, isExactMinorUnits, MAX_MINOR_UNITS, toMinorUnits } from '../orders/money';
 import type { PricedItem, RequestedItem } from '../orders/types';
 import { peerFailure } from './failures';
 
@@ -22,6 +22,38 @@ const productsResponse = z.array(
     })
     .passthrough(),
 );
+
+/**
+ * Why prices from the products service cannot make an exact order: a unit price, a line or the
+ * total beyond the integers a number holds exactly (a price of 1e17 is 1e19 cents). Refused for
+ * good, naming each product, before anything is stored; Stripe's own, lower, limits are the
+ * payments service's to answer (a 422 at checkout).
+ */
+function amountProblems(lines: ReadonlyArray<PricedItem & { price: number }>, currency: string): string[] {
+  const limit = `${fromMinorUnits(MAX_MINOR_UNITS, currency)} ${currency.toUpperCase()}`;
+  const problems = lines.flatMap(({ productId, price, priceCents, quantity }) => {
+    if (!isExactMinorUnits(priceCents)) {
+      return [
+        `Product ${productId} costs ${price} ${currency.toUpperCase()}, over the largest price an order can hold (${limit})`,
+      ];
+    }
+    if (!isExactMinorUnits(priceCents * quantity)) {
+      return [
+        `Product ${productId}: ${quantity} x ${price} ${currency.toUpperCase()} is over the largest amount an order can hold (${limit})`,
+      ];
+    }
+    return [];
+  });
+  if (
+    problems.length === 0 &&
+    !isExactMinorUnits(lines.reduce((sum, line) => sum + line.priceCents * line.quantity, 0))
+  ) {
+    problems.push(
+      `The order's total (products ${lines.map((line) => line.productId).join(', ')}) is over the largest amount an order can hold (${limit})`,
+    );
+  }
+  return problems;
+}
 
 export function createProductActivities({ nats, validateProductsSubject, requestTimeoutMs }: ProductActivityDeps) {
   return {
@@ -53,15 +85,19 @@ export function createProductActivities({ nats, validateProductsSubject, request
       if (missing.length > 0) {
         throw orderFailure(FailureType.ProductsNotFound, productsNotFoundMessage(missing));
       }
-      return items.map((item) => {
+      const priced = items.map((item) => {
         const product = byId.get(String(item.productId)) as z.infer<typeof productsResponse>[number];
         return {
           productId: item.productId,
           name: product.name,
           priceCents: toMinorUnits(product.price, currency),
           quantity: item.quantity,
+          price: product.price,
         };
       });
+      const problems = amountProblems(priced, currency);
+      if (problems.length > 0) throw orderFailure(FailureType.InvalidInput, problems.join('; '));
+      return priced.map(({ price: _price, ...line }) => line);
     },
   };
 }

@@ -9,6 +9,7 @@ import { PAYMENT_SUCCEEDED_SUBJECT } from '../nats/subjects';
 import { ORDER_WORKFLOW_TYPE, OrderStatusAttribute } from '../orders/workflow-api';
 import { ORDER_STATUSES } from '../orders/types';
 import type { AuditSnapshot } from './snapshot';
+import { REFUSED_PAYMENT_SUBJECT } from '../db/dead-letters-repository';
 
 export interface AuditSources {
   pool: DatabasePool;
@@ -26,17 +27,45 @@ const orderRow = z.object({
 const paymentRow = z.object({
   stripe_payment_id: z.string(),
   order_id: z.string(),
-  outcome: z.enum(['APPLIED', 'REFUND_REQUESTED']),
+  outcome: z.enum(['APPLIED', 'REFUND_REQUESTED', 'MISMATCH']),
+  received_at: z.number(),
 });
+const refundRow = z.object({
+  stripe_payment_id: z.string(),
+  order_id: z.string(),
+  status: z.enum(['requested', 'done', 'failed']),
+  failure: z.string().nullable(),
+  requested_at: z.number(),
+});
+const deadLetterRow = z.object({
+  id: z.number(),
+  subject: z.string(),
+  stream_seq: z.number().nullable(),
+  reason: z.string(),
+  body: z.string(),
+  resolved: z.boolean(),
+});
+/** A payment the worker refused (kept as a dead letter by acceptPayment), as `orderId/stripePaymentId`. */
+const refusedPayment = z.object({ orderId: z.string(), stripePaymentId: z.string() });
+const safeJson = (text: string): unknown => {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+};
 // Order ids are normalised to lower case as the gateway does, so an upper-case event matches its order.
 const eventPayment = z.object({ orderId: z.string().transform((id) => id.toLowerCase()), stripePaymentId: z.string() });
 
 async function readDatabase(pool: DatabasePool) {
-  const [orders, payments, deadLetterSeqs] = await Promise.all([
+  const [orders, payments, refunds, deadLetters] = await Promise.all([
     pool.any(sql.type(orderRow)`SELECT id, status, paid, stripe_charge_id, created_at FROM orders`),
-    pool.any(sql.type(paymentRow)`SELECT stripe_payment_id, order_id, outcome FROM payments`),
-    pool.anyFirst(sql.type(z.object({ stream_seq: z.number() }))`
-      SELECT stream_seq FROM payment_dead_letters WHERE stream_seq IS NOT NULL`),
+    pool.any(sql.type(paymentRow)`SELECT stripe_payment_id, order_id, outcome, received_at FROM payments`),
+    pool.any(sql.type(refundRow)`
+      SELECT stripe_payment_id, order_id, status, failure, requested_at FROM refunds`),
+    pool.any(sql.type(deadLetterRow)`
+      SELECT id, subject, stream_seq, reason, body, resolved_at IS NOT NULL AS resolved
+      FROM payment_dead_letters ORDER BY id`),
   ]);
   return {
     orders: orders.map((row) => ({
@@ -50,8 +79,26 @@ async function readDatabase(pool: DatabasePool) {
       stripePaymentId: row.stripe_payment_id,
       orderId: row.order_id,
       outcome: row.outcome,
+      receivedAt: row.received_at,
     })),
-    deadLetterSeqs: [...deadLetterSeqs],
+    refunds: refunds.map((row) => ({
+      stripePaymentId: row.stripe_payment_id,
+      orderId: row.order_id,
+      status: row.status,
+      failure: row.failure,
+      requestedAt: row.requested_at,
+    })),
+    deadLetterSeqs: deadLetters.flatMap((row) =>
+      row.stream_seq === null || row.subject === REFUSED_PAYMENT_SUBJECT ? [] : [row.stream_seq],
+    ),
+    refusedPayments: deadLetters.flatMap((row) => {
+      if (row.subject !== REFUSED_PAYMENT_SUBJECT) return [];
+      const payment = refusedPayment.safeParse(safeJson(row.body));
+      return payment.success ? [`${payment.data.orderId}/${payment.data.stripePaymentId}`] : [];
+    }),
+    unresolvedDeadLetters: deadLetters
+      .filter((row) => !row.resolved)
+      .map((row) => ({ id: row.id, streamSeq: row.stream_seq, reason: row.reason })),
   };
 }
 
@@ -88,7 +135,20 @@ async function readPaymentStream(nats: NatsConnection) {
     }
     paymentEvents.push({ seq, publishedAt: stored.time.getTime(), payment });
   }
-  return { paymentEvents, consumerAckFloor: consumer?.ack_floor.stream_seq ?? 0 };
+  const consumers: AuditSnapshot['consumers'] = [];
+  for await (const info of jsm.consumers.list(PAYMENT_STREAM)) {
+    const handledSeq =
+      info.num_ack_pending === 0
+        ? Math.max(info.ack_floor.stream_seq, info.delivered.stream_seq)
+        : info.ack_floor.stream_seq;
+    consumers.push({ durable: info.name, handledSeq });
+  }
+  return {
+    paymentEvents,
+    consumerAckFloor: consumer?.ack_floor.stream_seq ?? 0,
+    streamFirstSeq: state.first_seq,
+    consumers,
+  };
 }
 
 /**

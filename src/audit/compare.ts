@@ -8,10 +8,16 @@ import type { AuditReport, AuditSettings, AuditSnapshot } from './snapshot';
  * Compares PostgreSQL, Temporal and the payment stream. Pure, so each rule is unit-tested:
  * - missing: an open (PENDING or PAID) order without its workflow (a DELIVERED or CANCELLED one
  *   may have lost its closed workflow to Temporal's retention), a finished workflow without its
- *   order row, an acknowledged payment event neither recorded on its order nor kept as a dead letter;
+ *   order row, an acknowledged payment event neither recorded on its order nor kept as a dead letter
+ *   (a payment the worker refused is kept as one, naming its order and payment id);
  * - duplicate: more than one payment applied to an order, or a paid flag that disagrees with them;
  * - stuck: a PENDING order past its payment window, a placement running past its timeout;
- * - mismatched: a finished workflow whose last status differs from its order row.
+ * - mismatched: a finished workflow whose last status differs from its order row;
+ * - unrefunded: a refund owed and not done: `failed`, `requested` for longer than the grace, or a
+ *   payment recorded REFUND_REQUESTED or MISMATCH (older than the grace) without a `done` refund;
+ * - unresolved: a dead letter no operator has resolved;
+ * - dropped: messages the stream removed (its age or size limits) before a durable consumer
+ *   handled them: its first sequence is past the consumer's handled sequence + 1.
  */
 export function compareStores(snapshot: AuditSnapshot, settings: AuditSettings): AuditReport {
   const report: AuditReport = {
@@ -27,11 +33,15 @@ export function compareStores(snapshot: AuditSnapshot, settings: AuditSettings):
     duplicate: [],
     stuck: [],
     mismatched: [],
+    unrefunded: [],
+    unresolved: [],
+    dropped: [],
   };
   const workflows = new Map(snapshot.workflows.map((workflow) => [workflow.workflowId, workflow]));
   const orderIds = new Set(snapshot.orders.map((order) => order.id));
   const recorded = new Set(snapshot.payments.map((payment) => `${payment.orderId}/${payment.stripePaymentId}`));
   const deadLetters = new Set(snapshot.deadLetterSeqs);
+  const refused = new Set(snapshot.refusedPayments);
 
   for (const order of snapshot.orders) {
     const workflow = workflows.get(orderWorkflowId(order.id));
@@ -78,10 +88,43 @@ export function compareStores(snapshot: AuditSnapshot, settings: AuditSettings):
     // Signalled moments ago: the workflow may not have recorded it yet.
     if (snapshot.takenAt - event.publishedAt < settings.graceMs) continue;
     const payment = event.payment;
-    if (payment && orderIds.has(payment.orderId) && recorded.has(`${payment.orderId}/${payment.stripePaymentId}`))
-      continue;
+    const key = payment && `${payment.orderId}/${payment.stripePaymentId}`;
+    if (key && ((orderIds.has(payment.orderId) && recorded.has(key)) || refused.has(key))) continue;
     report.missing.push(
       `payment event #${event.seq}${payment ? ` (${payment.stripePaymentId} for order ${payment.orderId})` : ''} was acknowledged but is neither recorded nor kept as a dead letter`,
+    );
+  }
+  const refunds = new Map(snapshot.refunds.map((refund) => [refund.stripePaymentId, refund]));
+  for (const refund of snapshot.refunds) {
+    if (refund.status === 'failed') {
+      report.unrefunded.push(
+        `refund of ${refund.stripePaymentId} for order ${refund.orderId} failed: ${refund.failure ?? 'no reason recorded'}`,
+      );
+    } else if (refund.status === 'requested' && snapshot.takenAt - refund.requestedAt > settings.graceMs) {
+      report.unrefunded.push(
+        `refund of ${refund.stripePaymentId} for order ${refund.orderId} was requested and has no outcome`,
+      );
+    }
+  }
+  for (const payment of snapshot.payments) {
+    if (payment.outcome === 'APPLIED' || refunds.has(payment.stripePaymentId)) continue;
+    if (snapshot.takenAt - payment.receivedAt < settings.graceMs) continue;
+    report.unrefunded.push(
+      `payment ${payment.stripePaymentId} of order ${payment.orderId} is ${payment.outcome} and no refund is recorded`,
+    );
+  }
+
+  for (const letter of snapshot.unresolvedDeadLetters) {
+    report.unresolved.push(
+      `dead letter ${letter.id}${letter.streamSeq === null ? '' : ` (stream #${letter.streamSeq})`} is unresolved: ${letter.reason}`,
+    );
+  }
+
+  for (const consumer of snapshot.consumers) {
+    const lost = snapshot.streamFirstSeq - consumer.handledSeq - 1;
+    if (lost <= 0) continue;
+    report.dropped.push(
+      `stream dropped ${lost} message(s) (#${consumer.handledSeq + 1}-#${snapshot.streamFirstSeq - 1}) before consumer ${consumer.durable} handled them`,
     );
   }
   return report;

@@ -16,7 +16,7 @@ import {
   formatShown,
   type Page,
 } from './orders-output';
-import { isAccepted, PaymentsUnreachableError, sendTestPayment } from './send-test-payment';
+import { isAccepted, PaymentsUnreachableError, sendTestPayment, testPaymentRefusal } from './send-test-payment';
 import type { TimelineEntry } from './timeline';
 
 /**
@@ -91,6 +91,9 @@ export async function runOrdersCommand(command: OrdersCommand, context: OrdersCl
       return { text: formatOrder(order), json: order };
     }
     case 'pay': {
+      // Refused before anything is sent: in production a test payment would pay an order for nothing.
+      const refusal = testPaymentRefusal();
+      if (refusal !== undefined) throw new CliError(EXIT.usage, refusal);
       // The payments service accepts a payment for any id; asking first makes a typo a 404.
       const order = await request<OrderWithItems>(context, ORDER_SUBJECTS.findOne, { id: command.id });
       let payment;

@@ -13,6 +13,21 @@ export interface TestPayment {
   answer: WebhookAnswer;
 }
 
+/**
+ * Why a test payment may not be sent here, or undefined: a signed test webhook pays an order
+ * without money, so it is for a developer's machine only, never where NODE_ENV=production.
+ */
+export function testPaymentRefusal(env: Record<string, string | undefined> = process.env): string | undefined {
+  return env.NODE_ENV === 'production'
+    ? 'test payments are for local development and refused with NODE_ENV=production: real payments come from Stripe'
+    : undefined;
+}
+
+/** A test payment was asked for where NODE_ENV=production (nothing was sent). */
+export class TestPaymentRefusedError extends Error {
+  override readonly name = 'TestPaymentRefusedError';
+}
+
 /** The payments service could not be reached at all (nothing answered). */
 export class PaymentsUnreachableError extends Error {
   override readonly name = 'PaymentsUnreachableError';
@@ -22,7 +37,11 @@ export async function sendTestPayment(options: {
   orderId: string;
   paymentsUrl: string;
   webhookSecret: string;
+  /** Whose NODE_ENV decides (testPaymentRefusal); this process's by default. */
+  env?: Record<string, string | undefined>;
 }): Promise<TestPayment> {
+  const refusal = testPaymentRefusal(options.env);
+  if (refusal !== undefined) throw new TestPaymentRefusedError(refusal);
   const target = webhookUrl(options.paymentsUrl);
   const event = checkoutSessionEvent({ orderId: options.orderId.toLowerCase() });
   const paymentId = event.data.object.payment_intent as string;

@@ -1,4 +1,10 @@
-import { sql, type DatabasePool, type QuerySqlToken } from 'slonik';
+import {
+  sql,
+  StatementTimeoutError,
+  type DatabasePool,
+  type DatabaseTransactionConnection,
+  type QuerySqlToken,
+} from 'slonik';
 import { z } from 'zod';
 import { orderStatusChanges, paymentEvents } from '../observability/metrics';
 import { FailureType, type Rejection } from '../orders/errors';
@@ -148,7 +154,72 @@ export interface OrderPage {
   meta: { total: number; page: number; lastPage: number };
 }
 
-export type PaymentOutcome = 'APPLIED' | 'REFUND_REQUESTED';
+/** APPLIED paid the order; REFUND_REQUESTED came for an order already paid or closed; MISMATCH is not the order's amount or currency. */
+export type PaymentOutcome = 'APPLIED' | 'REFUND_REQUESTED' | 'MISMATCH';
+
+const paymentRecordRow = z.object({
+  order_id: z.string(),
+  outcome: z.enum(['APPLIED', 'REFUND_REQUESTED', 'MISMATCH']),
+  detail: z.string().nullable(),
+});
+
+/** Inserts the order and its lines, or finds it stored already; one statement either way. */
+const insertOrderStatement = (order: NewOrder) =>
+  sql.type(orderWithItemsRow)`
+    WITH changed AS (
+      INSERT INTO orders (id, total_cents, total_items, currency)
+      VALUES (
+        ${order.orderId},
+        ${totalCents(order.items)},
+        ${order.items.reduce((sum, item) => sum + item.quantity, 0)},
+        ${order.currency}
+      )
+      ON CONFLICT (id) DO NOTHING
+      RETURNING ${ORDER_COLUMNS}
+    ), inserted_items AS (
+      INSERT INTO order_items (order_id, position, product_id, product_id_type, name, price_cents, quantity)
+      SELECT changed.id, item.position - 1, item.product_id, item.product_id_type, item.name, item.price_cents, item.quantity
+      FROM changed, ${sql.unnest(
+        order.items.map((item) => [
+          String(item.productId),
+          productIdType(item.productId),
+          item.name,
+          item.priceCents,
+          item.quantity,
+        ]),
+        ['text', 'text', 'text', 'int8', 'int4'],
+      )} WITH ORDINALITY AS item(product_id, product_id_type, name, price_cents, quantity, position)
+      RETURNING product_id, product_id_type, name, price_cents, quantity, position
+    ), the_order AS (${changedOrCurrent(order.orderId)})
+    ${withItems('the_order', 'inserted_items')}`;
+
+/**
+ * How long a statement of a keyless create's placement may wait for the order's placement lock
+ * once its deadline has passed: an attempt still holding it ends by its own statement_timeout
+ * (the time it had left), so this is only a bound on a stuck connection.
+ */
+const VERDICT_WAIT_MS = 5_000;
+
+/** The placement lock of one order (a transaction-scoped advisory lock). */
+const placementLock = (orderId: string) =>
+  sql.unsafe`SELECT pg_advisory_xact_lock(hashtextextended(${`order-placement:${orderId}`}, 0))`;
+
+/** Milliseconds from the database's clock to `deadline` (epoch ms on that clock); negative once passed. */
+const msUntil = (deadline: number) =>
+  sql.fragment`(${deadline}::float8 - extract(epoch FROM clock_timestamp())::float8 * 1000)`;
+
+/** Thrown inside a placement transaction to roll it back: its deadline passed before it could commit. */
+class DeadlinePassed extends Error {}
+
+/**
+ * slonik reports a failed statement on its connection's event emitter, and a transaction's
+ * connection has no listener, so Node wraps the error ("Unhandled error.", ERR_UNHANDLED_ERROR,
+ * the original in `context`): unwrapped, so callers can tell a timeout or an outage.
+ */
+function unwrapTransactionError(error: unknown): unknown {
+  const wrapped = error as { code?: unknown; context?: unknown } | null;
+  return wrapped?.code === 'ERR_UNHANDLED_ERROR' && wrapped.context instanceof Error ? wrapped.context : error;
+}
 
 export type OrdersRepository = ReturnType<typeof createOrdersRepository>;
 
@@ -164,6 +235,12 @@ export function createOrdersRepository(pool: DatabasePool) {
       ${withItems('found')}`);
     return row === null ? null : toOrderWithItems(row);
   }
+
+  /** A transaction whose failure is the statement's own error (unwrapTransactionError). */
+  const inTransaction = <T>(handler: (tx: DatabaseTransactionConnection) => Promise<T>): Promise<T> =>
+    pool.transaction(handler).catch((error: unknown) => {
+      throw unwrapTransactionError(error);
+    });
 
   async function requireOrder(orderId: string): Promise<OrderWithItems> {
     const order = await findOrder(orderId);
@@ -221,36 +298,7 @@ export function createOrdersRepository(pool: DatabasePool) {
 
     /** Idempotent: a repeated call finds the order already there and returns it unchanged. */
     async insertOrder(order: NewOrder): Promise<OrderWithItems> {
-      return writeOrder(
-        order.orderId,
-        sql.type(orderWithItemsRow)`
-          WITH changed AS (
-            INSERT INTO orders (id, total_cents, total_items, currency)
-            VALUES (
-              ${order.orderId},
-              ${totalCents(order.items)},
-              ${order.items.reduce((sum, item) => sum + item.quantity, 0)},
-              ${order.currency}
-            )
-            ON CONFLICT (id) DO NOTHING
-            RETURNING ${ORDER_COLUMNS}
-          ), inserted_items AS (
-            INSERT INTO order_items (order_id, position, product_id, product_id_type, name, price_cents, quantity)
-            SELECT changed.id, item.position - 1, item.product_id, item.product_id_type, item.name, item.price_cents, item.quantity
-            FROM changed, ${sql.unnest(
-              order.items.map((item) => [
-                String(item.productId),
-                productIdType(item.productId),
-                item.name,
-                item.priceCents,
-                item.quantity,
-              ]),
-              ['text', 'text', 'text', 'int8', 'int4'],
-            )} WITH ORDINALITY AS item(product_id, product_id_type, name, price_cents, quantity, position)
-            RETURNING product_id, product_id_type, name, price_cents, quantity, position
-          ), the_order AS (${changedOrCurrent(order.orderId)})
-          ${withItems('the_order', 'inserted_items')}`,
-      );
+      return writeOrder(order.orderId, insertOrderStatement(order));
     },
 
     async savePaymentSession(orderId: string, session: PaymentSession): Promise<void> {
@@ -258,30 +306,118 @@ export function createOrdersRepository(pool: DatabasePool) {
         UPDATE orders SET payment_session = ${sql.jsonb(session as never)} WHERE id = ${orderId}`);
     },
 
+    /** The database's clock (epoch ms): the one clock a keyless create's placement deadline is set and read on. */
+    async databaseNow(): Promise<number> {
+      return pool.oneFirst(sql.type(z.object({ now: z.number() }))`
+        SELECT floor(extract(epoch FROM clock_timestamp()) * 1000)::float8 AS now`);
+    },
+
+    /** Milliseconds left before `deadline` on the database's clock; zero or less once it has passed. */
+    async placementTimeLeft(deadline: number): Promise<number> {
+      return pool.oneFirst(sql.type(z.object({ left: z.number() }))`SELECT ${msUntil(deadline)} AS left`);
+    },
+
+    /**
+     * A keyless create's insert, which never commits after its placement deadline (`deadline`,
+     * epoch ms on the database's clock): the order is stored only if the clock is still before it
+     * once the insert is done, and the insert itself is bounded by the time left (statement_timeout).
+     * Attempts of one order are serialised by a lock, so an attempt the workflow abandoned (timed
+     * out, retried) and the one that finds the deadline passed cannot both be right: the latter
+     * waits for the former to commit or roll back, then sees what it stored. Returns the stored
+     * order (inserted now, or by an earlier attempt before the deadline), or null: the deadline
+     * passed with nothing stored, and nothing will be. With `order` null it only looks, once the
+     * deadline has passed.
+     */
+    async insertOrderBefore(orderId: string, order: NewOrder | null, deadline: number): Promise<OrderWithItems | null> {
+      const attempt = (insert: NewOrder | null) =>
+        inTransaction(async (tx) => {
+          // Inserting: at most the time left; looking after the deadline: long enough for an attempt in flight to end.
+          const left = await tx.oneFirst(sql.type(z.object({ left: z.number() }))`
+            SELECT ${msUntil(deadline)} AS left`);
+          if (insert !== null && left <= 0) return null;
+          if (insert === null && left > 0)
+            throw new Error(`placement of order ${orderId} is still before its deadline`);
+          const timeoutMs = insert === null ? VERDICT_WAIT_MS : Math.max(1, Math.ceil(left));
+          await tx.query(sql.unsafe`SELECT set_config('statement_timeout', ${String(timeoutMs)}, true)`);
+          await tx.query(placementLock(orderId));
+          const stored = await tx.maybeOne(sql.type(orderWithItemsRow)`
+            WITH found AS (SELECT ${ORDER_COLUMNS} FROM orders WHERE id = ${orderId})
+            ${withItems('found')}`);
+          if (stored !== null || insert === null) return stored;
+          const inserted = await tx.one(insertOrderStatement(insert));
+          const open = await tx.oneFirst(
+            sql.type(z.object({ open: z.boolean() }))`SELECT ${msUntil(deadline)} > 0 AS open`,
+          );
+          if (!open) throw new DeadlinePassed();
+          return inserted;
+        });
+      let row: z.infer<typeof orderWithItemsRow> | null;
+      try {
+        row = await attempt(order);
+      } catch (error) {
+        if (!(error instanceof DeadlinePassed || (order !== null && error instanceof StatementTimeoutError)))
+          throw error;
+        // The deadline passed while inserting (rolled back) or while waiting for another attempt: look.
+        row = await attempt(null);
+      }
+      if (row?.status_changed === true) orderStatusChanges.inc({ status: row.status });
+      return row === null ? null : toOrderWithItems(row);
+    },
+
+    /**
+     * Keeps a keyless create's checkout with its order only before its placement deadline (the
+     * database's clock), bounded by the time left: false once it has passed (the workflow then
+     * cancels the order, as the caller is told nothing was kept).
+     */
+    async savePaymentSessionBefore(orderId: string, session: PaymentSession, deadline: number): Promise<boolean> {
+      return inTransaction(async (tx) => {
+        const left = await tx.oneFirst(sql.type(z.object({ left: z.number() }))`SELECT ${msUntil(deadline)} AS left`);
+        if (left <= 0) return false;
+        await tx.query(sql.unsafe`SELECT set_config('statement_timeout', ${String(Math.ceil(left))}, true)`);
+        const saved = await tx.query(sql.unsafe`
+          UPDATE orders SET payment_session = ${sql.jsonb(session as never)}
+          WHERE id = ${orderId} AND ${msUntil(deadline)} > 0`);
+        return saved.rowCount === 1;
+      }).catch((error: unknown) => {
+        // Still saving when the time was up: rolled back, as if too late.
+        if (error instanceof StatementTimeoutError) return false;
+        throw error;
+      });
+    },
+
     /**
      * Records a payment once per Stripe payment id. With outcome APPLIED it also marks a PENDING
-     * order PAID with the payment's time, charge id and receipt. Safe to repeat.
+     * order PAID with the payment's time, charge id and receipt. Safe to repeat. A payment id already
+     * recorded for another order pays nothing here (findPayment tells whose it is).
      */
-    async recordPayment(payment: PaymentSucceeded, outcome: PaymentOutcome): Promise<OrderWithItems> {
+    async recordPayment(
+      payment: PaymentSucceeded,
+      outcome: PaymentOutcome,
+      detail: string | null = null,
+    ): Promise<OrderWithItems> {
       return writeOrder(
         payment.orderId,
         sql.type(orderWithItemsRow)`
           WITH recorded AS (
-            INSERT INTO payments (stripe_payment_id, order_id, receipt_url, outcome)
-            VALUES (${payment.stripePaymentId}, ${payment.orderId}, ${payment.receiptUrl}, ${outcome})
+            INSERT INTO payments (stripe_payment_id, order_id, receipt_url, outcome, amount, currency, detail)
+            VALUES (
+              ${payment.stripePaymentId}, ${payment.orderId}, ${payment.receiptUrl}, ${outcome},
+              ${payment.amount ?? null}, ${payment.currency ?? null}, ${detail}
+            )
             ON CONFLICT (stripe_payment_id) DO NOTHING
-            RETURNING stripe_payment_id, receipt_url, received_at
+            RETURNING stripe_payment_id, order_id, outcome, receipt_url, received_at
           ), payment AS (
             SELECT * FROM recorded
             UNION ALL
-            SELECT stripe_payment_id, receipt_url, received_at FROM payments
+            SELECT stripe_payment_id, order_id, outcome, receipt_url, received_at FROM payments
             WHERE stripe_payment_id = ${payment.stripePaymentId} AND NOT EXISTS (SELECT FROM recorded)
           ), changed AS (
+            -- Only a payment recorded for this order, as applied, pays it: one payment id pays one order.
             UPDATE orders o
             SET status = 'PAID', paid = true, paid_at = p.received_at,
                 stripe_charge_id = p.stripe_payment_id, receipt_url = p.receipt_url, updated_at = now()
             FROM payment p
-            WHERE o.id = ${payment.orderId} AND o.status = 'PENDING' AND ${outcome} = 'APPLIED'
+            WHERE o.id = ${payment.orderId} AND o.status = 'PENDING' AND p.order_id = o.id AND p.outcome = 'APPLIED'
             RETURNING ${orderColumns('o')}
           ), the_order AS (${changedOrCurrent(payment.orderId)})
           ${withItems('the_order')}`,
@@ -350,6 +486,14 @@ export function createOrdersRepository(pool: DatabasePool) {
           SELECT rejection FROM orders WHERE id = ${orderId}`,
       );
       return rejection ?? null;
+    },
+
+    async findPayment(
+      stripePaymentId: string,
+    ): Promise<{ orderId: string; outcome: PaymentOutcome; detail: string | null } | null> {
+      const row = await pool.maybeOne(sql.type(paymentRecordRow)`
+        SELECT order_id, outcome, detail FROM payments WHERE stripe_payment_id = ${stripePaymentId}`);
+      return row === null ? null : { orderId: row.order_id, outcome: row.outcome, detail: row.detail };
     },
 
     async findPaymentIds(orderId: string): Promise<string[]> {

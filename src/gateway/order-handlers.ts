@@ -44,12 +44,19 @@ const notFound = (id: string): RpcError => toWireError(FailureType.OrderNotFound
 
 /**
  * A keyless create's placement deadline: early enough that the workflow has cancelled whatever it
- * stored, and answered, before the caller's own timeout.
+ * stored, and answered, before the caller's own timeout. `now` is the database's clock, which the
+ * worker compares it with: no two machines' clocks are compared.
  */
-export function placementDeadline(createTimeoutMs: number, now = Date.now()): PlacementDeadline {
+export function placementDeadline(createTimeoutMs: number, now: number): PlacementDeadline {
   const margin = Math.min(3_000, Math.floor(createTimeoutMs / 4));
   return { at: now + createTimeoutMs - margin, callerTimeoutMs: createTimeoutMs };
 }
+
+/**
+ * Orders one idempotencyKey may have tried (each cancelled by an outage before the next): a bound
+ * on the lookups a create makes, far above what outages as long as the placement timeout produce.
+ */
+const MAX_ATTEMPTS_PER_KEY = 100;
 
 /** The gateway's request handlers, keyed by primary subject (aliases: ORDER_SUBJECT_ALIASES). */
 export function createOrderHandlers({ temporal, orders, taskQueue, settings, logger }: OrderHandlerDeps) {
@@ -87,6 +94,39 @@ export function createOrderHandlers({ temporal, orders, taskQueue, settings, log
     });
   }
 
+  /**
+   * The order a keyed create is about: the key's first attempt, or a later one. An attempt whose
+   * order was cancelled without a checkout and without a final rejection gave up on an outage (the
+   * payments service away for longer than the placement timeout); nobody can pay it, since its
+   * checkout never reached anyone, so a retry places the order anew as the key's next attempt,
+   * instead of that outage answering every retry of the key with a 409 for ever. Each attempt's id
+   * is derived from the key, so concurrent retries meet in one workflow as before.
+   */
+  async function currentAttempt(
+    key: string,
+    items: ReturnType<typeof mergeItems>,
+  ): Promise<{ placed: PlacedOrder } | { orderId: string }> {
+    for (let attempt = 0; ; attempt += 1) {
+      const orderId = orderIdFor(key, attempt);
+      const existing = await orders.findOrder(orderId);
+      if (existing === null) return { orderId };
+      checkSameItems(key, existing, items);
+      const session = await orders.findPaymentSession(orderId);
+      if (session) return { placed: { order: existing, paymentSession: session } };
+      // Still being placed: the request joins its workflow.
+      if (existing.status === 'PENDING') return { orderId };
+      // Placement ended it for good (a refused checkout): the retry gets the same answer.
+      const rejection = await orders.findRejection(orderId);
+      if (rejection) throw toWireError(rejection.type, rejection.message);
+      if (existing.status !== 'CANCELLED' || attempt + 1 >= MAX_ATTEMPTS_PER_KEY) {
+        throw toWireError(
+          FailureType.ForbiddenTransition,
+          `Order ${orderId} for this idempotencyKey is ${existing.status} and has no payment session`,
+        );
+      }
+    }
+  }
+
   async function findExisting(id: string): Promise<OrderWithItems> {
     const order = await orders.findOrder(id);
     if (order === null) throw notFound(id);
@@ -97,23 +137,13 @@ export function createOrderHandlers({ temporal, orders, taskQueue, settings, log
     async [ORDER_SUBJECTS.create](payload: unknown): Promise<PlacedOrder> {
       const request = parsePayload(createOrderSchema, payload);
       const items = mergeItems(request.items);
-      const orderId = orderIdFor(request.idempotencyKey);
+      let orderId = orderIdFor(request.idempotencyKey);
 
       // A repeated request for an order that is already placed is answered from the database.
       if (request.idempotencyKey !== undefined) {
-        const existing = await orders.findOrder(orderId);
-        if (existing) checkSameItems(request.idempotencyKey, existing, items);
-        const session = existing && (await orders.findPaymentSession(orderId));
-        if (existing && session) return { order: existing, paymentSession: session };
-        if (existing && existing.status !== 'PENDING') {
-          // Placement ended it for good (a refused checkout): the retry gets the same answer.
-          const rejection = await orders.findRejection(orderId);
-          if (rejection) throw toWireError(rejection.type, rejection.message);
-          throw toWireError(
-            FailureType.ForbiddenTransition,
-            `Order ${orderId} for this idempotencyKey is ${existing.status} and has no payment session`,
-          );
-        }
+        const current = await currentAttempt(request.idempotencyKey, items);
+        if ('placed' in current) return current.placed;
+        orderId = current.orderId;
       }
 
       // Without a key the caller cannot find this order again: placement must end by its deadline.
@@ -123,7 +153,8 @@ export function createOrderHandlers({ temporal, orders, taskQueue, settings, log
         items,
         settings,
         false,
-        keyless ? placementDeadline(settings.createTimeoutMs) : undefined,
+        // On the database's clock, the one the worker reads it on (activities/placement.ts).
+        keyless ? placementDeadline(settings.createTimeoutMs, await orders.databaseNow()) : undefined,
       );
       logger.info({ orderId, items: items.length }, 'placing order');
       // With tracing on, the order's trace, for its payment that arrives later without one.

@@ -14,7 +14,8 @@ import { contextOfTraceparent } from '../nats/trace-headers';
 import { consumePaymentStream, type DurableConsumer } from '../nats/payment-consumer';
 import { PAYMENT_SUCCEEDED_SUBJECT } from '../nats/subjects';
 import { ORDER_WORKFLOW_TYPE, orderWorkflowId, paymentSucceededSignal } from '../orders/workflow-api';
-import type { PaymentSucceeded } from '../orders/types';
+import type { PaymentSucceeded, SignedPayment } from '../orders/types';
+import { signPayment } from '../security/payment-signature';
 import type { OrderWorkflow } from '../workflows/order-workflow';
 import { orderIdSchema } from './validation';
 import { orderWorkflowInput } from './workflow-input';
@@ -22,11 +23,23 @@ import { resumedOrderMetadata } from './workflow-metadata';
 
 export const PAYMENT_CONSUMER = 'orders-payment-succeeded';
 
-const paymentSucceeded = z.object({
-  stripePaymentId: z.string().min(1).max(255),
-  orderId: orderIdSchema,
-  receiptUrl: z.string().max(2048).nullish(),
-});
+const paymentSucceeded = z
+  .object({
+    stripePaymentId: z.string().min(1).max(255),
+    orderId: orderIdSchema,
+    receiptUrl: z.string().max(2048).nullish(),
+    // Stripe's amount (integer minor units) and currency, forwarded by payments services that have them.
+    amount: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).optional(),
+    currency: z
+      .string()
+      .regex(/^[a-zA-Z]{3}$/, 'must be a three-letter ISO currency code')
+      .transform((currency) => currency.toLowerCase())
+      .optional(),
+  })
+  .refine((payment) => (payment.amount === undefined) === (payment.currency === undefined), {
+    message: 'amount and currency come together or not at all',
+    path: ['amount'],
+  });
 
 export interface PaymentSubscriberDeps {
   nats: NatsConnection;
@@ -36,6 +49,8 @@ export interface PaymentSubscriberDeps {
   taskQueue: string;
   settings: Config['orders'];
   stream: Config['paymentStream'];
+  /** Signs each payment signalled, so the worker can tell the gateway's signals from anyone else's. */
+  signingKey: string;
   /** Tracing is on: a payment without trace headers joins its order's trace (kept in the memo). */
   traced: boolean;
   logger: Logger;
@@ -46,8 +61,14 @@ export type PaymentSubscriber = DurableConsumer;
 /** Why an event cannot be applied, or the payment it carries. */
 function readPayment(msg: JsMsg): { payment: PaymentSucceeded } | { problem: string } {
   try {
-    const data = readEventPayload(paymentSucceeded, msg.data);
-    return { payment: { ...data, receiptUrl: data.receiptUrl ?? null } };
+    const { amount, currency, ...data } = readEventPayload(paymentSucceeded, msg.data);
+    return {
+      payment: {
+        ...data,
+        receiptUrl: data.receiptUrl ?? null,
+        ...(amount !== undefined && currency !== undefined ? { amount, currency } : {}),
+      },
+    };
   } catch (error) {
     if (!(error instanceof RpcError)) throw error;
     return { problem: error.message };
@@ -82,7 +103,7 @@ export async function startPaymentSubscriber(deps: PaymentSubscriberDeps): Promi
       msg.ack();
       return;
     }
-    const { payment } = read;
+    const payment = signPayment(read.payment, deps.signingKey);
     const workflowId = orderWorkflowId(payment.orderId);
     try {
       await temporal.workflow.getHandle(workflowId).signal(paymentSucceededSignal, payment);
@@ -94,7 +115,7 @@ export async function startPaymentSubscriber(deps: PaymentSubscriberDeps): Promi
         await keepAsDeadLetter(msg, `no order ${payment.orderId}`);
       } else {
         // The order's workflow has closed: start it again to record the payment (and refund it).
-        await temporal.workflow.signalWithStart<typeof OrderWorkflow, [PaymentSucceeded]>(ORDER_WORKFLOW_TYPE, {
+        await temporal.workflow.signalWithStart<typeof OrderWorkflow, [SignedPayment]>(ORDER_WORKFLOW_TYPE, {
           workflowId,
           taskQueue: deps.taskQueue,
           args: [orderWorkflowInput(payment.orderId, [], deps.settings, true)],

@@ -3,6 +3,7 @@ import type { NatsConnection } from 'nats';
 import type { Config } from '../config';
 import { createDeadLettersRepository } from '../db/dead-letters-repository';
 import { createOrdersRepository } from '../db/orders-repository';
+import { createRefundsRepository } from '../db/refunds-repository';
 import type { DatabasePool } from '../db/pool';
 import { isDatabaseUnavailable } from '../db/unavailable';
 import type { Logger } from '../logger';
@@ -11,6 +12,7 @@ import { ORDER_SUBJECT_ALIASES, type OrderSubject } from '../nats/subjects';
 import { FailureType } from '../orders/errors';
 import { createOrderHandlers } from './order-handlers';
 import { startPaymentSubscriber } from './payment-subscriber';
+import { startRefundOutcomeSubscriber } from './refund-outcome-subscriber';
 import { toWireError } from './wire-errors';
 
 export interface GatewayDeps {
@@ -59,7 +61,7 @@ export async function startGateway({ config, logger, nats, temporal, pool }: Gat
       databaseOutageAs503(handle),
     ]),
   );
-  const server = serveRequests(nats, guarded, config.nats.queueGroup, logger);
+  const server = serveRequests(nats, guarded, config.nats.queueGroup, logger, config.nats.inboxPrefixes);
   // A round trip, so a request sent once this resolves cannot meet "no responders".
   await nats.flush();
   const payments = await startPaymentSubscriber({
@@ -70,13 +72,24 @@ export async function startGateway({ config, logger, nats, temporal, pool }: Gat
     taskQueue: config.temporal.taskQueue,
     settings: config.orders,
     stream: config.paymentStream,
+    signingKey: config.paymentTrust.signingKey,
     traced: config.tracing.enabled,
     logger,
+  });
+  const refundOutcomes = await startRefundOutcomeSubscriber({
+    nats,
+    refunds: createRefundsRepository(pool),
+    stream: config.paymentStream,
+    signingKey: config.refunds.signingKey,
+    logger,
+  }).catch(async (error: unknown) => {
+    await Promise.all([server.drain(), payments.stop()]);
+    throw error;
   });
   return {
     subjects: server.subjects,
     async stop() {
-      await Promise.all([server.drain(), payments.stop()]);
+      await Promise.all([server.drain(), payments.stop(), refundOutcomes.stop()]);
     },
   };
 }

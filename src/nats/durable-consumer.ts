@@ -1,6 +1,7 @@
 import { AckPolicy, DeliverPolicy, type ConsumerConfig, type JetStreamManager } from 'nats';
 import { describeChange, type Difference } from './differences';
-import { isNotFound, PAYMENT_STREAM, type EnsureResult } from './payment-stream';
+import type { PaymentStreamSettings } from '../config';
+import { isNotFound, PAYMENT_STREAM, SETUP_ADVICE, type EnsureResult } from './payment-stream';
 
 const NANOS_PER_MS = 1_000_000;
 
@@ -46,14 +47,28 @@ export function consumerDifferences(
 
 /**
  * Creates the durable consumer, or brings an existing one to the wanted settings; a difference
- * NATS cannot apply (ack or deliver policy) throws an error naming the field.
+ * NATS cannot apply (ack or deliver policy) throws an error naming the field. With `setup` 'check'
+ * it only reads the consumer: a missing one or any difference throws, naming the fields.
  */
-export async function ensureDurableConsumer(jsm: JetStreamManager, spec: DurableSpec): Promise<EnsureResult> {
+export async function ensureDurableConsumer(
+  jsm: JetStreamManager,
+  spec: DurableSpec,
+  setup: PaymentStreamSettings['setup'] = 'manage',
+): Promise<EnsureResult> {
   const wanted = durableConsumerConfig(spec);
   const existing = await jsm.consumers.info(PAYMENT_STREAM, spec.durable).catch((error: unknown) => {
     if (isNotFound(error) && !/stream/i.test((error as Error).message)) return null;
     throw error;
   });
+  if (setup === 'check') {
+    const name = `JetStream consumer ${spec.durable} of stream ${PAYMENT_STREAM}`;
+    if (existing === null) throw new Error(`${name} does not exist: ${SETUP_ADVICE}`);
+    const differences = consumerDifferences(existing.config, wanted);
+    if (differences.length > 0) {
+      throw new Error(`${name} is not as configured: ${differences.map(describeChange).join('; ')}; ${SETUP_ADVICE}`);
+    }
+    return { action: 'unchanged', changes: [] };
+  }
   if (existing === null) {
     // Creating it again with the same settings is not an error, so two replicas may race here.
     await jsm.consumers.add(PAYMENT_STREAM, wanted);

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
 import { ErrorCode, NatsError, type Msg, type NatsConnection, type Subscription } from 'nats';
 import type { Logger } from '../logger';
-import { natsErrors, natsRequestDuration, natsRequests } from '../observability/metrics';
+import { natsErrors, natsRefusedReplies, natsRequestDuration, natsRequests } from '../observability/metrics';
+import { isAllowedReplySubject } from './reply-subjects';
 import { traceContextOf, traceHeadersOption } from './trace-headers';
 
 // Without a registered provider (tracing off) this tracer and its spans do nothing.
@@ -23,6 +24,13 @@ function endSpan(span: Span, status: number): void {
 
 /** Requests larger than this are refused with a 400 before they are parsed. */
 export const MAX_REQUEST_BYTES = 64 * 1024;
+
+/**
+ * Peers' answers have a limit of their own: a NestJS products service answers full product objects
+ * (descriptions, images), far over the request limit. This is NATS's largest max_payload; the
+ * server already bounds every message to its own (1 MiB by default).
+ */
+export const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 
 export interface RpcErrorBody {
   status: number;
@@ -56,10 +64,10 @@ export class NoRespondersError extends RpcError {
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-/** Parses a message body as JSON, refusing oversized, non-UTF-8 and malformed bodies with a 400. */
-export function parseJsonBody(data: Uint8Array): unknown {
-  if (data.length > MAX_REQUEST_BYTES) {
-    throw new RpcError(413, `Message body is ${data.length} bytes; the limit is ${MAX_REQUEST_BYTES}`);
+/** Parses a message body as JSON, refusing oversized (over `limit`), non-UTF-8 and malformed bodies with a 4xx. */
+export function parseJsonBody(data: Uint8Array, limit = MAX_REQUEST_BYTES): unknown {
+  if (data.length > limit) {
+    throw new RpcError(413, `Message body is ${data.length} bytes; the limit is ${limit}`);
   }
   let text: string;
   try {
@@ -132,12 +140,18 @@ export interface RequestServer {
  * Answers requests on each subject of `handlers` in a queue group, so replicas share the work.
  * Every request is answered exactly once, whatever the handler does; unexpected errors become a
  * 500 and are logged.
+ *
+ * A request whose reply subject is not under `inboxPrefixes` (config.nats.inboxPrefixes), or is
+ * under `$JS.`, `$SYS.`, `$KV.` or `$O.`, is not handled at all: answering it would publish on a
+ * subject of the requester's choosing with this process's permissions (`$JS.API.STREAM.PURGE.…`),
+ * so it has no effect at all (nothing handled, nothing published); it is logged and counted.
  */
 export function serveRequests(
   nc: NatsConnection,
   handlers: RequestHandlers,
   queue: string,
   logger: Logger,
+  inboxPrefixes: readonly string[],
 ): RequestServer {
   const inFlight = new Set<Promise<void>>();
 
@@ -179,6 +193,14 @@ export function serveRequests(
         if (error) {
           natsErrors.inc({ kind: 'subscription' });
           logger.error({ err: error, subject }, 'subscription error');
+          return;
+        }
+        if (msg.reply && !isAllowedReplySubject(msg.reply, inboxPrefixes)) {
+          natsRefusedReplies.inc({ subject });
+          logger.warn(
+            { subject: msg.subject, reply: msg.reply },
+            'request refused: reply subject is not a client inbox',
+          );
           return;
         }
         const work = answer(msg, subject, handle).finally(() => inFlight.delete(work));
@@ -238,7 +260,14 @@ async function requestIn<T>(nc: NatsConnection, subject: string, data: unknown, 
     natsErrors.inc({ kind: 'request_failed' });
     throw new RpcError(503, `Request on ${subject} failed: ${(error as Error).message}`);
   }
-  const body = parseJsonBody(msg.data) as { err?: unknown; response?: unknown };
+  let body: { err?: unknown; response?: unknown };
+  try {
+    body = parseJsonBody(msg.data, MAX_RESPONSE_BYTES) as typeof body;
+  } catch (error) {
+    // An unreadable answer is the peer's fault, not the caller's: a 502, never a 4xx that would
+    // refuse the caller's request for good.
+    throw new RpcError(502, `${subject} answered an unreadable body: ${(error as Error).message}`, { subject });
+  }
   if (body !== null && typeof body === 'object' && 'err' in body && body.err !== undefined && body.err !== null) {
     const err = body.err as Partial<RpcErrorBody>;
     const status = typeof err.status === 'number' ? err.status : 500;

@@ -13,7 +13,7 @@ export interface DurableConsumer {
 export interface PaymentConsumerOptions {
   durable: string;
   subject: string;
-  /** config.paymentStream: the stream is created, or updated, with these limits. */
+  /** config.paymentStream: the stream (and consumer) is created or updated with these limits, or checked. */
   stream: PaymentStreamSettings;
   concurrency?: number;
 }
@@ -49,7 +49,7 @@ export async function consumePaymentStream(
     const stream = await ensurePaymentStream(nc, options.stream);
     if (stream.action !== 'unchanged')
       logger.warn({ ...context, changes: stream.changes }, `payment stream ${stream.action}`);
-    const consumer = await ensureDurableConsumer(await nc.jetstreamManager(), options);
+    const consumer = await ensureDurableConsumer(await nc.jetstreamManager(), options, options.stream.setup);
     if (consumer.action === 'updated')
       logger.warn({ ...context, changes: consumer.changes }, 'payment stream consumer updated');
     const pull = await nc.jetstream().consumers.get(PAYMENT_STREAM, options.durable);

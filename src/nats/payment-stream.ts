@@ -1,7 +1,12 @@
 import { RetentionPolicy, StorageType, type NatsConnection, type StreamConfig } from 'nats';
 import type { PaymentStreamSettings } from '../config';
 import { describeChange, type Difference } from './differences';
-import { PAYMENT_SUCCEEDED_SUBJECT, REFUND_REQUESTED_SUBJECT } from './subjects';
+import {
+  PAYMENT_SUCCEEDED_SUBJECT,
+  REFUND_FAILED_SUBJECT,
+  REFUND_REQUESTED_SUBJECT,
+  REFUNDED_SUBJECT,
+} from './subjects';
 
 // Still imported from here by src/activities/payments.ts; subjects.ts is their one source.
 
@@ -19,7 +24,7 @@ const DUPLICATE_WINDOW_MS = 24 * 60 * 60 * 1000;
 export function paymentStreamConfig(settings: PaymentStreamSettings) {
   return {
     name: PAYMENT_STREAM,
-    subjects: [PAYMENT_SUCCEEDED_SUBJECT, REFUND_REQUESTED_SUBJECT],
+    subjects: [PAYMENT_SUCCEEDED_SUBJECT, REFUND_REQUESTED_SUBJECT, REFUNDED_SUBJECT, REFUND_FAILED_SUBJECT],
     retention: RetentionPolicy.Limits,
     storage: StorageType.File,
     max_age: settings.maxAgeMs * NANOS_PER_MS,
@@ -27,6 +32,10 @@ export function paymentStreamConfig(settings: PaymentStreamSettings) {
     num_replicas: settings.replicas,
     // JetStream refuses a window longer than the stream keeps its messages.
     duplicate_window: Math.min(DUPLICATE_WINDOW_MS, settings.maxAgeMs) * NANOS_PER_MS,
+    // A payment not yet applied (or a refund not yet made) must not vanish at anyone's request:
+    // the server refuses purges and deletes of single messages (limits still age them out).
+    deny_purge: true,
+    deny_delete: true,
   };
 }
 
@@ -56,11 +65,22 @@ export function streamDifferences(
       updatable: true,
     });
   }
-  for (const field of ['storage', 'retention', 'max_age', 'max_bytes', 'num_replicas', 'duplicate_window'] as const) {
-    if (existing[field] !== wanted[field]) {
+  for (const field of [
+    'storage',
+    'retention',
+    'max_age',
+    'max_bytes',
+    'num_replicas',
+    'duplicate_window',
+    'deny_purge',
+    'deny_delete',
+  ] as const) {
+    // The server leaves false flags out of a stream's configuration.
+    const found = typeof wanted[field] === 'boolean' ? (existing[field] ?? false) : existing[field];
+    if (found !== wanted[field]) {
       differences.push({
         field,
-        found: existing[field],
+        found,
         wanted: wanted[field],
         updatable: !FIXED_FIELDS.has(field),
         variable: VARIABLES[field],
@@ -81,8 +101,12 @@ export interface EnsureResult {
  * call from every process. A difference NATS cannot apply in place (storage, retention, replicas
  * on a single server) throws an error naming the field, so the process stops instead of running
  * on a stream that is not what it expects.
+ *
+ * With `settings.setup` 'check' (PAYMENT_STREAM_SETUP, the default in production) it changes
+ * nothing: see checkPaymentStream.
  */
 export async function ensurePaymentStream(nc: NatsConnection, settings: PaymentStreamSettings): Promise<EnsureResult> {
+  if (settings.setup === 'check') return checkPaymentStream(nc, settings);
   const jsm = await nc.jetstreamManager();
   const wanted = paymentStreamConfig(settings);
   // A server outside a cluster keeps one copy whatever it is told (some versions accept 3 and say so).
@@ -132,6 +156,30 @@ export async function ensurePaymentStream(nc: NatsConnection, settings: PaymentS
     );
   }
   return { action: 'updated', changes: differences.map(describeChange) };
+}
+
+/** What to do about a stream or consumer a process in check mode finds wrong. */
+export const SETUP_ADVICE = 'run `npm run nats:setup` as a NATS admin (PAYMENT_STREAM_SETUP=check)';
+
+/**
+ * Only reads the stream (runtime NATS users may not create or update it) and throws an error
+ * naming each field that differs from the configuration, or the stream's absence, so the process
+ * refuses to start; `npm run nats:setup` makes it right.
+ */
+export async function checkPaymentStream(nc: NatsConnection, settings: PaymentStreamSettings): Promise<EnsureResult> {
+  const jsm = await nc.jetstreamManager();
+  const existing = await jsm.streams.info(PAYMENT_STREAM).catch((error: unknown) => {
+    if (isNotFound(error)) return null;
+    throw error;
+  });
+  if (existing === null) throw new Error(`JetStream stream ${PAYMENT_STREAM} does not exist: ${SETUP_ADVICE}`);
+  const differences = streamDifferences(existing.config, paymentStreamConfig(settings));
+  if (differences.length > 0) {
+    throw new Error(
+      `JetStream stream ${PAYMENT_STREAM} is not as configured: ${differences.map(describeChange).join('; ')}; ${SETUP_ADVICE}`,
+    );
+  }
+  return { action: 'unchanged', changes: [] };
 }
 
 function refusal(action: string, wanted: ReturnType<typeof paymentStreamConfig>, error: unknown): Error {

@@ -36,7 +36,9 @@ export const PAYMENTS_SUBJECTS = {
   identify: 'identify.payments',
 } as const;
 
-/** Events, stored in the JetStream stream PAYMENTS (payment-stream.ts) except `payment.refunded`. */
+/** Events, all stored in the JetStream stream PAYMENTS (payment-stream.ts). */
 export const PAYMENT_SUCCEEDED_SUBJECT = 'payment.succeeded';
 export const REFUND_REQUESTED_SUBJECT = 'payment.refund.requested';
+/** Refund outcomes, from the payments service; the gateway records them in `refunds`. */
 export const REFUNDED_SUBJECT = 'payment.refunded';
+export const REFUND_FAILED_SUBJECT = 'payment.refund.failed';

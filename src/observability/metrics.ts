@@ -31,6 +31,14 @@ export const natsErrors = new Counter({
   registers: [registry],
 });
 
+/** Requests left unhandled because their reply subject is not a client inbox (nats/reply-subjects.ts). */
+export const natsRefusedReplies = new Counter({
+  name: 'nats_refused_reply_subjects_total',
+  help: 'NATS requests not handled because their reply subject is outside NATS_INBOX_PREFIXES or reserved ($JS., $SYS., $KV., $O.), by subject',
+  labelNames: ['subject'] as const,
+  registers: [registry],
+});
+
 /** Failed statements; `unavailable` when the database could not answer, `query` otherwise. */
 export const databaseErrors = new Counter({
   name: 'database_errors_total',

@@ -50,7 +50,22 @@ export function fromMinorUnits(minor: number, currency: string): number {
   return digits === 0 ? minor : Number((minor / 10 ** digits).toFixed(digits));
 }
 
-/** Sums integer minor units (`priceCents` holds minor units, whatever the currency); the only way totals are computed. */
+/**
+ * The largest amount in minor units an order can hold exactly: past 2^53 - 1 a JavaScript number
+ * skips integers, so a total would be wrong (PostgreSQL's bigint would hold it, the wire would not).
+ */
+export const MAX_MINOR_UNITS = Number.MAX_SAFE_INTEGER;
+
+/** Whether `minor` is an amount an order can hold exactly (a safe, non-negative integer). */
+export const isExactMinorUnits = (minor: number): boolean => Number.isSafeInteger(minor) && minor >= 0;
+
+/**
+ * Sums integer minor units (`priceCents` holds minor units, whatever the currency); the only way
+ * totals are computed. A total that is not exact throws rather than being wrong (placement refuses
+ * such orders first, naming the product: activities/products.ts).
+ */
 export function totalCents(lines: ReadonlyArray<{ priceCents: number; quantity: number }>): number {
-  return lines.reduce((sum, line) => sum + line.priceCents * line.quantity, 0);
+  const total = lines.reduce((sum, line) => sum + line.priceCents * line.quantity, 0);
+  if (!isExactMinorUnits(total)) throw new RangeError(`Total of ${total} minor units is beyond ${MAX_MINOR_UNITS}`);
+  return total;
 }

@@ -61,9 +61,23 @@ export interface PricedItem {
   quantity: number;
 }
 
-/** The `payment.succeeded` event payload. */
+/**
+ * The `payment.succeeded` event payload. `amount` (Stripe's integer in minor units) and `currency`
+ * come together or not at all: the payments companion forwards them from the signed Stripe event;
+ * the NestJS payments service sends only the first three fields.
+ */
 export interface PaymentSucceeded {
   stripePaymentId: string;
   orderId: string;
   receiptUrl: string | null;
+  amount?: number;
+  currency?: string;
+}
+
+/**
+ * A payment as the gateway signals it to the order's workflow: signed with the key the gateway
+ * and the worker share, so a signal from anyone else (the Temporal CLI, the Web UI) never pays.
+ */
+export interface SignedPayment extends PaymentSucceeded {
+  signature: string;
 }

@@ -1,6 +1,6 @@
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { OrderStatus, OrderWithItems, PaymentSession, PaymentSucceeded, RequestedItem } from './types';
+import type { OrderStatus, OrderWithItems, PaymentSession, RequestedItem, SignedPayment } from './types';
 
 /**
  * The OrderWorkflow's API, shared by the workflow and its callers (gateway, CLI, tests): its type
@@ -52,10 +52,16 @@ export interface CarriedOrder {
   windowEndsAt: number;
   /** The checkout was asked to close when the window ended (asked once per order). */
   checkoutAsked: boolean;
+  /** The checkout was found complete: its payment is awaited however late (verified-payments orders). */
+  awaitingCompletedCheckout?: boolean;
 }
 
 export interface PlacementDeadline {
-  /** Epoch ms (the gateway's clock) after which no placement step starts and nothing more is stored. */
+  /**
+   * Epoch ms on the database's clock (the gateway reads it there, the worker's statements compare
+   * with it there) after which no placement step starts and nothing more is stored. Orders started
+   * before this carry the gateway's clock, close enough to the database's under NTP.
+   */
   at: number;
   /** How long the caller waits (ORDER_CREATE_TIMEOUT_MS), named in the answer. */
   callerTimeoutMs: number;
@@ -74,8 +80,12 @@ export const placeOrderUpdate = defineUpdate<PlacedOrder>('placeOrder');
 /** A status change requested by a caller; answers the order after the change. */
 export const changeStatusUpdate = defineUpdate<OrderWithItems, [OrderStatus]>('changeStatus');
 
-/** Raised by the payment subscriber for each `payment.succeeded` event. */
-export const paymentSucceededSignal = defineSignal<[PaymentSucceeded]>('paymentSucceeded');
+/**
+ * Raised by the gateway's payment subscriber for each `payment.succeeded` event, signed with the key
+ * it shares with the worker. Anyone with Temporal access can send this signal: the workflow checks
+ * its shape and the worker its signature before it counts.
+ */
+export const paymentSucceededSignal = defineSignal<[SignedPayment]>('paymentSucceeded');
 
 /** The order's current state, or null while it is being placed or after it was rejected. */
 export const getOrderQuery = defineQuery<OrderWithItems | null>('getOrder');

@@ -2,15 +2,22 @@ import type { JsMsg, NatsConnection } from 'nats';
 import Stripe from 'stripe';
 import { z } from 'zod';
 import type { Logger } from '../logger';
-import { publishEvent, RpcError } from '../nats/nest-transport';
+import { encodeEvent, RpcError } from '../nats/nest-transport';
 import { readEventPayload } from '../nats/validate-payload';
 import type { PaymentStreamSettings } from '../config';
 import { consumePaymentStream, type DurableConsumer } from '../nats/payment-consumer';
-import { REFUND_REQUESTED_SUBJECT, REFUNDED_SUBJECT } from '../nats/subjects';
+import { PAYMENT_STREAM } from '../nats/payment-stream';
+import { REFUND_FAILED_SUBJECT, REFUND_REQUESTED_SUBJECT, REFUNDED_SUBJECT } from '../nats/subjects';
+import { isSignedRefundRequest, signRefundOutcome, type RefundOutcomeFields } from '../security/refund-signature';
 
 /**
- * Acts on `payment.refund.requested` (a payment for a cancelled or already paid order): refunds
- * it with Stripe, once per payment (idempotency key), then announces `payment.refunded`.
+ * Acts on `payment.refund.requested` (a payment for a cancelled or already paid order). It refunds
+ * only a request the worker signed (REFUND_SIGNING_KEY), and only a payment that Stripe says is the
+ * order's own (`metadata.orderId`, which the checkout session puts on the payment intent), once per
+ * payment (idempotency key). Every outcome is stored in the PAYMENTS stream, signed, for the
+ * orders gateway to record: `payment.refunded` {orderId, stripePaymentId, refundId} (refundId
+ * null when Stripe says it was already refunded) or `payment.refund.failed` {orderId,
+ * stripePaymentId, reason}. Only Stripe or NATS being away is retried.
  */
 
 export const REFUND_CONSUMER = 'payments-refunds';
@@ -19,6 +26,7 @@ const refundRequest = z.object({
   orderId: z.string().min(1),
   stripePaymentId: z.string().regex(/^(pi|ch)_[\w-]+$/),
   reason: z.string().optional(),
+  signature: z.string().max(200).optional(),
 });
 
 export type RefundRequestConsumer = DurableConsumer;
@@ -28,10 +36,63 @@ export interface RefundRequestConsumerDeps {
   stripe: Stripe;
   logger: Logger;
   stream: PaymentStreamSettings;
+  /** REFUND_SIGNING_KEY: requests must be signed with it, outcomes are signed with it. */
+  signingKey: string;
+  /**
+   * PAYMENT_VERIFICATION: `stripe` also asks Stripe that the payment is the order's
+   * (`metadata.orderId`) before refunding it; `events` trusts the worker's signed request (the
+   * worker asks only for payments recorded against the order), as stripe-mock remembers nothing.
+   */
+  verification: 'events' | 'stripe';
+  /** How long an outcome's JetStream publish may wait for its acknowledgement. */
+  publishTimeoutMs?: number;
+}
+
+/** Stripe's refusal as recorded: its code (when it gives one) and its message. */
+const stripeFailure = (error: Stripe.errors.StripeError): string => `${error.code ?? error.type}: ${error.message}`;
+
+/** The order a Stripe payment belongs to, by its metadata; a charge falls back to its payment intent. */
+async function ownerOf(stripe: Stripe, stripePaymentId: string): Promise<string | null> {
+  if (stripePaymentId.startsWith('pi_')) {
+    return (await stripe.paymentIntents.retrieve(stripePaymentId)).metadata?.orderId ?? null;
+  }
+  const charge = await stripe.charges.retrieve(stripePaymentId);
+  const own = charge.metadata?.orderId;
+  if (own !== undefined) return own;
+  const intent = charge.payment_intent;
+  if (intent === null) return null;
+  if (typeof intent !== 'string') return intent.metadata?.orderId ?? null;
+  return (await stripe.paymentIntents.retrieve(intent)).metadata?.orderId ?? null;
 }
 
 export async function startRefundRequestConsumer(deps: RefundRequestConsumerDeps): Promise<RefundRequestConsumer> {
-  const { nc, stripe, logger } = deps;
+  const { nc, stripe, logger, signingKey } = deps;
+  const js = nc.jetstream();
+
+  /** Stores the signed outcome in the stream; throws (the request is redelivered) until it is stored. */
+  const announce = async (outcome: RefundOutcomeFields, msgId: string): Promise<void> => {
+    const { kind, ...fields } = outcome;
+    const subject = kind === 'refunded' ? REFUNDED_SUBJECT : REFUND_FAILED_SUBJECT;
+    await js.publish(subject, encodeEvent(subject, { ...fields, signature: signRefundOutcome(outcome, signingKey) }), {
+      msgID: msgId,
+      expect: { streamName: PAYMENT_STREAM },
+      timeout: deps.publishTimeoutMs ?? 5_000,
+    });
+  };
+
+  const refuse = async (
+    msg: JsMsg,
+    request: { orderId: string; stripePaymentId: string },
+    reason: string,
+  ): Promise<void> => {
+    logger.warn({ orderId: request.orderId, stripePaymentId: request.stripePaymentId, reason }, 'refund refused');
+    await announce(
+      { kind: 'failed', orderId: request.orderId, stripePaymentId: request.stripePaymentId, reason },
+      `refund-failed-${request.stripePaymentId}-${msg.seq}`,
+    );
+    msg.ack();
+  };
+
   const refund = async (msg: JsMsg): Promise<void> => {
     let request: z.infer<typeof refundRequest>;
     try {
@@ -43,35 +104,56 @@ export async function startRefundRequestConsumer(deps: RefundRequestConsumerDeps
       msg.term();
       return;
     }
-    const target = request.stripePaymentId.startsWith('pi_')
-      ? { payment_intent: request.stripePaymentId }
-      : { charge: request.stripePaymentId };
+    const { orderId, stripePaymentId } = request;
+    const signed = { orderId, stripePaymentId, reason: request.reason ?? '' };
+    if (!isSignedRefundRequest(signed, request.signature, signingKey)) {
+      await refuse(
+        msg,
+        request,
+        request.signature === undefined
+          ? 'refund request is not signed (REFUND_SIGNING_KEY)'
+          : 'refund request signature is not valid (REFUND_SIGNING_KEY)',
+      );
+      return;
+    }
     try {
-      const created = await stripe.refunds.create(
-        { ...target, metadata: { orderId: request.orderId } },
-        { idempotencyKey: `refund-${request.stripePaymentId}` },
-      );
-      logger.info(
-        { orderId: request.orderId, stripePaymentId: request.stripePaymentId, refundId: created.id },
-        'payment refunded',
-      );
-      publishEvent(nc, REFUNDED_SUBJECT, {
-        orderId: request.orderId,
-        stripePaymentId: request.stripePaymentId,
-        refundId: created.id,
-      });
+      const owner = deps.verification === 'stripe' ? await ownerOf(stripe, stripePaymentId) : orderId;
+      if (owner !== orderId) {
+        await refuse(
+          msg,
+          request,
+          owner === null
+            ? `not_order_payment: Stripe payment ${stripePaymentId} carries no metadata.orderId, so it is not order ${orderId}'s`
+            : `not_order_payment: Stripe payment ${stripePaymentId} belongs to order ${owner}, not ${orderId}`,
+        );
+        return;
+      }
+      const target = stripePaymentId.startsWith('pi_')
+        ? { payment_intent: stripePaymentId }
+        : { charge: stripePaymentId };
+      let refundId: string | null;
+      try {
+        const created = await stripe.refunds.create(
+          { ...target, metadata: { orderId } },
+          { idempotencyKey: `refund-${stripePaymentId}` },
+        );
+        refundId = created.id;
+      } catch (error) {
+        if (!(error instanceof Stripe.errors.StripeInvalidRequestError) || error.code !== 'charge_already_refunded')
+          throw error;
+        // Refunded before (by an operator in the dashboard, or by an earlier attempt): done.
+        refundId = null;
+      }
+      logger.info({ orderId, stripePaymentId, refundId }, 'payment refunded');
+      await announce({ kind: 'refunded', orderId, stripePaymentId, refundId }, `refunded-${stripePaymentId}`);
       msg.ack();
     } catch (error) {
       if (error instanceof Stripe.errors.StripeInvalidRequestError) {
-        // Already refunded, or not refundable: Stripe's answer is final.
-        logger.warn(
-          { orderId: request.orderId, stripePaymentId: request.stripePaymentId, reason: error.message },
-          'refund refused',
-        );
-        msg.ack();
+        // Unknown payment, not refundable...: Stripe's answer is final, and recorded as a failure.
+        await refuse(msg, request, stripeFailure(error));
         return;
       }
-      logger.error({ orderId: request.orderId, reason: (error as Error).message }, 'refund failed; will retry');
+      logger.error({ orderId, reason: (error as Error).message }, 'refund failed; will retry');
       msg.nak(5_000);
     }
   };

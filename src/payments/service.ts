@@ -4,12 +4,13 @@ import type { Config } from '../config';
 import type { Logger } from '../logger';
 import { serveRequests } from '../nats/nest-transport';
 import { ensurePaymentStream } from '../nats/payment-stream';
+import { PAYMENTS_SUBJECTS } from '../nats/subjects';
 import { createPaymentSessionHandler } from './create-session';
 import { expirePaymentSessionHandler } from './expire-session';
 import { startPaymentsHttpServer } from './http-server';
 import { identifyPaymentsHandler } from './identify-payments';
 import { startRefundRequestConsumer } from './refund-request-consumer';
-import { createWebhookHandler } from './webhook';
+import { createWebhookHandler, stripeKeyMode } from './webhook';
 
 export const PAYMENTS_QUEUE_GROUP = 'payments-service';
 
@@ -20,10 +21,11 @@ export interface PaymentsServiceDeps {
   /**
    * payments: its HTTP port (0 picks a free one) and public URL; stripe: the webhook secret and
    * tolerance; subjects: the session requests it answers; paymentStream: the stream it creates or
-   * updates at start-up; nats.requestTimeoutMs: how long the webhook waits for JetStream.
+   * updates (or checks) at start-up; nats.requestTimeoutMs: how long the webhook waits for
+   * JetStream; nats.inboxPrefixes: the reply subjects it answers on.
    */
-  config: Pick<Config, 'payments' | 'stripe' | 'subjects' | 'paymentStream'> & {
-    nats: Pick<Config['nats'], 'requestTimeoutMs'>;
+  config: Pick<Config, 'payments' | 'stripe' | 'subjects' | 'paymentStream' | 'refunds' | 'paymentTrust'> & {
+    nats: Pick<Config['nats'], 'requestTimeoutMs' | 'inboxPrefixes'>;
   };
 }
 
@@ -54,10 +56,12 @@ export async function startPaymentsService({
         publicUrl: config.payments.publicUrl,
       }),
       [config.subjects.expirePaymentSession]: expirePaymentSessionHandler({ stripe, logger }),
-      [config.subjects.identifyPayments]: identifyPaymentsHandler({ stripe, logger }),
+      // This payments service always offers it; the orders side may have turned asking it off.
+      [config.subjects.identifyPayments ?? PAYMENTS_SUBJECTS.identify]: identifyPaymentsHandler({ stripe, logger }),
     },
     PAYMENTS_QUEUE_GROUP,
     logger,
+    config.nats.inboxPrefixes,
   );
   // A round trip, so a request sent after this cannot meet "no responders".
   await nc.flush();
@@ -68,9 +72,18 @@ export async function startPaymentsService({
     webhookSecret: config.stripe.webhookSecret,
     toleranceSeconds: config.stripe.webhookToleranceSeconds,
     publishTimeoutMs: config.nats.requestTimeoutMs,
+    keyMode: stripeKeyMode(config.stripe.secretKey),
     logger,
   });
-  const refunds = await startRefundRequestConsumer({ nc, stripe, logger, stream: config.paymentStream });
+  const refunds = await startRefundRequestConsumer({
+    nc,
+    stripe,
+    logger,
+    stream: config.paymentStream,
+    signingKey: config.refunds.signingKey,
+    verification: config.paymentTrust.verification,
+    publishTimeoutMs: config.nats.requestTimeoutMs,
+  });
   const http = await startPaymentsHttpServer(
     { webhook, logger, isHealthy: () => !nc.isClosed() },
     config.payments.httpPort,

@@ -11,7 +11,8 @@ export interface TestEvent {
   object: 'event';
   api_version: string;
   created: number;
-  livemode: false;
+  /** false: a test-mode event, as these are; true only to check how a live event is treated. */
+  livemode: boolean;
   pending_webhooks: number;
   request: { id: null; idempotency_key: null };
   type: string;

@@ -19,6 +19,11 @@ export interface WebhookDeps {
   toleranceSeconds: number;
   /** How long to wait for JetStream's acknowledgement before answering 503. */
   publishTimeoutMs: number;
+  /**
+   * The mode of the configured Stripe key (stripeKeyMode): an event of the other mode is refused
+   * with 400. Undefined (a key that names no mode, as stripe-mock accepts): not checked.
+   */
+  keyMode: StripeMode | undefined;
   logger: Logger;
 }
 
@@ -39,6 +44,13 @@ const orderIdOf = (metadata: Stripe.Metadata | null | undefined): string | null 
   return typeof orderId === 'string' && orderId.trim() !== '' ? orderId : null;
 };
 
+/** Stripe's amount (integer minor units) and currency, forwarded so the orders service checks them. */
+const amountOf = (
+  amount: number | null | undefined,
+  currency: string | null | undefined,
+): Pick<PaymentSucceeded, 'amount' | 'currency'> =>
+  typeof amount === 'number' && typeof currency === 'string' ? { amount, currency: currency.toLowerCase() } : {};
+
 /** The `payment.succeeded` payload an event stands for, or why it is ignored. */
 export function toPaymentSucceeded(event: Stripe.Event): Mapped {
   switch (event.type) {
@@ -52,7 +64,12 @@ export function toPaymentSucceeded(event: Stripe.Event): Mapped {
       const orderId = orderIdOf(session.metadata);
       if (orderId === null) return { ignored: 'no metadata.orderId' };
       return {
-        payment: { stripePaymentId: idOf(session.payment_intent) ?? session.id, orderId, receiptUrl: null },
+        payment: {
+          stripePaymentId: idOf(session.payment_intent) ?? session.id,
+          orderId,
+          receiptUrl: null,
+          ...amountOf(session.amount_total, session.currency),
+        },
       };
     }
     case 'charge.succeeded': {
@@ -65,12 +82,22 @@ export function toPaymentSucceeded(event: Stripe.Event): Mapped {
           stripePaymentId: idOf(charge.payment_intent) ?? charge.id,
           orderId,
           receiptUrl: charge.receipt_url ?? null,
+          ...amountOf(charge.amount, charge.currency),
         },
       };
     }
     default:
       return { ignored: `event type ${event.type} is not handled` };
   }
+}
+
+export type StripeMode = 'live' | 'test';
+
+/** Whether a Stripe key is a live or a test one (secret `sk_` or restricted `rk_`); undefined when it says neither. */
+export function stripeKeyMode(secretKey: string): StripeMode | undefined {
+  if (/^(sk|rk)_live_/.test(secretKey)) return 'live';
+  if (/^(sk|rk)_test_/.test(secretKey)) return 'test';
+  return undefined;
 }
 
 /** Why a signature was refused, in words that never repeat the header, the secret or the body. */
@@ -96,6 +123,20 @@ export function createWebhookHandler(deps: WebhookDeps): WebhookHandler {
       const reason = refusalReason(error);
       logger.warn({ reason }, 'webhook refused');
       return { status: 400, body: { error: `Webhook refused: ${reason}` } };
+    }
+
+    // A test event under a live key (or the reverse) means a misconfigured endpoint or key: refused
+    // with 400, never a quiet 2xx, so Stripe's dashboard shows the failing endpoint and it gets fixed.
+    const eventMode: StripeMode = event.livemode ? 'live' : 'test';
+    if (deps.keyMode !== undefined && eventMode !== deps.keyMode) {
+      logger.warn(
+        { eventId: event.id, type: event.type, eventMode, keyMode: deps.keyMode },
+        `webhook refused: a ${eventMode}-mode event, but STRIPE_SECRET_KEY is a ${deps.keyMode}-mode key`,
+      );
+      return {
+        status: 400,
+        body: { error: `Webhook refused: a ${eventMode}-mode event sent to a ${deps.keyMode}-mode payments service` },
+      };
     }
 
     const mapped = toPaymentSucceeded(event);

@@ -59,7 +59,9 @@ const createSchema = z
       .nonnegative({ message: 'must not be negative' })
       // numeric(12,2): ten integer digits.
       .max(9_999_999_999.99, { message: 'must be less than 10000000000' })
-      .refine((price) => Math.abs(price * 100 - Math.round(price * 100)) < 1e-6, {
+      // Compared as the two-decimal number itself: price * 100 drifts by more than any tolerance
+      // near the limit (1234567890.12 * 100 is 123456789012.00002).
+      .refine((price) => Number(price.toFixed(2)) === price, {
         message: 'must have at most 2 decimal places',
       }),
   })

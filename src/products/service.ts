@@ -12,8 +12,8 @@ export interface ProductsServiceDeps {
   nc: NatsConnection;
   pool: DatabasePool;
   logger: Logger;
-  /** subjects.validateProducts: the subject orders validate products on. */
-  config: Pick<Config, 'subjects'>;
+  /** subjects.validateProducts: the subject orders validate products on; nats.inboxPrefixes: where it answers. */
+  config: Pick<Config, 'subjects'> & { nats: Pick<Config['nats'], 'inboxPrefixes'> };
 }
 
 export interface ProductsService {
@@ -30,7 +30,7 @@ export async function startProductsService({
   config,
 }: ProductsServiceDeps): Promise<ProductsService> {
   const handlers = createProductHandlers(createProductsRepository(pool), config.subjects.validateProducts);
-  const server = serveRequests(nc, handlers, PRODUCTS_QUEUE_GROUP, logger);
+  const server = serveRequests(nc, handlers, PRODUCTS_QUEUE_GROUP, logger, config.nats.inboxPrefixes);
   // A round trip to the server, so a request sent after this cannot meet "no responders".
   await nc.flush();
   return { subjects: server.subjects, stop: () => server.drain() };

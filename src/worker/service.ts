@@ -1,8 +1,12 @@
 import { Worker, type NativeConnection } from '@temporalio/worker';
 import type { NatsConnection } from 'nats';
 import { createActivities } from '../activities';
+import { createStripePayments } from '../activities/stripe-payments';
 import type { Config } from '../config';
+import { createDeadLettersRepository } from '../db/dead-letters-repository';
 import { createOrdersRepository } from '../db/orders-repository';
+import { createRefundsRepository } from '../db/refunds-repository';
+import { createStripeClient } from '../payments/stripe-client';
 import type { DatabasePool } from '../db/pool';
 import type { Tracing } from '../observability/tracing';
 import { temporalDataConverter } from '../temporal/connection';
@@ -14,7 +18,7 @@ export interface OrderWorkerDeps {
   connection: NativeConnection;
   pool: DatabasePool;
   nats: NatsConnection;
-  config: Pick<Config, 'temporal' | 'subjects' | 'nats'>;
+  config: Pick<Config, 'temporal' | 'subjects' | 'nats' | 'paymentTrust' | 'stripe' | 'refunds'>;
   /** When tracing is on: activity and workflow spans (a prebuilt bundle must be built with tracing on too). */
   tracing?: Tracing;
 }
@@ -43,7 +47,17 @@ export async function startOrderWorker({
     ...(config.temporal.workflowBundle !== undefined
       ? { workflowBundle: { codePath: config.temporal.workflowBundle } }
       : { workflowsPath: WORKFLOWS_PATH, bundlerOptions: WORKFLOW_BUNDLER_OPTIONS }),
-    activities: createActivities({ orders: createOrdersRepository(pool), nats, config }),
+    activities: createActivities({
+      orders: createOrdersRepository(pool),
+      refunds: createRefundsRepository(pool),
+      deadLetters: createDeadLettersRepository(pool),
+      nats,
+      config,
+      // Only a worker that verifies payments with Stripe talks to Stripe (read-only).
+      ...(config.paymentTrust.verification === 'stripe'
+        ? { stripe: createStripePayments(createStripeClient(config.stripe)) }
+        : {}),
+    }),
     dataConverter: temporalDataConverter(config.temporal),
     // Bounded, so memory stays flat however many orders wait for delivery; an evicted order is
     // replayed from its short history when its next message arrives.

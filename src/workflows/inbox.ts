@@ -1,9 +1,9 @@
 import { ApplicationFailure, condition } from '@temporalio/workflow';
-import type { OrderStatus, OrderWithItems, PaymentSucceeded } from '../orders/types';
+import type { OrderStatus, OrderWithItems, SignedPayment } from '../orders/types';
 
 /** A message for a placed order: applied one at a time, in arrival order. */
 export type Message =
-  { kind: 'payment'; payment: PaymentSucceeded } | { kind: 'changeStatus'; status: OrderStatus; reply: Reply };
+  { kind: 'payment'; payment: SignedPayment } | { kind: 'changeStatus'; status: OrderStatus; reply: Reply };
 
 /** The answer to a status change, filled in when the workflow has applied it. */
 interface Reply {
@@ -25,7 +25,7 @@ export class Inbox {
     return this.messages.length > 0;
   }
 
-  postPayment(payment: PaymentSucceeded): void {
+  postPayment(payment: SignedPayment): void {
     this.messages.push({ kind: 'payment', payment });
   }
 

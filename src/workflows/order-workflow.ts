@@ -27,6 +27,7 @@ import { failure } from './failures';
 import { Inbox } from './inbox';
 import { orderWorkflowV1 } from './legacy/order-workflow-v1';
 import { Order } from './order';
+import { paymentSignalProblem } from './payment-signal';
 import { listeningTimeMs, PaymentWindow } from './payment-window';
 
 export type { OrderWorkflowInput, OrderWorkflowResult } from '../orders/workflow-api';
@@ -46,7 +47,15 @@ export const LOCAL_ACTIVITIES_PATCH = 'local-activities';
  */
 export const PLACEMENT_HARDENING_PATCH = 'placement-hardening';
 
-type CodeVersion = 'remote-activities' | 'local-activities' | 'hardened';
+/**
+ * Orders started after this patch believe a payment only once the worker has verified it (signed
+ * by the gateway, this order's, not another order's, the order's amount and currency); a malformed
+ * or foreign signal is dropped, never retried; a checkout found complete waits for its payment
+ * however late it is. Orders started before it keep the commands they started with.
+ */
+export const VERIFIED_PAYMENTS_PATCH = 'verified-payments';
+
+type CodeVersion = 'remote-activities' | 'local-activities' | 'hardened' | 'verified';
 
 /**
  * The code an order started with, newest first. A new order records one patch marker, the newest
@@ -54,6 +63,7 @@ type CodeVersion = 'remote-activities' | 'local-activities' | 'hardened';
  * older history has the marker of its own version, or none.
  */
 function codeVersion(): CodeVersion {
+  if (patched(VERIFIED_PAYMENTS_PATCH)) return 'verified';
   if (patched(PLACEMENT_HARDENING_PATCH)) return 'hardened';
   return patched(LOCAL_ACTIVITIES_PATCH) ? 'local-activities' : 'remote-activities';
 }
@@ -72,9 +82,10 @@ export const UI_STORY_PATCH = 'ui-story';
 export async function OrderWorkflow(input: OrderWorkflowInput): Promise<OrderWorkflowResult> {
   const version = codeVersion();
   if (version === 'remote-activities') return orderWorkflowV1(input);
-  const hardened = version === 'hardened';
+  const verified = version === 'verified';
+  const hardened = verified || version === 'hardened';
 
-  const order = new Order(input, activityProxies(input, hardened), { hardened });
+  const order = new Order(input, activityProxies(input, hardened), { hardened, verified });
   const inbox = new Inbox();
   const notFound = () => failure(FailureType.OrderNotFound, orderNotFoundMessage(input.orderId));
   // Before the handlers: messages buffered for a continued run are validated as they are set.
@@ -86,7 +97,12 @@ export async function OrderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
     await condition(() => order.placementSettled);
     return order.placedOrder();
   });
-  setHandler(paymentSucceededSignal, (payment) => inbox.postPayment(payment));
+  setHandler(paymentSucceededSignal, (payment) => {
+    // Checked before it is queued: a malformed or foreign signal never reaches an activity.
+    const problem = verified ? paymentSignalProblem(payment, input.orderId) : null;
+    if (problem === null) inbox.postPayment(payment);
+    else log.warn('payment signal dropped', { orderId: input.orderId, problem });
+  });
   setHandler(changeStatusUpdate, (status) => inbox.requestStatusChange(status), {
     // Rejected here, a bad request never enters the history. The transition itself is checked
     // in the inbox, against the state after earlier messages have been applied.

@@ -14,7 +14,7 @@ import {
   type OrderWorkflowInput,
   type PlacedOrder,
 } from '../orders/workflow-api';
-import type { OrderStatus, OrderWithItems, PaymentSession, PaymentSucceeded, PricedItem } from '../orders/types';
+import type { OrderStatus, OrderWithItems, PaymentSession, PricedItem, SignedPayment } from '../orders/types';
 import { toMinorUnits } from '../orders/money';
 import type { OrderActivityProxies } from './activity-proxies';
 import { causeMessage, causeType, failure, placementFailure } from './failures';
@@ -36,8 +36,11 @@ export class Order {
   constructor(
     private readonly input: OrderWorkflowInput,
     private readonly activities: OrderActivityProxies,
-    /** False for orders started before the placement-hardening patch: they keep their old steps. */
-    private readonly options: { hardened: boolean },
+    /**
+     * hardened: false for orders started before the placement-hardening patch; verified: false for
+     * orders started before the verified-payments patch. Older orders keep their old steps.
+     */
+    private readonly options: { hardened: boolean; verified: boolean },
   ) {}
 
   get isPlaced(): boolean {
@@ -83,6 +86,22 @@ export class Order {
       if (timedOut(error)) {
         this.rejection = timedOutFailure();
         return;
+      }
+      if (deadline !== undefined && this.options.verified && mayHaveStored(error)) {
+        // An abandoned attempt may still commit before the deadline: once it has passed, whatever
+        // was stored is cancelled, so the caller's "nothing was kept" stays true.
+        const stored = await this.activities
+          .durable('settle placement at its deadline')
+          .settlePlacement({ orderId, deadline: deadline.at });
+        if (stored !== null) {
+          this.publish(stored, 'placed by an abandoned attempt');
+          this.publish(
+            await this.activities.durable('cancel order: placement failed').setOrderStatus(orderId, 'CANCELLED'),
+            'placement failed after an attempt was abandoned',
+          );
+          this.rejection = timedOutFailure();
+          return;
+        }
       }
       const down = causeType(error) === FailureType.DatabaseUnavailable ? 'database' : 'products service';
       this.rejection = placementFailure(error, FailureType.ServiceUnavailable, `The ${down} is unavailable`);
@@ -168,7 +187,8 @@ export class Order {
   }
 
   /** Each Stripe payment once: the first pays a PENDING order, any other is kept and refunded. */
-  async applyPayment(payment: PaymentSucceeded): Promise<void> {
+  async applyPayment(payment: SignedPayment): Promise<void> {
+    if (this.options.verified) return this.applyVerifiedPayment(payment);
     if (this.seenPayments.has(payment.stripePaymentId)) {
       if (this.options.hardened) await this.fillReceipt(payment.stripePaymentId, payment.receiptUrl);
       return;
@@ -207,6 +227,63 @@ export class Order {
       stripePaymentId: payment.stripePaymentId,
       reason: `payment received for a ${status} order`,
     });
+  }
+
+  /**
+   * Each payment once, and only when the worker has verified it: signed by the gateway, this
+   * order's and no other's, of the order's amount and currency. The first verified payment pays a
+   * PENDING order; a mismatched one, or one for an order already paid or closed, is recorded and
+   * refunded; a refused one changes nothing and is not remembered, so the genuine payment under
+   * the same id still counts.
+   */
+  private async applyVerifiedPayment(payment: SignedPayment): Promise<void> {
+    const id = payment.stripePaymentId;
+    if (this.seenPayments.has(id)) return this.acceptReceipt(payment, id);
+    const { status } = this.placed();
+    if (status !== 'PENDING') {
+      // Before refunding a "second" payment: the same one under its other id is not a second one.
+      const same = await this.samePaymentAs(id);
+      if (same !== null) {
+        log.info('payment already seen under another id', { orderId: this.input.orderId, stripePaymentId: id, same });
+        this.seenPayments.add(id);
+        return this.acceptReceipt(payment, same);
+      }
+    }
+    const accepted = await this.activities
+      .durable(`record payment ${id}`)
+      .acceptPayment({ orderId: this.input.orderId, payment, use: { kind: status === 'PENDING' ? 'pay' : 'refund' } });
+    if (accepted.kind !== 'recorded') {
+      if (accepted.kind === 'refused')
+        log.warn('payment refused', { orderId: this.input.orderId, reason: accepted.reason });
+      return;
+    }
+    this.seenPayments.add(id);
+    if (accepted.outcome === 'APPLIED') {
+      this.publish(accepted.order, `paid by ${id}`);
+      return;
+    }
+    const reason =
+      accepted.outcome === 'MISMATCH'
+        ? `payment does not match the order: ${accepted.detail ?? 'amount or currency'}`
+        : `payment received for a ${status} order`;
+    this.publish(accepted.order, `payment ${id}: ${reason}; refund requested`);
+    await this.activities.durable(`request refund of ${id}: ${reason}`).requestRefund({
+      orderId: this.input.orderId,
+      stripePaymentId: id,
+      reason,
+    });
+  }
+
+  /** A later event for the payment that paid this order brings the receipt it lacked (verified first). */
+  private async acceptReceipt(payment: SignedPayment, paidWith: string): Promise<void> {
+    const order = this.placed();
+    if (payment.receiptUrl === null || order.receiptUrl !== null || order.stripeChargeId !== paidWith) return;
+    const accepted = await this.activities
+      .durable(`fill receipt of ${paidWith}`)
+      .acceptPayment({ orderId: this.input.orderId, payment, use: { kind: 'receipt', of: paidWith } });
+    if (accepted.kind === 'refused')
+      log.warn('receipt refused', { orderId: this.input.orderId, reason: accepted.reason });
+    else this.publish(accepted.order, `receipt of ${paidWith} arrived`);
   }
 
   /**
@@ -272,7 +349,9 @@ export class Order {
     const { orderId } = this.input;
     if (this.options.hardened && window.askCheckoutOnce() && (await this.expireCheckout())?.status === 'complete') {
       log.info('payment window ended with the checkout complete; waiting for its payment', { orderId });
-      window.extendForCompletedCheckout(this.input);
+      // The money was taken: its event survives any outage, so it is awaited however late it comes.
+      if (this.options.verified) window.awaitCompletedCheckout();
+      else window.extendForCompletedCheckout(this.input);
       return;
     }
     log.info('payment window ended; cancelling the order', { orderId });
@@ -317,6 +396,12 @@ export class Order {
       ...(order.stripeChargeId ? [{ key: PaymentIdAttribute, value: order.stripeChargeId }] : []),
     ]);
   }
+}
+
+/** False for failures that come before anything is stored (unknown products, bad input). */
+function mayHaveStored(error: unknown): boolean {
+  const type = causeType(error);
+  return type !== FailureType.ProductsNotFound && type !== FailureType.InvalidInput;
 }
 
 /** The order's current details as the Web UI shows them (single-line Temporal markdown each). */

@@ -13,6 +13,8 @@ export class PaymentWindow {
     /** Epoch ms (workflow time). */
     private endsAt: number,
     private checkoutAsked: boolean,
+    /** The checkout was found complete: the window no longer ends (its payment is awaited). */
+    private awaitingCheckout: boolean,
   ) {}
 
   /** Opens at the start of the workflow, or goes on where the previous run left it. */
@@ -20,10 +22,13 @@ export class PaymentWindow {
     return new PaymentWindow(
       carried?.windowEndsAt ?? Date.now() + input.paymentWindowMs,
       carried?.checkoutAsked ?? false,
+      carried?.awaitingCompletedCheckout ?? false,
     );
   }
 
-  get remainingMs(): number {
+  /** Until the window ends; undefined once it no longer ends. */
+  get remainingMs(): number | undefined {
+    if (this.awaitingCheckout) return undefined;
     return Math.max(0, this.endsAt - Date.now());
   }
 
@@ -39,8 +44,20 @@ export class PaymentWindow {
     this.endsAt = Date.now() + (input.checkoutCompletionGraceMs ?? DEFAULT_CHECKOUT_COMPLETION_GRACE_MS);
   }
 
-  carry(): Pick<CarriedOrder, 'windowEndsAt' | 'checkoutAsked'> {
-    return { windowEndsAt: this.endsAt, checkoutAsked: this.checkoutAsked };
+  /**
+   * The customer completed the checkout: the money was taken and its event survives any outage, so
+   * the order waits for it however late it comes (an operator can still cancel, which refunds it).
+   */
+  awaitCompletedCheckout(): void {
+    this.awaitingCheckout = true;
+  }
+
+  carry(): Pick<CarriedOrder, 'windowEndsAt' | 'checkoutAsked' | 'awaitingCompletedCheckout'> {
+    return {
+      windowEndsAt: this.endsAt,
+      checkoutAsked: this.checkoutAsked,
+      ...(this.awaitingCheckout ? { awaitingCompletedCheckout: true } : {}),
+    };
   }
 }
 

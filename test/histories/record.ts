@@ -12,22 +12,27 @@ import path from 'node:path';
 import { WithStartWorkflowOperation, WorkflowContinuedAsNewError } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { changeStatusUpdate, getOrderQuery, ORDER_WORKFLOW_TYPE, orderWorkflowId, paymentSucceededSignal, placeOrderUpdate } from '../../src/orders/workflow-api';
-import { UI_STORY_PATCH, type OrderWorkflow } from '../../src/workflows/order-workflow';
+import { VERIFIED_PAYMENTS_PATCH, type OrderWorkflow } from '../../src/workflows/order-workflow';
 import type { OrderWorkflowInput } from '../../src/orders/workflow-api';
-import type { PaymentSucceeded } from '../../src/orders/types';
+import type { PaymentSucceeded, SignedPayment } from '../../src/orders/types';
+import { EXAMPLE_SECRETS } from '../../src/production-secrets';
+import { signPayment } from '../../src/security/payment-signature';
 import globalSetup, { stopTestServices, TEST_SERVICES_KEY, type TestServices } from '../setup/global-setup';
 import { eventually } from '../support/eventually';
 import { startTestSystem, type TestSystem } from '../support/system';
 import { orderStartMetadata } from '../../src/gateway/workflow-metadata';
 
 /** The newest patch of OrderWorkflow; bump it with the patch so older recordings stay. */
-const RECORDED_VERSION = UI_STORY_PATCH;
+const RECORDED_VERSION = VERIFIED_PAYMENTS_PATCH;
 
 /** A scenario returns its order id, or also earlier runs to record (continue-as-new). */
 type Recorded = string | { orderId: string; earlierRuns: Record<string, string> };
 type Scenario = (system: TestSystem, productId: number) => Promise<Recorded>;
 
-const payment = (orderId: string) => ({ stripePaymentId: `pi_${randomUUID()}`, orderId, receiptUrl: 'https://pay.stripe.com/receipts/r' });
+/** As the gateway signals a payment: signed with the key the test system's gateway and worker share. */
+const sign = (paid: PaymentSucceeded): SignedPayment => signPayment(paid, EXAMPLE_SECRETS.PAYMENT_SIGNING_KEY);
+const payment = (orderId: string, changes: Partial<PaymentSucceeded> = {}): SignedPayment =>
+  sign({ stripePaymentId: `pi_${randomUUID()}`, orderId, receiptUrl: 'https://pay.stripe.com/receipts/r', ...changes });
 
 async function placeOrder(system: TestSystem, productId: number | string): Promise<string> {
   const placed = await system.nest.send<{ order: { id: string } }>('orders.create', { items: [{ productId, quantity: 2 }] });
@@ -85,6 +90,18 @@ const scenarios: Record<string, Scenario> = {
       .catch(() => undefined);
     return orderId;
   },
+  // Only a signed payment of the order's amount pays: an unsigned and a malformed signal are dropped,
+  // a signed one of 0.01 USD is recorded as a mismatch and refunded, then the order's own pays.
+  'unsigned-malformed-and-mismatched-payments': async (system, productId) => {
+    const orderId = await placeOrder(system, productId);
+    const handle = system.temporal.workflow.getHandle(orderWorkflowId(orderId));
+    await handle.signal(paymentSucceededSignal, { stripePaymentId: 'pi_unsigned', orderId, receiptUrl: null } as never);
+    await handle.signal(paymentSucceededSignal, {} as never);
+    await handle.signal(paymentSucceededSignal, payment(orderId, { amount: 1, currency: 'usd' }));
+    await handle.signal(paymentSucceededSignal, payment(orderId, { amount: 2050, currency: 'usd' }));
+    await handle.executeUpdate(changeStatusUpdate, { args: ['DELIVERED'] });
+    return orderId;
+  },
   'cancelled-while-pending': async (system, productId) => {
     const orderId = await placeOrder(system, productId);
     await system.temporal.workflow.getHandle(orderWorkflowId(orderId)).executeUpdate(changeStatusUpdate, { args: ['CANCELLED'] });
@@ -97,7 +114,7 @@ const scenarios: Record<string, Scenario> = {
     await handle.signal(paymentSucceededSignal, payment(orderId));
     await handle.executeUpdate(changeStatusUpdate, { args: ['DELIVERED'] });
     await handle.result();
-    await system.temporal.workflow.signalWithStart<typeof OrderWorkflow, [PaymentSucceeded]>(ORDER_WORKFLOW_TYPE, {
+    await system.temporal.workflow.signalWithStart<typeof OrderWorkflow, [SignedPayment]>(ORDER_WORKFLOW_TYPE, {
       workflowId: orderWorkflowId(orderId),
       taskQueue: system.config.temporal.taskQueue,
       args: [{ ...input(orderId, productId), items: [], resume: true }],
@@ -109,7 +126,7 @@ const scenarios: Record<string, Scenario> = {
   // The payment signal is in the history before placement: it waits in the inbox.
   'payment-overtakes-placement': async (system, productId) => {
     const orderId = randomUUID();
-    await system.temporal.workflow.signalWithStart<typeof OrderWorkflow, [PaymentSucceeded]>(ORDER_WORKFLOW_TYPE, {
+    await system.temporal.workflow.signalWithStart<typeof OrderWorkflow, [SignedPayment]>(ORDER_WORKFLOW_TYPE, {
       workflowId: orderWorkflowId(orderId),
       taskQueue: system.config.temporal.taskQueue,
       args: [input(orderId, productId)],
@@ -136,17 +153,17 @@ const scenarios: Record<string, Scenario> = {
   'payment-under-a-second-id': async (system, productId) => {
     const orderId = await startOrder(system, productId);
     const handle = system.temporal.workflow.getHandle(orderWorkflowId(orderId));
-    await handle.signal(paymentSucceededSignal, { ...payment(orderId), receiptUrl: null });
-    await handle.signal(paymentSucceededSignal, { ...payment(orderId), stripePaymentId: `ch_${randomUUID().replace(/-/g, '')}` });
+    await handle.signal(paymentSucceededSignal, payment(orderId, { receiptUrl: null }));
+    await handle.signal(paymentSucceededSignal, payment(orderId, { stripePaymentId: `ch_${randomUUID().replace(/-/g, '')}` }));
     await handle.executeUpdate(changeStatusUpdate, { args: ['DELIVERED'] });
     return orderId;
   },
   'receipt-from-a-later-event': async (system, productId) => {
     const orderId = await startOrder(system, productId);
     const handle = system.temporal.workflow.getHandle(orderWorkflowId(orderId));
-    const first = { ...payment(orderId), receiptUrl: null };
+    const first = payment(orderId, { receiptUrl: null });
     await handle.signal(paymentSucceededSignal, first);
-    await handle.signal(paymentSucceededSignal, { ...first, receiptUrl: 'https://pay.stripe.com/receipts/later' });
+    await handle.signal(paymentSucceededSignal, sign({ ...first, receiptUrl: 'https://pay.stripe.com/receipts/later' }));
     await handle.executeUpdate(changeStatusUpdate, { args: ['DELIVERED'] });
     return orderId;
   },

@@ -4,11 +4,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { freePort } from '../../dev/infra/ports';
 import { startService } from '../../dev/infra/start-service';
 import type { OrderActivities } from '../../src/activities';
+import { mismatchOf, type PaymentAcceptance, type PaymentRequest } from '../../src/activities/payment-acceptance';
+import { hasValidSignature, signPayment } from '../../src/security/payment-signature';
 import type { PaymentOutcome } from '../../src/db/orders-repository';
 import type { Rejection } from '../../src/orders/errors';
 import { ORDER_WORKFLOW_TYPE, orderWorkflowId, type OrderWorkflowInput } from '../../src/orders/workflow-api';
@@ -20,6 +23,7 @@ import type {
   PaymentSucceeded,
   PricedItem,
   RequestedItem,
+  SignedPayment,
 } from '../../src/orders/types';
 import type { OrderWorkflow } from '../../src/workflows/order-workflow';
 
@@ -38,6 +42,19 @@ export interface StubPeers {
   sessionStatus: (orderId: string) => 'open' | 'complete';
   /** The payment intent behind a Stripe payment id (charge ids map to their payment intent). */
   paymentIntents: Map<string, string>;
+}
+
+/** The key the stub worker checks payment signatures with (the gateway's key in a real system). */
+export const STUB_SIGNING_KEY = 'stub-signing-key-for-the-workflow-tests';
+
+/** A payment as the gateway signals it: signed with the stub worker's key. */
+export function signedPayment(
+  orderId: string,
+  stripePaymentId: string,
+  receiptUrl: string | null = null,
+  money: { amount: number; currency: string } | Record<string, never> = {},
+): SignedPayment {
+  return signPayment({ stripePaymentId, orderId, receiptUrl, ...money }, STUB_SIGNING_KEY);
 }
 
 export function stubPeers(): StubPeers {
@@ -69,7 +86,7 @@ function stubActivities(peers: StubPeers): Partial<OrderActivities> {
   return {
     async placeOrder(request: { orderId: string; currency: string; items: RequestedItem[] }): Promise<OrderWithItems> {
       const existing = peers.orders.get(request.orderId);
-      if (existing) return existing;
+      if (existing) return announce('placeOrder', existing);
       const now = new Date().toISOString();
       const placed: OrderWithItems = {
         id: request.orderId,
@@ -121,6 +138,46 @@ function stubActivities(peers: StubPeers): Partial<OrderActivities> {
             })
           : current;
       return announce('recordPayment', paid);
+    },
+    /** As the worker's: signed with STUB_SIGNING_KEY, this order's, no other order's, the order's amount. */
+    async acceptPayment(request: PaymentRequest): Promise<PaymentAcceptance> {
+      const { payment, orderId, use } = request;
+      const refused = (reason: string): PaymentAcceptance => announce('acceptPayment', { kind: 'refused', reason });
+      if (!hasValidSignature(payment, STUB_SIGNING_KEY)) return refused('not signed by the gateway');
+      if (payment.orderId !== orderId) return refused(`it names order ${payment.orderId}`);
+      const recorded = peers.payments.find((entry) => entry.payment.stripePaymentId === payment.stripePaymentId);
+      if (recorded !== undefined && recorded.payment.orderId !== orderId)
+        return refused('already recorded for another order');
+      const current = order(orderId);
+      if (use.kind === 'receipt') {
+        const filled =
+          current.stripeChargeId === use.of && current.receiptUrl === null && payment.receiptUrl !== null
+            ? update(orderId, { receiptUrl: payment.receiptUrl })
+            : current;
+        return announce('acceptPayment', { kind: 'receipt', order: filled });
+      }
+      const detail = mismatchOf(payment, current);
+      const outcome: PaymentOutcome =
+        recorded?.outcome ?? (detail !== null ? 'MISMATCH' : use.kind === 'pay' ? 'APPLIED' : 'REFUND_REQUESTED');
+      if (recorded === undefined) peers.payments.push({ payment, outcome });
+      const after =
+        outcome === 'APPLIED' && current.status === 'PENDING'
+          ? update(orderId, {
+              status: 'PAID',
+              paid: true,
+              paidAt: new Date().toISOString(),
+              stripeChargeId: payment.stripePaymentId,
+              receiptUrl: payment.receiptUrl,
+            })
+          : current;
+      return announce('acceptPayment', { kind: 'recorded', outcome, detail, order: after });
+    },
+    /** As the worker's: not yet while the deadline is ahead, then what an attempt stored, or null. */
+    async settlePlacement(request: { orderId: string; deadline: number }): Promise<OrderWithItems | null> {
+      if (Date.now() < request.deadline) {
+        throw ApplicationFailure.create({ type: 'ServiceUnavailable', message: 'placement still open' });
+      }
+      return announce('settlePlacement', peers.orders.get(request.orderId) ?? null);
     },
     async fillReceipt(orderId: string, stripePaymentId: string, receiptUrl: string): Promise<OrderWithItems> {
       const current = order(orderId);

@@ -12,6 +12,12 @@ describe('money', () => {
     expect(() => toMinorUnits(Number.NaN, 'usd')).toThrow(RangeError);
   });
 
+  it('refuses a total beyond the integers a number holds exactly, rather than summing it wrong', () => {
+    expect(totalCents([{ priceCents: 3_100_000_000_000_000, quantity: 2 }])).toBe(6_200_000_000_000_000);
+    expect(() => totalCents([{ priceCents: 3_100_000_000_000_000, quantity: 3 }])).toThrow(RangeError);
+    expect(() => totalCents([{ priceCents: 1e19, quantity: 1 }])).toThrow(RangeError);
+  });
+
   it('sums in minor units, so ten lines of 0.10 x 3 are exactly 3.00', () => {
     const lines = Array.from({ length: 10 }, () => ({ priceCents: toMinorUnits(0.1, 'usd'), quantity: 3 }));
     expect(totalCents(lines)).toBe(300);

@@ -1,0 +1,118 @@
+import type { PaymentTrust } from '../config';
+import { REFUSED_PAYMENT_SUBJECT, type DeadLettersRepository } from '../db/dead-letters-repository';
+import type { OrdersRepository } from '../db/orders-repository';
+import { paymentEvents } from '../observability/metrics';
+import { FailureType, orderFailure } from '../orders/errors';
+import { fromMinorUnits, toMinorUnits } from '../orders/money';
+import type { OrderWithItems, PaymentSucceeded, SignedPayment } from '../orders/types';
+import { hasValidSignature } from '../security/payment-signature';
+import type { StripePayments } from './stripe-payments';
+
+/**
+ * The one place a payment is believed (money is trusted only where it is verified): before a
+ * payment signalled to an order changes anything, its signature shows it came through the
+ * gateway's payment path, it names this order, no other order has it, and its amount and currency
+ * (the event's, or Stripe's when the worker verifies with Stripe) are the order's.
+ */
+
+/** What the workflow asks of a payment: pay the PENDING order, record it for a refund, or fill a receipt. */
+export type PaymentUse = { kind: 'pay' } | { kind: 'refund' } | { kind: 'receipt'; of: string };
+
+export interface PaymentRequest {
+  orderId: string;
+  payment: SignedPayment;
+  use: PaymentUse;
+}
+
+export type PaymentAcceptance =
+  /** Recorded against the order; APPLIED paid it, the others are to be refunded. */
+  | {
+      kind: 'recorded';
+      outcome: 'APPLIED' | 'REFUND_REQUESTED' | 'MISMATCH';
+      detail: string | null;
+      order: OrderWithItems;
+    }
+  /** A later event for a payment already recorded brought its receipt. */
+  | { kind: 'receipt'; order: OrderWithItems }
+  /** Not this order's payment, or not from the payment path: nothing was recorded. */
+  | { kind: 'refused'; reason: string };
+
+export interface PaymentAcceptanceDeps {
+  orders: OrdersRepository;
+  /** Where a refused payment is kept for an operator (and `npm run audit` reports it until resolved). */
+  deadLetters: DeadLettersRepository;
+  trust: PaymentTrust;
+  /** Set when trust.verification is `stripe`. */
+  stripe?: StripePayments;
+}
+
+/** Why the payment's amount or currency is not the order's, or null when they match or are absent. */
+export function mismatchOf(payment: PaymentSucceeded, order: OrderWithItems): string | null {
+  if (payment.amount === undefined || payment.currency === undefined) return null;
+  const total = toMinorUnits(order.totalAmount, order.currency);
+  if (payment.amount === total && payment.currency === order.currency) return null;
+  const paid = `${fromMinorUnits(payment.amount, payment.currency)} ${payment.currency.toUpperCase()}`;
+  return `paid ${paid}, the order's total is ${order.totalAmount} ${order.currency.toUpperCase()}`;
+}
+
+export function createPaymentAcceptanceActivities(deps: PaymentAcceptanceDeps) {
+  const { orders, trust } = deps;
+
+  /** Nothing is recorded on the order; the attempt is kept as a dead letter (once per payment and reason). */
+  const refuse = async (request: PaymentRequest, reason: string): Promise<PaymentAcceptance> => {
+    const { signature: _signature, ...payment } = request.payment;
+    await deps.deadLetters.add({
+      subject: REFUSED_PAYMENT_SUBJECT,
+      // Not a stream message: 0 lets the same refusal, repeated by a retried attempt, be kept once.
+      streamSeq: 0,
+      reason: `signalled to order ${request.orderId}: ${reason}`,
+      body: JSON.stringify(payment),
+    });
+    paymentEvents.inc({ outcome: 'refused' });
+    return { kind: 'refused', reason: `payment ${payment.stripePaymentId} refused: ${reason}` };
+  };
+
+  /** The payment as it is believed: Stripe's amount and currency when the worker asks Stripe. */
+  const believed = async (payment: SignedPayment): Promise<PaymentSucceeded | string> => {
+    if (trust.verification === 'events') return payment;
+    if (deps.stripe === undefined) throw new Error('PAYMENT_VERIFICATION=stripe needs a Stripe client');
+    const found = await deps.stripe.findPayment(payment.stripePaymentId);
+    if (found.kind === 'unknown') return 'Stripe knows no such payment';
+    if (found.status !== 'succeeded') return `Stripe says the payment is ${found.status}`;
+    if (found.orderId !== payment.orderId) return `Stripe says it is for order ${found.orderId ?? 'none'}`;
+    if (payment.amount !== undefined && (payment.amount !== found.amount || payment.currency !== found.currency)) {
+      return "the event's amount or currency is not Stripe's";
+    }
+    return { ...payment, amount: found.amount, currency: found.currency };
+  };
+
+  return {
+    async acceptPayment(request: PaymentRequest): Promise<PaymentAcceptance> {
+      const { payment, orderId, use } = request;
+      if (!hasValidSignature(payment, trust.signingKey)) return refuse(request, 'not signed by the gateway');
+      if (payment.orderId !== orderId) return refuse(request, `it names order ${payment.orderId}`);
+      const recorded = await orders.findPayment(payment.stripePaymentId);
+      if (recorded !== null && recorded.orderId !== orderId) {
+        return refuse(request, `already recorded for order ${recorded.orderId}`);
+      }
+      if (use.kind === 'receipt') {
+        if (payment.receiptUrl === null) return refuse(request, 'it carries no receipt');
+        return { kind: 'receipt', order: await orders.fillReceipt(orderId, use.of, payment.receiptUrl) };
+      }
+      const verified = recorded === null ? await believed(payment) : payment;
+      if (typeof verified === 'string') return refuse(request, verified);
+      const order = await orders.findOrder(orderId);
+      if (order === null) throw orderFailure(FailureType.OrderNotFound, `Order ${orderId} is not in the database`);
+      const detail = mismatchOf(verified, order);
+      const wanted = detail !== null ? 'MISMATCH' : use.kind === 'pay' ? 'APPLIED' : 'REFUND_REQUESTED';
+      const after = await orders.recordPayment(verified, wanted, detail);
+      // A retried attempt finds the payment already recorded: its stored outcome is the answer.
+      const stored = recorded ?? (await orders.findPayment(payment.stripePaymentId));
+      if (stored === null || stored.orderId !== orderId) {
+        return refuse(request, `already recorded for order ${stored?.orderId ?? 'unknown'}`);
+      }
+      if (stored.outcome === 'MISMATCH' && recorded === null) paymentEvents.inc({ outcome: 'mismatch' });
+      return { kind: 'recorded', outcome: stored.outcome, detail: stored.detail, order: after };
+    },
+  };
+}

@@ -1,0 +1,224 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { connect, Events, type NatsConnection } from 'nats';
+import { parseConfig, type Config, type PaymentStreamSettings } from '../src/config';
+import { createLogger } from '../src/logger';
+import { connectNats, natsConnectionOptions } from '../src/nats/connection';
+import { ensureDurableConsumer } from '../src/nats/durable-consumer';
+import { encodeEvent, requestPeer, serveRequests } from '../src/nats/nest-transport';
+import { ensurePaymentStream, PAYMENT_STREAM } from '../src/nats/payment-stream';
+import { PAYMENT_STREAM_CONSUMERS, setUpPaymentStream } from '../src/nats/stream-setup';
+import { PAYMENT_SUCCEEDED_SUBJECT, REFUND_REQUESTED_SUBJECT } from '../src/nats/subjects';
+import { REPO_ROOT } from './support/run-command';
+import { startConfiguredNats, type ConfiguredNats } from './security-helpers';
+
+// deploy/nats/nats-server.conf, the NATS of docker-compose.yml: no connection without a password,
+// and each process's user can do what that process does and nothing it must not.
+
+const USERS = {
+  ORDERS_WORKER: 'orders-worker',
+  ORDERS_GATEWAY: 'orders-gateway',
+  PRODUCTS_SERVICE: 'products-service',
+  PAYMENTS_SERVICE: 'payments-service',
+  ORDERS_ADMIN: 'orders-admin',
+} as const;
+type User = keyof typeof USERS;
+
+const passwords = {} as Record<User, string>;
+/** nats-server's environment as docker-compose.yml hands it over: each password in double quotes. */
+const serverEnv: Record<string, string> = {};
+for (const user of Object.keys(USERS) as User[]) {
+  // A leading digit on purpose: unquoted, nats-server would read such a value as a number.
+  passwords[user] = `4${randomBytes(12).toString('hex')}`;
+  serverEnv[`${user}_NATS_PASSWORD`] = `"${passwords[user]}"`;
+}
+
+let dir: string;
+let server: ConfiguredNats;
+const connections: NatsConnection[] = [];
+const settings: PaymentStreamSettings = parseConfig({}).paymentStream;
+/** How the processes run in docker-compose.yml (NODE_ENV=production): they only check the stream. */
+const checkOnly: PaymentStreamSettings = { ...settings, setup: 'check' };
+const logger = createLogger('deploy-nats-test', 'silent');
+
+const natsConfig = (env: Record<string, string>): Config['nats'] => parseConfig({ NATS_URL: server.url, ...env }).nats;
+
+async function connectAs(user: User): Promise<NatsConnection> {
+  const nc = await connectNats(natsConfig({ NATS_USER: USERS[user], NATS_PASSWORD: passwords[user] }), USERS[user]);
+  connections.push(nc);
+  return nc;
+}
+
+/** The error one connection attempt fails with (no retries, which would hide the refusal). */
+async function refusal(env: Record<string, string>): Promise<Error> {
+  const attempt = connect({ ...natsConnectionOptions(natsConfig(env), 'deploy-test'), maxReconnectAttempts: 0 }).then(
+    async (nc) => {
+      await nc.close();
+      throw new Error('connected where a refusal was expected');
+    },
+    (error: unknown) => error as Error,
+  );
+  return Promise.race([
+    attempt,
+    delay(10_000, undefined, { ref: false }).then(() => {
+      throw new Error('neither connected nor refused within 10 s');
+    }),
+  ]);
+}
+
+/** Resolves once the server reports a permissions violation of `operation` on `subject`. */
+async function permissionViolation(
+  nc: NatsConnection,
+  operation: 'publish' | 'subscription',
+  subject: string,
+  action: () => void,
+): Promise<void> {
+  const seen = (async () => {
+    for await (const status of nc.status()) {
+      const context = (status as { permissionContext?: { operation: string; subject: string } }).permissionContext;
+      if (status.type === Events.Error && context?.operation === operation && context.subject === subject) return;
+    }
+  })();
+  action();
+  await nc.flush();
+  await Promise.race([
+    seen,
+    delay(5_000, undefined, { ref: false }).then(() => {
+      throw new Error(`no permissions violation for ${operation} ${subject}`);
+    }),
+  ]);
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'orders-deploy-nats-'));
+  const configFile = path.join(dir, 'nats-server.conf');
+  copyFileSync(path.join(REPO_ROOT, 'deploy/nats/nats-server.conf'), configFile);
+  server = await startConfiguredNats({ dir, name: 'deploy', configFile, env: serverEnv });
+});
+
+afterAll(async () => {
+  await Promise.all(connections.map((nc) => nc.close()));
+  await server?.stop();
+  if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('NATS of docker-compose.yml (deploy/nats/nats-server.conf)', () => {
+  it('refuses a connection without credentials or with a wrong password', async () => {
+    await expect(refusal({})).resolves.toMatchObject({ message: expect.stringMatching(/authorization/i) });
+    await expect(
+      refusal({ NATS_USER: USERS.ORDERS_GATEWAY, NATS_PASSWORD: passwords.ORDERS_WORKER }),
+    ).resolves.toMatchObject({ message: expect.stringMatching(/authorization/i) });
+  });
+
+  it('lets the admin set up the stream and every durable consumer, which each process then finds', async () => {
+    const admin = await connectAs('ORDERS_ADMIN');
+    const result = await setUpPaymentStream(admin, settings);
+    expect(result.stream.action).toBe('created');
+    expect(Object.keys(result.consumers).sort()).toEqual(PAYMENT_STREAM_CONSUMERS.map((spec) => spec.durable).sort());
+
+    const gateway = await connectAs('ORDERS_GATEWAY');
+    const payments = await connectAs('PAYMENTS_SERVICE');
+    const mine: Record<string, NatsConnection> = {
+      'orders-payment-succeeded': gateway,
+      'orders-refund-done': gateway,
+      'orders-refund-failed': gateway,
+      'payments-refunds': payments,
+    };
+    expect(Object.keys(mine).sort()).toEqual(Object.keys(result.consumers).sort());
+    for (const nc of [gateway, payments]) {
+      await expect(ensurePaymentStream(nc, checkOnly)).resolves.toMatchObject({ action: 'unchanged' });
+    }
+    for (const spec of PAYMENT_STREAM_CONSUMERS) {
+      const nc = mine[spec.durable] as NatsConnection;
+      await expect(ensureDurableConsumer(await nc.jetstreamManager(), spec, 'check')).resolves.toMatchObject({
+        action: 'unchanged',
+      });
+    }
+  });
+
+  it('carries a payment from the payments service to the gateway, and a refund request from the worker to payments', async () => {
+    const [payments, gateway, worker] = await Promise.all([
+      connectAs('PAYMENTS_SERVICE'),
+      connectAs('ORDERS_GATEWAY'),
+      connectAs('ORDERS_WORKER'),
+    ]);
+    const orderId = randomUUID();
+    const payment = { orderId, stripePaymentId: `pi_${orderId}`, receiptUrl: null };
+    await payments.jetstream().publish(PAYMENT_SUCCEEDED_SUBJECT, encodeEvent(PAYMENT_SUCCEEDED_SUBJECT, payment));
+    await expect(nextMessage(gateway, 'orders-payment-succeeded', orderId)).resolves.toEqual(payment);
+
+    const refund = { orderId, stripePaymentId: `pi_${orderId}` };
+    await worker.jetstream().publish(REFUND_REQUESTED_SUBJECT, encodeEvent(REFUND_REQUESTED_SUBJECT, refund));
+    await expect(nextMessage(payments, 'payments-refunds', orderId)).resolves.toEqual(refund);
+  });
+
+  it('lets the worker ask the products and payments services, which answer', async () => {
+    const [worker, products, payments] = await Promise.all([
+      connectAs('ORDERS_WORKER'),
+      connectAs('PRODUCTS_SERVICE'),
+      connectAs('PAYMENTS_SERVICE'),
+    ]);
+    const inboxes = parseConfig({}).nats.inboxPrefixes;
+    const servers = [
+      serveRequests(products, { validate_products: async (ids) => ids }, 'products', logger, inboxes),
+      serveRequests(payments, { 'create.payment.session': async () => ({ url: 'u' }) }, 'payments', logger, inboxes),
+    ];
+    try {
+      await Promise.all([products.flush(), payments.flush()]);
+      await expect(requestPeer(worker, 'validate_products', [1, 2], 5_000)).resolves.toEqual([1, 2]);
+      await expect(requestPeer(worker, 'create.payment.session', {}, 5_000)).resolves.toEqual({ url: 'u' });
+    } finally {
+      await Promise.all(servers.map((served) => served.drain()));
+    }
+  });
+
+  it.each(['ORDERS_WORKER', 'ORDERS_GATEWAY', 'PRODUCTS_SERVICE', 'ORDERS_ADMIN'] as const)(
+    'lets only the payments service publish payment.succeeded, not %s',
+    async (user) => {
+      const nc = await connectAs(user);
+      await permissionViolation(nc, 'publish', PAYMENT_SUCCEEDED_SUBJECT, () =>
+        nc.publish(PAYMENT_SUCCEEDED_SUBJECT, encodeEvent(PAYMENT_SUCCEEDED_SUBJECT, { orderId: randomUUID() })),
+      );
+    },
+  );
+
+  it.each(['ORDERS_WORKER', 'ORDERS_GATEWAY', 'PRODUCTS_SERVICE', 'PAYMENTS_SERVICE'] as const)(
+    'refuses %s changing or deleting the stream (only the admin sets it up)',
+    async (user) => {
+      const nc = await connectAs(user);
+      for (const subject of [`$JS.API.STREAM.UPDATE.${PAYMENT_STREAM}`, `$JS.API.STREAM.DELETE.${PAYMENT_STREAM}`]) {
+        await permissionViolation(nc, 'publish', subject, () => nc.publish(subject));
+      }
+    },
+  );
+
+  it('refuses the admin deleting or purging the stream', async () => {
+    const admin = await connectAs('ORDERS_ADMIN');
+    for (const subject of [`$JS.API.STREAM.DELETE.${PAYMENT_STREAM}`, `$JS.API.STREAM.PURGE.${PAYMENT_STREAM}`]) {
+      await permissionViolation(admin, 'publish', subject, () => admin.publish(subject));
+    }
+  });
+
+  it('refuses the gateway reading refund requests, and products publishing anything', async () => {
+    const [gateway, products] = await Promise.all([connectAs('ORDERS_GATEWAY'), connectAs('PRODUCTS_SERVICE')]);
+    await permissionViolation(gateway, 'subscription', REFUND_REQUESTED_SUBJECT, () => {
+      gateway.subscribe(REFUND_REQUESTED_SUBJECT);
+    });
+    await permissionViolation(products, 'publish', 'orders.create', () => products.publish('orders.create'));
+  });
+});
+
+/** The next message of `durable` for `orderId`, read and acknowledged as the consumer's process does. */
+async function nextMessage(nc: NatsConnection, durable: string, orderId: string): Promise<unknown> {
+  const consumer = await nc.jetstream().consumers.get(PAYMENT_STREAM, durable);
+  for (;;) {
+    const msg = await consumer.next({ expires: 5_000 });
+    if (msg === null) throw new Error(`no message for ${orderId} on ${durable}`);
+    const body = msg.json<{ data: { orderId: string } }>();
+    await msg.ackAck();
+    if (body.data.orderId === orderId) return body.data;
+  }
+}

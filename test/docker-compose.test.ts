@@ -1,0 +1,148 @@
+import { randomBytes } from 'node:crypto';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import { parseConfig } from '../src/config';
+import { connectNats } from '../src/nats/connection';
+import { REPO_ROOT } from './support/run-command';
+import { startConfiguredNats, type ConfiguredNats } from './security-helpers';
+
+// docker-compose.yml read as compose reads it (YAML merge keys, ${VAR:?...} from the environment),
+// without Docker: its processes pass the production posture, its ports stay on 127.0.0.1 but the
+// webhook's, no password is written in it, and its NATS users log in to deploy/nats/nats-server.conf.
+
+const { load } = createRequire(__filename)('js-yaml') as { load(text: string): unknown };
+
+interface Service {
+  image?: string;
+  build?: unknown;
+  command?: string[];
+  environment?: Record<string, string>;
+  ports?: string[];
+}
+
+const TEXT = readFileSync(path.join(REPO_ROOT, 'docker-compose.yml'), 'utf8');
+const APP_SERVICES = ['worker', 'gateway', 'products', 'payments', 'migrate', 'nats-setup', 'seed'];
+
+/** Compose's interpolation: ${VAR}, ${VAR:-default}, ${VAR:?error} (a missing one throws), $$. */
+function interpolate(text: string, env: Record<string, string>): string {
+  return text.replace(
+    /\$\$|\$\{([A-Z0-9_]+)(?:(:-|:\?)([^}]*))?\}/g,
+    (match, name: string, op: string, arg: string) => {
+      if (match === '$$') return '$';
+      const value = env[name];
+      if (value !== undefined && value !== '') return value;
+      if (op === ':-') return arg;
+      if (op === ':?') throw new Error(`${name}: ${arg}`);
+      return '';
+    },
+  );
+}
+
+/** Every variable the file asks the environment for with ${VAR:?...}. */
+const required = [...new Set([...TEXT.matchAll(/\$\{([A-Z0-9_]+):\?/g)].map((match) => match[1] as string))].sort();
+
+/** A value for each, letters and digits as the file asks; the Stripe ones shaped like Stripe's. */
+const ENV: Record<string, string> = Object.fromEntries(
+  required.map((name) => [
+    name,
+    name === 'STRIPE_SECRET_KEY'
+      ? `sk_test_${randomBytes(12).toString('hex')}`
+      : `${randomBytes(1)[0]! % 10}${randomBytes(20).toString('hex')}`,
+  ]),
+);
+
+function services(env: Record<string, string>): Record<string, Service> {
+  const doc = load(interpolate(TEXT, env)) as { services: Record<string, Service> };
+  return doc.services;
+}
+
+/** The Dockerfile's runtime ENV lines, which every app container starts with. */
+const IMAGE_ENV: Record<string, string> = Object.fromEntries(
+  [
+    ...readFileSync(path.join(REPO_ROOT, 'Dockerfile'), 'utf8')
+      .split(/^FROM .* AS runtime$/m)[1]!
+      .matchAll(/^ENV (\w+)=(\S+)$/gm),
+  ].map((match) => [match[1] as string, match[2] as string]),
+);
+
+describe('docker-compose.yml', () => {
+  it('asks the environment for every password and secret, naming what is missing', () => {
+    expect(required).toEqual(
+      expect.arrayContaining([
+        'POSTGRES_PASSWORD',
+        'ORDERS_DB_PASSWORD',
+        'ORDERS_GATEWAY_NATS_PASSWORD',
+        'ORDERS_WORKER_NATS_PASSWORD',
+        'PRODUCTS_SERVICE_NATS_PASSWORD',
+        'PAYMENTS_SERVICE_NATS_PASSWORD',
+        'ORDERS_ADMIN_NATS_PASSWORD',
+        'STRIPE_SECRET_KEY',
+        'STRIPE_WEBHOOK_SECRET',
+      ]),
+    );
+    const { POSTGRES_PASSWORD: _missing, ...withoutOne } = ENV;
+    expect(() => services(withoutOne)).toThrow(/^POSTGRES_PASSWORD: set POSTGRES_PASSWORD/);
+    // No password is written in the file itself.
+    expect(TEXT).not.toMatch(
+      /postgres:postgres|POSTGRES_PASSWORD: postgres|SQL_PASSWORD: postgres|POSTGRES_PWD: postgres/,
+    );
+  });
+
+  it('publishes every port on 127.0.0.1 only, except the payments webhook', () => {
+    const published = Object.entries(services(ENV)).flatMap(([name, service]) =>
+      (service.ports ?? []).map((port) => `${name} ${port}`),
+    );
+    expect(published.length).toBeGreaterThan(5);
+    expect(published.filter((entry) => !/ 127\.0\.0\.1:\d+:\d+$/.test(entry))).toEqual(['payments 3003:3003']);
+  });
+
+  it.each(APP_SERVICES)('gives %s a configuration the production posture accepts', (name) => {
+    const service = services(ENV)[name] as Service;
+    expect(service.image).toBe('orders-service:local');
+    const env = { ...IMAGE_ENV, ...service.environment };
+    expect(env.NODE_ENV).toBe('production');
+    const config = parseConfig(env);
+    expect(config.temporal.privateNetwork).toBe(true);
+    expect(config.nats.user).toEqual(expect.any(String));
+    expect(new URL(config.databaseUrl).username).toBe('orders_service');
+  });
+
+  describe('its NATS', () => {
+    let dir: string;
+    let server: ConfiguredNats;
+
+    beforeAll(async () => {
+      dir = mkdtempSync(path.join(os.tmpdir(), 'orders-compose-nats-'));
+      const nats = services(ENV).nats as Service;
+      const configFile = path.join(dir, 'orders.conf');
+      // The file the nats service mounts, with the environment the nats service gets.
+      const mount = (nats as { volumes?: string[] }).volumes?.find((volume) =>
+        volume.endsWith(':/etc/nats/orders.conf:ro'),
+      );
+      expect(mount).toBe('./deploy/nats/nats-server.conf:/etc/nats/orders.conf:ro');
+      expect(nats.command?.slice(0, 2)).toEqual(['-c', '/etc/nats/orders.conf']);
+      copyFileSync(path.join(REPO_ROOT, 'deploy/nats/nats-server.conf'), configFile);
+      server = await startConfiguredNats({ dir, name: 'compose', configFile, env: nats.environment ?? {} });
+    });
+
+    afterAll(async () => {
+      await server?.stop();
+      if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+    });
+
+    it.each(APP_SERVICES)('lets %s log in with its NATS user', async (name) => {
+      const service = services(ENV)[name] as Service;
+      const config = parseConfig({ ...IMAGE_ENV, ...service.environment, NATS_URL: server.url });
+      const nc = await connectNats(config.nats, `compose-${name}`);
+      await nc.flush();
+      await nc.close();
+    });
+
+    it('refuses a connection without credentials', async () => {
+      const config = parseConfig({ NATS_URL: server.url });
+      await expect(connectNats(config.nats, 'compose-anonymous')).rejects.toThrow(/authorization/i);
+    });
+  });
+});
