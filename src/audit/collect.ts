@@ -98,7 +98,12 @@ async function readDatabase(pool: DatabasePool) {
     }),
     unresolvedDeadLetters: deadLetters
       .filter((row) => !row.resolved)
-      .map((row) => ({ id: row.id, streamSeq: row.stream_seq, reason: row.reason })),
+      // A refused payment is no stream message: no sequence to show.
+      .map((row) => ({
+        id: row.id,
+        streamSeq: row.subject === REFUSED_PAYMENT_SUBJECT ? null : row.stream_seq,
+        reason: row.reason,
+      })),
   };
 }
 
