@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { DEFAULT_INBOX_PREFIXES, inboxPrefixProblem } from './nats/reply-subjects';
 import { PAYMENTS_SUBJECTS, PRODUCTS_SUBJECTS } from './nats/subjects';
 import { productionPostureProblems } from './production-posture';
-import { EXAMPLE_SECRETS } from './production-secrets';
+import { EXAMPLE_SECRETS, type ProcessRole } from './production-secrets';
 
 /**
  * The one typed configuration object, parsed once from environment variables at start-up.
@@ -400,7 +400,8 @@ export class ConfigError extends Error {
 }
 
 /** Parses the environment; throws a ConfigError naming every bad variable. */
-export function parseConfig(env: Record<string, string | undefined> = process.env): Config {
+/** Parses the environment of the process `role` (which needs only its own secrets in production). */
+export function parseConfig(env: Record<string, string | undefined> = process.env, role?: ProcessRole): Config {
   const parsed = environmentSchema.safeParse(env);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
@@ -527,7 +528,7 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
   const problems = [
     ...conflictingSettings(e),
     // Every production rule, in one place; the secrets are checked on the raw environment there.
-    ...(e.NODE_ENV === 'production' ? productionPostureProblems(env, config) : []),
+    ...(e.NODE_ENV === 'production' ? productionPostureProblems(env, config, role) : []),
   ];
   if (problems.length > 0) throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
   return config;
@@ -596,9 +597,9 @@ function temporalEncryption(e: ParsedEnvironment): TemporalEncryption | undefine
 }
 
 /** For process entry points: parse or exit with a message naming the bad variables. */
-export function loadConfigOrExit(): Config {
+export function loadConfigOrExit(role?: ProcessRole): Config {
   try {
-    return parseConfig();
+    return parseConfig(process.env, role);
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`${error.message}\n`);

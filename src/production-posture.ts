@@ -1,5 +1,5 @@
 import type { Config } from './config';
-import { productionSecretProblems } from './production-secrets';
+import { productionSecretProblems, SECRETS_OF, type ProcessRole, type SecretVariable } from './production-secrets';
 
 /**
  * What a process refuses to start with in production (NODE_ENV=production): every rule of the
@@ -23,18 +23,31 @@ export const DEFAULT_DATABASE_PASSWORDS: readonly string[] = [
   '...',
 ];
 
-type PostureConfig = Pick<Config, 'nats' | 'databaseUrl' | 'migrationDatabaseUrl' | 'stripe'> & {
+type PostureConfig = Pick<Config, 'nats' | 'databaseUrl' | 'migrationDatabaseUrl' | 'stripe' | 'paymentTrust'> & {
   temporal: Pick<Config['temporal'], 'tls' | 'privateNetwork'>;
 };
 
-/** One line per production rule the configuration breaks; empty when it may start in production. */
-export function productionPostureProblems(env: Record<string, string | undefined>, config: PostureConfig): string[] {
+/**
+ * One line per production rule the configuration breaks; empty when it may start in production.
+ * `role` names the process, which needs only its own secrets; without one, every secret is needed.
+ */
+export function productionPostureProblems(
+  env: Record<string, string | undefined>,
+  config: PostureConfig,
+  role?: ProcessRole,
+): string[] {
+  const verifiesWithStripe = role === 'worker' && config.paymentTrust.verification === 'stripe';
+  const secrets: SecretVariable[] | undefined =
+    role === undefined
+      ? undefined
+      : [...SECRETS_OF[role], ...(verifiesWithStripe ? ['STRIPE_SECRET_KEY' as const] : [])];
+  const talksToStripe = role === undefined || role === 'payments' || verifiesWithStripe;
   return [
     ...natsProblems(config.nats),
     ...databaseProblems(env, config),
-    ...stripeProblems(config.stripe),
+    ...(talksToStripe ? stripeProblems(config.stripe) : []),
     // Checked on the raw environment: a default is the example secret, and must not pass for a real one.
-    ...productionSecretProblems(env),
+    ...productionSecretProblems(env, secrets),
     ...temporalProblems(config.temporal),
   ];
 }

@@ -13,9 +13,28 @@ export const EXAMPLE_SECRETS = {
 
 export type SecretVariable = keyof typeof EXAMPLE_SECRETS;
 
-/** One line per secret that is missing or still the repository's example, naming the variable. */
-export function productionSecretProblems(env: Record<string, string | undefined>): string[] {
-  return (Object.keys(EXAMPLE_SECRETS) as SecretVariable[]).flatMap((name) => {
+/**
+ * Which process reads which secret: each process is given, and requires in production, only its
+ * own, so a compromised products service (say) holds no key that pays, refunds or signs. `tool`:
+ * the one-shot commands (migrate, seed, nats:setup, audit, the CLIs), which need none.
+ */
+export const SECRETS_OF = {
+  gateway: ['PAYMENT_SIGNING_KEY', 'REFUND_SIGNING_KEY'],
+  // STRIPE_SECRET_KEY too when it verifies payments with Stripe (a restricted read-only key is enough).
+  worker: ['PAYMENT_SIGNING_KEY', 'REFUND_SIGNING_KEY'],
+  products: [],
+  payments: ['STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRET', 'REFUND_SIGNING_KEY'],
+  tool: [],
+} as const satisfies Record<string, readonly SecretVariable[]>;
+
+export type ProcessRole = keyof typeof SECRETS_OF;
+
+/** One line per secret of `names` (every one by default) that is missing or still the repository's example. */
+export function productionSecretProblems(
+  env: Record<string, string | undefined>,
+  names: readonly SecretVariable[] = Object.keys(EXAMPLE_SECRETS) as SecretVariable[],
+): string[] {
+  return names.flatMap((name) => {
     const value = env[name];
     if (value === undefined || value.trim() === '') return [`${name}: must be set in production (NODE_ENV=production)`];
     if (value === EXAMPLE_SECRETS[name]) {

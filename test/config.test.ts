@@ -179,7 +179,8 @@ describe('configuration', () => {
     });
 
     it('stops a process that has no webhook secret, naming the variable', async () => {
-      const { code, stderr } = await runScript('src/scripts/migrate.ts', {
+      // The payments service verifies Stripe's webhooks: it needs the secret (other processes do not).
+      const { code, stderr } = await runScript('src/payments/main.ts', {
         env: {
           STRIPE_WEBHOOK_SECRET: undefined,
           NODE_ENV: 'production',

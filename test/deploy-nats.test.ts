@@ -8,7 +8,7 @@ import { parseConfig, type Config, type PaymentStreamSettings } from '../src/con
 import { createLogger } from '../src/logger';
 import { connectNats, natsConnectionOptions } from '../src/nats/connection';
 import { ensureDurableConsumer } from '../src/nats/durable-consumer';
-import { encodeEvent, requestPeer, serveRequests } from '../src/nats/nest-transport';
+import { encodeEvent, encodeJson, requestPeer, serveRequests } from '../src/nats/nest-transport';
 import { ensurePaymentStream, PAYMENT_STREAM } from '../src/nats/payment-stream';
 import { PAYMENT_STREAM_CONSUMERS, setUpPaymentStream } from '../src/nats/stream-setup';
 import { PAYMENT_SUCCEEDED_SUBJECT, REFUND_REQUESTED_SUBJECT } from '../src/nats/subjects';
@@ -192,6 +192,22 @@ describe('NATS of docker-compose.yml (deploy/nats/nats-server.conf)', () => {
       for (const subject of [`$JS.API.STREAM.UPDATE.${PAYMENT_STREAM}`, `$JS.API.STREAM.DELETE.${PAYMENT_STREAM}`]) {
         await permissionViolation(nc, 'publish', subject, () => nc.publish(subject));
       }
+    },
+  );
+
+  it.each(['PRODUCTS_SERVICE', 'PAYMENTS_SERVICE'] as const)(
+    'refuses %s publishing its reply on a JetStream API subject a requester names (no allow_responses)',
+    async (user) => {
+      // A hand-made responder without the service's own check: the server alone must stop it.
+      const responder = await connectAs(user);
+      const subject = { PRODUCTS_SERVICE: 'validate_products', PAYMENTS_SERVICE: 'identify.payments' }[user];
+      responder.subscribe(subject, { callback: (_error, msg) => msg.respond(encodeJson({ answer: 1 })) });
+      await responder.flush();
+      const requester = await connectAs('ORDERS_WORKER');
+      const reply = `$JS.API.STREAM.DELETE.${PAYMENT_STREAM}`;
+      await permissionViolation(responder, 'publish', reply, () =>
+        requester.publish(subject, encodeJson({ pattern: subject, data: {} }), { reply }),
+      );
     },
   );
 

@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { parseConfig } from '../src/config';
+import { EXAMPLE_SECRETS, SECRETS_OF, type ProcessRole, type SecretVariable } from '../src/production-secrets';
 import { connectNats } from '../src/nats/connection';
 import { REPO_ROOT } from './support/run-command';
 import { startConfiguredNats, type ConfiguredNats } from './security-helpers';
@@ -24,6 +25,16 @@ interface Service {
 
 const TEXT = readFileSync(path.join(REPO_ROOT, 'docker-compose.yml'), 'utf8');
 const APP_SERVICES = ['worker', 'gateway', 'products', 'payments', 'migrate', 'nats-setup', 'seed'];
+/** The process each service runs, as its entry point names it to loadConfigOrExit. */
+const ROLES: Record<string, ProcessRole> = {
+  worker: 'worker',
+  gateway: 'gateway',
+  products: 'products',
+  payments: 'payments',
+  migrate: 'tool',
+  'nats-setup': 'tool',
+  seed: 'tool',
+};
 
 /** Compose's interpolation: ${VAR}, ${VAR:-default}, ${VAR:?error} (a missing one throws), $$. */
 function interpolate(text: string, env: Record<string, string>): string {
@@ -49,7 +60,9 @@ const ENV: Record<string, string> = Object.fromEntries(
     name,
     name === 'STRIPE_SECRET_KEY'
       ? `sk_test_${randomBytes(12).toString('hex')}`
-      : `${randomBytes(1)[0]! % 10}${randomBytes(20).toString('hex')}`,
+      : name === 'STRIPE_READ_KEY'
+        ? `rk_test_${randomBytes(12).toString('hex')}`
+        : `${randomBytes(1)[0]! % 10}${randomBytes(20).toString('hex')}`,
   ]),
 );
 
@@ -80,6 +93,9 @@ describe('docker-compose.yml', () => {
         'ORDERS_ADMIN_NATS_PASSWORD',
         'STRIPE_SECRET_KEY',
         'STRIPE_WEBHOOK_SECRET',
+        'STRIPE_READ_KEY',
+        'PAYMENT_SIGNING_KEY',
+        'REFUND_SIGNING_KEY',
       ]),
     );
     const { POSTGRES_PASSWORD: _missing, ...withoutOne } = ENV;
@@ -103,10 +119,18 @@ describe('docker-compose.yml', () => {
     expect(service.image).toBe('orders-service:local');
     const env = { ...IMAGE_ENV, ...service.environment };
     expect(env.NODE_ENV).toBe('production');
-    const config = parseConfig(env);
+    const config = parseConfig(env, ROLES[name]);
     expect(config.temporal.privateNetwork).toBe(true);
     expect(config.nats.user).toEqual(expect.any(String));
     expect(new URL(config.databaseUrl).username).toBe('orders_service');
+  });
+
+  it.each(APP_SERVICES)('gives %s only the secrets its process uses', (name) => {
+    const { environment = {} } = services(ENV)[name] as Service;
+    const given = (Object.keys(EXAMPLE_SECRETS) as SecretVariable[]).filter((secret) => secret in environment);
+    const role = ROLES[name] as ProcessRole;
+    const verifies = role === 'worker' ? ['STRIPE_SECRET_KEY'] : [];
+    expect(given.sort()).toEqual([...SECRETS_OF[role], ...verifies].sort());
   });
 
   describe('its NATS', () => {
@@ -134,7 +158,7 @@ describe('docker-compose.yml', () => {
 
     it.each(APP_SERVICES)('lets %s log in with its NATS user', async (name) => {
       const service = services(ENV)[name] as Service;
-      const config = parseConfig({ ...IMAGE_ENV, ...service.environment, NATS_URL: server.url });
+      const config = parseConfig({ ...IMAGE_ENV, ...service.environment, NATS_URL: server.url }, ROLES[name]);
       const nc = await connectNats(config.nats, `compose-${name}`);
       await nc.flush();
       await nc.close();

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createPaymentAcceptanceActivities } from '../src/activities/payment-acceptance';
+import { MockActivityEnvironment } from '@temporalio/testing';
 import { createStripePayments } from '../src/activities/stripe-payments';
 import { createDeadLettersRepository } from '../src/db/dead-letters-repository';
 import { migrate } from '../src/db/migrate';
@@ -64,11 +65,10 @@ describe('signals from outside the payment path', () => {
     expect(await system.orders.findPaymentIds(order.id)).toEqual([payment.stripePaymentId]);
     expect(await system.client.findOne(other.id)).toMatchObject({ status: 'PENDING', paid: false });
     expect(await system.orders.findPaymentIds(other.id)).toEqual([]);
-    // The one with a made-up signature reached the worker, which refused it and kept it for an
-    // operator; the unsigned, malformed and foreign ones never left the workflow.
-    expect(await resolveRefusedPayments(system.pool, order.id)).toEqual([
-      expect.stringContaining('not signed by the gateway'),
-    ]);
+    // The one with a made-up signature reached the worker, which refused it; it never came through
+    // the payment path, so it is counted, not kept as a dead letter (a flood of them cannot bury the
+    // audit). The unsigned, malformed and foreign ones never left the workflow.
+    expect(await resolveRefusedPayments(system.pool, order.id)).toEqual([]);
   });
 });
 
@@ -128,6 +128,8 @@ describe('one payment id pays one order', () => {
 describe('PAYMENT_VERIFICATION=stripe: the worker believes Stripe, not the event', () => {
   let stripe: StripeStandIn;
   let accept: ReturnType<typeof createPaymentAcceptanceActivities>['acceptPayment'];
+  let recordOlder: ReturnType<typeof createPaymentAcceptanceActivities>['recordPayment'];
+  let client: ReturnType<typeof createStripeClient>;
   const key = 'a-signing-key-for-the-stripe-verification-tests';
   // Orders stored here have no workflow: a database of their own (the run's audit would report them).
   let databaseUrl: string;
@@ -140,8 +142,8 @@ describe('PAYMENT_VERIFICATION=stripe: the worker believes Stripe, not the event
     pool = await createDatabasePool(databaseUrl);
     orders = createOrdersRepository(pool);
     stripe = await startStripeStandIn();
-    const client = createStripeClient({ secretKey: 'rk_test_verify', apiBase: stripe.url });
-    ({ acceptPayment: accept } = createPaymentAcceptanceActivities({
+    client = createStripeClient({ secretKey: 'rk_test_verify', apiBase: stripe.url });
+    ({ acceptPayment: accept, recordPayment: recordOlder } = createPaymentAcceptanceActivities({
       orders,
       deadLetters: createDeadLettersRepository(pool),
       trust: { signingKey: key, verification: 'stripe' },
@@ -212,6 +214,19 @@ describe('PAYMENT_VERIFICATION=stripe: the worker believes Stripe, not the event
     expect(await orders.findOrder(orderId)).toMatchObject({ status: 'PENDING' });
   });
 
+  it('refuses a payment Stripe has refunded since (its intent still says succeeded)', async () => {
+    const { orderId, event } = await storedOrder();
+    const payment = event();
+    const charge = `ch_${randomUUID().replace(/-/g, '')}`;
+    stripe.addPayment({ paymentIntent: payment.stripePaymentId, charge, amount: 2000, currency: 'usd', orderId });
+    await client.refunds.create({ payment_intent: payment.stripePaymentId, amount: 500 });
+    expect(await accept(request(orderId, payment))).toEqual({
+      kind: 'refused',
+      reason: expect.stringContaining('Stripe says the payment is refunded'),
+    });
+    expect(await accept(request(orderId, event(charge)))).toMatchObject({ kind: 'refused' });
+  });
+
   it("refuses an event that claims another amount than Stripe's, and records Stripe's short amount as a mismatch", async () => {
     const { orderId, event } = await storedOrder();
     const short = event();
@@ -236,5 +251,35 @@ describe('PAYMENT_VERIFICATION=stripe: the worker believes Stripe, not the event
     const answer = await accept({ orderId, payment: { ...payment, signature: 'v1.forged' }, use: { kind: 'pay' } });
     expect(answer).toMatchObject({ kind: 'refused', reason: expect.stringContaining('not signed by the gateway') });
     expect(stripe.requests().length).toBe(asked);
+  });
+
+  it('checks the payments of orders started before verified payments too (their recordPayment activity)', async () => {
+    const { orderId, event } = await storedOrder();
+    const other = await storedOrder();
+    // Run as the activity of order `orderId`'s workflow, as those orders call it.
+    const asOrder = (id: string) =>
+      new MockActivityEnvironment({ workflowExecution: { workflowId: `order-${id}`, runId: 'r' } });
+    const unsigned = event();
+    stripe.addPayment({ paymentIntent: unsigned.stripePaymentId, amount: 2000, currency: 'usd', orderId });
+    expect(await asOrder(orderId).run(recordOlder, unsigned, 'APPLIED' as const)).toMatchObject({ status: 'PENDING' });
+    // A signed payment naming another order, signalled to this one: neither order changes.
+    const foreign = signPayment(other.event(), key);
+    stripe.addPayment({
+      paymentIntent: foreign.stripePaymentId,
+      amount: 2000,
+      currency: 'usd',
+      orderId: other.orderId,
+    });
+    expect(await asOrder(orderId).run(recordOlder, foreign, 'APPLIED' as const)).toMatchObject({
+      id: orderId,
+      status: 'PENDING',
+    });
+    expect(await orders.findOrder(other.orderId)).toMatchObject({ status: 'PENDING' });
+    expect(await orders.findPayment(foreign.stripePaymentId)).toBeNull();
+    // The genuine one pays.
+    expect(await asOrder(orderId).run(recordOlder, signPayment(unsigned, key), 'APPLIED' as const)).toMatchObject({
+      status: 'PAID',
+      stripeChargeId: unsigned.stripePaymentId,
+    });
   });
 });

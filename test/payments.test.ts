@@ -145,6 +145,8 @@ describe('create.payment.session', () => {
       'line_items[1][quantity]': '1',
       'metadata[orderId]': orderId,
       'payment_intent_data[metadata][orderId]': orderId,
+      // The order's own currency and amount, never a converted one (which would not be the order's).
+      'adaptive_pricing[enabled]': 'false',
       success_url: `${config.payments.publicUrl}/payments/success`,
       cancel_url: `${config.payments.publicUrl}/payments/cancel`,
     });

@@ -1,5 +1,5 @@
 import { ConfigError, parseConfig } from '../src/config';
-import { EXAMPLE_SECRETS } from '../src/production-secrets';
+import { EXAMPLE_SECRETS, type ProcessRole } from '../src/production-secrets';
 import { securedProductionEnv } from './support/production-env';
 import { runCommand, runScript } from './support/run-command';
 
@@ -148,6 +148,41 @@ describe('production posture (NODE_ENV=production)', () => {
       expect(expectOnlyProblem(production({ [name]: EXAMPLE_SECRETS[name] }), name)).toContain(
         "is the repository's example value",
       );
+    });
+  });
+
+  describe('each process needs only its own secrets', () => {
+    const NO_SECRETS = Object.fromEntries(Object.keys(EXAMPLE_SECRETS).map((name) => [name, undefined]));
+    /** The secrets a role is refused for when none is set. */
+    const secretsMissingFor = (role: ProcessRole, changes: Record<string, string | undefined> = {}): string[] => {
+      try {
+        parseConfig(production({ ...NO_SECRETS, ...changes }), role);
+        return [];
+      } catch (error) {
+        if (!(error instanceof ConfigError)) throw error;
+        return [...error.message.matchAll(/^ {2}(\w+): must be set/gm)].map((match) => match[1] as string).sort();
+      }
+    };
+
+    it.each([
+      ['gateway', ['PAYMENT_SIGNING_KEY', 'REFUND_SIGNING_KEY']],
+      ['worker', ['PAYMENT_SIGNING_KEY', 'REFUND_SIGNING_KEY', 'STRIPE_SECRET_KEY']],
+      ['products', []],
+      ['payments', ['REFUND_SIGNING_KEY', 'STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRET']],
+      ['tool', []],
+    ] as const)('%s: %j', (role, secrets) => {
+      expect(secretsMissingFor(role)).toEqual([...secrets].sort());
+    });
+
+    it('asks the worker for no Stripe key when it trusts the events (PAYMENT_VERIFICATION=events)', () => {
+      expect(secretsMissingFor('worker', { PAYMENT_VERIFICATION: 'events' })).toEqual([
+        'PAYMENT_SIGNING_KEY',
+        'REFUND_SIGNING_KEY',
+      ]);
+    });
+
+    it('asks for every secret when no process is named (npm start runs them all)', () => {
+      expect(secretsMissingFor(undefined as unknown as ProcessRole)).toEqual(Object.keys(EXAMPLE_SECRETS).sort());
     });
   });
 

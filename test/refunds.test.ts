@@ -36,7 +36,7 @@ let pool: DatabasePool;
 let stripe: StripeStandIn;
 let consumer: RefundRequestConsumer;
 let outcomes: RefundOutcomeSubscriber;
-let requestRefund: (request: RefundRequest) => Promise<void>;
+let requestRefund: (request: RefundRequest) => Promise<boolean>;
 const refunds = () => createRefundsRepository(pool);
 const orderIds: string[] = [];
 
@@ -155,27 +155,27 @@ it('refunds the order’s own payment once, and records it done with Stripe’s 
   expect(calls.indexOf(`GET /v1/payment_intents/${payment.stripePaymentId}`)).toBeGreaterThanOrEqual(0);
 });
 
-it('refunds nothing for an unsigned request or one signed with another key, and records it failed', async () => {
+it('refunds nothing for an unsigned request or one signed with another key, and announces no outcome for it', async () => {
   const unsigned = await paidCancelledOrder();
   const forged = await paidCancelledOrder();
+  const genuine = await paidCancelledOrder();
   await refunds().request(unsigned);
   await refunds().request(forged);
   const { charge: _unsignedCharge, ...unsignedRequest } = unsigned;
   const { charge: _forgedCharge, ...forgedRequest } = forged;
+  const { charge: _genuineCharge, ...genuineRequest } = genuine;
   await publishRequest(unsignedRequest);
   await publishRequest({
     ...forgedRequest,
     signature: signRefundRequest(forgedRequest, 'someone else’s key, at least 32 characters long'),
   });
-
-  await expect(settled(unsigned.stripePaymentId)).resolves.toMatchObject({
-    status: 'failed',
-    failure: 'refund request is not signed (REFUND_SIGNING_KEY)',
-  });
-  await expect(settled(forged.stripePaymentId)).resolves.toMatchObject({
-    status: 'failed',
-    failure: 'refund request signature is not valid (REFUND_SIGNING_KEY)',
-  });
+  // The worker's own request, after them in the stream: once it is done, they have been handled.
+  await requestRefund(genuineRequest);
+  await expect(settled(genuine.stripePaymentId)).resolves.toMatchObject({ status: 'done' });
+  // Before the fix a signed "failed" outcome was announced for anyone's request, so whoever could
+  // publish a request could mark a genuine refund owed as failed.
+  await expect(refunds().find(unsigned.stripePaymentId)).resolves.toMatchObject({ status: 'requested' });
+  await expect(refunds().find(forged.stripePaymentId)).resolves.toMatchObject({ status: 'requested' });
   expect(stripeRefundsOf(unsigned.stripePaymentId)).toEqual([]);
   expect(stripeRefundsOf(forged.stripePaymentId)).toEqual([]);
 });

@@ -1,6 +1,7 @@
+import { Context, log } from '@temporalio/activity';
 import type { PaymentTrust } from '../config';
 import { REFUSED_PAYMENT_SUBJECT, type DeadLettersRepository } from '../db/dead-letters-repository';
-import type { OrdersRepository } from '../db/orders-repository';
+import type { OrdersRepository, PaymentOutcome } from '../db/orders-repository';
 import { paymentEvents } from '../observability/metrics';
 import { FailureType, orderFailure } from '../orders/errors';
 import { fromMinorUnits, toMinorUnits } from '../orders/money';
@@ -16,7 +17,12 @@ import type { StripePayments } from './stripe-payments';
  */
 
 /** What the workflow asks of a payment: pay the PENDING order, record it for a refund, or fill a receipt. */
-export type PaymentUse = { kind: 'pay' } | { kind: 'refund' } | { kind: 'receipt'; of: string };
+export type PaymentUse =
+  | { kind: 'pay' }
+  | { kind: 'refund' }
+  | { kind: 'receipt'; of: string }
+  /** Verify only, recording nothing: before a payment for an order already paid or closed is looked into. */
+  | { kind: 'check' };
 
 export interface PaymentRequest {
   orderId: string;
@@ -34,6 +40,8 @@ export type PaymentAcceptance =
     }
   /** A later event for a payment already recorded brought its receipt. */
   | { kind: 'receipt'; order: OrderWithItems }
+  /** Checked only (use `check`): it may be looked into; nothing was recorded. */
+  | { kind: 'verified' }
   /** Not this order's payment, or not from the payment path: nothing was recorded. */
   | { kind: 'refused'; reason: string };
 
@@ -58,22 +66,33 @@ export function mismatchOf(payment: PaymentSucceeded, order: OrderWithItems): st
 export function createPaymentAcceptanceActivities(deps: PaymentAcceptanceDeps) {
   const { orders, trust } = deps;
 
-  /** Nothing is recorded on the order; the attempt is kept as a dead letter (once per payment and reason). */
-  const refuse = async (request: PaymentRequest, reason: string): Promise<PaymentAcceptance> => {
+  /**
+   * Nothing is recorded on the order. A payment the gateway signed (it came through the payment
+   * path) is kept as a dead letter for an operator, once per payment and reason; an unsigned one
+   * never came from the stream, so it is only logged by the workflow and counted here, and a flood
+   * of them cannot bury the audit.
+   */
+  const refuse = async (
+    request: { orderId: string; payment: MaybeSigned },
+    reason: string,
+    signed = true,
+  ): Promise<Refused> => {
     const { signature: _signature, ...payment } = request.payment;
-    await deps.deadLetters.add({
-      subject: REFUSED_PAYMENT_SUBJECT,
-      // Not a stream message: 0 lets the same refusal, repeated by a retried attempt, be kept once.
-      streamSeq: 0,
-      reason: `signalled to order ${request.orderId}: ${reason}`,
-      body: JSON.stringify(payment),
-    });
-    paymentEvents.inc({ outcome: 'refused' });
+    if (signed) {
+      await deps.deadLetters.add({
+        subject: REFUSED_PAYMENT_SUBJECT,
+        // Not a stream message: 0 lets the same refusal, repeated by a retried attempt, be kept once.
+        streamSeq: 0,
+        reason: `signalled to order ${request.orderId}: ${reason}`,
+        body: JSON.stringify(payment),
+      });
+    }
+    paymentEvents.inc({ outcome: signed ? 'refused' : 'unsigned' });
     return { kind: 'refused', reason: `payment ${payment.stripePaymentId} refused: ${reason}` };
   };
 
   /** The payment as it is believed: Stripe's amount and currency when the worker asks Stripe. */
-  const believed = async (payment: SignedPayment): Promise<PaymentSucceeded | string> => {
+  const believed = async (payment: PaymentSucceeded): Promise<PaymentSucceeded | string> => {
     if (trust.verification === 'events') return payment;
     if (deps.stripe === undefined) throw new Error('PAYMENT_VERIFICATION=stripe needs a Stripe client');
     const found = await deps.stripe.findPayment(payment.stripePaymentId);
@@ -86,26 +105,53 @@ export function createPaymentAcceptanceActivities(deps: PaymentAcceptanceDeps) {
     return { ...payment, amount: found.amount, currency: found.currency };
   };
 
+  /**
+   * Signed by the gateway, naming `orderId`, recorded for no other order, and (unless already
+   * recorded for this one) believed: the payment as believed, or the refusal.
+   */
+  const verify = async (request: {
+    orderId: string;
+    payment: MaybeSigned;
+  }): Promise<{ payment: PaymentSucceeded; recorded: RecordedPayment | null } | Refused> => {
+    const { payment, orderId } = request;
+    if (!hasValidSignature(payment, trust.signingKey)) return refuse(request, 'not signed by the gateway', false);
+    if (payment.orderId !== orderId) return refuse(request, `it names order ${payment.orderId}`);
+    const recorded = await orders.findPayment(payment.stripePaymentId);
+    if (recorded !== null && recorded.orderId !== orderId) {
+      return refuse(request, `already recorded for order ${recorded.orderId}`);
+    }
+    const verified = recorded === null ? await believed(payment) : payment;
+    if (typeof verified === 'string') return refuse(request, verified);
+    return { payment: verified, recorded };
+  };
+
+  const requireOrder = async (orderId: string): Promise<OrderWithItems> => {
+    const order = await orders.findOrder(orderId);
+    if (order === null) throw orderFailure(FailureType.OrderNotFound, `Order ${orderId} is not in the database`);
+    return order;
+  };
+
+  /** The order whose workflow runs this activity (`order-<id>`). */
+  const callersOrderId = (): string => {
+    const workflowId = Context.current().info.workflowExecution?.workflowId;
+    if (workflowId === undefined) throw new Error('recordPayment runs only as an activity of an order workflow');
+    return workflowId.replace(/^order-/, '');
+  };
+
   return {
     async acceptPayment(request: PaymentRequest): Promise<PaymentAcceptance> {
-      const { payment, orderId, use } = request;
-      if (!hasValidSignature(payment, trust.signingKey)) return refuse(request, 'not signed by the gateway');
-      if (payment.orderId !== orderId) return refuse(request, `it names order ${payment.orderId}`);
-      const recorded = await orders.findPayment(payment.stripePaymentId);
-      if (recorded !== null && recorded.orderId !== orderId) {
-        return refuse(request, `already recorded for order ${recorded.orderId}`);
-      }
+      const { orderId, use } = request;
+      const verified = await verify(request);
+      if ('kind' in verified) return verified;
+      const { payment, recorded } = verified;
+      if (use.kind === 'check') return { kind: 'verified' };
       if (use.kind === 'receipt') {
         if (payment.receiptUrl === null) return refuse(request, 'it carries no receipt');
         return { kind: 'receipt', order: await orders.fillReceipt(orderId, use.of, payment.receiptUrl) };
       }
-      const verified = recorded === null ? await believed(payment) : payment;
-      if (typeof verified === 'string') return refuse(request, verified);
-      const order = await orders.findOrder(orderId);
-      if (order === null) throw orderFailure(FailureType.OrderNotFound, `Order ${orderId} is not in the database`);
-      const detail = mismatchOf(verified, order);
+      const detail = mismatchOf(payment, await requireOrder(orderId));
       const wanted = detail !== null ? 'MISMATCH' : use.kind === 'pay' ? 'APPLIED' : 'REFUND_REQUESTED';
-      const after = await orders.recordPayment(verified, wanted, detail);
+      const after = await orders.recordPayment(payment, wanted, detail);
       // A retried attempt finds the payment already recorded: its stored outcome is the answer.
       const stored = recorded ?? (await orders.findPayment(payment.stripePaymentId));
       if (stored === null || stored.orderId !== orderId) {
@@ -114,5 +160,27 @@ export function createPaymentAcceptanceActivities(deps: PaymentAcceptanceDeps) {
       if (stored.outcome === 'MISMATCH' && recorded === null) paymentEvents.inc({ outcome: 'mismatch' });
       return { kind: 'recorded', outcome: stored.outcome, detail: stored.detail, order: after };
     },
+
+    /**
+     * `recordPayment` as orders started before the verified-payments patch call it (their commands
+     * are kept, so the name and shapes are too), with the same checks: the order is its caller's
+     * workflow's, not the signal's. A refused payment leaves the order as it is, which those orders
+     * take as "nothing changed"; their refund request then finds no payment to refund.
+     */
+    async recordPayment(payment: MaybeSigned, outcome: PaymentOutcome): Promise<OrderWithItems> {
+      const orderId = callersOrderId();
+      const verified = await verify({ orderId, payment });
+      if ('kind' in verified) {
+        log.warn('payment refused', { orderId, reason: verified.reason });
+        return requireOrder(orderId);
+      }
+      const detail = mismatchOf(verified.payment, await requireOrder(orderId));
+      return orders.recordPayment(verified.payment, detail === null ? outcome : 'MISMATCH', detail);
+    },
   };
 }
+
+type Refused = Extract<PaymentAcceptance, { kind: 'refused' }>;
+/** A signalled payment: signed when it came through the gateway, which the check decides. */
+type MaybeSigned = PaymentSucceeded & { signature?: string };
+type RecordedPayment = NonNullable<Awaited<ReturnType<OrdersRepository['findPayment']>>>;

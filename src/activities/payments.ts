@@ -150,8 +150,10 @@ export function createRefundActivities(deps: RefundActivityDeps) {
      * JetStream has acknowledged it; until then (no stream, NATS away) it fails and the workflow
      * retries it. The message id makes a retried publish land once within the duplicate window.
      */
-    async requestRefund(request: RefundRequest): Promise<void> {
-      await refunds.request(request);
+    async requestRefund(request: RefundRequest): Promise<boolean> {
+      // Only a payment recorded against the order is refunded (an order started before payments
+      // were verified may ask for one its refused signal never recorded): false, nothing requested.
+      if (!(await refunds.request(request))) return false;
       const signed = { ...request, signature: signRefundRequest(request, signingKey) };
       try {
         await js.publish(REFUND_REQUESTED_SUBJECT, encodeEvent(REFUND_REQUESTED_SUBJECT, signed), {
@@ -166,6 +168,7 @@ export function createRefundActivities(deps: RefundActivityDeps) {
         );
       }
       paymentEvents.inc({ outcome: 'refund_requested' });
+      return true;
     },
   };
 }

@@ -1,6 +1,6 @@
 import { FailureType, orderFailure, orderNotFoundMessage, type Rejection } from '../orders/errors';
-import type { NewOrder, OrdersRepository, PaymentOutcome } from '../db/orders-repository';
-import type { OrderStatus, OrderWithItems, PaymentSession, PaymentSucceeded } from '../orders/types';
+import type { NewOrder, OrdersRepository } from '../db/orders-repository';
+import type { OrderStatus, OrderWithItems, PaymentSession } from '../orders/types';
 
 /** The workflow's writes to PostgreSQL; each is idempotent, so a retried activity changes nothing more. */
 export function createPersistenceActivities({ orders }: { orders: OrdersRepository }) {
@@ -22,8 +22,6 @@ export function createPersistenceActivities({ orders }: { orders: OrdersReposito
     persistOrder: (order: NewOrder): Promise<OrderWithItems> => orders.insertOrder(order),
     savePaymentSession: (orderId: string, session: PaymentSession): Promise<void> =>
       orders.savePaymentSession(orderId, session),
-    recordPayment: (payment: PaymentSucceeded, outcome: PaymentOutcome): Promise<OrderWithItems> =>
-      orders.recordPayment(payment, outcome),
     setOrderStatus: (orderId: string, status: OrderStatus): Promise<OrderWithItems> =>
       orders.setStatus(orderId, status),
     fillReceipt: (orderId: string, stripePaymentId: string, receiptUrl: string): Promise<OrderWithItems> =>

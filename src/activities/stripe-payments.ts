@@ -31,12 +31,21 @@ const isMissing = (error: unknown): boolean =>
   error instanceof Stripe.errors.StripeInvalidRequestError &&
   (error.statusCode === 404 || error.code === 'resource_missing');
 
+/** `succeeded` only for a charge whose money is all still there: not refunded in part, not disputed. */
+function chargeStatus(charge: Stripe.Charge): string {
+  if (charge.refunded || charge.amount_refunded > 0) return 'refunded';
+  if (charge.disputed) return 'disputed';
+  return charge.status;
+}
+
 export function createStripePayments(stripe: Stripe): StripePayments {
   const intent = async (id: string): Promise<StripePayment> => {
-    const found = await stripe.paymentIntents.retrieve(id);
+    // Its charge says whether the money was given back since: an intent stays `succeeded` when refunded.
+    const found = await stripe.paymentIntents.retrieve(id, { expand: ['latest_charge'] });
+    const charged = typeof found.latest_charge === 'object' ? found.latest_charge : null;
     return {
       kind: 'found',
-      status: found.status,
+      status: charged === null ? found.status : chargeStatus(charged),
       amount: found.amount_received,
       currency: found.currency,
       orderId: orderIdOf(found.metadata),
@@ -51,7 +60,7 @@ export function createStripePayments(stripe: Stripe): StripePayments {
     const orderId = orderIdOf(found.metadata) ?? (viaIntent?.kind === 'found' ? viaIntent.orderId : null);
     return {
       kind: 'found',
-      status: found.refunded ? 'refunded' : found.status,
+      status: chargeStatus(found),
       amount: found.amount_captured,
       currency: found.currency,
       orderId,

@@ -43,8 +43,12 @@ const toRefund = (row: z.infer<typeof refundRow>): Refund => ({
 });
 
 /** PostgreSQL's foreign_key_violation: the refund names no payment recorded against that order. */
+/** An outcome for a refund recorded against another order: not this order's to settle. */
+class RefundOfAnotherOrder extends Error {}
+
+/** The outcome names a payment not recorded against its order (or a refund of another order's): nothing to settle. */
 export const isUnrecordedPayment = (error: unknown): boolean =>
-  error instanceof ForeignKeyIntegrityConstraintViolationError;
+  error instanceof ForeignKeyIntegrityConstraintViolationError || error instanceof RefundOfAnotherOrder;
 
 export type RefundsRepository = ReturnType<typeof createRefundsRepository>;
 
@@ -55,11 +59,18 @@ export function createRefundsRepository(pool: DatabasePool) {
      * Records that a refund is owed, once per payment (a retried activity changes nothing, and a
      * settled refund stays settled). Throws on a payment not recorded against `orderId`.
      */
-    async request(refund: { orderId: string; stripePaymentId: string; reason: string }): Promise<void> {
+    /** False, recording nothing, when the payment is not recorded against the order (no refund of it is owed). */
+    async request(refund: { orderId: string; stripePaymentId: string; reason: string }): Promise<boolean> {
+      const recorded = await pool.oneFirst(sql.type(z.object({ recorded: z.boolean() }))`
+        SELECT EXISTS (
+          SELECT FROM payments WHERE stripe_payment_id = ${refund.stripePaymentId} AND order_id = ${refund.orderId}
+        ) AS recorded`);
+      if (!recorded) return false;
       await pool.query(sql.unsafe`
         INSERT INTO refunds (stripe_payment_id, order_id, reason)
         VALUES (${refund.stripePaymentId}, ${refund.orderId}, ${refund.reason})
         ON CONFLICT (stripe_payment_id) DO NOTHING`);
+      return true;
     },
 
     /**
@@ -89,7 +100,7 @@ export function createRefundsRepository(pool: DatabasePool) {
       const existing = await pool.one(sql.type(refundRow)`
         SELECT ${columns} FROM refunds WHERE stripe_payment_id = ${outcome.stripePaymentId}`);
       if (existing.order_id !== outcome.orderId) {
-        throw new Error(
+        throw new RefundOfAnotherOrder(
           `refund of ${outcome.stripePaymentId} is recorded for order ${existing.order_id}, not ${outcome.orderId}`,
         );
       }

@@ -14,7 +14,7 @@ import { startGateway } from './service';
 
 /** `npm run gateway`: the orders gateway as a process. */
 async function main(): Promise<void> {
-  const config = loadConfigOrExit();
+  const config = loadConfigOrExit('gateway');
   const logger = createLogger('gateway', config.logLevel);
   const tracing = startTracing(config.tracing, 'orders-gateway');
   const [nats, temporal, pool] = await Promise.all([

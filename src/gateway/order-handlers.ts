@@ -54,9 +54,10 @@ export function placementDeadline(createTimeoutMs: number, now: number): Placeme
 
 /**
  * Orders one idempotencyKey may have tried (each cancelled by an outage before the next): a bound
- * on the lookups a create makes, far above what outages as long as the placement timeout produce.
+ * on the lookups a create makes (three per attempt), above what outages as long as the placement
+ * timeout produce; past it the key answers 409 and the caller uses a new key.
  */
-const MAX_ATTEMPTS_PER_KEY = 100;
+const MAX_ATTEMPTS_PER_KEY = 10;
 
 /** The gateway's request handlers, keyed by primary subject (aliases: ORDER_SUBJECT_ALIASES). */
 export function createOrderHandlers({ temporal, orders, taskQueue, settings, logger }: OrderHandlerDeps) {

@@ -137,6 +137,10 @@ export function createPaymentSessionHandler(deps: CreateSessionDeps) {
           metadata: { orderId: request.orderId },
           // Copied onto the payment so charge events can be matched to the order as well.
           payment_intent_data: { metadata: { orderId: request.orderId } },
+          // The customer pays the order's currency and amount: with Adaptive Pricing Stripe would
+          // charge a converted amount in the customer's currency, which the orders service refunds
+          // as not the order's.
+          adaptive_pricing: { enabled: false },
           success_url: successUrl,
           cancel_url: cancelUrl,
         },

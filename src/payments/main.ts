@@ -10,7 +10,7 @@ import { createStripeClient } from './stripe-client';
 
 /** `npm run payments`: the companion payments service as a process. */
 function main(): void {
-  const config = loadConfigOrExit();
+  const config = loadConfigOrExit('payments');
   const logger = createLogger('payments', config.logLevel);
   const tracing = startTracing(config.tracing, 'orders-payments');
   runMain(logger, async () => {

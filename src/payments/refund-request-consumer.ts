@@ -107,13 +107,18 @@ export async function startRefundRequestConsumer(deps: RefundRequestConsumerDeps
     const { orderId, stripePaymentId } = request;
     const signed = { orderId, stripePaymentId, reason: request.reason ?? '' };
     if (!isSignedRefundRequest(signed, request.signature, signingKey)) {
-      await refuse(
-        msg,
-        request,
-        request.signature === undefined
-          ? 'refund request is not signed (REFUND_SIGNING_KEY)'
-          : 'refund request signature is not valid (REFUND_SIGNING_KEY)',
+      // Not the worker's: nothing is refunded and nothing is announced (a signed "failed" outcome
+      // for anyone's request would let them mark a genuine refund owed as failed).
+      logger.warn(
+        {
+          orderId,
+          stripePaymentId,
+          streamSeq: msg.seq,
+          reason: request.signature === undefined ? 'not signed' : 'signature not valid',
+        },
+        'refund request refused: not signed with REFUND_SIGNING_KEY',
       );
+      msg.term();
       return;
     }
     try {

@@ -10,7 +10,7 @@ import { startProductsService } from './service';
 
 /** `npm run products`: the companion products service as a process. */
 function main(): void {
-  const config = loadConfigOrExit();
+  const config = loadConfigOrExit('products');
   const logger = createLogger('products', config.logLevel);
   const tracing = startTracing(config.tracing, 'orders-products');
   runMain(logger, async () => {

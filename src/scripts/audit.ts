@@ -49,7 +49,7 @@ function graceMs(argv: string[]): number {
 }
 
 async function main(): Promise<number> {
-  const config = loadConfigOrExit();
+  const config = loadConfigOrExit('tool');
   const [pool, temporal, nats] = await Promise.all([
     createDatabasePool(config.databaseUrl),
     connectTemporalClient(config.temporal),

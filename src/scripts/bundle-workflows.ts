@@ -31,7 +31,7 @@ if (require.main === module) {
     process.exit(2);
   }
   // With tracing on (TRACING_ENABLED or an OTLP endpoint), the bundle carries the OpenTelemetry workflow interceptor.
-  bundleWorkflows(path.resolve(file), { tracing: loadConfigOrExit().tracing.enabled }).then(
+  bundleWorkflows(path.resolve(file), { tracing: loadConfigOrExit('tool').tracing.enabled }).then(
     () => process.stdout.write(`workflow bundle written to ${file}\n`),
     (error: unknown) => {
       process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);

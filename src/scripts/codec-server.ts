@@ -10,7 +10,7 @@ import { EncryptionCodec } from '../security/payload-codec';
  * it can read the payloads.
  */
 function main(): void {
-  const config = loadConfigOrExit();
+  const config = loadConfigOrExit('tool');
   const logger = createLogger('codec-server', config.logLevel);
   runMain(logger, async () => {
     if (config.temporal.encryption === undefined) {

@@ -41,7 +41,7 @@ async function main(): Promise<number> {
     return EXIT.ok;
   }
 
-  const config = loadConfigOrExit();
+  const config = loadConfigOrExit('tool');
   // A first connection that fails rejects at once (reconnecting applies to established ones): exit code 3.
   const nats = lazy<NatsConnection>(() => connectNats(config.nats, 'orders-cli'), `NATS at ${config.nats.url}`);
   const temporal = lazy<Client>(() => connectTemporalClient(config.temporal), `Temporal at ${config.temporal.address}`);

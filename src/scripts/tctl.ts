@@ -12,7 +12,7 @@ import { TEMPORAL_CLI } from '../tools/temporal-cli';
  */
 
 async function main(): Promise<number> {
-  const config = loadConfigOrExit();
+  const config = loadConfigOrExit('tool');
   let plan: TctlPlan;
   try {
     plan = translateTctl(process.argv.slice(2), config.temporal);

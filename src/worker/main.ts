@@ -14,7 +14,7 @@ import { startOrderWorker } from './service';
 
 /** `npm run worker`: the Temporal worker as a process. */
 async function main(): Promise<void> {
-  const config = loadConfigOrExit();
+  const config = loadConfigOrExit('worker');
   const logger = createLogger('worker', config.logLevel);
   // Once per process, before any worker or connection exists.
   Runtime.install(temporalRuntimeOptions(logger, config));

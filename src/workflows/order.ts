@@ -241,6 +241,14 @@ export class Order {
     if (this.seenPayments.has(id)) return this.acceptReceipt(payment, id);
     const { status } = this.placed();
     if (status !== 'PENDING') {
+      // Verified first, so a signal from anyone else asks nobody anything and is not remembered.
+      const checked = await this.activities
+        .durable(`check payment ${id}`)
+        .acceptPayment({ orderId: this.input.orderId, payment, use: { kind: 'check' } });
+      if (checked.kind === 'refused') {
+        log.warn('payment refused', { orderId: this.input.orderId, reason: checked.reason });
+        return;
+      }
       // Before refunding a "second" payment: the same one under its other id is not a second one.
       const same = await this.samePaymentAs(id);
       if (same !== null) {
@@ -283,7 +291,7 @@ export class Order {
       .acceptPayment({ orderId: this.input.orderId, payment, use: { kind: 'receipt', of: paidWith } });
     if (accepted.kind === 'refused')
       log.warn('receipt refused', { orderId: this.input.orderId, reason: accepted.reason });
-    else this.publish(accepted.order, `receipt of ${paidWith} arrived`);
+    else if (accepted.kind === 'receipt') this.publish(accepted.order, `receipt of ${paidWith} arrived`);
   }
 
   /**

@@ -120,7 +120,9 @@ it('NATS restart with payment events in the stream: each applied exactly once af
     expect(message.subject).toBe(PAYMENT_SUCCEEDED_SUBJECT);
   }
   await eventually(() => expectLedgerInDatabase(orderIds), 60_000, 500);
-  // The gateway answers requests again and the whole path works.
+  // The gateway answers requests again (once every client has reconnected and resubscribed, which
+  // can take a few seconds on a loaded machine), and then the whole path works.
+  await eventually(() => system.request('orders.find.all', { limit: 1 }), 30_000, 250);
   await placeAndPayOne('nats-after');
   await expectConsistent();
 }, 120_000);

@@ -149,6 +149,7 @@ function stubActivities(peers: StubPeers): Partial<OrderActivities> {
       if (recorded !== undefined && recorded.payment.orderId !== orderId)
         return refused('already recorded for another order');
       const current = order(orderId);
+      if (use.kind === 'check') return announce('acceptPayment', { kind: 'verified' });
       if (use.kind === 'receipt') {
         const filled =
           current.stripeChargeId === use.of && current.receiptUrl === null && payment.receiptUrl !== null
@@ -195,9 +196,10 @@ function stubActivities(peers: StubPeers): Partial<OrderActivities> {
         ),
       );
     },
-    async requestRefund(request: { orderId: string; stripePaymentId: string; reason: string }): Promise<void> {
+    async requestRefund(request: { orderId: string; stripePaymentId: string; reason: string }): Promise<boolean> {
       peers.refunds.push(request);
       announce('requestRefund', request);
+      return true;
     },
     async expirePaymentSession(session: { orderId: string; sessionId: string }) {
       const status = peers.sessionStatus(session.orderId);
