@@ -155,6 +155,21 @@ it('refunds the order’s own payment once, and records it done with Stripe’s 
   expect(calls.indexOf(`GET /v1/payment_intents/${payment.stripePaymentId}`)).toBeGreaterThanOrEqual(0);
 });
 
+it('refunds a payment reported under a py_ id (a non-card payment method), as Stripe names such charges', async () => {
+  const orderId = randomUUID();
+  const id = suffix();
+  orderIds.push(orderId);
+  await pool.query(sql.unsafe`
+    INSERT INTO orders (id, total_cents, total_items, currency, status) VALUES (${orderId}, 2500, 1, 'usd', 'CANCELLED')`);
+  await pool.query(sql.unsafe`
+    INSERT INTO payments (stripe_payment_id, order_id, outcome) VALUES (${`py_${id}`}, ${orderId}, 'REFUND_REQUESTED')`);
+  stripe.addPayment({ paymentIntent: `pi_${id}`, charge: `py_${id}`, amount: 2500, currency: 'usd', orderId });
+  // Before, the request was unreadable (only pi_ and ch_) and stayed owed for ever.
+  await requestRefund({ orderId, stripePaymentId: `py_${id}`, reason: 'payment received for a CANCELLED order' });
+  await expect(settled(`py_${id}`)).resolves.toMatchObject({ status: 'done' });
+  expect(stripeRefundsOf(`pi_${id}`)).toHaveLength(1);
+});
+
 it('refunds nothing for an unsigned request or one signed with another key, and announces no outcome for it', async () => {
   const unsigned = await paidCancelledOrder();
   const forged = await paidCancelledOrder();

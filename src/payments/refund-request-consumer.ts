@@ -24,7 +24,8 @@ export const REFUND_CONSUMER = 'payments-refunds';
 
 const refundRequest = z.object({
   orderId: z.string().min(1),
-  stripePaymentId: z.string().regex(/^(pi|ch)_[\w-]+$/),
+  // A payment intent, or a charge: ch_ for cards, py_ for other payment methods (both Charge objects).
+  stripePaymentId: z.string().regex(/^(pi|ch|py)_[\w-]+$/),
   reason: z.string().optional(),
   signature: z.string().max(200).optional(),
 });
