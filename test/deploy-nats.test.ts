@@ -2,18 +2,17 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
-import { connect, Events, type NatsConnection } from 'nats';
+import type { NatsConnection } from 'nats';
 import { parseConfig, type Config, type PaymentStreamSettings } from '../src/config';
 import { createLogger } from '../src/logger';
-import { connectNats, natsConnectionOptions } from '../src/nats/connection';
+import { connectNats } from '../src/nats/connection';
 import { ensureDurableConsumer } from '../src/nats/durable-consumer';
 import { encodeEvent, encodeJson, requestPeer, serveRequests } from '../src/nats/nest-transport';
 import { ensurePaymentStream, PAYMENT_STREAM } from '../src/nats/payment-stream';
 import { PAYMENT_STREAM_CONSUMERS, setUpPaymentStream } from '../src/nats/stream-setup';
 import { PAYMENT_SUCCEEDED_SUBJECT, REFUND_REQUESTED_SUBJECT } from '../src/nats/subjects';
 import { REPO_ROOT } from './support/run-command';
-import { startConfiguredNats, type ConfiguredNats } from './security-helpers';
+import { natsRefusal, permissionViolation, startConfiguredNats, type ConfiguredNats } from './security-helpers';
 
 // deploy/nats/nats-server.conf, the NATS of docker-compose.yml: no connection without a password,
 // and each process's user can do what that process does and nothing it must not.
@@ -52,45 +51,8 @@ async function connectAs(user: User): Promise<NatsConnection> {
   return nc;
 }
 
-/** The error one connection attempt fails with (no retries, which would hide the refusal). */
-async function refusal(env: Record<string, string>): Promise<Error> {
-  const attempt = connect({ ...natsConnectionOptions(natsConfig(env), 'deploy-test'), maxReconnectAttempts: 0 }).then(
-    async (nc) => {
-      await nc.close();
-      throw new Error('connected where a refusal was expected');
-    },
-    (error: unknown) => error as Error,
-  );
-  return Promise.race([
-    attempt,
-    delay(10_000, undefined, { ref: false }).then(() => {
-      throw new Error('neither connected nor refused within 10 s');
-    }),
-  ]);
-}
-
-/** Resolves once the server reports a permissions violation of `operation` on `subject`. */
-async function permissionViolation(
-  nc: NatsConnection,
-  operation: 'publish' | 'subscription',
-  subject: string,
-  action: () => void,
-): Promise<void> {
-  const seen = (async () => {
-    for await (const status of nc.status()) {
-      const context = (status as { permissionContext?: { operation: string; subject: string } }).permissionContext;
-      if (status.type === Events.Error && context?.operation === operation && context.subject === subject) return;
-    }
-  })();
-  action();
-  await nc.flush();
-  await Promise.race([
-    seen,
-    delay(5_000, undefined, { ref: false }).then(() => {
-      throw new Error(`no permissions violation for ${operation} ${subject}`);
-    }),
-  ]);
-}
+/** The server's refusal of a connection with `env`'s settings. */
+const refusal = (env: Record<string, string>): Promise<Error> => natsRefusal(natsConfig(env), 'deploy-test');
 
 beforeAll(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'orders-deploy-nats-'));

@@ -2,7 +2,11 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import tls from 'node:tls';
+import { connect, Events, type NatsConnection } from 'nats';
+import type { Config } from '../src/config';
+import { natsConnectionOptions } from '../src/nats/connection';
 import { migrate } from '../src/db/migrate';
 import { ensureBinary } from '../dev/infra/binaries';
 import { exitedEarlyError, spawnService, type ManagedProcess } from '../dev/infra/managed-process';
@@ -189,4 +193,45 @@ export function asUser(databaseUrl: string, user: string, password?: string): st
   url.username = encodeURIComponent(user);
   url.password = password === undefined ? '' : encodeURIComponent(password);
   return url.toString();
+}
+
+/** Connects once with `config` and answers the server's refusal (fails if it connects, or hangs 10 s). */
+export async function natsRefusal(config: Config['nats'], name: string): Promise<Error> {
+  // One attempt only: the service's own setting retries for ever, which would hide the refusal.
+  const attempt = connect({ ...natsConnectionOptions(config, name), maxReconnectAttempts: 0, timeout: 3_000 }).then(
+    async (nc) => {
+      await nc.close();
+      throw new Error('connected where a refusal was expected');
+    },
+    (error: unknown) => error as Error,
+  );
+  return Promise.race([
+    attempt,
+    delay(10_000, undefined, { ref: false }).then(() => {
+      throw new Error('neither connected nor refused within 10 s');
+    }),
+  ]);
+}
+
+/** Waits for the server to refuse `action` on `nc` with a permissions violation of `operation` on `subject`. */
+export async function permissionViolation(
+  nc: NatsConnection,
+  operation: 'publish' | 'subscription',
+  subject: string,
+  action: () => void,
+): Promise<void> {
+  const seen = (async () => {
+    for await (const status of nc.status()) {
+      const context = (status as { permissionContext?: { operation: string; subject: string } }).permissionContext;
+      if (status.type === Events.Error && context?.operation === operation && context.subject === subject) return;
+    }
+  })();
+  action();
+  await nc.flush();
+  await Promise.race([
+    seen,
+    delay(5_000, undefined, { ref: false }).then(() => {
+      throw new Error(`no permissions violation for ${operation} ${subject}`);
+    }),
+  ]);
 }

@@ -2,15 +2,14 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
 import type { Client } from '@temporalio/client';
-import { connect, Events, nkeys, type NatsConnection } from 'nats';
+import { nkeys, type NatsConnection } from 'nats';
 import { parseConfig, type Config } from '../src/config';
 import { createDeadLettersRepository } from '../src/db/dead-letters-repository';
 import { createDatabasePool, type DatabasePool } from '../src/db/pool';
 import { startGateway, type Gateway } from '../src/gateway/service';
 import { createLogger } from '../src/logger';
-import { connectNats, natsConnectionOptions } from '../src/nats/connection';
+import { connectNats } from '../src/nats/connection';
 import { encodeEvent, encodeJson, requestPeer, RpcError } from '../src/nats/nest-transport';
 import { PAYMENT_STREAM } from '../src/nats/payment-stream';
 import { PAYMENT_STREAM_CONSUMERS } from '../src/nats/stream-setup';
@@ -18,7 +17,14 @@ import { PAYMENT_SUCCEEDED_SUBJECT } from '../src/nats/subjects';
 import { connectTemporalClient } from '../src/temporal/connection';
 import { eventually } from './support/eventually';
 import { REPO_ROOT, runScript, type CommandResult } from './support/run-command';
-import { makeCertificates, privateDatabase, startConfiguredNats, type ConfiguredNats } from './security-helpers';
+import {
+  makeCertificates,
+  natsRefusal,
+  permissionViolation,
+  privateDatabase,
+  startConfiguredNats,
+  type ConfiguredNats,
+} from './security-helpers';
 
 let dir: string;
 const started: ConfiguredNats[] = [];
@@ -56,27 +62,8 @@ async function roundTrip(config: Config['nats']): Promise<void> {
   }
 }
 
-/** The error a connection attempt with `config` fails with. */
-async function refusal(config: Config['nats']): Promise<Error> {
-  // One attempt only: the service's own setting retries for ever, which would hide the refusal.
-  const attempt = connect({
-    ...natsConnectionOptions(config, 'security-test'),
-    maxReconnectAttempts: 0,
-    timeout: 3_000,
-  }).then(
-    async (nc) => {
-      await nc.close();
-      throw new Error('connected where a refusal was expected');
-    },
-    (error: unknown) => error as Error,
-  );
-  return Promise.race([
-    attempt,
-    delay(10_000, undefined, { ref: false }).then(() => {
-      throw new Error('neither connected nor refused within 10 s');
-    }),
-  ]);
-}
+/** The server's refusal of a connection with `config` (one attempt). */
+const refusal = (config: Config['nats']): Promise<Error> => natsRefusal(config, 'security-test');
 
 describe('NATS credentials from configuration', () => {
   it('user and password: only the right pair is accepted', async () => {
@@ -171,29 +158,6 @@ describe('NATS over TLS with a private CA', () => {
     expect(readFileSync(plain.logFile, 'utf8')).not.toMatch(/authorization violation/i);
   });
 });
-
-/** Waits for the server to refuse `action` on `nc` with a permissions violation on `subject`. */
-async function permissionViolation(
-  nc: NatsConnection,
-  operation: 'publish' | 'subscription',
-  subject: string,
-  action: () => void,
-): Promise<void> {
-  const seen = (async () => {
-    for await (const status of nc.status()) {
-      const context = (status as { permissionContext?: { operation: string; subject: string } }).permissionContext;
-      if (status.type === Events.Error && context?.operation === operation && context.subject === subject) return;
-    }
-  })();
-  action();
-  await nc.flush();
-  await Promise.race([
-    seen,
-    delay(5_000, undefined, { ref: false }).then(() => {
-      throw new Error(`no permissions violation for ${operation} ${subject}`);
-    }),
-  ]);
-}
 
 describe('subject permissions of docs/nats-server.example.conf', () => {
   const passwords: Record<string, string> = {};

@@ -131,6 +131,10 @@ export function createPaymentAcceptanceActivities(deps: PaymentAcceptanceDeps) {
     return order;
   };
 
+  /** mismatchOf against the stored order, read only when the payment carries an amount to compare. */
+  const mismatchWith = async (orderId: string, payment: PaymentSucceeded): Promise<string | null> =>
+    payment.amount === undefined ? null : mismatchOf(payment, await requireOrder(orderId));
+
   /** The order whose workflow runs this activity (`order-<id>`). */
   const callersOrderId = (): string => {
     const workflowId = Context.current().info.workflowExecution?.workflowId;
@@ -149,7 +153,7 @@ export function createPaymentAcceptanceActivities(deps: PaymentAcceptanceDeps) {
         if (payment.receiptUrl === null) return refuse(request, 'it carries no receipt');
         return { kind: 'receipt', order: await orders.fillReceipt(orderId, use.of, payment.receiptUrl) };
       }
-      const detail = mismatchOf(payment, await requireOrder(orderId));
+      const detail = await mismatchWith(orderId, payment);
       const wanted = detail !== null ? 'MISMATCH' : use.kind === 'pay' ? 'APPLIED' : 'REFUND_REQUESTED';
       const after = await orders.recordPayment(payment, wanted, detail);
       // A retried attempt finds the payment already recorded: its stored outcome is the answer.
@@ -174,7 +178,7 @@ export function createPaymentAcceptanceActivities(deps: PaymentAcceptanceDeps) {
         log.warn('payment refused', { orderId, reason: verified.reason });
         return requireOrder(orderId);
       }
-      const detail = mismatchOf(verified.payment, await requireOrder(orderId));
+      const detail = await mismatchWith(orderId, verified.payment);
       return orders.recordPayment(verified.payment, detail === null ? outcome : 'MISMATCH', detail);
     },
   };

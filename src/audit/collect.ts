@@ -9,7 +9,7 @@ import { PAYMENT_SUCCEEDED_SUBJECT } from '../nats/subjects';
 import { ORDER_WORKFLOW_TYPE, OrderStatusAttribute } from '../orders/workflow-api';
 import { ORDER_STATUSES } from '../orders/types';
 import type { AuditSnapshot } from './snapshot';
-import { REFUSED_PAYMENT_SUBJECT } from '../db/dead-letters-repository';
+import { createDeadLettersRepository, REFUSED_PAYMENT_SUBJECT } from '../db/dead-letters-repository';
 
 export interface AuditSources {
   pool: DatabasePool;
@@ -37,14 +37,6 @@ const refundRow = z.object({
   failure: z.string().nullable(),
   requested_at: z.number(),
 });
-const deadLetterRow = z.object({
-  id: z.number(),
-  subject: z.string(),
-  stream_seq: z.number().nullable(),
-  reason: z.string(),
-  body: z.string(),
-  resolved: z.boolean(),
-});
 /** A payment the worker refused (kept as a dead letter by acceptPayment), as `orderId/stripePaymentId`. */
 const refusedPayment = z.object({ orderId: z.string(), stripePaymentId: z.string() });
 const safeJson = (text: string): unknown => {
@@ -63,10 +55,9 @@ async function readDatabase(pool: DatabasePool) {
     pool.any(sql.type(paymentRow)`SELECT stripe_payment_id, order_id, outcome, received_at FROM payments`),
     pool.any(sql.type(refundRow)`
       SELECT stripe_payment_id, order_id, status, failure, requested_at FROM refunds`),
-    pool.any(sql.type(deadLetterRow)`
-      SELECT id, subject, stream_seq, reason, body, resolved_at IS NOT NULL AS resolved
-      FROM payment_dead_letters ORDER BY id`),
+    createDeadLettersRepository(pool).list(Number.MAX_SAFE_INTEGER),
   ]);
+  deadLetters.sort((a, b) => a.id - b.id);
   return {
     orders: orders.map((row) => ({
       id: row.id,
@@ -89,7 +80,7 @@ async function readDatabase(pool: DatabasePool) {
       requestedAt: row.requested_at,
     })),
     deadLetterSeqs: deadLetters.flatMap((row) =>
-      row.stream_seq === null || row.subject === REFUSED_PAYMENT_SUBJECT ? [] : [row.stream_seq],
+      row.streamSeq === null || row.subject === REFUSED_PAYMENT_SUBJECT ? [] : [row.streamSeq],
     ),
     refusedPayments: deadLetters.flatMap((row) => {
       if (row.subject !== REFUSED_PAYMENT_SUBJECT) return [];
@@ -97,11 +88,11 @@ async function readDatabase(pool: DatabasePool) {
       return payment.success ? [`${payment.data.orderId}/${payment.data.stripePaymentId}`] : [];
     }),
     unresolvedDeadLetters: deadLetters
-      .filter((row) => !row.resolved)
+      .filter((row) => row.resolvedAt === null)
       // A refused payment is no stream message: no sequence to show.
       .map((row) => ({
         id: row.id,
-        streamSeq: row.subject === REFUSED_PAYMENT_SUBJECT ? null : row.stream_seq,
+        streamSeq: row.subject === REFUSED_PAYMENT_SUBJECT ? null : row.streamSeq,
         reason: row.reason,
       })),
   };

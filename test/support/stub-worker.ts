@@ -122,23 +122,6 @@ function stubActivities(peers: StubPeers): Partial<OrderActivities> {
     async rejectOrder(orderId: string, _rejection: Rejection): Promise<OrderWithItems> {
       return announce('rejectOrder', update(orderId, { status: 'CANCELLED' }));
     },
-    async recordPayment(payment: PaymentSucceeded, outcome: PaymentOutcome): Promise<OrderWithItems> {
-      if (!peers.payments.some((recorded) => recorded.payment.stripePaymentId === payment.stripePaymentId)) {
-        peers.payments.push({ payment, outcome });
-      }
-      const current = order(payment.orderId);
-      const paid =
-        outcome === 'APPLIED' && current.status === 'PENDING'
-          ? update(payment.orderId, {
-              status: 'PAID',
-              paid: true,
-              paidAt: new Date().toISOString(),
-              stripeChargeId: payment.stripePaymentId,
-              receiptUrl: payment.receiptUrl,
-            })
-          : current;
-      return announce('recordPayment', paid);
-    },
     /** As the worker's: signed with STUB_SIGNING_KEY, this order's, no other order's, the order's amount. */
     async acceptPayment(request: PaymentRequest): Promise<PaymentAcceptance> {
       const { payment, orderId, use } = request;
@@ -179,14 +162,6 @@ function stubActivities(peers: StubPeers): Partial<OrderActivities> {
         throw ApplicationFailure.create({ type: 'ServiceUnavailable', message: 'placement still open' });
       }
       return announce('settlePlacement', peers.orders.get(request.orderId) ?? null);
-    },
-    async fillReceipt(orderId: string, stripePaymentId: string, receiptUrl: string): Promise<OrderWithItems> {
-      const current = order(orderId);
-      const filled =
-        current.stripeChargeId === stripePaymentId && current.receiptUrl === null
-          ? update(orderId, { receiptUrl })
-          : current;
-      return announce('fillReceipt', filled);
     },
     async identifyPayments(stripePaymentIds: string[]): Promise<Record<string, string | null>> {
       return announce(
