@@ -158,8 +158,9 @@ const environmentSchema = z.object({
   ORDER_CREATE_TIMEOUT_MS: positiveMs.default(15_000),
   ORDER_PLACEMENT_TIMEOUT_MS: positiveMs.default(5 * 60 * 1000),
   ORDER_PAYMENT_WINDOW_MS: positiveMs.default(24 * 60 * 60 * 1000),
+  // How often the gateway looks for ended payment windows; 0 turns its sweeper off. At most setTimeout's limit.
+  PAYMENT_WINDOW_SWEEP_MS: z.coerce.number().int().min(0).max(2_147_483_647).default(30_000),
   ORDER_LATE_PAYMENT_GRACE_MS: positiveMs.default(24 * 60 * 60 * 1000),
-  ORDER_CHECKOUT_COMPLETION_GRACE_MS: positiveMs.default(5 * 60 * 1000),
   ORDER_MESSAGES_PER_RUN: z.coerce.number().int().min(1).default(1000),
   ORDER_PAYMENT_CONCURRENCY: z.coerce.number().int().positive().max(1000).default(32),
 
@@ -287,9 +288,9 @@ export interface Config {
     createTimeoutMs: number;
     placementTimeoutMs: number;
     paymentWindowMs: number;
+    /** How often the gateway signals the workflows of PENDING orders whose payment window ended; 0: never. */
+    paymentWindowSweepMs: number;
     latePaymentGraceMs: number;
-    /** After the payment window, how long a complete checkout's payment is awaited before cancelling. */
-    checkoutCompletionGraceMs: number;
     /** Messages an order's workflow run handles before it continues as new (bounds its history). */
     messagesPerRun: number;
     /** `payment.succeeded` events the gateway hands to Temporal at once. */
@@ -491,8 +492,8 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
       createTimeoutMs: e.ORDER_CREATE_TIMEOUT_MS,
       placementTimeoutMs: e.ORDER_PLACEMENT_TIMEOUT_MS,
       paymentWindowMs: e.ORDER_PAYMENT_WINDOW_MS,
+      paymentWindowSweepMs: e.PAYMENT_WINDOW_SWEEP_MS,
       latePaymentGraceMs: e.ORDER_LATE_PAYMENT_GRACE_MS,
-      checkoutCompletionGraceMs: e.ORDER_CHECKOUT_COMPLETION_GRACE_MS,
       messagesPerRun: e.ORDER_MESSAGES_PER_RUN,
       paymentConcurrency: e.ORDER_PAYMENT_CONCURRENCY,
     },

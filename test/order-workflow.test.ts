@@ -6,10 +6,9 @@ import {
   getOrderQuery,
   OrderStatusAttribute,
   paymentSucceededSignal,
+  paymentWindowEndedSignal,
   placeOrderUpdate,
 } from '../src/orders/workflow-api';
-import { orderTimeline } from '../src/cli/timeline';
-import { eventually } from './support/eventually';
 import { signPayment } from '../src/security/payment-signature';
 import { signedPayment, startStubWorker, stubPeers, type StubPeers, type StubWorker } from './support/stub-worker';
 
@@ -139,17 +138,6 @@ describe('a keyless create whose placement fails before its deadline', () => {
   });
 });
 
-describe('history size', () => {
-  it('records one patch marker for a new order, the newest version (each marker costs two events)', async () => {
-    const handle = await stub.start();
-    await handle.executeUpdate(placeOrderUpdate);
-    const { events } = await handle.fetchHistory();
-    const patches = (events ?? []).filter((event) => event.markerRecordedEventAttributes?.markerName === 'core_patch');
-    expect(patches).toHaveLength(1);
-    await handle.terminate('test done');
-  });
-});
-
 describe('payments', () => {
   it('applies the same payment id once, however often it is reported', async () => {
     const handle = await stub.start();
@@ -237,52 +225,45 @@ describe('the inbox keeps arrival order', () => {
   });
 });
 
-describe('a short payment window', () => {
-  it('expires the open checkout once and cancels the unpaid order', async () => {
+describe('the payment window', () => {
+  it('ignores a window signal before the window has ended on its own clock', async () => {
+    const expiries = countCalls('expirePaymentSession');
+    const handle = await stub.start({ paymentWindowMs: 60_000 });
+    await handle.executeUpdate(placeOrderUpdate);
+    await handle.signal(paymentWindowEndedSignal);
+    // A query waits for the workflow task that handles the signal before it.
+    expect(await handle.query(getOrderQuery)).toMatchObject({ status: 'PENDING' });
+    expect(expiries()).toBe(0);
+    await handle.executeUpdate(changeStatusUpdate, { args: ['CANCELLED'] });
+  });
+
+  it('expires the open checkout once and cancels the unpaid order when the ended window is signalled', async () => {
     peers.sessionStatus = () => 'open';
     const expiries = countCalls('expirePaymentSession');
-    const handle = await stub.start({ paymentWindowMs: 300 });
+    const handle = await stub.start({ paymentWindowMs: 1 });
     const orderId = orderIdOf(handle.workflowId);
+    await handle.executeUpdate(placeOrderUpdate);
+    await handle.signal(paymentWindowEndedSignal);
+    await handle.signal(paymentWindowEndedSignal);
     expect(await handle.result()).toBe('CANCELLED');
     expect(expiries()).toBe(1);
     expect(peers.orders.get(orderId)).toMatchObject({ status: 'CANCELLED', paid: false });
     expect(peers.refunds.filter((refund) => refund.orderId === orderId)).toEqual([]);
   });
-});
 
-describe('the payment window ends while the customer pays', () => {
-  it('waits for the payment of a checkout already complete, instead of cancelling and refunding it', async () => {
+  it('waits for the payment of a checkout found complete however late it comes, and is not signalled again', async () => {
     peers.sessionStatus = () => 'complete';
-    const asked = once(peers.calls, 'expirePaymentSession');
-    const handle = await stub.start({ paymentWindowMs: 300, checkoutCompletionGraceMs: 60_000 });
-    await asked;
+    const expiries = countCalls('expirePaymentSession');
+    const handle = await stub.start({ paymentWindowMs: 1 });
     const orderId = orderIdOf(handle.workflowId);
-    const recorded = once(peers.calls, 'acceptPayment');
-    await handle.signal(paymentSucceededSignal, pay(orderId, 'pi_last_moment'));
-    await recorded;
-    expect(await handle.query(getOrderQuery)).toMatchObject({ status: 'PAID', stripeChargeId: 'pi_last_moment' });
-    expect(peers.refunds.filter((refund) => refund.orderId === orderId)).toEqual([]);
-    await handle.executeUpdate(changeStatusUpdate, { args: ['DELIVERED'] });
-    expect(await handle.result()).toBe('DELIVERED');
-  });
-
-  it('waits for the payment of a complete checkout however late it comes, with no timer left to cancel it', async () => {
-    peers.sessionStatus = () => 'complete';
-    const handle = await stub.start({ paymentWindowMs: 300, checkoutCompletionGraceMs: 300 });
-    const orderId = orderIdOf(handle.workflowId);
-    // The checkout's expiry is recorded with the commands of the task that handled the window's end.
-    const afterWindow = await eventually(async () => {
-      const history = await handle.fetchHistory();
-      if (!orderTimeline(history).some((entry) => entry.event === 'checkout session expired')) {
-        throw new Error('the window has not ended yet');
-      }
-      const events = history.events ?? [];
-      const markers = events.filter((event) => event.markerRecordedEventAttributes != null);
-      return events.slice(events.indexOf(markers[markers.length - 1] as (typeof events)[number]));
-    });
-    // Before this patch a 300 ms grace timer started here and then cancelled the paid checkout.
-    expect(afterWindow.filter((event) => event.timerStartedEventAttributes != null)).toEqual([]);
+    await handle.executeUpdate(placeOrderUpdate);
+    const keptOpen = once(peers.calls, 'keepPaymentWindowOpen');
+    await handle.signal(paymentWindowEndedSignal);
+    expect(await keptOpen).toEqual([orderId]);
+    // Once the checkout is found complete the window no longer ends: a second signal changes nothing.
+    await handle.signal(paymentWindowEndedSignal);
     expect(await handle.query(getOrderQuery)).toMatchObject({ status: 'PENDING' });
+    expect(expiries()).toBe(1);
     await handle.signal(paymentSucceededSignal, pay(orderId, 'pi_very_late'));
     expect(await handle.executeUpdate(changeStatusUpdate, { args: ['DELIVERED'] })).toMatchObject({
       status: 'DELIVERED',
@@ -290,11 +271,29 @@ describe('the payment window ends while the customer pays', () => {
     });
     expect(peers.refunds.filter((refund) => refund.orderId === orderId)).toEqual([]);
   });
+});
 
-  it('cancels at once when the checkout was still open (and is now expired)', async () => {
-    peers.sessionStatus = () => 'open';
-    const handle = await stub.start({ paymentWindowMs: 300, checkoutCompletionGraceMs: 60_000 });
-    expect(await handle.result()).toBe('CANCELLED');
+describe('what a paid order costs Temporal', () => {
+  it('starts no timer, records no patch marker and upserts search attributes once per status change', async () => {
+    const handle = await stub.start();
+    const orderId = orderIdOf(handle.workflowId);
+    await handle.executeUpdate(placeOrderUpdate);
+    await handle.signal(paymentSucceededSignal, pay(orderId, 'pi_cost'));
+    expect(await handle.query(getOrderQuery)).toMatchObject({ status: 'PAID' });
+    const events = (await handle.fetchHistory()).events ?? [];
+    expect(events.filter((event) => event.timerStartedEventAttributes != null)).toEqual([]);
+    const markers = events.map((event) => event.markerRecordedEventAttributes?.markerName).filter(Boolean);
+    expect(markers).toEqual(['core_local_activity', 'core_local_activity', 'core_local_activity']);
+    const upserted = events
+      .filter((event) => event.upsertWorkflowSearchAttributesEventAttributes != null)
+      .map((event) =>
+        Object.keys(event.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields ?? {}).sort(),
+      );
+    expect(upserted).toEqual([
+      ['OrderStatus', 'OrderTotal'],
+      ['OrderStatus', 'OrderTotal', 'PaymentId'],
+    ]);
+    await handle.executeUpdate(changeStatusUpdate, { args: ['CANCELLED'] });
   });
 });
 

@@ -7,6 +7,7 @@ import { migrate } from '../src/db/migrate';
 import { closeDatabasePool, createDatabasePool, type DatabasePool } from '../src/db/pool';
 import { createLogger } from '../src/logger';
 import { dropDatabase, uniqueDatabaseUrl } from './setup/databases';
+import { eventually } from './support/eventually';
 
 // The workflow's writes are activities, which may run more than once: each must be idempotent.
 // Orders written here have no workflow, so they live in a database of their own (the audit at
@@ -125,4 +126,61 @@ it('answers a page past the last one with an empty page, however large', async (
   const page = await orders.listOrders({ page: 1e300, limit: 10 });
   expect(page.data).toEqual([]);
   expect(page.meta).toMatchObject({ page: 1e300 });
+});
+
+describe('claimEndedPaymentWindows', () => {
+  const session = { url: 'https://checkout.example/session' };
+  /** A PENDING order with a checkout whose window ends `endsIn` ms from now (database clock), or without one. */
+  const order = async (endsIn: number | null): Promise<string> => {
+    const orders = createOrdersRepository(pool);
+    const orderId = randomUUID();
+    await orders.insertOrder({
+      orderId,
+      currency: 'usd',
+      items: [{ productId: 1, name: 'A', priceCents: 100, quantity: 1 }],
+    });
+    if (endsIn !== null) await orders.savePaymentSession(orderId, session, (await orders.databaseNow()) + endsIn);
+    return orderId;
+  };
+
+  it('claims the PENDING orders whose window has ended, once', async () => {
+    const orders = createOrdersRepository(pool);
+    const ended = await order(-1_000);
+    const later = await order(60_000);
+    const none = await order(null);
+    const keptOpen = await order(-1_000);
+    await orders.keepPaymentWindowOpen(keptOpen);
+    const paid = await order(-1_000);
+    await orders.recordPayment({ orderId: paid, stripePaymentId: `pi_${randomUUID()}`, receiptUrl: null }, 'APPLIED');
+    const cancelled = await order(-1_000);
+    await orders.setStatus(cancelled, 'CANCELLED');
+
+    const claimed = await orders.claimEndedPaymentWindows(1_000, 60_000);
+    expect(claimed).toContain(ended);
+    for (const orderId of [later, none, keptOpen, paid, cancelled]) expect(claimed).not.toContain(orderId);
+    expect(await orders.claimEndedPaymentWindows(1_000, 60_000)).not.toContain(ended);
+  });
+
+  it('claims an order again once resignalAfterMs has passed since its last claim', async () => {
+    const orders = createOrdersRepository(pool);
+    const orderId = await order(-1_000);
+    const resignalAfterMs = 300;
+    expect(await orders.claimEndedPaymentWindows(1_000, resignalAfterMs)).toContain(orderId);
+    const claimedAt = await orders.databaseNow();
+    expect(await orders.claimEndedPaymentWindows(1_000, resignalAfterMs)).not.toContain(orderId);
+    await eventually(async () =>
+      expect(await orders.claimEndedPaymentWindows(1_000, resignalAfterMs)).toContain(orderId),
+    );
+    expect((await orders.databaseNow()) - claimedAt).toBeGreaterThanOrEqual(resignalAfterMs);
+  });
+
+  it('never gives one order to two claims running at once', async () => {
+    const orders = createOrdersRepository(pool);
+    const ended: string[] = [];
+    for (let i = 0; i < 40; i++) ended.push(await order(-1_000 - i));
+    const claims = await Promise.all(Array.from({ length: 4 }, () => orders.claimEndedPaymentWindows(20, 60_000)));
+    const claimed = claims.flat();
+    expect(new Set(claimed).size).toBe(claimed.length);
+    expect(claimed).toEqual(expect.arrayContaining(ended));
+  });
 });

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { createPaymentAcceptanceActivities } from '../src/activities/payment-acceptance';
-import { MockActivityEnvironment } from '@temporalio/testing';
 import { createStripePayments } from '../src/activities/stripe-payments';
 import { createDeadLettersRepository } from '../src/db/dead-letters-repository';
 import { migrate } from '../src/db/migrate';
@@ -128,7 +127,6 @@ describe('one payment id pays one order', () => {
 describe('PAYMENT_VERIFICATION=stripe: the worker believes Stripe, not the event', () => {
   let stripe: StripeStandIn;
   let accept: ReturnType<typeof createPaymentAcceptanceActivities>['acceptPayment'];
-  let recordOlder: ReturnType<typeof createPaymentAcceptanceActivities>['recordPayment'];
   let client: ReturnType<typeof createStripeClient>;
   const key = 'a-signing-key-for-the-stripe-verification-tests';
   // Orders stored here have no workflow: a database of their own (the run's audit would report them).
@@ -143,7 +141,7 @@ describe('PAYMENT_VERIFICATION=stripe: the worker believes Stripe, not the event
     orders = createOrdersRepository(pool);
     stripe = await startStripeStandIn();
     client = createStripeClient({ secretKey: 'rk_test_verify', apiBase: stripe.url });
-    ({ acceptPayment: accept, recordPayment: recordOlder } = createPaymentAcceptanceActivities({
+    ({ acceptPayment: accept } = createPaymentAcceptanceActivities({
       orders,
       deadLetters: createDeadLettersRepository(pool),
       trust: { signingKey: key, verification: 'stripe' },
@@ -251,35 +249,5 @@ describe('PAYMENT_VERIFICATION=stripe: the worker believes Stripe, not the event
     const answer = await accept({ orderId, payment: { ...payment, signature: 'v1.forged' }, use: { kind: 'pay' } });
     expect(answer).toMatchObject({ kind: 'refused', reason: expect.stringContaining('not signed by the gateway') });
     expect(stripe.requests().length).toBe(asked);
-  });
-
-  it('checks the payments of orders started before verified payments too (their recordPayment activity)', async () => {
-    const { orderId, event } = await storedOrder();
-    const other = await storedOrder();
-    // Run as the activity of order `orderId`'s workflow, as those orders call it.
-    const asOrder = (id: string) =>
-      new MockActivityEnvironment({ workflowExecution: { workflowId: `order-${id}`, runId: 'r' } });
-    const unsigned = event();
-    stripe.addPayment({ paymentIntent: unsigned.stripePaymentId, amount: 2000, currency: 'usd', orderId });
-    expect(await asOrder(orderId).run(recordOlder, unsigned, 'APPLIED' as const)).toMatchObject({ status: 'PENDING' });
-    // A signed payment naming another order, signalled to this one: neither order changes.
-    const foreign = signPayment(other.event(), key);
-    stripe.addPayment({
-      paymentIntent: foreign.stripePaymentId,
-      amount: 2000,
-      currency: 'usd',
-      orderId: other.orderId,
-    });
-    expect(await asOrder(orderId).run(recordOlder, foreign, 'APPLIED' as const)).toMatchObject({
-      id: orderId,
-      status: 'PENDING',
-    });
-    expect(await orders.findOrder(other.orderId)).toMatchObject({ status: 'PENDING' });
-    expect(await orders.findPayment(foreign.stripePaymentId)).toBeNull();
-    // The genuine one pays.
-    expect(await asOrder(orderId).run(recordOlder, signPayment(unsigned, key), 'APPLIED' as const)).toMatchObject({
-      status: 'PAID',
-      stripeChargeId: unsigned.stripePaymentId,
-    });
   });
 });

@@ -150,6 +150,7 @@ it('reads the deadline on the database clock: a worker whose clock is behind sto
       orderId: stored,
       currency: 'usd',
       items: [{ productId: 1, name: 'Product 1', priceCents: 500, quantity: 2 }],
+      paymentWindowEndsAt: Date.now() + 60_000,
       deadline,
     }),
   );
@@ -166,7 +167,13 @@ it('keeps no checkout whose saving is still running when the deadline passes', a
   await client().query('BEGIN');
   await client().query('SELECT id FROM orders WHERE id = $1 FOR UPDATE', [orderId]);
   const deadline = (await databaseNow()) + 1_000;
-  const opening = placement.openCheckout({ orderId, currency: 'usd', items: lines, deadline });
+  const opening = placement.openCheckout({
+    orderId,
+    currency: 'usd',
+    items: lines,
+    paymentWindowEndsAt: Date.now() + 60_000,
+    deadline,
+  });
   await settledWithin(opening, 4_000);
   await client().query('COMMIT');
   await placementTimedOut(opening);

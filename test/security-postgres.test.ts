@@ -76,11 +76,13 @@ describe('the processes’ PostgreSQL role (orders_app)', () => {
       currency: 'usd',
       items: [{ productId: 3, name: 'Lamp', priceCents: 2_500, quantity: 2 }],
     });
-    await orders.savePaymentSession(orderId, {
-      url: 'https://checkout',
-      successUrl: 'https://ok',
-      cancelUrl: 'https://no',
-    });
+    await orders.savePaymentSession(
+      orderId,
+      { url: 'https://checkout', successUrl: 'https://ok', cancelUrl: 'https://no' },
+      Date.now() + 60_000,
+    );
+    await orders.keepPaymentWindowOpen(orderId);
+    await expect(orders.claimEndedPaymentWindows(10, 1_000)).resolves.toEqual([]);
     const paid = await orders.recordPayment({ orderId, stripePaymentId: `pi_${orderId}`, receiptUrl: null }, 'APPLIED');
     expect(paid).toMatchObject({ status: 'PAID', totalAmount: 50 });
     await expect(orders.setStatus(orderId, 'DELIVERED')).resolves.toMatchObject({ status: 'DELIVERED' });

@@ -43,14 +43,23 @@ export function createActivities({ orders, refunds, deadLetters, nats, config, s
     signingKey: config.refunds.signingKey,
     requestTimeoutMs: config.nats.requestTimeoutMs,
   });
-  // The single steps stay registered: orders started before the local-activities patch call them.
+  const { acceptPayment } = createPaymentAcceptanceActivities({
+    orders,
+    deadLetters,
+    trust: config.paymentTrust,
+    stripe,
+  });
+  // Only the steps the workflow calls are registered: the single steps placement is made of are not.
   return {
-    ...products,
-    ...persistence,
-    ...payments,
-    ...refundRequests,
-    ...createPaymentAcceptanceActivities({ orders, deadLetters, trust: config.paymentTrust, stripe }),
     ...createPlacementActivities({ products, persistence, payments, orders }),
+    loadOrder: persistence.loadOrder,
+    setOrderStatus: persistence.setOrderStatus,
+    rejectOrder: persistence.rejectOrder,
+    keepPaymentWindowOpen: persistence.keepPaymentWindowOpen,
+    acceptPayment,
+    identifyPayments: payments.identifyPayments,
+    expirePaymentSession: payments.expirePaymentSession,
+    requestRefund: refundRequests.requestRefund,
   };
 }
 

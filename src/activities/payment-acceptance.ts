@@ -1,7 +1,6 @@
-import { Context, log } from '@temporalio/activity';
 import type { PaymentTrust } from '../config';
 import { REFUSED_PAYMENT_SUBJECT, type DeadLettersRepository } from '../db/dead-letters-repository';
-import type { OrdersRepository, PaymentOutcome } from '../db/orders-repository';
+import type { OrdersRepository } from '../db/orders-repository';
 import { paymentEvents } from '../observability/metrics';
 import { FailureType, orderFailure } from '../orders/errors';
 import { fromMinorUnits, toMinorUnits } from '../orders/money';
@@ -135,15 +134,8 @@ export function createPaymentAcceptanceActivities(deps: PaymentAcceptanceDeps) {
   const mismatchWith = async (orderId: string, payment: PaymentSucceeded): Promise<string | null> =>
     payment.amount === undefined ? null : mismatchOf(payment, await requireOrder(orderId));
 
-  /** The order whose workflow runs this activity (`order-<id>`). */
-  const callersOrderId = (): string => {
-    const workflowId = Context.current().info.workflowExecution?.workflowId;
-    if (workflowId === undefined) throw new Error('recordPayment runs only as an activity of an order workflow');
-    return workflowId.replace(/^order-/, '');
-  };
-
   return {
-    async acceptPayment(request: PaymentRequest): Promise<PaymentAcceptance> {
+    acceptPayment: async (request: PaymentRequest): Promise<PaymentAcceptance> => {
       const { orderId, use } = request;
       const verified = await verify(request);
       if ('kind' in verified) return verified;
@@ -156,30 +148,17 @@ export function createPaymentAcceptanceActivities(deps: PaymentAcceptanceDeps) {
       const detail = await mismatchWith(orderId, payment);
       const wanted = detail !== null ? 'MISMATCH' : use.kind === 'pay' ? 'APPLIED' : 'REFUND_REQUESTED';
       const after = await orders.recordPayment(payment, wanted, detail);
-      // A retried attempt finds the payment already recorded: its stored outcome is the answer.
-      const stored = recorded ?? (await orders.findPayment(payment.stripePaymentId));
+      // An order paid by this very payment has it recorded, applied, against it: nothing to look up.
+      // Otherwise (a retried attempt, a race) the payment's stored outcome is the answer.
+      const paidByIt = wanted === 'APPLIED' && after.id === orderId && after.stripeChargeId === payment.stripePaymentId;
+      const stored =
+        recorded ??
+        (paidByIt ? { orderId, outcome: wanted, detail: null } : await orders.findPayment(payment.stripePaymentId));
       if (stored === null || stored.orderId !== orderId) {
         return refuse(request, `already recorded for order ${stored?.orderId ?? 'unknown'}`);
       }
       if (stored.outcome === 'MISMATCH' && recorded === null) paymentEvents.inc({ outcome: 'mismatch' });
       return { kind: 'recorded', outcome: stored.outcome, detail: stored.detail, order: after };
-    },
-
-    /**
-     * `recordPayment` as orders started before the verified-payments patch call it (their commands
-     * are kept, so the name and shapes are too), with the same checks: the order is its caller's
-     * workflow's, not the signal's. A refused payment leaves the order as it is, which those orders
-     * take as "nothing changed"; their refund request then finds no payment to refund.
-     */
-    async recordPayment(payment: MaybeSigned, outcome: PaymentOutcome): Promise<OrderWithItems> {
-      const orderId = callersOrderId();
-      const verified = await verify({ orderId, payment });
-      if ('kind' in verified) {
-        log.warn('payment refused', { orderId, reason: verified.reason });
-        return requireOrder(orderId);
-      }
-      const detail = await mismatchWith(orderId, verified.payment);
-      return orders.recordPayment(verified.payment, detail === null ? outcome : 'MISMATCH', detail);
     },
   };
 }

@@ -78,10 +78,10 @@ export function createPaymentActivities(deps: PaymentActivityDeps) {
      * no longer be paid. A payments service that does not offer this (no responders) is not an
      * error: the order is cancelled all the same and a late payment is refunded.
      */
-    async expirePaymentSession(session: {
+    expirePaymentSession: async (session: {
       orderId: string;
       sessionId: string;
-    }): Promise<{ expired: boolean; detail: string; status?: string | null }> {
+    }): Promise<{ expired: boolean; detail: string; status?: string | null }> => {
       try {
         const answer = await requestPeer<{ expired?: boolean; status?: string | null }>(
           nats,
@@ -110,7 +110,7 @@ export function createPaymentActivities(deps: PaymentActivityDeps) {
      * fails the activity, retryably: answering "unknown" then would refund one payment reported
      * under two ids as a second one, so the workflow's durable retry asks again until it is back.
      */
-    async identifyPayments(stripePaymentIds: string[]): Promise<Record<string, string | null>> {
+    identifyPayments: async (stripePaymentIds: string[]): Promise<Record<string, string | null>> => {
       const known = Object.fromEntries(stripePaymentIds.map((id) => [id, id.startsWith('pi_') ? id : null]));
       if (deps.identifyPaymentsSubject === undefined) return known;
       try {
@@ -150,7 +150,7 @@ export function createRefundActivities(deps: RefundActivityDeps) {
      * JetStream has acknowledged it; until then (no stream, NATS away) it fails and the workflow
      * retries it. The message id makes a retried publish land once within the duplicate window.
      */
-    async requestRefund(request: RefundRequest): Promise<boolean> {
+    requestRefund: async (request: RefundRequest): Promise<boolean> => {
       // Only a payment recorded against the order is refunded (an order started before payments
       // were verified may ask for one its refused signal never recorded): false, nothing requested.
       if (!(await refunds.request(request))) return false;

@@ -104,18 +104,22 @@ export function createPlacementActivities({ products, persistence, payments, ord
       orderId: string;
       currency: string;
       items: PricedItem[];
+      /** When the order's payment window ends (epoch ms, the workflow's clock), kept with the checkout. */
+      paymentWindowEndsAt: number;
       deadline?: number;
     }): Promise<PaymentSession> {
-      const { deadline, ...request } = order;
+      const { deadline, paymentWindowEndsAt, ...request } = order;
       const left = await timeLeft(deadline);
       if (left <= 0) throw timedOut(order.orderId);
       const session = await payments.createPaymentSession(request, left);
       if (deadline === undefined) {
-        await persistence.savePaymentSession(order.orderId, session);
+        await persistence.savePaymentSession(order.orderId, session, paymentWindowEndsAt);
       } else if (
         // The last step is bounded too: a checkout kept after the deadline would be an order the
         // caller was told is not kept.
-        !(await orDatabaseUnavailable(() => orders.savePaymentSessionBefore(order.orderId, session, deadline)))
+        !(await orDatabaseUnavailable(() =>
+          orders.savePaymentSessionBefore(order.orderId, session, paymentWindowEndsAt, deadline),
+        ))
       ) {
         throw timedOut(order.orderId);
       }

@@ -208,6 +208,9 @@ const placementLock = (orderId: string) =>
 const msUntil = (deadline: number) =>
   sql.fragment`(${deadline}::float8 - extract(epoch FROM clock_timestamp())::float8 * 1000)`;
 
+/** A payment window's end (epoch ms) as a timestamp. */
+const windowEnd = (endsAt: number) => sql.fragment`to_timestamp(${endsAt}::float8 / 1000)`;
+
 /** Thrown inside a placement transaction to roll it back: its deadline passed before it could commit. */
 class DeadlinePassed extends Error {}
 
@@ -279,6 +282,12 @@ export function createOrdersRepository(pool: DatabasePool) {
       return (session as PaymentSession | null) ?? null;
     },
 
+    /** When the order's payment window ends (epoch ms), or null when it no longer ends or never did. */
+    async findPaymentWindowEnd(orderId: string): Promise<number | null> {
+      return pool.maybeOneFirst(sql.type(z.object({ ends_at: z.number().nullable() }))`
+        SELECT (extract(epoch FROM payment_window_ends_at) * 1000)::float8 AS ends_at FROM orders WHERE id = ${orderId}`);
+    },
+
     async listOrders(query: { page: number; limit: number; status?: OrderStatus }): Promise<OrderPage> {
       const where = query.status === undefined ? sql.fragment`TRUE` : sql.fragment`status = ${query.status}`;
       const total = await pool.oneFirst(
@@ -301,9 +310,36 @@ export function createOrdersRepository(pool: DatabasePool) {
       return writeOrder(order.orderId, insertOrderStatement(order));
     },
 
-    async savePaymentSession(orderId: string, session: PaymentSession): Promise<void> {
+    /** Keeps the order's checkout, and when its payment window ends (epoch ms, the workflow's clock). */
+    async savePaymentSession(orderId: string, session: PaymentSession, windowEndsAt: number): Promise<void> {
       await pool.query(sql.unsafe`
-        UPDATE orders SET payment_session = ${sql.jsonb(session as never)} WHERE id = ${orderId}`);
+        UPDATE orders SET payment_session = ${sql.jsonb(session as never)}, payment_window_ends_at = ${windowEnd(windowEndsAt)}
+        WHERE id = ${orderId}`);
+    },
+
+    /** The order's window no longer ends (its complete checkout's payment is awaited): never signalled again. */
+    async keepPaymentWindowOpen(orderId: string): Promise<void> {
+      await pool.query(sql.unsafe`UPDATE orders SET payment_window_ends_at = NULL WHERE id = ${orderId}`);
+    },
+
+    /**
+     * Up to `limit` PENDING orders whose payment window has ended on the database's clock and whose
+     * workflow was not signalled about it in the last `resignalAfterMs`, marked signalled now. Rows
+     * another gateway is claiming are skipped, so two gateways never claim one order at once.
+     */
+    async claimEndedPaymentWindows(limit: number, resignalAfterMs: number): Promise<string[]> {
+      const rows = await pool.any(sql.type(z.object({ id: z.string() }))`
+        UPDATE orders SET payment_window_signalled_at = clock_timestamp()
+        WHERE id IN (
+          SELECT id FROM orders
+          WHERE status = 'PENDING' AND payment_window_ends_at <= clock_timestamp()
+            AND (payment_window_signalled_at IS NULL
+              OR payment_window_signalled_at <= clock_timestamp() - make_interval(secs => ${resignalAfterMs / 1000}))
+          ORDER BY payment_window_ends_at
+          LIMIT ${limit}
+          FOR UPDATE SKIP LOCKED)
+        RETURNING id`);
+      return rows.map((row) => row.id);
     },
 
     /** The database's clock (epoch ms): the one clock a keyless create's placement deadline is set and read on. */
@@ -369,13 +405,18 @@ export function createOrdersRepository(pool: DatabasePool) {
      * database's clock), bounded by the time left: false once it has passed (the workflow then
      * cancels the order, as the caller is told nothing was kept).
      */
-    async savePaymentSessionBefore(orderId: string, session: PaymentSession, deadline: number): Promise<boolean> {
+    async savePaymentSessionBefore(
+      orderId: string,
+      session: PaymentSession,
+      windowEndsAt: number,
+      deadline: number,
+    ): Promise<boolean> {
       return inTransaction(async (tx) => {
         const left = await tx.oneFirst(sql.type(z.object({ left: z.number() }))`SELECT ${msUntil(deadline)} AS left`);
         if (left <= 0) return false;
         await tx.query(sql.unsafe`SELECT set_config('statement_timeout', ${String(Math.ceil(left))}, true)`);
         const saved = await tx.query(sql.unsafe`
-          UPDATE orders SET payment_session = ${sql.jsonb(session as never)}
+          UPDATE orders SET payment_session = ${sql.jsonb(session as never)}, payment_window_ends_at = ${windowEnd(windowEndsAt)}
           WHERE id = ${orderId} AND ${msUntil(deadline)} > 0`);
         return saved.rowCount === 1;
       }).catch((error: unknown) => {

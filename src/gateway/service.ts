@@ -12,6 +12,7 @@ import { ORDER_SUBJECT_ALIASES, type OrderSubject } from '../nats/subjects';
 import { FailureType } from '../orders/errors';
 import { createOrderHandlers } from './order-handlers';
 import { startPaymentSubscriber } from './payment-subscriber';
+import { signalPaymentWindowEnded, startPaymentWindowSweeper } from './payment-window-sweeper';
 import { startRefundOutcomeSubscriber } from './refund-outcome-subscriber';
 import { toWireError } from './wire-errors';
 
@@ -45,7 +46,10 @@ function databaseOutageAs503(handle: RequestHandler): RequestHandler {
   };
 }
 
-/** The orders gateway: NATS request handlers plus the payment subscriber. */
+/**
+ * The orders gateway: NATS request handlers, the payment and refund outcome subscribers, and the
+ * sweeper that signals ended payment windows.
+ */
 export async function startGateway({ config, logger, nats, temporal, pool }: GatewayDeps): Promise<Gateway> {
   const orders = createOrdersRepository(pool);
   const handlers: Record<OrderSubject, RequestHandler> = createOrderHandlers({
@@ -86,10 +90,16 @@ export async function startGateway({ config, logger, nats, temporal, pool }: Gat
     await Promise.all([server.drain(), payments.stop()]);
     throw error;
   });
+  const paymentWindows = startPaymentWindowSweeper({
+    orders,
+    signal: signalPaymentWindowEnded(temporal),
+    intervalMs: config.orders.paymentWindowSweepMs,
+    logger,
+  });
   return {
     subjects: server.subjects,
     async stop() {
-      await Promise.all([server.drain(), payments.stop(), refundOutcomes.stop()]);
+      await Promise.all([server.drain(), payments.stop(), refundOutcomes.stop(), paymentWindows.stop()]);
     },
   };
 }

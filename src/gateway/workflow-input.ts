@@ -17,7 +17,6 @@ export function orderWorkflowInput(
     placementTimeoutMs: settings.placementTimeoutMs,
     paymentWindowMs: settings.paymentWindowMs,
     latePaymentGraceMs: settings.latePaymentGraceMs,
-    checkoutCompletionGraceMs: settings.checkoutCompletionGraceMs,
     messagesPerRun: settings.messagesPerRun,
     ...(resume ? { resume } : {}),
     ...(placementDeadline ? { placementDeadline } : {}),

@@ -21,11 +21,6 @@ export interface OrderWorkflowInput {
   paymentWindowMs: number;
   /** How long a DELIVERED or CANCELLED order keeps listening for late payments before it closes. */
   latePaymentGraceMs: number;
-  /**
-   * When the payment window ends with the checkout already complete (the customer paid at the last
-   * moment), how long its payment is awaited before the order is cancelled. Default 5 minutes.
-   */
-  checkoutCompletionGraceMs?: number;
   /** Set when a closed order's workflow is started again for a late payment: no placement. */
   resume?: boolean;
   /**
@@ -48,11 +43,11 @@ export interface CarriedOrder {
   paymentSession: PaymentSession | null;
   /** Every Stripe payment id seen for the order, applied or refunded. */
   paymentIds: string[];
-  /** When a PENDING order's window (or its wait for a complete checkout's payment) ends, epoch ms. */
+  /** When a PENDING order's payment window ends, epoch ms. */
   windowEndsAt: number;
-  /** The checkout was asked to close when the window ended (asked once per order). */
+  /** The checkout was asked to close (asked once per order). */
   checkoutAsked: boolean;
-  /** The checkout was found complete: its payment is awaited however late (verified-payments orders). */
+  /** The checkout was found complete when the window ended: its payment is awaited however late. */
   awaitingCompletedCheckout?: boolean;
 }
 
@@ -86,6 +81,13 @@ export const changeStatusUpdate = defineUpdate<OrderWithItems, [OrderStatus]>('c
  * its shape and the worker its signature before it counts.
  */
 export const paymentSucceededSignal = defineSignal<[SignedPayment]>('paymentSucceeded');
+
+/**
+ * Sent by the gateway when the order's payment window has ended on the database's clock (orders
+ * keep no timer for it). The workflow ends the window only when its own clock agrees, so a signal
+ * sent early, by anyone, changes nothing.
+ */
+export const paymentWindowEndedSignal = defineSignal('paymentWindowEnded');
 
 /** The order's current state, or null while it is being placed or after it was rejected. */
 export const getOrderQuery = defineQuery<OrderWithItems | null>('getOrder');

@@ -53,11 +53,11 @@ export function attemptsWithin(budgetMs: number, maxIntervalMs = PLACEMENT_MAX_I
 
 /**
  * Outages of peers are retried while the caller may still be waiting; after that the order is
- * rejected (nothing stored) or cancelled (stored, but it cannot be paid). `hardened`: orders started
- * after the placement-hardening patch, whose keyless creates end at the caller's deadline.
+ * rejected (nothing stored) or cancelled (stored, but it cannot be paid). Keyless creates end at
+ * the caller's deadline.
  */
-export function activityProxies(input: OrderWorkflowInput, hardened: boolean): OrderActivityProxies {
-  const keyless = hardened ? input.placementDeadline : undefined;
+export function activityProxies(input: OrderWorkflowInput): OrderActivityProxies {
+  const keyless = input.placementDeadline;
   return {
     placement: withSummary(
       keyless

@@ -3,7 +3,9 @@ import type { OrderStatus, OrderWithItems, SignedPayment } from '../orders/types
 
 /** A message for a placed order: applied one at a time, in arrival order. */
 export type Message =
-  { kind: 'payment'; payment: SignedPayment } | { kind: 'changeStatus'; status: OrderStatus; reply: Reply };
+  | { kind: 'payment'; payment: SignedPayment }
+  | { kind: 'paymentWindowEnded' }
+  | { kind: 'changeStatus'; status: OrderStatus; reply: Reply };
 
 /** The answer to a status change, filled in when the workflow has applied it. */
 interface Reply {
@@ -27,6 +29,10 @@ export class Inbox {
 
   postPayment(payment: SignedPayment): void {
     this.messages.push({ kind: 'payment', payment });
+  }
+
+  postPaymentWindowEnded(): void {
+    this.messages.push({ kind: 'paymentWindowEnded' });
   }
 
   /** Posts a status change and waits for its answer (the order, or the failure the caller gets). */

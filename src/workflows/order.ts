@@ -19,7 +19,7 @@ import { toMinorUnits } from '../orders/money';
 import type { OrderActivityProxies } from './activity-proxies';
 import { causeMessage, causeType, failure, placementFailure } from './failures';
 import { answer, type Message } from './inbox';
-import type { PaymentWindow } from './payment-window';
+import { PaymentWindow } from './payment-window';
 
 /**
  * One order's state and the steps that change it. Only the workflow calls these, one at a time
@@ -32,16 +32,14 @@ export class Order {
   private readonly seenPayments = new Set<string>();
   /** The checkout was asked to close (once is enough: a later cancellation does not ask again). */
   private checkoutClosed = false;
+  private window: PaymentWindow;
 
   constructor(
     private readonly input: OrderWorkflowInput,
     private readonly activities: OrderActivityProxies,
-    /**
-     * hardened: false for orders started before the placement-hardening patch; verified: false for
-     * orders started before the verified-payments patch. Older orders keep their old steps.
-     */
-    private readonly options: { hardened: boolean; verified: boolean },
-  ) {}
+  ) {
+    this.window = PaymentWindow.open(input, input.carried);
+  }
 
   get isPlaced(): boolean {
     return this.current !== null;
@@ -68,7 +66,7 @@ export class Order {
     const { orderId, currency, items } = this.input;
     const { placement, durable } = this.activities;
     // A caller without an idempotencyKey cannot find its order again: placement ends at its deadline.
-    const deadline = this.options.hardened ? this.input.placementDeadline : undefined;
+    const deadline = this.input.placementDeadline;
     const step = deadline === undefined ? {} : { deadline: deadline.at };
     const timedOut = (error: unknown): boolean =>
       deadline !== undefined && causeType(error) === FailureType.PlacementTimedOut;
@@ -87,7 +85,7 @@ export class Order {
         this.rejection = timedOutFailure();
         return;
       }
-      if (deadline !== undefined && this.options.verified && mayHaveStored(error)) {
+      if (deadline !== undefined && mayHaveStored(error)) {
         // An abandoned attempt may still commit before the deadline: once it has passed, whatever
         // was stored is cancelled, so the caller's "nothing was kept" stays true.
         const stored = await this.activities
@@ -113,12 +111,13 @@ export class Order {
         orderId,
         currency,
         items: pricedItems(placed),
+        paymentWindowEndsAt: this.window.endsAt,
         ...step,
       });
     } catch (error) {
       // The order exists but cannot be paid: cancel it rather than leave it PENDING for ever.
       log.warn('payment session failed; cancelling the order', { orderId });
-      if (this.options.hardened && causeType(error) === FailureType.CheckoutRefused) {
+      if (causeType(error) === FailureType.CheckoutRefused) {
         // Refused for good: the reason is kept, so a retry with the same key gets the same answer.
         const message = checkoutRefusedMessage(orderId, causeMessage(error));
         this.publish(
@@ -155,12 +154,13 @@ export class Order {
   }
 
   /** What the next run needs to go on where this one stops. */
-  carry(window: PaymentWindow): CarriedOrder {
+  carry(): CarriedOrder {
     return {
       order: this.placed(),
       paymentSession: this.paymentSession,
       paymentIds: [...this.seenPayments],
-      ...window.carry(),
+      checkoutAsked: this.checkoutClosed,
+      ...this.window.carry(),
     };
   }
 
@@ -168,6 +168,7 @@ export class Order {
   async resume(): Promise<void> {
     const stored = await this.activities.durable('load order from database').loadOrder(this.input.orderId);
     stored.paymentIds.forEach((id) => this.seenPayments.add(id));
+    this.window = PaymentWindow.resumed(stored.paymentWindowEndsAt);
     this.publish(stored.order, 'resumed from the database');
     this.paymentSession = stored.paymentSession;
     if (this.paymentSession === null) {
@@ -178,55 +179,13 @@ export class Order {
   /** Applies one message from the inbox; a refused status change is the caller's answer, not an error. */
   async handle(message: Message): Promise<void> {
     if (message.kind === 'payment') return this.applyPayment(message.payment);
+    if (message.kind === 'paymentWindowEnded') return this.endPaymentWindow();
     try {
       answer(message, await this.changeStatus(message.status));
     } catch (error) {
       if (!(error instanceof ApplicationFailure)) throw error;
       answer(message, error);
     }
-  }
-
-  /** Each Stripe payment once: the first pays a PENDING order, any other is kept and refunded. */
-  async applyPayment(payment: SignedPayment): Promise<void> {
-    if (this.options.verified) return this.applyVerifiedPayment(payment);
-    if (this.seenPayments.has(payment.stripePaymentId)) {
-      if (this.options.hardened) await this.fillReceipt(payment.stripePaymentId, payment.receiptUrl);
-      return;
-    }
-    const { status } = this.placed();
-    if (this.options.hardened && status !== 'PENDING') {
-      // Before refunding a "second" payment: the same one under its other id is not a second one.
-      const same = await this.samePaymentAs(payment.stripePaymentId);
-      if (same !== null) {
-        log.info('payment already seen under another id', {
-          orderId: this.input.orderId,
-          stripePaymentId: payment.stripePaymentId,
-          same,
-        });
-        this.seenPayments.add(payment.stripePaymentId);
-        await this.fillReceipt(same, payment.receiptUrl);
-        return;
-      }
-    }
-    this.seenPayments.add(payment.stripePaymentId);
-    const { durable } = this.activities;
-    if (status === 'PENDING') {
-      this.publish(
-        await durable(`record payment ${payment.stripePaymentId}`).recordPayment(payment, 'APPLIED'),
-        `paid by ${payment.stripePaymentId}`,
-      );
-      return;
-    }
-    // Paid twice, or paid after cancellation: keep the money on record and ask for a refund.
-    this.publish(
-      await durable(`record payment ${payment.stripePaymentId} for refund`).recordPayment(payment, 'REFUND_REQUESTED'),
-      `payment ${payment.stripePaymentId} for a ${status} order: refund requested`,
-    );
-    await durable(`request refund of ${payment.stripePaymentId}`).requestRefund({
-      orderId: this.input.orderId,
-      stripePaymentId: payment.stripePaymentId,
-      reason: `payment received for a ${status} order`,
-    });
   }
 
   /**
@@ -236,7 +195,7 @@ export class Order {
    * refunded; a refused one changes nothing and is not remembered, so the genuine payment under
    * the same id still counts.
    */
-  private async applyVerifiedPayment(payment: SignedPayment): Promise<void> {
+  async applyPayment(payment: SignedPayment): Promise<void> {
     const id = payment.stripePaymentId;
     if (this.seenPayments.has(id)) return this.acceptReceipt(payment, id);
     const { status } = this.placed();
@@ -311,21 +270,6 @@ export class Order {
     return others.find((seen) => intents[seen] === intent) ?? null;
   }
 
-  /**
-   * A later event for the payment that paid this order (charge.succeeded after the checkout event)
-   * brings the receipt URL the first one lacked: kept, never overwriting one.
-   */
-  private async fillReceipt(stripePaymentId: string, receiptUrl: string | null): Promise<void> {
-    const order = this.placed();
-    if (receiptUrl === null || order.receiptUrl !== null || order.stripeChargeId !== stripePaymentId) return;
-    this.publish(
-      await this.activities
-        .durable(`fill receipt of ${stripePaymentId}`)
-        .fillReceipt(this.input.orderId, stripePaymentId, receiptUrl),
-      `receipt of ${stripePaymentId} arrived`,
-    );
-  }
-
   /** A requested status change; throws a ForbiddenTransition failure the caller receives. */
   async changeStatus(status: OrderStatus, why = 'requested'): Promise<OrderWithItems> {
     const before = this.placed();
@@ -349,17 +293,23 @@ export class Order {
   }
 
   /**
-   * The payment window ended without a payment. The customer may be paying right now: the checkout
-   * is closed, or found complete, and then its payment gets a bounded time to arrive rather than the
-   * order being cancelled and the payment refunded. Otherwise the order is cancelled.
+   * The gateway says the payment window has ended; it ends when this workflow's clock agrees, for a
+   * PENDING order only (a signal sent early, or after the order was paid, changes nothing). The
+   * customer may be paying right now: the checkout is closed, or found complete, and then its
+   * payment is awaited however late it comes rather than the order being cancelled and the payment
+   * refunded. Otherwise the order is cancelled.
    */
-  async endPaymentWindow(window: PaymentWindow): Promise<void> {
+  async endPaymentWindow(): Promise<void> {
     const { orderId } = this.input;
-    if (this.options.hardened && window.askCheckoutOnce() && (await this.expireCheckout())?.status === 'complete') {
+    if (this.placed().status !== 'PENDING' || !this.window.hasEnded) {
+      log.info('payment window signal ignored: the window has not ended for this order', { orderId });
+      return;
+    }
+    if ((await this.expireCheckout())?.status === 'complete') {
       log.info('payment window ended with the checkout complete; waiting for its payment', { orderId });
       // The money was taken: its event survives any outage, so it is awaited however late it comes.
-      if (this.options.verified) window.awaitCompletedCheckout();
-      else window.extendForCompletedCheckout(this.input);
+      this.window.awaitCompletedCheckout();
+      await this.activities.durable('keep the payment window open').keepPaymentWindowOpen(orderId);
       return;
     }
     log.info('payment window ended; cancelling the order', { orderId });

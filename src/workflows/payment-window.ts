@@ -1,18 +1,16 @@
 import type { CarriedOrder, OrderWorkflowInput } from '../orders/workflow-api';
 import type { OrderStatus } from '../orders/types';
 
-/** How long a complete checkout's payment is awaited after the window, when the input does not say. */
-const DEFAULT_CHECKOUT_COMPLETION_GRACE_MS = 5 * 60 * 1000;
-
 /**
- * The time a PENDING order has to be paid. When it ends the checkout is asked to close, once: if the
- * customer completed it meanwhile, the window is extended for its payment instead of cancelling.
+ * The time a PENDING order has to be paid. No timer runs for it: the gateway signals the workflow
+ * once the window's end (kept with the order's checkout) has passed on the database's clock, and the
+ * window ends when the workflow's own clock agrees. When it ends the checkout is asked to close: if
+ * the customer completed it meanwhile, the order waits for that payment instead of cancelling.
  */
 export class PaymentWindow {
   private constructor(
     /** Epoch ms (workflow time). */
-    private endsAt: number,
-    private checkoutAsked: boolean,
+    readonly endsAt: number,
     /** The checkout was found complete: the window no longer ends (its payment is awaited). */
     private awaitingCheckout: boolean,
   ) {}
@@ -21,27 +19,18 @@ export class PaymentWindow {
   static open(input: OrderWorkflowInput, carried: CarriedOrder | undefined): PaymentWindow {
     return new PaymentWindow(
       carried?.windowEndsAt ?? Date.now() + input.paymentWindowMs,
-      carried?.checkoutAsked ?? false,
       carried?.awaitingCompletedCheckout ?? false,
     );
   }
 
-  /** Until the window ends; undefined once it no longer ends. */
-  get remainingMs(): number | undefined {
-    if (this.awaitingCheckout) return undefined;
-    return Math.max(0, this.endsAt - Date.now());
+  /** A closed order's window as the database kept it: null when it no longer ends. */
+  static resumed(endsAt: number | null): PaymentWindow {
+    return endsAt === null ? new PaymentWindow(Number.POSITIVE_INFINITY, true) : new PaymentWindow(endsAt, false);
   }
 
-  /** True the first time only: the checkout is asked to close once per order. */
-  askCheckoutOnce(): boolean {
-    if (this.checkoutAsked) return false;
-    this.checkoutAsked = true;
-    return true;
-  }
-
-  /** The customer paid at the last moment: its payment gets the checkout-completion grace. */
-  extendForCompletedCheckout(input: OrderWorkflowInput): void {
-    this.endsAt = Date.now() + (input.checkoutCompletionGraceMs ?? DEFAULT_CHECKOUT_COMPLETION_GRACE_MS);
+  /** True once the window's end has passed on the workflow's clock (never while a checkout's payment is awaited). */
+  get hasEnded(): boolean {
+    return !this.awaitingCheckout && Date.now() >= this.endsAt;
   }
 
   /**
@@ -52,25 +41,18 @@ export class PaymentWindow {
     this.awaitingCheckout = true;
   }
 
-  carry(): Pick<CarriedOrder, 'windowEndsAt' | 'checkoutAsked' | 'awaitingCompletedCheckout'> {
+  carry(): Pick<CarriedOrder, 'windowEndsAt' | 'awaitingCompletedCheckout'> {
     return {
       windowEndsAt: this.endsAt,
-      checkoutAsked: this.checkoutAsked,
       ...(this.awaitingCheckout ? { awaitingCompletedCheckout: true } : {}),
     };
   }
 }
 
 /**
- * How long an order in `status` listens for its next message: PENDING until its payment window ends,
- * DELIVERED and CANCELLED for late payments, PAID for ever (undefined).
+ * How long an order in `status` listens for its next message: DELIVERED and CANCELLED for late
+ * payments, PENDING and PAID for ever (undefined; a PENDING order's window ends by a message).
  */
-export function listeningTimeMs(
-  status: OrderStatus,
-  window: PaymentWindow,
-  input: OrderWorkflowInput,
-): number | undefined {
-  if (status === 'PAID') return undefined;
-  if (status === 'PENDING') return window.remainingMs;
-  return input.latePaymentGraceMs;
+export function listeningTimeMs(status: OrderStatus, input: OrderWorkflowInput): number | undefined {
+  return status === 'DELIVERED' || status === 'CANCELLED' ? input.latePaymentGraceMs : undefined;
 }

@@ -4,15 +4,24 @@
  * Run it when a deliberate, versioned change to OrderWorkflow needs new reference histories; it
  * starts its own real services (as the test setup does) and writes
  * test/histories/<RECORDED_VERSION>/*.json. Keep the folders recorded before a change
- * (`patched`): they prove orders started by older code still replay.
+ * (`patched`): they prove orders started by older code still replay. 1.0 is the baseline: orders of
+ * 0.x are drained before it is deployed (docs/upgrades.md).
  */
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { WithStartWorkflowOperation, WorkflowContinuedAsNewError } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
-import { changeStatusUpdate, getOrderQuery, ORDER_WORKFLOW_TYPE, orderWorkflowId, paymentSucceededSignal, placeOrderUpdate } from '../../src/orders/workflow-api';
-import { VERIFIED_PAYMENTS_PATCH, type OrderWorkflow } from '../../src/workflows/order-workflow';
+import {
+  changeStatusUpdate,
+  getOrderQuery,
+  ORDER_WORKFLOW_TYPE,
+  orderWorkflowId,
+  paymentSucceededSignal,
+  paymentWindowEndedSignal,
+  placeOrderUpdate,
+} from '../../src/orders/workflow-api';
+import type { OrderWorkflow } from '../../src/workflows/order-workflow';
 import type { OrderWorkflowInput } from '../../src/orders/workflow-api';
 import type { PaymentSucceeded, SignedPayment } from '../../src/orders/types';
 import { EXAMPLE_SECRETS } from '../../src/production-secrets';
@@ -22,8 +31,8 @@ import { eventually } from '../support/eventually';
 import { startTestSystem, type TestSystem } from '../support/system';
 import { orderStartMetadata } from '../../src/gateway/workflow-metadata';
 
-/** The newest patch of OrderWorkflow; bump it with the patch so older recordings stay. */
-const RECORDED_VERSION = VERIFIED_PAYMENTS_PATCH;
+/** The release baseline, or the newest patch of OrderWorkflow after it; bump it with the patch so older recordings stay. */
+const RECORDED_VERSION = '1.0';
 
 /** A scenario returns its order id, or also earlier runs to record (continue-as-new). */
 type Recorded = string | { orderId: string; earlierRuns: Record<string, string> };
@@ -186,13 +195,10 @@ const scenarios: Record<string, Scenario> = {
     const pin = await system.nest.send<{ id: number }>('products.create', { name: 'Recorded pin', price: 0.1 });
     return startOrder(system, pin.id);
   },
+  // A signal before the window's end changes nothing; the gateway's signal after it cancels the order.
   'payment-window-expired': async (system, productId) => {
-    const orderId = randomUUID();
-    await system.temporal.workflow.start<typeof OrderWorkflow>(ORDER_WORKFLOW_TYPE, {
-      workflowId: orderWorkflowId(orderId),
-      taskQueue: system.config.temporal.taskQueue,
-      args: [{ ...input(orderId, productId), paymentWindowMs: 500 }],
-    });
+    const orderId = await startOrder(system, productId, { paymentWindowMs: 1_000 });
+    await system.temporal.workflow.getHandle(orderWorkflowId(orderId)).signal(paymentWindowEndedSignal);
     return orderId;
   },
 };

@@ -192,7 +192,11 @@ function stubActivities(peers: StubPeers): Partial<OrderActivities> {
         order: order(orderId),
         paymentSession: { url: `https://checkout.test/${orderId}`, sessionId: `cs_test_${orderId.slice(0, 8)}` },
         paymentIds,
+        paymentWindowEndsAt: null,
       });
+    },
+    async keepPaymentWindowOpen(orderId: string): Promise<void> {
+      announce('keepPaymentWindowOpen', orderId);
     },
   };
 }

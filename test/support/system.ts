@@ -63,6 +63,8 @@ export async function startTestSystem(
     ...process.env,
     TEMPORAL_TASK_QUEUE: `orders-test-${randomUUID().slice(0, 8)}`,
     PAYMENTS_HTTP_PORT: '1',
+    // Orders whose payment window is short are cancelled promptly.
+    PAYMENT_WINDOW_SWEEP_MS: '200',
     ...overrides,
   });
   // A test may pass its own logger to read what the parts log.
