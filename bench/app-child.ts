@@ -33,12 +33,17 @@ export interface AppChildOptions {
   readyTimeoutMs?: number;
   /** Options for node itself, before the script (e.g. `--cpu-prof`). */
   nodeArgs?: readonly string[];
+  /** The compiled script to run instead of `npm run build`'s (`dist/…`), when `runtime` is compiled (the floors'). */
+  compiledScript?: string;
 }
 
 export function startAppChild(options: AppChildOptions): AppChild {
   mkdirSync(path.dirname(options.logFile), { recursive: true });
   const log = createWriteStream(options.logFile, { flags: 'a' });
-  const { command, args } = appCommand(options.script, options.runtime, options.nodeArgs);
+  const { command, args } =
+    options.runtime === 'compiled' && options.compiledScript !== undefined
+      ? { command: process.execPath, args: [...(options.nodeArgs ?? []), options.compiledScript] }
+      : appCommand(options.script, options.runtime, options.nodeArgs);
   // Its own process group, so a Ctrl-C reaches only the bench, which stops it in order.
   const child = spawn(command, args, {
     cwd: options.cwd,

@@ -1,5 +1,8 @@
 /** The command line of `npm run bench`, parsed simply: `--name value` pairs and a few switches. */
 
+/** An open loop (`--arrival-rate R`) has at most this many seconds' worth of creates (R × it) in flight. */
+export const OPEN_LOOP_CAP_SECONDS = 10;
+
 export type SystemId = 'service' | 'seed' | 'empty';
 export type RunPart = SystemId | 'memory';
 export const RUN_PARTS: readonly RunPart[] = ['service', 'seed', 'empty', 'memory'];
@@ -36,8 +39,14 @@ export interface BenchFlags {
   dynamicConfig: Record<string, string | number | boolean>;
   /** Environment variables set for the service's processes, for A/B runs of their settings (`--env`). */
   appEnv: Record<string, string>;
-  /** How the service's processes run: compiled (as `npm start`), or through tsx (`--runtime tsx`). */
+  /** How the service's processes run: compiled (as `npm start`), or through tsx (`--runtime tsx`); the floors' alike. */
   appRuntime: 'compiled' | 'tsx';
+  /** Runs of each chosen system, alternating (service, empty, service, empty, …); the report gives medians. */
+  alternations: number;
+  /** Open loop: creates sent at this rate per second whatever is in flight; null for the closed loop at C. */
+  arrivalRate: number | null;
+  /** Each order paid this many seconds after its create was answered, overlapping the creates; null: paid after them. */
+  paymentDelaySec: number | null;
 }
 
 export const USAGE = `Usage: npm run bench -- [options]
@@ -58,8 +67,19 @@ export const USAGE = `Usage: npm run bench -- [options]
   --keep-logs              copy every process's log to <out>/<timestamp>-<mode>-logs/
   --cpu-profile            V8 CPU profiles (.cpuprofile) of the service's processes, kept with the logs (implies --keep-logs)
   --dynamic-config K=V     a dev server dynamic config value on top of the project's (repeatable; V read as JSON if it parses)
-  --env K=V                an environment variable for the service's processes (repeatable), e.g. a worker setting
-  --runtime compiled|tsx   the service's processes compiled by npm run build (default, as npm start) or through tsx`;
+  --env K=V                an environment variable for the service's processes (repeatable), e.g. a worker setting;
+                           TEMPORAL_WORKER_MAX_CACHED_WORKFLOWS and TEMPORAL_WORKER_STACK_TRACES reach the empty
+                           floor's worker too, so both workers keep the same settings
+  --runtime compiled|tsx   the service's processes compiled by npm run build (default, as npm start) or through tsx;
+                           the floors' processes run the same way (compiled with esbuild into the run's temp folder)
+  --alternations K         run the chosen systems K times, alternately (service, empty, service, empty, ...) on the
+                           same stack; the report gives each run and the medians, ratios per alternation (default 1)
+  --arrival-rate R         open loop: the N measured creates sent at R per second whatever is in flight (at most
+                           ${OPEN_LOOP_CAP_SECONDS}×R in flight), latencies from each create's scheduled time
+                           (default: closed loop, C callers)
+  --payment-delay D        each order paid D seconds after its create was answered, while the creates go on, so
+                           many orders wait for their payment at once (as in production); reports payment→PAID and
+                           the peak of orders pending. Also applies to the memory run (then without a window)`;
 
 export function parseFlags(argv: readonly string[]): BenchFlags {
   const flags: BenchFlags = {
@@ -81,6 +101,9 @@ export function parseFlags(argv: readonly string[]): BenchFlags {
     dynamicConfig: {},
     appEnv: {},
     appRuntime: 'compiled',
+    alternations: 1,
+    arrivalRate: null,
+    paymentDelaySec: null,
   };
   const explicit = new Set<string>();
   for (let i = 0; i < argv.length; i += 1) {
@@ -128,6 +151,15 @@ export function parseFlags(argv: readonly string[]): BenchFlags {
         break;
       case '--replicas':
         flags.replicas = count(name, value(), 1);
+        break;
+      case '--alternations':
+        flags.alternations = count(name, value(), 1);
+        break;
+      case '--arrival-rate':
+        flags.arrivalRate = positive(name, value());
+        break;
+      case '--payment-delay':
+        flags.paymentDelaySec = positive(name, value());
         break;
       case '--only':
         flags.only = value()
@@ -186,6 +218,12 @@ export function parseFlags(argv: readonly string[]): BenchFlags {
 function count(name: string, text: string, min: number): number {
   const value = Number(text);
   if (!Number.isInteger(value) || value < min) throw new Error(`${name} must be an integer >= ${min}, not ${text}`);
+  return value;
+}
+
+function positive(name: string, text: string): number {
+  const value = Number(text);
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a number > 0, not ${text}`);
   return value;
 }
 

@@ -1,10 +1,13 @@
 import type { Client, WorkflowHandle } from '@temporalio/client';
+import { countBillableActions, eventTypeName, type BillableActions } from './billable-actions';
 import { round } from './stats';
 
 /**
  * What a paid order costs Temporal, read from the histories of a sample of orders: events, workflow
  * tasks (WorkflowTaskCompleted) and activities (ActivityTaskScheduled, plus local activities, which
- * appear as MarkerRecorded events named `core_local_activity`).
+ * appear as MarkerRecorded events named `core_local_activity`); Temporal Cloud's billable actions
+ * (billable-actions.ts); and the work still to come when the history was read. An order that
+ * continued as new is read back to its first run: every run's events and actions are its own.
  */
 export interface HistoryStats {
   sampled: number;
@@ -15,73 +18,83 @@ export interface HistoryStats {
   localActivitiesPerOrder: number | null;
   /** Mean count of each event type per order, e.g. `ACTIVITY_TASK_SCHEDULED: 5`. */
   eventTypesPerOrder: Record<string, number>;
+  /** Workflow runs per order (more than 1 when orders continue as new). */
+  runsPerOrder: number | null;
+  /** Temporal Cloud billable actions per order, as far as histories show them (billable-actions.ts). */
+  billableActionsPerOrder: number | null;
+  /** The same by kind (an event type, or ACTIVITY_RETRIES / LOCAL_ACTIVITY_RETRIES / WORKFLOW_RESET). */
+  billableActionsByKindPerOrder: Record<string, number>;
+  /** Events per order that look billable and are not: `TemporalChangeVersion`-only upserts, markers sharing a workflow task. */
+  exemptPerOrder: { changeVersionUpserts: number; markersSharingATask: number } | null;
+  /**
+   * Deferred work the bench's window misses: timers started and neither fired nor cancelled when the
+   * history was read (each will cost a workflow task when it fires), per order.
+   */
+  pendingTimersPerOrder: number | null;
+  /** Sampled orders still open when read: not an action, but Active Storage until they close, then a retention delete. */
+  openWorkflows: number;
 }
 
 type History = Awaited<ReturnType<WorkflowHandle['fetchHistory']>>;
 
-// Temporal API enum EventType (temporal/api/enums/v1/event_type.proto): stable wire values. Named
-// here rather than imported from @temporalio/proto, which the project does not depend on directly.
-const WORKFLOW_TASK_COMPLETED = 7;
-const ACTIVITY_TASK_SCHEDULED = 10;
-const MARKER_RECORDED = 25;
-const TYPE_NAMES = new Map<number, string>([
-  [1, 'WORKFLOW_EXECUTION_STARTED'],
-  [2, 'WORKFLOW_EXECUTION_COMPLETED'],
-  [3, 'WORKFLOW_EXECUTION_FAILED'],
-  [5, 'WORKFLOW_TASK_SCHEDULED'],
-  [6, 'WORKFLOW_TASK_STARTED'],
-  [7, 'WORKFLOW_TASK_COMPLETED'],
-  [8, 'WORKFLOW_TASK_TIMED_OUT'],
-  [9, 'WORKFLOW_TASK_FAILED'],
-  [10, 'ACTIVITY_TASK_SCHEDULED'],
-  [11, 'ACTIVITY_TASK_STARTED'],
-  [12, 'ACTIVITY_TASK_COMPLETED'],
-  [13, 'ACTIVITY_TASK_FAILED'],
-  [14, 'ACTIVITY_TASK_TIMED_OUT'],
-  [17, 'TIMER_STARTED'],
-  [18, 'TIMER_FIRED'],
-  [19, 'TIMER_CANCELED'],
-  [25, 'MARKER_RECORDED'],
-  [26, 'WORKFLOW_EXECUTION_SIGNALED'],
-  [40, 'UPSERT_WORKFLOW_SEARCH_ATTRIBUTES'],
-  [41, 'WORKFLOW_EXECUTION_UPDATE_ACCEPTED'],
-  [42, 'WORKFLOW_EXECUTION_UPDATE_REJECTED'],
-  [43, 'WORKFLOW_EXECUTION_UPDATE_COMPLETED'],
-  [46, 'WORKFLOW_PROPERTIES_MODIFIED'],
-  [47, 'WORKFLOW_EXECUTION_UPDATE_ADMITTED'],
-]);
+/** Runs read back per order at most (continue-as-new chains). */
+const MAX_RUNS = 50;
 
 export async function historyStats(client: Client, workflowIds: readonly string[]): Promise<HistoryStats> {
   let events = 0;
   let workflowTasks = 0;
   let activities = 0;
   let localActivities = 0;
+  let runs = 0;
+  let actions = 0;
+  let pendingTimers = 0;
+  let openWorkflows = 0;
   let sampled = 0;
   let failed = 0;
   const byType: Record<string, number> = {};
+  const byKind: Record<string, number> = {};
+  const exempt = { changeVersionUpserts: 0, markersSharingATask: 0 };
   for (const workflowId of workflowIds) {
-    let history: History;
+    // Latest run first, then the run each one continued.
+    const chain: Array<{ history: History; actions: BillableActions }> = [];
     try {
-      history = await client.workflow.getHandle(workflowId).fetchHistory();
+      let runId: string | undefined;
+      do {
+        const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
+        const counted = countBillableActions(history.events ?? []);
+        chain.push({ history, actions: counted });
+        runId = counted.continuedFromRunId ?? undefined;
+      } while (runId !== undefined && chain.length < MAX_RUNS);
     } catch {
       failed += 1;
       continue;
     }
     sampled += 1;
-    for (const event of history.events ?? []) {
-      events += 1;
-      const type = Number(event.eventType ?? 0);
-      const name = TYPE_NAMES.get(type) ?? `EVENT_TYPE_${type}`;
-      byType[name] = (byType[name] ?? 0) + 1;
-      if (type === WORKFLOW_TASK_COMPLETED) workflowTasks += 1;
-      if (type === ACTIVITY_TASK_SCHEDULED) activities += 1;
-      if (type === MARKER_RECORDED && event.markerRecordedEventAttributes?.markerName === 'core_local_activity') {
-        activities += 1;
-        localActivities += 1;
+    runs += chain.length;
+    const latest = chain[0]?.actions;
+    if (latest?.open) openWorkflows += 1;
+    pendingTimers += latest?.pendingTimers ?? 0;
+    for (const run of chain) {
+      actions += run.actions.total;
+      for (const [kind, count] of Object.entries(run.actions.byKind)) byKind[kind] = (byKind[kind] ?? 0) + count;
+      exempt.changeVersionUpserts += run.actions.exempt.changeVersionUpserts;
+      exempt.markersSharingATask += run.actions.exempt.markersSharingATask;
+      for (const event of run.history.events ?? []) {
+        events += 1;
+        const name = eventTypeName(event.eventType);
+        byType[name] = (byType[name] ?? 0) + 1;
+        if (name === 'WORKFLOW_TASK_COMPLETED') workflowTasks += 1;
+        if (name === 'ACTIVITY_TASK_SCHEDULED') activities += 1;
+        if (name === 'MARKER_RECORDED' && event.markerRecordedEventAttributes?.markerName === 'core_local_activity') {
+          activities += 1;
+          localActivities += 1;
+        }
       }
     }
   }
   const mean = (total: number): number | null => (sampled === 0 ? null : round(total / sampled, 2));
+  const means = (counts: Record<string, number>): Record<string, number> =>
+    Object.fromEntries(Object.entries(counts).map(([name, count]) => [name, mean(count) as number]));
   return {
     sampled,
     failed,
@@ -89,9 +102,19 @@ export async function historyStats(client: Client, workflowIds: readonly string[
     workflowTasksPerOrder: mean(workflowTasks),
     activitiesPerOrder: mean(activities),
     localActivitiesPerOrder: mean(localActivities),
-    eventTypesPerOrder: Object.fromEntries(
-      Object.entries(byType).map(([name, count]) => [name, mean(count) as number]),
-    ),
+    eventTypesPerOrder: means(byType),
+    runsPerOrder: mean(runs),
+    billableActionsPerOrder: mean(actions),
+    billableActionsByKindPerOrder: means(byKind),
+    exemptPerOrder:
+      sampled === 0
+        ? null
+        : {
+            changeVersionUpserts: mean(exempt.changeVersionUpserts) as number,
+            markersSharingATask: mean(exempt.markersSharingATask) as number,
+          },
+    pendingTimersPerOrder: mean(pendingTimers),
+    openWorkflows,
   };
 }
 

@@ -10,7 +10,8 @@ import { POLL_INTERVAL_MS, SYSTEMS } from './system-run';
 
 /**
  * K orders through this service, created and paid by C callers with a bounded window of unpaid
- * orders, while every process's RSS is read once a second. The worker (every replica of it) is
+ * orders (or each paid `--payment-delay` seconds after its create, without a window), while every
+ * process's RSS is read once a second. The worker (every replica of it) is
  * restarted first, so its memory counts only this run's workflows.
  */
 
@@ -67,7 +68,9 @@ export async function runMemory(
   };
   record(sampler.take());
   const unlisten = sampler.listen(record);
-  const window = flags.concurrency * 5;
+  // With a payment delay there is no window: as many orders wait as the create rate × the delay.
+  const paymentDelayMs = flags.paymentDelaySec !== null ? flags.paymentDelaySec * 1000 : null;
+  const window = paymentDelayMs !== null ? null : flags.concurrency * 5;
   let result: MemoryRunResult;
   try {
     result = await memoryRun(
@@ -76,6 +79,7 @@ export async function runMemory(
       flags.concurrency,
       window,
       counters,
+      paymentDelayMs,
     );
     record(sampler.take());
   } finally {

@@ -16,6 +16,8 @@ export class PaidPoller {
   private cycles = 0;
   private cycleMs = 0;
   private failures = 0;
+  /** The PostgreSQL backend that answers this poller's queries: its CPU is the bench's, not the system's. */
+  backendPid: number | null = null;
 
   constructor(
     databaseUrl: string,
@@ -27,6 +29,8 @@ export class PaidPoller {
 
   async start(): Promise<void> {
     await this.client.connect();
+    const backend = await this.client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+    this.backendPid = backend.rows[0]?.pid ?? null;
     // Planned once, run thousands of times.
     await this.client.query({
       name: 'paid',

@@ -102,6 +102,18 @@ export function cpuDelta(before: Sample, after: Sample): Record<string, number> 
   return delta;
 }
 
+/** CPU milliseconds (utime + stime) one process has used so far, or null once it is gone or unreadable. */
+export function processCpuMs(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[14 - 3]) + Number(fields[15 - 3]);
+    return Number.isFinite(ticks) ? (ticks * 1000) / CLOCK_TICKS : null;
+  } catch {
+    return null;
+  }
+}
+
 /**
  * Busy CPU of the whole machine so far (every core: user, nice, system, irq, softirq, steal), in
  * ms. Compared with the trees' sum over a phase, it shows how much else was running meanwhile.

@@ -1,8 +1,21 @@
+import { NOT_IN_HISTORY } from './billable-actions';
+import {
+  figuresOf,
+  median,
+  medianFigures,
+  medianRatios,
+  ratiosPerAlternation,
+  type Floor,
+  type Ratios,
+  type SystemFigures,
+} from './figures';
 import type { BenchFlags, SystemId } from './flags';
 import type { PhaseResult } from './load';
 import type { MemoryReport } from './memory-run';
+import type { SystemRuntime } from './stack';
 import { round } from './stats';
 import type { SystemResult } from './system-run';
+import { WORKER_SETTING_VARIABLES } from './worker-settings';
 
 /** Everything one run measured, written as JSON and summarised as Markdown. */
 export interface BenchReport {
@@ -12,145 +25,198 @@ export interface BenchReport {
   flags: BenchFlags;
   environment: Record<string, unknown>;
   method: Record<string, unknown>;
-  systems: Partial<Record<SystemId, SystemResult>>;
-  /** This service ÷ each floor. */
-  ratios: Partial<Record<'seed' | 'empty', { createsPerSecond: number | null; paidPerSecond: number | null }>>;
+  /** How each system's processes ran: runtime, workflow cache, stack traces, workflow bundle. */
+  runtimes: Partial<Record<SystemId, SystemRuntime>>;
+  /** Every run of every system: `runs[a]` is alternation a + 1 (one alternation unless `--alternations`). */
+  runs: Array<Partial<Record<SystemId, SystemResult>>>;
+  /** Each system's figures, run by run, and their medians (what the Markdown's headline shows). */
+  figures: Partial<Record<SystemId, { median: SystemFigures; runs: SystemFigures[] }>>;
+  /** This service ÷ each floor: the median over alternations of each alternation's ratio. */
+  ratios: Partial<Record<Floor, Ratios>>;
+  ratiosPerAlternation: Array<Partial<Record<Floor, Ratios>>>;
   memory: MemoryReport | null;
   peakRssMb: Record<string, number>;
   failures: string[];
   unexpectedExits: string[];
 }
 
-export function ratiosOf(systems: BenchReport['systems']): BenchReport['ratios'] {
-  const ratios: BenchReport['ratios'] = {};
-  const service = systems.service;
-  if (!service) return ratios;
-  for (const floor of ['seed', 'empty'] as const) {
-    const other = systems[floor];
-    if (!other) continue;
-    const divide = (a: number, b: number): number | null => (b > 0 ? round(a / b, 3) : null);
-    ratios[floor] = {
-      createsPerSecond: divide(service.create.perSecond, other.create.perSecond),
-      paidPerSecond: divide(service.pay.perSecond, other.pay.perSecond),
-    };
+export const SYSTEM_ORDER: readonly SystemId[] = ['service', 'seed', 'empty'];
+
+/** Figures and ratios of `runs`: per run, medians, ratios per alternation and their medians. */
+export function summarizeRuns(
+  runs: BenchReport['runs'],
+): Pick<BenchReport, 'figures' | 'ratios' | 'ratiosPerAlternation'> {
+  const figures: BenchReport['figures'] = {};
+  for (const id of SYSTEM_ORDER) {
+    const list = runs.flatMap((run) => (run[id] ? [figuresOf(run[id])] : []));
+    if (list.length > 0) figures[id] = { median: medianFigures(list), runs: list };
   }
-  return ratios;
+  const perAlternation = ratiosPerAlternation(runs);
+  return { figures, ratios: medianRatios(perAlternation), ratiosPerAlternation: perAlternation };
 }
 
-const ORDER: SystemId[] = ['service', 'seed', 'empty'];
+interface Shown {
+  id: SystemId;
+  label: string;
+  figures: SystemFigures;
+  runs: SystemResult[];
+}
 
 export function markdownReport(report: BenchReport, title: string): string {
-  const systems = ORDER.map((id) => report.systems[id]).filter(
-    (system): system is SystemResult => system !== undefined,
-  );
+  const shown: Shown[] = SYSTEM_ORDER.flatMap((id) => {
+    const figures = report.figures[id];
+    const runs = report.runs.flatMap((run) => (run[id] ? [run[id]] : []));
+    const first = runs[0];
+    return figures && first ? [{ id, label: first.label, figures: figures.median, runs }] : [];
+  });
   const lines: string[] = [`## ${title}`, ''];
   const f = report.flags;
+  const alternations = report.runs.length;
+  const medians = alternations > 1;
   // With replicas, `worker` and `gateway` stand for the sum over their processes.
   const summed = f.replicas > 1 ? `; worker and gateway summed over their ×${f.replicas} processes` : '';
   lines.push(
     `C=${f.concurrency} N=${f.orders} M=${f.serialOrders} R=${f.replicas} (worker and gateway processes each), ${report.environment.nproc} cores, ${temporalDescription(f)}` +
-      `${f.untuned ? ' with the CLI defaults (--untuned)' : ''}${extrasDescription(f)}; ${report.durationSec} s in all. Latencies in ms.`,
+      `${f.untuned ? ' with the CLI defaults (--untuned)' : ''}${extrasDescription(f)}; ${loadDescription(f)}` +
+      `${medians ? `; ${alternations} alternations, the tables give medians` : ''}; ${report.durationSec} s in all. Latencies in ms.`,
     '',
   );
-  if (systems.length > 0) {
+  const cacheOf = (id: SystemId): number | null => report.runtimes[id]?.maxCachedWorkflows ?? null;
+
+  if (shown.length > 0) {
+    const actions = shown.some((system) => system.figures.billableActionsPerOrder !== null);
     lines.push(
-      '| system | in flight | creates/s | create p50/p95/p99/max | paid/s | payment→PAID p50/p99 | CPU ms/order (create+pay) | history events/order |',
+      `| system | in flight | creates/s | create p50/p95/p99/max | paid/s | payment→PAID p50/p99 | CPU ms/order (create+pay) | history events/order |${actions ? ' billable actions/order |' : ''}`,
     );
-    lines.push('| --- | ---: | ---: | --- | ---: | --- | ---: | ---: |');
-    for (const system of systems) {
-      const history = system.history?.eventsPerOrder ?? '–';
+    lines.push(`| --- | ---: | ---: | --- | ---: | --- | ---: | ---: |${actions ? ' ---: |' : ''}`);
+    for (const system of shown) {
+      const g = system.figures;
+      const history = fmt(g.eventsPerOrder);
+      const billable = actions ? ` ${fmt(g.billableActionsPerOrder)} |` : '';
+      const cpu = f.paymentDelaySec !== null ? `${fmt(g.cpuOrderMs)} (overlapped)` : cpuPair(g.cpuCreateMs, g.cpuPayMs);
       lines.push(
-        row(
-          system.label,
-          system.create,
-          system.pay,
-          cpuPair(system.cpu.create.systemPerOrderMs, system.cpu.pay.systemPerOrderMs),
-          history,
-        ),
+        `| ${system.label} | ${inFlightCell(f)} | ${fmt(g.createsPerSecond)} | ${latencies(g.createP50, g.createP95, g.createP99, g.createMax)} | ${fmt(g.paidPerSecond)} | ${fmt(g.payP50)}/${fmt(g.payP99)} | ${cpu} | ${history} |${billable}`,
       );
+      const createAt1 =
+        g.createsPerSecondAt1 === null
+          ? '– | –'
+          : `${fmt(g.createsPerSecondAt1)} | ${latencies(g.createAt1P50, g.createAt1P95, g.createAt1P99, g.createAt1Max)}`;
       lines.push(
-        row(
-          system.label,
-          system.createAt1,
-          system.payAt1,
-          cpuPair(system.cpu.createAt1?.systemPerOrderMs ?? null, system.cpu.payAt1.systemPerOrderMs),
-          history,
-          1,
-        ),
+        `| ${system.label} | 1 | ${createAt1} | ${fmt(g.paidPerSecondAt1)} | ${fmt(g.payAt1P50)}/${fmt(g.payAt1P99)} | ${cpuPair(g.cpuCreateAt1Ms, g.cpuPayAt1Ms)} | ${history} |${billable}`,
       );
     }
     lines.push('');
-  }
-
-  const resolution = systems.map((system) => `${system.label} ${fmt(system.poller.meanCycleMs)} ms`);
-  if (resolution.length > 0)
-    lines.push(`payment→PAID resolution (mean cycle of the PAID poller): ${resolution.join(', ')}.`, '');
-
-  const noise = systems.map(
-    (system) =>
-      `${system.label} ${Math.round(system.cpu.create.outsideShare * 100)}% / ${Math.round(system.cpu.pay.outsideShare * 100)}%`,
-  );
-  if (noise.length > 0) {
     lines.push(
-      `Other load on the machine during the create / pay phases at C (CPU outside the watched processes, share of all cores): ${noise.join(', ')}.`,
+      `CPU is the system's own processes'; the bench's (load generator, PAID poller and its PostgreSQL backend) is apart, in the table by process.`,
       '',
     );
   }
 
+  if (f.arrivalRate !== null && shown.length > 0) {
+    lines.push(
+      `Open loop: creates scheduled at ${f.arrivalRate}/s, at most ${shown[0]?.runs[0]?.create.openLoop?.inFlightCap ?? '–'} in flight; create latencies from each create's scheduled time. ` +
+        shown
+          .map((system) => {
+            const open = system.runs[0]?.create.openLoop;
+            return `${system.label}: sent ${fmt(system.figures.sentPerSecond)}/s, ${fmt(system.figures.capHits)} sends waited at the cap${open ? `, latency from the actual send p50/p99 ${fmt(open.latencyFromSendMs.p50)}/${fmt(open.latencyFromSendMs.p99)}${medians ? ' (first run)' : ''}` : ''}`;
+          })
+          .join('; ') +
+        '.',
+      '',
+    );
+  }
+  if (f.paymentDelaySec !== null && shown.length > 0) {
+    lines.push(
+      `Payments ${f.paymentDelaySec} s after each create was answered, overlapping the creates; payment→PAID from each payment's publish. Orders pending (created, not yet PAID) at the peak: ` +
+        shown
+          .map((system) => {
+            const cache = cacheOf(system.id);
+            return `${system.label} ${fmt(system.figures.peakPending)}${cache !== null ? ` (workflow cache ${cache})` : ''}`;
+          })
+          .join(', ') +
+        '.',
+      '',
+    );
+  }
+
+  const runtimes = SYSTEM_ORDER.flatMap((id) => {
+    const runtime = report.runtimes[id];
+    const label = shown.find((system) => system.id === id)?.label;
+    return runtime && label ? [{ label, runtime }] : [];
+  });
+  if (runtimes.length > 0) {
+    lines.push('How each system ran (like with like):', '');
+    lines.push('| system | runtime | workflow cache | stack traces | workflow bundle | NODE_OPTIONS | allocator |');
+    lines.push('| --- | --- | ---: | --- | --- | --- | --- |');
+    for (const { label, runtime } of runtimes) {
+      const traces = runtime.workflowStackTraces === null ? '–' : runtime.workflowStackTraces ? 'on' : 'off';
+      lines.push(
+        `| ${label} | ${runtime.runtime === 'tsx' ? 'tsx' : `${runtime.runtime}: ${runtime.build}`} | ${fmt(runtime.maxCachedWorkflows)} | ${traces} | ${runtime.workflowBundle ?? '–'} | \`${runtime.nodeOptions}\` | ${runtime.allocator} |`,
+      );
+    }
+    lines.push('');
+  }
+
+  const resolution = shown.map(
+    (system) => `${system.label} ${fmt(median(system.runs.map((run) => run.poller.meanCycleMs)))} ms`,
+  );
+  if (resolution.length > 0)
+    lines.push(`payment→PAID resolution (mean cycle of the PAID poller): ${resolution.join(', ')}.`, '');
+
+  if (!medians) {
+    const noise = shown.flatMap((system) => {
+      const run = system.runs[0];
+      if (!run) return [];
+      const phases = run.cpu.createAndPay ? [run.cpu.createAndPay] : [run.cpu.create, run.cpu.pay];
+      return [
+        `${system.label} ${phases.map((phase) => `${Math.round((phase?.outsideShare ?? 0) * 100)}%`).join(' / ')}`,
+      ];
+    });
+    if (noise.length > 0) {
+      lines.push(
+        `Other load on the machine during the ${f.paymentDelaySec !== null ? 'overlapped create and pay phase' : 'create / pay phases'} (CPU outside the watched processes, share of all cores): ${noise.join(', ')}.`,
+        '',
+      );
+    }
+  }
+
   const ratioLines = Object.entries(report.ratios).map(
     ([floor, ratio]) =>
-      `- this service ÷ ${floor === 'seed' ? 'seed floor' : 'empty-workflow floor'}: creates/s ${ratio.createsPerSecond ?? '–'}, paid/s ${ratio.paidPerSecond ?? '–'}`,
+      `- this service ÷ ${floorName(floor)}: creates/s ${fmt(ratio.createsPerSecond)}, paid/s ${fmt(ratio.paidPerSecond)}, ` +
+      `CPU/order ${fmt(ratio.cpuPerOrder)}, billable actions/order ${fmt(ratio.billableActionsPerOrder)}, history events/order ${fmt(ratio.eventsPerOrder)}`,
   );
-  if (ratioLines.length > 0) lines.push('Throughput ratios (at C in flight):', '', ...ratioLines, '');
+  if (ratioLines.length > 0)
+    lines.push(
+      `Ratios (${f.arrivalRate !== null ? `open loop at ${f.arrivalRate}/s` : 'at C in flight'}${medians ? '; per alternation, then the median' : ''}):`,
+      '',
+      ...ratioLines,
+      '',
+    );
 
-  const errorLines = systems.flatMap((system) =>
-    (['create', 'pay', 'createAt1', 'payAt1'] as const).flatMap((key) => {
-      const phase = system[key];
-      if (!phase || Object.keys(phase.errors).length === 0) return [];
-      return [
-        `- ${system.label}, ${key}: ${Object.entries(phase.errors)
-          .map(([kind, count]) => `${kind} × ${count}`)
-          .join(', ')}`,
-      ];
-    }),
+  if (medians && shown.length > 0) lines.push(...perRunTable(report, shown));
+
+  const errorLines = shown.flatMap((system) =>
+    system.runs.flatMap((run) =>
+      (['create', 'pay', 'createAt1', 'payAt1'] as const).flatMap((key) => {
+        const phase = run[key];
+        if (!phase || Object.keys(phase.errors).length === 0) return [];
+        return [`- ${system.label}${medians ? ` (run ${run.alternation})` : ''}, ${key}: ${errorsText(phase)}`];
+      }),
+    ),
   );
   lines.push(errorLines.length > 0 ? `Errors:\n\n${errorLines.join('\n')}\n` : 'Errors: none.\n');
 
-  if (systems.length > 0) {
-    const names = [...new Set(systems.flatMap((system) => system.processes))];
-    lines.push(`CPU ms per order by process at C in flight (create / pay${summed}):`, '');
-    lines.push(`| process | ${systems.map((system) => system.label).join(' | ')} |`);
-    lines.push(`| --- |${systems.map(() => ' ---: |').join('')}`);
-    for (const name of names) {
-      const cells = systems.map((system) =>
-        system.processes.includes(name)
-          ? `${fmt(system.cpu.create.perOrderMs[name])} / ${fmt(system.cpu.pay.perOrderMs[name])}`
-          : '–',
-      );
-      lines.push(`| ${name} | ${cells.join(' | ')} |`);
-    }
-    lines.push('');
-  }
-
-  const withHistory = systems.filter((system) => system.history);
-  if (withHistory.length > 0) {
-    lines.push('Temporal work per paid order (mean of sampled histories):', '');
-    lines.push('| system | sampled | history events | workflow tasks | activities (of which local) |');
-    lines.push('| --- | ---: | ---: | ---: | ---: |');
-    for (const system of withHistory) {
-      const history = system.history;
-      if (!history) continue;
-      lines.push(
-        `| ${system.label} | ${history.sampled} | ${fmt(history.eventsPerOrder)} | ${fmt(history.workflowTasksPerOrder)} | ${fmt(history.activitiesPerOrder)} (${fmt(history.localActivitiesPerOrder)}) |`,
-      );
-    }
-    lines.push('');
-  }
+  if (shown.length > 0) lines.push(...processTable(report, shown, summed));
+  lines.push(...historyTables(report, shown));
 
   const memory = report.memory;
   if (memory) {
+    const bound =
+      memory.paymentDelayMs !== null
+        ? `each paid ${round(memory.paymentDelayMs / 1000)} s after its create (no window), at most ${memory.peakPending} pending at once`
+        : `at most ${memory.window} unpaid at once`;
     lines.push(
-      `Memory run: ${memory.orders} orders, C=${memory.concurrency}, at most ${memory.window} unpaid at once, ${round(memory.wallMs / 1000)} s; ` +
+      `Memory run: ${memory.orders} orders, C=${memory.concurrency}, ${bound}, ${round(memory.wallMs / 1000)} s; ` +
         `created ${memory.create.succeeded} (${memory.create.perSecond}/s), paid ${memory.pay.succeeded}; errors ${errorsText(memory.create)} / ${errorsText(memory.pay)}.`,
       '',
     );
@@ -178,21 +244,207 @@ export function markdownReport(report: BenchReport, title: string): string {
   return `${lines.join('\n').trimEnd()}\n`;
 }
 
-function row(
-  label: string,
-  create: PhaseResult | null,
-  pay: PhaseResult,
-  cpu: string,
-  history: number | string,
-  inFlight?: number,
-): string {
-  const latency = create?.latencyMs;
-  const createCells =
-    create && latency
-      ? `${create.perSecond} | ${fmt(latency.p50)}/${fmt(latency.p95)}/${fmt(latency.p99)}/${fmt(latency.max)}`
-      : '– | –';
-  const payLatency = pay.latencyMs;
-  return `| ${label} | ${inFlight ?? pay.inFlight} | ${createCells} | ${pay.perSecond} | ${fmt(payLatency.p50)}/${fmt(payLatency.p99)} | ${cpu} | ${history} |`;
+/** Each run's main figures, and each alternation's ratios (with `--alternations`). */
+function perRunTable(report: BenchReport, shown: Shown[]): string[] {
+  const lines = ['Each run (the medians above are over these):', ''];
+  lines.push(
+    '| system | run | creates/s | create p50 | paid/s | payment→PAID p50 | CPU ms/order | bench CPU ms/order | billable actions/order | other load |',
+  );
+  lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const system of shown) {
+    const list = report.figures[system.id]?.runs ?? [];
+    system.runs.forEach((run, index) => {
+      const g = list[index];
+      if (!g) return;
+      const phases = run.cpu.createAndPay ? [run.cpu.createAndPay] : [run.cpu.create, run.cpu.pay];
+      const other = phases.map((phase) => `${Math.round((phase?.outsideShare ?? 0) * 100)}%`).join(' / ');
+      lines.push(
+        `| ${system.label} | ${run.alternation} | ${fmt(g.createsPerSecond)} | ${fmt(g.createP50)} | ${fmt(g.paidPerSecond)} | ${fmt(g.payP50)} | ${fmt(g.cpuOrderMs)} | ${fmt(g.benchCpuOrderMs)} | ${fmt(g.billableActionsPerOrder)} | ${other} |`,
+      );
+    });
+  }
+  lines.push('');
+  const floors = (['seed', 'empty'] as const).filter((floor) => report.ratiosPerAlternation.some((r) => r[floor]));
+  if (floors.length > 0) {
+    lines.push('| alternation | floor | creates/s ratio | paid/s ratio | CPU/order ratio | billable actions ratio |');
+    lines.push('| ---: | --- | ---: | ---: | ---: | ---: |');
+    report.ratiosPerAlternation.forEach((ratios, index) => {
+      for (const floor of floors) {
+        const ratio = ratios[floor];
+        if (!ratio) continue;
+        lines.push(
+          `| ${index + 1} | ${floorName(floor)} | ${fmt(ratio.createsPerSecond)} | ${fmt(ratio.paidPerSecond)} | ${fmt(ratio.cpuPerOrder)} | ${fmt(ratio.billableActionsPerOrder)} |`,
+        );
+      }
+    });
+    for (const floor of floors) {
+      const ratio = report.ratios[floor];
+      if (ratio)
+        lines.push(
+          `| median | ${floorName(floor)} | ${fmt(ratio.createsPerSecond)} | ${fmt(ratio.paidPerSecond)} | ${fmt(ratio.cpuPerOrder)} | ${fmt(ratio.billableActionsPerOrder)} |`,
+        );
+    }
+    lines.push('');
+  }
+  return lines;
+}
+
+/** CPU per order by process, with the bench's own CPU in rows of its own, outside every system's sum. */
+function processTable(report: BenchReport, shown: Shown[], summed: string): string[] {
+  const overlapped = report.flags.paymentDelaySec !== null;
+  const phases = overlapped ? ['create+pay'] : ['create', 'pay'];
+  const lines = [
+    `CPU ms per order by process over the measured phases (${overlapped ? 'create and pay overlapped, per paid order' : 'create / pay'}${summed}${report.runs.length > 1 ? '; medians' : ''}):`,
+    '',
+  ];
+  lines.push(`| process | ${shown.map((system) => system.label).join(' | ')} |`);
+  lines.push(`| --- |${shown.map(() => ' ---: |').join('')}`);
+  const names = [...new Set(shown.flatMap((system) => Object.keys(system.figures.processCpu)))];
+  for (const name of names) {
+    const cells = shown.map((system) => {
+      const reading = system.figures.processCpu[name];
+      return reading ? phases.map((phase) => fmt(reading[phase])).join(' / ') : '–';
+    });
+    lines.push(`| ${name} | ${cells.join(' | ')} |`);
+  }
+  const harness = (pick: (run: SystemResult) => Array<number | null>): string[] =>
+    shown.map((system) => {
+      const values = system.runs.map(pick);
+      return phases.map((_phase, index) => fmt(median(values.map((list) => list[index] ?? null)))).join(' / ');
+    });
+  const phaseCpus = (run: SystemResult) =>
+    run.cpu.createAndPay ? [run.cpu.createAndPay] : [run.cpu.create, run.cpu.pay];
+  lines.push(
+    `| **system** | ${shown.map((system) => (overlapped ? fmt(system.figures.cpuOrderMs) : `${fmt(system.figures.cpuCreateMs)} / ${fmt(system.figures.cpuPayMs)}`)).join(' | ')} |`,
+  );
+  lines.push(
+    `| bench process (load generator, PAID poller): not in the system's | ${harness((run) => phaseCpus(run).map((phase) => phase?.harness.benchPerOrderMs ?? null)).join(' | ')} |`,
+  );
+  lines.push(
+    `| PAID poller's PostgreSQL backend (out of postgres): not in the system's | ${harness((run) => phaseCpus(run).map((phase) => phase?.harness.pollerBackendPerOrderMs ?? null)).join(' | ')} |`,
+  );
+  lines.push('');
+  return lines;
+}
+
+/** Temporal work per paid order, billable actions side by side with the floor's, and the work still to come. */
+function historyTables(report: BenchReport, shown: Shown[]): string[] {
+  const withHistory = shown.filter((system) => system.runs.some((run) => run.history));
+  if (withHistory.length === 0) return [];
+  const medians = report.runs.length > 1;
+  const lines = [`Temporal work per paid order (mean of sampled histories${medians ? ', median over runs' : ''}):`, ''];
+  lines.push('| system | sampled | history events | workflow tasks | activities (of which local) | runs |');
+  lines.push('| --- | ---: | ---: | ---: | ---: | ---: |');
+  for (const system of withHistory) {
+    const g = system.figures;
+    const sampled = system.runs.reduce((sum, run) => sum + (run.history?.sampled ?? 0), 0);
+    const runsPerOrder = median(system.runs.map((run) => run.history?.runsPerOrder ?? null));
+    lines.push(
+      `| ${system.label} | ${sampled} | ${fmt(g.eventsPerOrder)} | ${fmt(g.workflowTasksPerOrder)} | ${fmt(g.activitiesPerOrder)} (${fmt(g.localActivitiesPerOrder)}) | ${fmt(runsPerOrder)} |`,
+    );
+  }
+  lines.push('');
+
+  // Billable actions: this service beside the floor, kind by kind.
+  const service = withHistory.find((system) => system.id === 'service');
+  const floor = withHistory.find((system) => system.id === 'empty');
+  const columns = [service, floor].filter((system): system is Shown => system !== undefined);
+  const kinds = [...new Set(columns.flatMap((system) => Object.keys(system.figures.billableByKind)))];
+  lines.push(
+    'Temporal Cloud billable actions per paid order, counted from the sampled histories by the published list (https://docs.temporal.io/cloud/actions; bench/billable-actions.ts):',
+    '',
+  );
+  const both = service !== undefined && floor !== undefined;
+  lines.push(
+    `| action (history) | ${columns.map((system) => system.label).join(' | ')} |${both ? ' service ÷ floor |' : ''}`,
+  );
+  lines.push(`| --- |${columns.map(() => ' ---: |').join('')}${both ? ' ---: |' : ''}`);
+  const ratioCell = (a: number | null | undefined, b: number | null | undefined): string =>
+    both ? ` ${a !== null && a !== undefined && b ? fmt(round(a / b, 2)) : '–'} |` : '';
+  for (const kind of kinds) {
+    const values = columns.map((system) => system.figures.billableByKind[kind] ?? 0);
+    lines.push(
+      `| ${kindLabel(kind)} | ${values.map((value) => fmt(value)).join(' | ')} |${ratioCell(values[0], values[1])}`,
+    );
+  }
+  const totals = columns.map((system) => system.figures.billableActionsPerOrder);
+  const totalRatio = both ? ` **${fmt(report.ratios.empty?.billableActionsPerOrder)}** |` : '';
+  lines.push(`| **total** | ${totals.map((value) => `**${fmt(value)}**`).join(' | ')} |${totalRatio}`);
+  lines.push('');
+  const exempt = columns.map((system) => {
+    const values = system.runs.map((run) => run.history?.exemptPerOrder ?? null);
+    const upserts = median(values.map((value) => value?.changeVersionUpserts ?? null));
+    const markers = median(values.map((value) => value?.markersSharingATask ?? null));
+    return `${system.label} ${fmt(upserts)} \`TemporalChangeVersion\` upserts and ${fmt(markers)} markers sharing a workflow task`;
+  });
+  lines.push(
+    `Not billed though in the history, per order: ${exempt.join('; ')}.${medians ? " The ratio of the totals is the median of each alternation's ratio; the others are ratios of medians." : ''}`,
+    '',
+  );
+  lines.push(
+    `Not in any history, so not counted here: ${NOT_IN_HISTORY.join('; ')}. This bench sends no queries, heartbeats or rejected updates.`,
+    '',
+  );
+
+  lines.push('Deferred work the bench window misses (when the histories were read):', '');
+  lines.push(`| | ${columns.map((system) => system.label).join(' | ')} |`);
+  lines.push(`| --- |${columns.map(() => ' ---: |').join('')}`);
+  lines.push(
+    `| timers pending per order (started, neither fired nor cancelled: each a workflow task to come) | ${columns.map((system) => fmt(system.figures.pendingTimersPerOrder)).join(' | ')} |`,
+  );
+  lines.push(
+    `| workflows still open (Active Storage until they close, then Retained Storage and a retention delete; not actions) | ${columns
+      .map((system) => {
+        const open = system.runs.reduce((sum, run) => sum + (run.history?.openWorkflows ?? 0), 0);
+        const sampled = system.runs.reduce((sum, run) => sum + (run.history?.sampled ?? 0), 0);
+        return `${open}/${sampled}`;
+      })
+      .join(' | ')} |`,
+  );
+  lines.push('');
+  return lines;
+}
+
+function kindLabel(kind: string): string {
+  switch (kind) {
+    case 'ACTIVITY_RETRIES':
+      return 'activity retries (ACTIVITY_TASK_STARTED attempt − 1)';
+    case 'LOCAL_ACTIVITY_RETRIES':
+      return 'local activity retries (WORKFLOW_TASK_COMPLETED metering)';
+    case 'MARKER_RECORDED':
+      return 'MARKER_RECORDED (one per workflow task)';
+    case 'START_CHILD_WORKFLOW_EXECUTION_INITIATED':
+      return 'START_CHILD_WORKFLOW_EXECUTION_INITIATED (2 each)';
+    case 'UPSERT_WORKFLOW_SEARCH_ATTRIBUTES':
+      return 'UPSERT_WORKFLOW_SEARCH_ATTRIBUTES (not TemporalChangeVersion alone)';
+    case 'WORKFLOW_RESET':
+      return 'reset (WORKFLOW_TASK_FAILED, cause RESET_WORKFLOW)';
+    default:
+      return kind;
+  }
+}
+
+function floorName(floor: string): string {
+  return floor === 'seed' ? 'seed floor' : 'empty-workflow floor';
+}
+
+function inFlightCell(f: BenchFlags): string {
+  const create = f.arrivalRate !== null ? `${f.arrivalRate}/s open` : String(f.concurrency);
+  return f.paymentDelaySec !== null ? `${create}, paid ${f.paymentDelaySec} s later` : create;
+}
+
+function loadDescription(f: BenchFlags): string {
+  const creates =
+    f.arrivalRate !== null ? `creates sent at ${f.arrivalRate}/s (open loop)` : `creates at C in flight (closed loop)`;
+  const payments =
+    f.paymentDelaySec !== null
+      ? `each paid ${f.paymentDelaySec} s after its create, overlapping them`
+      : 'then paid at C in flight';
+  return `${creates}, ${payments}`;
+}
+
+function latencies(...values: Array<number | null>): string {
+  return values.map((value) => fmt(value)).join('/');
 }
 
 function cpuPair(create: number | null, pay: number | null): string {
@@ -223,8 +475,13 @@ function extrasDescription(f: BenchReport['flags']): string {
   if (dynamic.length > 0)
     parts.push(`dynamic config ${dynamic.map(([key, value]) => `${key}=${String(value)}`).join(', ')}`);
   const env = Object.entries(f.appEnv ?? {});
-  if (env.length > 0) parts.push(`service env ${env.map(([key, value]) => `${key}=${value}`).join(', ')}`);
-  if (f.appRuntime === 'tsx') parts.push('service processes through tsx');
+  if (env.length > 0) {
+    const shared = env.some(([key]) => (WORKER_SETTING_VARIABLES as readonly string[]).includes(key));
+    parts.push(
+      `service env ${env.map(([key, value]) => `${key}=${value}`).join(', ')}${shared ? " (its worker settings the empty floor's worker's too)" : ''}`,
+    );
+  }
+  if (f.appRuntime === 'tsx') parts.push('service and floor processes through tsx');
   return parts.length > 0 ? `; ${parts.join('; ')}` : '';
 }
 

@@ -4,11 +4,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { connect, type NatsConnection } from 'nats';
-import { parseFlags, type BenchFlags, type SystemId } from './flags';
+import { OPEN_LOOP_CAP_SECONDS, parseFlags, type BenchFlags, type SystemId } from './flags';
 import { FLOOR_PAYMENT_PARALLELISM } from './floors/floor-process';
 import { DEADLINE_MS, OrderFactory } from './load';
 import { runMemory, type MemoryReport } from './memory-run';
-import { markdownReport, ratiosOf, type BenchReport } from './report';
+import { markdownReport, summarizeRuns, type BenchReport } from './report';
 import { Sampler } from './sampler';
 import { REPO_ROOT, startStack, type Stack } from './stack';
 import { round } from './stats';
@@ -43,11 +43,13 @@ async function main(): Promise<number> {
   const runId = stamp.toLowerCase();
   const hosts = flags.temporal === 'cluster' && flags.historyHosts !== 2 ? `-h${flags.historyHosts}` : '';
   const mode = `${flags.temporal}${hosts}${flags.untuned ? '-untuned' : ''}${flags.emptyActivities === 'local' ? '-local' : ''}`;
-  // Result files of a run with replicas are told apart by name, and do not replace the default chart.
-  const fileMode = flags.replicas > 1 ? `${mode}-r${flags.replicas}` : mode;
+  // Result files of a run with replicas or another load are told apart by name, and do not replace the default chart.
+  const loadMode = `${flags.arrivalRate !== null ? `-rate${flags.arrivalRate}` : ''}${flags.paymentDelaySec !== null ? `-delay${flags.paymentDelaySec}` : ''}`;
+  const fileMode = `${mode}${flags.replicas > 1 ? `-r${flags.replicas}` : ''}${loadMode}${flags.alternations > 1 ? `-x${flags.alternations}` : ''}`;
   const systems = (['service', 'seed', 'empty'] as const).filter((id) => flags.only.includes(id));
+  const load = `${flags.arrivalRate !== null ? `, open loop at ${flags.arrivalRate}/s` : ''}${flags.paymentDelaySec !== null ? `, payments ${flags.paymentDelaySec} s after create` : ''}`;
   log(
-    `C=${flags.concurrency} N=${flags.orders} M=${flags.serialOrders} K=${flags.memoryOrders} R=${flags.replicas}; Temporal ${mode}; parts: ${flags.only.join(', ')}`,
+    `C=${flags.concurrency} N=${flags.orders} M=${flags.serialOrders} K=${flags.memoryOrders} R=${flags.replicas}${load}; Temporal ${mode}; parts: ${flags.only.join(', ')}${flags.alternations > 1 ? `, ${flags.alternations} alternations` : ''}`,
   );
 
   let stack: Stack | undefined;
@@ -92,7 +94,7 @@ async function main(): Promise<number> {
   }
 
   const failures: string[] = [];
-  const results: Partial<Record<SystemId, SystemResult>> = {};
+  const runs: Array<Partial<Record<SystemId, SystemResult>>> = [];
   let memory: MemoryReport | null = null;
   try {
     nc = await connect({ servers: stack.natsUrl, name: 'orders-bench' });
@@ -102,21 +104,32 @@ async function main(): Promise<number> {
     sampler.start();
     const orders = new OrderFactory(runId);
 
-    for (const system of systems) {
-      log(`── ${system} ──`);
-      try {
-        results[system] = await runSystem(system, flags, {
-          nc,
-          temporal,
-          trees: stack.trees,
-          databaseUrl: stack.databaseUrls[system],
-          orders,
-          runId,
-          log,
-        });
-      } catch (error) {
-        failures.push(`${system}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-        log(`${system} failed: ${String(error)}`);
+    // Alternately on the same stack: service, empty, service, empty, … so drift hits both alike.
+    for (let alternation = 1; alternation <= flags.alternations; alternation += 1) {
+      const results: Partial<Record<SystemId, SystemResult>> = {};
+      runs.push(results);
+      for (const system of systems) {
+        const name = flags.alternations > 1 ? `${system} (run ${alternation} of ${flags.alternations})` : system;
+        log(`── ${name} ──`);
+        try {
+          results[system] = await runSystem(
+            system,
+            flags,
+            {
+              nc,
+              temporal,
+              trees: stack.trees,
+              databaseUrl: stack.databaseUrls[system],
+              orders,
+              runId,
+              log,
+            },
+            alternation,
+          );
+        } catch (error) {
+          failures.push(`${name}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+          log(`${name} failed: ${String(error)}`);
+        }
       }
     }
     if (flags.only.includes('memory') && flags.memoryOrders > 0) {
@@ -172,12 +185,15 @@ async function main(): Promise<number> {
       paidPollIntervalMs: POLL_INTERVAL_MS,
       historySamplePerSystem: HISTORY_SAMPLE,
       floorPaymentParallelism: FLOOR_PAYMENT_PARALLELISM,
-      memoryWindow: flags.concurrency * 5,
-      cpu: '/proc utime+stime(+cutime+cstime) of each process tree, before and after each phase',
+      memoryWindow: flags.paymentDelaySec !== null ? null : flags.concurrency * 5,
+      cpu: "/proc utime+stime(+cutime+cstime) of each process tree, before and after each phase; the bench process (process.cpuUsage()) and the PAID poller's PostgreSQL backend (/proc of pg_backend_pid(), taken out of postgres) apart, never in a system's sum",
+      openLoopInFlightCapSeconds: OPEN_LOOP_CAP_SECONDS,
+      billableActions: 'bench/billable-actions.ts, after https://docs.temporal.io/cloud/actions',
       rss: '/proc RSS of each process tree, sampled every second',
     },
-    systems: results,
-    ratios: ratiosOf(results),
+    runtimes: stack.runtimes,
+    runs,
+    ...summarizeRuns(runs),
     memory,
     peakRssMb,
     failures,
@@ -185,7 +201,7 @@ async function main(): Promise<number> {
   };
 
   const replicas = flags.replicas > 1 ? `, worker and gateway ×${flags.replicas}` : '';
-  const title = `Orders bench ${startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC, Temporal ${mode}${replicas}`;
+  const title = `Orders bench ${startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC, Temporal ${mode}${replicas}${load}${flags.alternations > 1 ? `, medians of ${flags.alternations} alternations` : ''}`;
   const markdown = markdownReport(report, title);
   mkdirSync(outDir, { recursive: true });
   writeFileSync(`${base}.json`, `${JSON.stringify(report, null, 2)}\n`);
@@ -195,7 +211,10 @@ async function main(): Promise<number> {
   // The docs' chart is a full run's: not a smoke run, one without a floor, or one with A/B settings.
   const fullRun = systems.length === 3;
   const abSettings =
-    Object.keys(flags.dynamicConfig).length + Object.keys(flags.appEnv).length > 0 || flags.appRuntime !== 'compiled';
+    Object.keys(flags.dynamicConfig).length + Object.keys(flags.appEnv).length > 0 ||
+    flags.appRuntime !== 'compiled' ||
+    flags.arrivalRate !== null ||
+    flags.paymentDelaySec !== null;
   if (!flags.quick && fullRun && !abSettings) {
     const latest = path.join(REPO_ROOT, 'docs', 'img', `bench-latest-${fileMode}.svg`);
     mkdirSync(path.dirname(latest), { recursive: true });

@@ -3,7 +3,7 @@ import { chmodSync, cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { METRICS_OFF } from '../src/config';
+import { METRICS_OFF, parseConfig } from '../src/config';
 import { createDatabasePool, closeDatabasePool } from '../src/db/pool';
 import { ensureDatabase, migrate } from '../src/db/migrate';
 import { ensureBinary } from '../dev/infra/binaries';
@@ -23,6 +23,8 @@ import { startReaper } from '../dev/infra/reaper';
 import { startTemporalCluster } from '../dev/infra/temporal-cluster/cluster';
 import { clusterBinaries, privateClusterLayout } from '../dev/infra/temporal-cluster/private-cluster';
 import { startAppChild, type AppChild } from './app-child';
+import { bundleEmptyWorkflow, compileFloors, floorNodePath } from './floor-build';
+import { WORKER_SETTING_VARIABLES, workerSettingsFromEnv } from './worker-settings';
 
 /**
  * The whole system on infrastructure of its own, under one temporary folder: a Temporal dev server,
@@ -46,12 +48,35 @@ const APP_SCRIPTS: Record<AppName, string> = {
 /** Apps that `--replicas` runs as several processes, summed under their name in every reading. */
 const REPLICATED: readonly AppName[] = ['worker', 'gateway'];
 
-/** Which processes do the work of each system (the bench and the poller's queries are shared). */
+/**
+ * Which processes do the work of each system. The bench's own process (the load generator and the
+ * PAID poller) is not one of them: it is measured and reported apart (system-run.ts).
+ */
 export const SYSTEM_PROCESSES: Record<SystemId, string[]> = {
-  service: ['temporal', 'nats', 'postgres', 'stripe-mock', 'products', 'payments', 'worker', 'gateway', 'bench'],
-  seed: ['nats', 'postgres', 'stripe-mock', 'products', 'payments', 'seed-pipeline', 'bench'],
-  empty: ['temporal', 'nats', 'postgres', 'empty-worker', 'empty-gateway', 'bench'],
+  service: ['temporal', 'nats', 'postgres', 'stripe-mock', 'products', 'payments', 'worker', 'gateway'],
+  seed: ['nats', 'postgres', 'stripe-mock', 'products', 'payments', 'seed-pipeline'],
+  empty: ['temporal', 'nats', 'postgres', 'empty-worker', 'empty-gateway'],
 };
+
+/** The floors' processes: they run as the service's do (compiled or through tsx). */
+const FLOOR_APPS: readonly AppName[] = ['seed-pipeline', 'empty-worker', 'empty-gateway'];
+
+/** How a system's processes run, for the report: like is compared with like. */
+export interface SystemRuntime {
+  /** Compiled JavaScript or TypeScript through tsx. */
+  runtime: AppRuntime;
+  /** Where the compiled code comes from. */
+  build: string;
+  /** The worker's workflow cache (`maxCachedWorkflows`); null for a system without a Temporal worker. */
+  maxCachedWorkflows: number | null;
+  /** Whether the worker's workflow threads collect promise stack traces. */
+  workflowStackTraces: boolean | null;
+  /** A workflow bundle built before the worker starts, or bundled by the worker at start. */
+  workflowBundle: 'prebuilt' | 'bundled at start' | null;
+  /** NODE_OPTIONS and the C allocator of the system's own processes. */
+  nodeOptions: string;
+  allocator: string;
+}
 
 export const REPO_ROOT = path.resolve(__dirname, '..');
 const OWN_PREFIXES = [
@@ -75,7 +100,10 @@ export interface StackOptions {
   dynamicConfig?: DynamicConfig;
   /** Environment variables for the service's own processes (worker, gateway, products, payments). */
   appEnv?: Record<string, string>;
-  /** How the service's own processes run: compiled, as `npm start` runs them, or through tsx. The floors' run through tsx. */
+  /**
+   * How the service's own processes run: compiled, as `npm start` runs them, or through tsx. The
+   * floors' processes run the same way (compiled into the temporary folder: floor-build.ts).
+   */
   appRuntime: AppRuntime;
   emptyActivities: 'remote' | 'local';
   /** Write V8 CPU profiles of the service's processes into the logs folder. */
@@ -96,6 +124,8 @@ export interface Stack {
   /** The dev server's (or the cluster frontend's) command line as it runs (shows which dynamic config it got). */
   temporalArgs: string[];
   temporalVersion: string;
+  /** How each system's processes run (runtime, workflow cache, stack traces, bundle). */
+  runtimes: Partial<Record<SystemId, SystemRuntime>>;
   /** Stops and starts one app, every replica of it (the worker before the memory run, so its memory starts from zero). */
   restartApp(name: AppName): Promise<void>;
   /** Apps that exited without being told to. */
@@ -285,9 +315,21 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     if (options.floors.empty) await createEmptyFloorDatabase(databaseUrls.empty);
 
     // As `npm start` ships it: compiled processes, and a worker that loads a prebuilt workflow bundle.
-    if (options.appRuntime === 'compiled') await buildApps({ name: 'build', cwd: REPO_ROOT, env: process.env });
+    // The floors alike: compiled when the service is, and the empty floor's workflow prebuilt.
+    const compiled = options.appRuntime === 'compiled';
+    const floorScripts = FLOOR_APPS.filter((name) =>
+      name === 'seed-pipeline' ? options.floors.seed : options.floors.empty,
+    ).map((name) => APP_SCRIPTS[name]);
     const workflowBundle = path.join(tempDir, 'workflow-bundle.js');
-    await bundleWorkflows(workflowBundle);
+    const emptyWorkflowBundle = path.join(tempDir, 'empty-workflow-bundle.js');
+    const [, , compiledFloors] = await Promise.all([
+      compiled ? buildApps({ name: 'build', cwd: REPO_ROOT, env: process.env }) : undefined,
+      bundleWorkflows(workflowBundle),
+      compiled && floorScripts.length > 0
+        ? compileFloors(REPO_ROOT, path.join(tempDir, 'floors-dist'), floorScripts)
+        : ({} as Record<string, string>),
+      options.floors.empty ? bundleEmptyWorkflow(emptyWorkflowBundle) : undefined,
+    ]);
 
     const env: NodeJS.ProcessEnv = {
       ...Object.fromEntries(
@@ -312,6 +354,16 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     // As npm start runs them (V8 options, jemalloc); an A/B run's NODE_OPTIONS and LD_PRELOAD win.
     const serviceEnv = appProcessEnv({ ...env, ...options.appEnv });
     const SERVICE_APPS: readonly AppName[] = ['products', 'payments', 'worker', 'gateway'];
+    // The floors run with the same V8 options and allocator, and the empty floor's worker with the
+    // service worker's cache size and stack-trace switch (an A/B run's `--env` of them included).
+    const floorEnv = appProcessEnv({
+      ...env,
+      ...Object.fromEntries(
+        WORKER_SETTING_VARIABLES.flatMap((name) => (serviceEnv[name] === undefined ? [] : [[name, serviceEnv[name]]])),
+      ),
+      ...(options.floors.empty ? { BENCH_EMPTY_WORKFLOW_BUNDLE: emptyWorkflowBundle } : {}),
+      ...(compiled ? { NODE_PATH: floorNodePath(REPO_ROOT) } : {}),
+    });
 
     const startReplica = (name: AppName, replicaName: string): AppChild => {
       const nodeArgs = options.cpuProfile
@@ -321,9 +373,10 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       const app = startAppChild({
         name: replicaName,
         script: APP_SCRIPTS[name],
-        runtime: ofService ? options.appRuntime : 'tsx',
+        runtime: options.appRuntime,
+        compiledScript: ofService ? undefined : compiledFloors[APP_SCRIPTS[name]],
         cwd: REPO_ROOT,
-        env: ofService ? serviceEnv : env,
+        env: ofService ? serviceEnv : floorEnv,
         logFile: logFile(replicaName),
         nodeArgs,
       });
@@ -361,6 +414,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       databaseUrls,
       trees,
       temporalArgs: commandLine(temporalPid),
+      runtimes: systemRuntimes(options, serviceEnv, floorEnv),
       temporalVersion: onCluster
         ? `temporal server ${await versionOf(await ensureBinary('temporal-server', log))}`
         : await versionOf(temporalBinary),
@@ -378,6 +432,61 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     await close();
     throw error;
   }
+}
+
+function systemRuntimes(
+  options: StackOptions,
+  serviceEnv: NodeJS.ProcessEnv,
+  floorEnv: NodeJS.ProcessEnv,
+): Partial<Record<SystemId, SystemRuntime>> {
+  const compiled = options.appRuntime === 'compiled';
+  const processEnv = (env: NodeJS.ProcessEnv) => ({
+    nodeOptions: env.NODE_OPTIONS?.trim() || '(none)',
+    allocator: env.LD_PRELOAD ? path.basename(env.LD_PRELOAD) : "glibc's",
+  });
+  // The service's own reading of its environment, as its worker parses it at start (a worker that
+  // cannot parse it does not start: the stack fails before this is reported).
+  let config: { maxCachedWorkflows: number | null; workflowStackTraces: boolean | null; workflowBundle?: string };
+  try {
+    config = parseConfig(serviceEnv, 'worker').temporal;
+  } catch {
+    config = {
+      maxCachedWorkflows: null,
+      workflowStackTraces: null,
+      workflowBundle: serviceEnv.TEMPORAL_WORKFLOW_BUNDLE,
+    };
+  }
+  const floorWorker = workerSettingsFromEnv(floorEnv);
+  const runtimes: Partial<Record<SystemId, SystemRuntime>> = {
+    service: {
+      runtime: options.appRuntime,
+      build: compiled ? 'npm run build, dist/' : 'tsx',
+      maxCachedWorkflows: config.maxCachedWorkflows,
+      workflowStackTraces: config.workflowStackTraces,
+      workflowBundle: config.workflowBundle !== undefined ? 'prebuilt' : 'bundled at start',
+      ...processEnv(serviceEnv),
+    },
+  };
+  const floorBuild = compiled ? 'esbuild into the temporary folder' : 'tsx';
+  if (options.floors.seed)
+    runtimes.seed = {
+      runtime: options.appRuntime,
+      build: floorBuild,
+      maxCachedWorkflows: null,
+      workflowStackTraces: null,
+      workflowBundle: null,
+      ...processEnv(floorEnv),
+    };
+  if (options.floors.empty)
+    runtimes.empty = {
+      runtime: options.appRuntime,
+      build: floorBuild,
+      maxCachedWorkflows: floorWorker.maxCachedWorkflows,
+      workflowStackTraces: floorWorker.workflowStackTraces,
+      workflowBundle: floorEnv.BENCH_EMPTY_WORKFLOW_BUNDLE ? 'prebuilt' : 'bundled at start',
+      ...processEnv(floorEnv),
+    };
+  return runtimes;
 }
 
 /** `worker` alone, or `worker-1` … `worker-R` (their log files are named the same). */

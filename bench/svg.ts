@@ -31,30 +31,40 @@ interface Box {
 }
 
 function throughputPanel(report: BenchReport, box: Box): string[] {
-  const systems = (['service', 'seed', 'empty'] as const).filter((id) => report.systems[id]);
+  // Medians over the runs when the bench alternated.
+  const systems = (['service', 'seed', 'empty'] as const).filter((id) => report.figures[id]);
+  const load =
+    report.flags.arrivalRate !== null
+      ? `creates at ${report.flags.arrivalRate}/s`
+      : `${report.flags.concurrency} in flight`;
   const out = [
-    text(box.x + box.width / 2, box.y - 18, `Throughput at ${report.flags.concurrency} in flight (per second)`, {
-      anchor: 'middle',
-      weight: 'bold',
-    }),
+    text(
+      box.x + box.width / 2,
+      box.y - 18,
+      `Throughput at ${load} (per second${report.runs.length > 1 ? ', medians' : ''})`,
+      {
+        anchor: 'middle',
+        weight: 'bold',
+      },
+    ),
   ];
   if (systems.length === 0)
     return [...out, text(box.x + box.width / 2, box.y + box.height / 2, 'no systems measured', { anchor: 'middle' })];
   const values = systems.flatMap((id) => [
-    report.systems[id]?.create.perSecond ?? 0,
-    report.systems[id]?.pay.perSecond ?? 0,
+    report.figures[id]?.median.createsPerSecond ?? 0,
+    report.figures[id]?.median.paidPerSecond ?? 0,
   ]);
   const { max, ticks } = niceScale(Math.max(...values, 1));
   out.push(...yAxis(box, max, ticks, ''));
   const group = box.width / systems.length;
   const bar = Math.min(50, group / 3);
   systems.forEach((id, index) => {
-    const system = report.systems[id];
-    if (!system) return;
+    const figures = report.figures[id]?.median;
+    if (!figures) return;
     const left = box.x + index * group + group / 2 - bar;
     for (const [offset, value, color] of [
-      [0, system.create.perSecond, COLORS.creates],
-      [bar, system.pay.perSecond, COLORS.paid],
+      [0, figures.createsPerSecond ?? 0, COLORS.creates],
+      [bar, figures.paidPerSecond ?? 0, COLORS.paid],
     ] as const) {
       const height = (value / max) * box.height;
       out.push(

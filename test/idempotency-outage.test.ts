@@ -55,14 +55,17 @@ it('places the order on a retry with the same idempotencyKey after a payments ou
   expect(await system.nest.send<OrderWithItems>('orders.find.one', { id: firstAttempt })).toMatchObject({
     status: 'CANCELLED',
   });
+  // The request whose placement failed answered that failure: it did not try the next attempt itself.
+  expect(await system.orders.findOrder(orderIdFor(idempotencyKey, 1))).toBeNull();
   // Still down: the retry fails the same way (503), it is not refused for good.
   expect((await system.nest.sendExpectingError('orders.create', { items, idempotencyKey })).status).toBe(503);
+  expect(await system.orders.findOrder(orderIdFor(idempotencyKey, 2))).toBeNull();
 
   await restartPayments();
   const placed = await system.client.place(items, { idempotencyKey });
   expect(placed.order).toMatchObject({ status: 'PENDING', totalAmount: 60, totalItems: 2 });
   expect(placed.paymentSession.url).toEqual(expect.any(String));
-  expect(placed.order.id).not.toBe(firstAttempt);
+  expect(placed.order.id).toBe(orderIdFor(idempotencyKey, 2));
 
   // From now on the key names the placed order, and still refuses other items.
   const again = await system.client.place(items, { idempotencyKey });

@@ -128,6 +128,25 @@ it('answers a page past the last one with an empty page, however large', async (
   expect(page.meta).toMatchObject({ page: 1e300 });
 });
 
+it("never replaces an order's checkout: a second one saved answers the first, with its window", async () => {
+  const orders = createOrdersRepository(pool);
+  const orderId = randomUUID();
+  await orders.insertOrder({
+    orderId,
+    currency: 'usd',
+    items: [{ productId: 1, name: 'A', priceCents: 100, quantity: 1 }],
+  });
+  const first = { url: 'https://checkout.example/first', sessionId: 'cs_first' };
+  const endsAt = (await orders.databaseNow()) - 1_000;
+  expect(await orders.savePaymentSession(orderId, first, endsAt)).toEqual(first);
+  const second = { url: 'https://checkout.example/second', sessionId: 'cs_second' };
+  expect(await orders.savePaymentSession(orderId, second, endsAt + 3_600_000)).toEqual(first);
+  expect(await orders.savePaymentSessionBefore(orderId, second, endsAt + 3_600_000, endsAt + 60_000)).toEqual(first);
+  expect(await orders.findPaymentSession(orderId)).toEqual(first);
+  expect(await orders.findPaymentWindowEnd(orderId)).toBe(endsAt);
+  await orders.setStatus(orderId, 'CANCELLED');
+});
+
 describe('claimEndedPaymentWindows', () => {
   const session = { url: 'https://checkout.example/session' };
   /** A PENDING order with a checkout whose window ends `endsIn` ms from now (database clock), or without one. */

@@ -28,7 +28,7 @@ export function createPersistenceActivities({ orders }: { orders: OrdersReposito
       return { order, paymentSession, paymentIds, paymentWindowEndsAt };
     },
     persistOrder: (order: NewOrder): Promise<OrderWithItems> => orders.insertOrder(order),
-    savePaymentSession: (orderId: string, session: PaymentSession, windowEndsAt: number): Promise<void> =>
+    savePaymentSession: (orderId: string, session: PaymentSession, windowEndsAt: number): Promise<PaymentSession> =>
       orders.savePaymentSession(orderId, session, windowEndsAt),
     /** The order's payment window no longer ends: the gateway stops signalling it. */
     keepPaymentWindowOpen: (orderId: string): Promise<void> => orders.keepPaymentWindowOpen(orderId),

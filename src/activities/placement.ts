@@ -99,7 +99,10 @@ export function createPlacementActivities({ products, persistence, payments, ord
       return orDatabaseUnavailable(() => orders.insertOrderBefore(order.orderId, null, order.deadline));
     },
 
-    /** Opens the order's Stripe Checkout through the payments service and keeps it with the order. */
+    /**
+     * Opens the order's Stripe Checkout through the payments service and keeps it with the order;
+     * an order that has a checkout already keeps it, and that one is the answer.
+     */
     async openCheckout(order: {
       orderId: string;
       currency: string;
@@ -112,18 +115,14 @@ export function createPlacementActivities({ products, persistence, payments, ord
       const left = await timeLeft(deadline);
       if (left <= 0) throw timedOut(order.orderId);
       const session = await payments.createPaymentSession(request, left);
-      if (deadline === undefined) {
-        await persistence.savePaymentSession(order.orderId, session, paymentWindowEndsAt);
-      } else if (
-        // The last step is bounded too: a checkout kept after the deadline would be an order the
-        // caller was told is not kept.
-        !(await orDatabaseUnavailable(() =>
-          orders.savePaymentSessionBefore(order.orderId, session, paymentWindowEndsAt, deadline),
-        ))
-      ) {
-        throw timedOut(order.orderId);
-      }
-      return session;
+      if (deadline === undefined) return persistence.savePaymentSession(order.orderId, session, paymentWindowEndsAt);
+      // The last step is bounded too: a checkout kept after the deadline would be an order the
+      // caller was told is not kept.
+      const kept = await orDatabaseUnavailable(() =>
+        orders.savePaymentSessionBefore(order.orderId, session, paymentWindowEndsAt, deadline),
+      );
+      if (kept === null) throw timedOut(order.orderId);
+      return kept;
     },
   };
 }

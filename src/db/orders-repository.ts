@@ -211,6 +211,23 @@ const msUntil = (deadline: number) =>
 /** A payment window's end (epoch ms) as a timestamp. */
 const windowEnd = (endsAt: number) => sql.fragment`to_timestamp(${endsAt}::float8 / 1000)`;
 
+/**
+ * Keeps `session` as the order's checkout, with its payment window's end, unless the order has one
+ * already: a checkout is never replaced (a retried step, or a placement run again over an order
+ * whose workflow history is gone, answers the checkout the customer may already hold). Answers the
+ * checkout kept.
+ */
+const keepFirstSession = (orderId: string, session: PaymentSession, windowEndsAt: number) =>
+  sql.type(z.object({ payment_session: z.record(z.unknown()) }))`
+    WITH saved AS (
+      UPDATE orders SET payment_session = ${sql.jsonb(session as never)}, payment_window_ends_at = ${windowEnd(windowEndsAt)}
+      WHERE id = ${orderId} AND payment_session IS NULL
+      RETURNING payment_session
+    )
+    SELECT payment_session FROM saved
+    UNION ALL
+    SELECT payment_session FROM orders WHERE id = ${orderId} AND NOT EXISTS (SELECT FROM saved)`;
+
 /** Thrown inside a placement transaction to roll it back: its deadline passed before it could commit. */
 class DeadlinePassed extends Error {}
 
@@ -310,11 +327,12 @@ export function createOrdersRepository(pool: DatabasePool) {
       return writeOrder(order.orderId, insertOrderStatement(order));
     },
 
-    /** Keeps the order's checkout, and when its payment window ends (epoch ms, the workflow's clock). */
-    async savePaymentSession(orderId: string, session: PaymentSession, windowEndsAt: number): Promise<void> {
-      await pool.query(sql.unsafe`
-        UPDATE orders SET payment_session = ${sql.jsonb(session as never)}, payment_window_ends_at = ${windowEnd(windowEndsAt)}
-        WHERE id = ${orderId}`);
+    /**
+     * Keeps the order's checkout, and when its payment window ends (epoch ms, the workflow's clock),
+     * unless it has one already; answers the checkout kept.
+     */
+    async savePaymentSession(orderId: string, session: PaymentSession, windowEndsAt: number): Promise<PaymentSession> {
+      return (await pool.oneFirst(keepFirstSession(orderId, session, windowEndsAt))) as PaymentSession;
     },
 
     /** The order's window no longer ends (its complete checkout's payment is awaited): never signalled again. */
@@ -402,26 +420,29 @@ export function createOrdersRepository(pool: DatabasePool) {
 
     /**
      * Keeps a keyless create's checkout with its order only before its placement deadline (the
-     * database's clock), bounded by the time left: false once it has passed (the workflow then
-     * cancels the order, as the caller is told nothing was kept).
+     * database's clock), bounded by the time left, unless it has one already: the checkout kept, or
+     * null once the deadline has passed (the workflow then cancels the order, as the caller is told
+     * nothing was kept).
      */
     async savePaymentSessionBefore(
       orderId: string,
       session: PaymentSession,
       windowEndsAt: number,
       deadline: number,
-    ): Promise<boolean> {
+    ): Promise<PaymentSession | null> {
       return inTransaction(async (tx) => {
         const left = await tx.oneFirst(sql.type(z.object({ left: z.number() }))`SELECT ${msUntil(deadline)} AS left`);
-        if (left <= 0) return false;
+        if (left <= 0) return null;
         await tx.query(sql.unsafe`SELECT set_config('statement_timeout', ${String(Math.ceil(left))}, true)`);
-        const saved = await tx.query(sql.unsafe`
-          UPDATE orders SET payment_session = ${sql.jsonb(session as never)}, payment_window_ends_at = ${windowEnd(windowEndsAt)}
-          WHERE id = ${orderId} AND ${msUntil(deadline)} > 0`);
-        return saved.rowCount === 1;
+        const kept = (await tx.oneFirst(keepFirstSession(orderId, session, windowEndsAt))) as PaymentSession;
+        const open = await tx.oneFirst(
+          sql.type(z.object({ open: z.boolean() }))`SELECT ${msUntil(deadline)} > 0 AS open`,
+        );
+        if (!open) throw new DeadlinePassed();
+        return kept;
       }).catch((error: unknown) => {
         // Still saving when the time was up: rolled back, as if too late.
-        if (error instanceof StatementTimeoutError) return false;
+        if (error instanceof StatementTimeoutError || error instanceof DeadlinePassed) return null;
         throw error;
       });
     },

@@ -1,5 +1,11 @@
-import { WithStartWorkflowOperation, type Client } from '@temporalio/client';
-import { WorkflowNotFoundError } from '@temporalio/common';
+import { WithStartWorkflowOperation, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import {
+  ApplicationFailure,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  type WorkflowIdConflictPolicy,
+  type WorkflowIdReusePolicy,
+} from '@temporalio/common';
 import type { Config } from '../config';
 import type { OrdersRepository } from '../db/orders-repository';
 import type { Logger } from '../logger';
@@ -16,7 +22,7 @@ import {
   type PlacedOrder,
   type PlacementDeadline,
 } from '../orders/workflow-api';
-import type { OrderStatus, OrderWithItems } from '../orders/types';
+import type { OrderStatus, OrderWithItems, RequestedItem } from '../orders/types';
 import type { OrderWorkflow } from '../workflows/order-workflow';
 import { checkSameItems } from './idempotency';
 import { orderIdFor } from './order-id';
@@ -59,10 +65,28 @@ export function placementDeadline(createTimeoutMs: number, now: number): Placeme
  */
 const MAX_ATTEMPTS_PER_KEY = 10;
 
+/** How a create's Update-with-Start treats a workflow of the same id: running, or closed. */
+interface StartPolicies {
+  workflowIdConflictPolicy: WorkflowIdConflictPolicy;
+  workflowIdReusePolicy?: WorkflowIdReusePolicy;
+}
+
+/** Concurrent copies of one request meet in the same workflow. */
+const JOIN_OR_START: StartPolicies = { workflowIdConflictPolicy: 'USE_EXISTING' };
+
+/**
+ * Starts the workflow only where no run of it ever existed: a running one is asked separately, and
+ * a new run over a closed one would place the order again.
+ */
+const START_ONLY_NEW: StartPolicies = {
+  workflowIdConflictPolicy: 'FAIL',
+  workflowIdReusePolicy: 'REJECT_DUPLICATE',
+};
+
 /** The gateway's request handlers, keyed by primary subject (aliases: ORDER_SUBJECT_ALIASES). */
 export function createOrderHandlers({ temporal, orders, taskQueue, settings, logger }: OrderHandlerDeps) {
-  const withinDeadline = <T>(call: () => Promise<T>): Promise<T> =>
-    temporal.withDeadline(Date.now() + settings.createTimeoutMs, call);
+  const withinDeadline = <T>(call: () => Promise<T>, deadline = Date.now() + settings.createTimeoutMs): Promise<T> =>
+    temporal.withDeadline(deadline, call);
 
   /**
    * Sends the change to the order's workflow, the judge of its state: it applies earlier messages
@@ -105,7 +129,7 @@ export function createOrderHandlers({ temporal, orders, taskQueue, settings, log
    */
   async function currentAttempt(
     key: string,
-    items: ReturnType<typeof mergeItems>,
+    items: RequestedItem[],
   ): Promise<{ placed: PlacedOrder } | { orderId: string }> {
     for (let attempt = 0; ; attempt += 1) {
       const orderId = orderIdFor(key, attempt);
@@ -128,6 +152,50 @@ export function createOrderHandlers({ temporal, orders, taskQueue, settings, log
     }
   }
 
+  /** Update-with-Start of the order's workflow: its placement answers (placed, or why not). */
+  function placeOrder(orderId: string, items: RequestedItem[], policies: StartPolicies, deadline?: PlacementDeadline) {
+    const input = orderWorkflowInput(orderId, items, settings, false, deadline);
+    // With tracing on, the order's trace, for its payment that arrives later without one.
+    const traceparent = activeTraceparent();
+    return temporal.workflow.executeUpdateWithStart(placeOrderUpdate, {
+      startWorkflowOperation: new WithStartWorkflowOperation<typeof OrderWorkflow>(ORDER_WORKFLOW_TYPE, {
+        workflowId: orderWorkflowId(orderId),
+        taskQueue,
+        args: [input],
+        ...orderStartMetadata(input),
+        ...(traceparent !== undefined ? { memo: { traceparent } } : {}),
+        ...policies,
+      }),
+    });
+  }
+
+  /**
+   * A keyed create's first try, before any database read, on the key's first attempt. A key never
+   * seen starts its workflow, whose answer is this request's, failures included, as a keyless
+   * create's is; a running workflow answers with its placed order. Undefined when the stored orders
+   * must decide: the run has closed (a new run would place the order again), or the running one
+   * answers a failure of a placement this request did not start. The stored order tells whether
+   * that failure is final (a refused checkout), whether the key moved on to its next attempt
+   * (cancelled without a checkout: an outage), and whether the items are the same.
+   */
+  async function askFirstAttempt(orderId: string, items: RequestedItem[]): Promise<PlacedOrder | undefined> {
+    try {
+      return await placeOrder(orderId, items, START_ONLY_NEW);
+    } catch (error) {
+      if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+    }
+    try {
+      return await temporal.workflow
+        .getHandle<typeof OrderWorkflow>(orderWorkflowId(orderId))
+        .executeUpdate(placeOrderUpdate);
+    } catch (error) {
+      // The run has closed: the client reports "workflow execution already completed".
+      if (error instanceof WorkflowNotFoundError) return undefined;
+      if (error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure) return undefined;
+      throw error;
+    }
+  }
+
   async function findExisting(id: string): Promise<OrderWithItems> {
     const order = await orders.findOrder(id);
     if (order === null) throw notFound(id);
@@ -138,55 +206,48 @@ export function createOrderHandlers({ temporal, orders, taskQueue, settings, log
     async [ORDER_SUBJECTS.create](payload: unknown): Promise<PlacedOrder> {
       const request = parsePayload(createOrderSchema, payload);
       const items = mergeItems(request.items);
-      let orderId = orderIdFor(request.idempotencyKey);
+      const key = request.idempotencyKey;
+      let orderId = orderIdFor(key);
+      /** The workflow's answer by `deadline`, else the caller's error; other items are a reused key. */
+      const answered = async <T extends PlacedOrder | undefined>(
+        deadline: number,
+        ask: () => Promise<T>,
+      ): Promise<T> => {
+        try {
+          const placed = await withinDeadline(ask, deadline);
+          if (placed === undefined) return placed;
+          checkSameItems(key, placed.order, items);
+          logger.info({ orderId, total: placed.order.totalAmount }, 'order placed');
+          return placed;
+        } catch (error) {
+          throw toCallerError(error, {
+            whenSlow:
+              key === undefined
+                ? placementTimedOutMessage(orderId, settings.createTimeoutMs)
+                : `Order ${orderId} is taking longer than ${settings.createTimeoutMs} ms to place; retry with the same idempotencyKey`,
+            whenClosed: notFound(orderId),
+          });
+        }
+      };
 
-      // A repeated request for an order that is already placed is answered from the database.
-      if (request.idempotencyKey !== undefined) {
-        const current = await currentAttempt(request.idempotencyKey, items);
-        if ('placed' in current) return current.placed;
-        orderId = current.orderId;
+      if (key === undefined) {
+        // Without a key the caller cannot find this order again: placement must end by its deadline,
+        // on the database's clock, the one the worker reads it on (activities/placement.ts).
+        const end = placementDeadline(settings.createTimeoutMs, await orders.databaseNow());
+        logger.info({ orderId, items: items.length }, 'placing order');
+        return answered(Date.now() + settings.createTimeoutMs, () => placeOrder(orderId, items, JOIN_OR_START, end));
       }
 
-      // Without a key the caller cannot find this order again: placement must end by its deadline.
-      const keyless = request.idempotencyKey === undefined;
-      const input = orderWorkflowInput(
-        orderId,
-        items,
-        settings,
-        false,
-        // On the database's clock, the one the worker reads it on (activities/placement.ts).
-        keyless ? placementDeadline(settings.createTimeoutMs, await orders.databaseNow()) : undefined,
-      );
+      // One deadline for every Temporal call of this request.
+      const deadline = Date.now() + settings.createTimeoutMs;
       logger.info({ orderId, items: items.length }, 'placing order');
-      // With tracing on, the order's trace, for its payment that arrives later without one.
-      const traceparent = activeTraceparent();
-      try {
-        const placed = await withinDeadline(() =>
-          temporal.workflow.executeUpdateWithStart(placeOrderUpdate, {
-            startWorkflowOperation: new WithStartWorkflowOperation<typeof OrderWorkflow>(ORDER_WORKFLOW_TYPE, {
-              workflowId: orderWorkflowId(orderId),
-              taskQueue,
-              args: [input],
-              ...orderStartMetadata(input),
-              ...(traceparent !== undefined ? { memo: { traceparent } } : {}),
-              // Concurrent copies of one request meet in the same workflow.
-              workflowIdConflictPolicy: 'USE_EXISTING',
-            }),
-          }),
-        );
-        // Two requests with one key and other items may race past the lookup above: the one whose
-        // items the workflow did not place is refused here.
-        checkSameItems(request.idempotencyKey, placed.order, items);
-        logger.info({ orderId, total: placed.order.totalAmount }, 'order placed');
-        return placed;
-      } catch (error) {
-        throw toCallerError(error, {
-          whenSlow: keyless
-            ? placementTimedOutMessage(orderId, settings.createTimeoutMs)
-            : `Order ${orderId} is taking longer than ${settings.createTimeoutMs} ms to place; retry with the same idempotencyKey`,
-          whenClosed: notFound(orderId),
-        });
-      }
+      const first = await answered(deadline, () => askFirstAttempt(orderId, items));
+      if (first !== undefined) return first;
+      const current = await currentAttempt(key, items);
+      if ('placed' in current) return current.placed;
+      orderId = current.orderId;
+      logger.info({ orderId, items: items.length }, 'placing order');
+      return answered(deadline, () => placeOrder(orderId, items, JOIN_OR_START));
     },
 
     async [ORDER_SUBJECTS.findAll](payload: unknown) {
