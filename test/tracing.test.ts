@@ -163,8 +163,8 @@ describe('one order traced across the system', () => {
       ]);
       expect(ancestors(named('create.payment.session process', traceId)).slice(0, 3)).toEqual([
         'create.payment.session send',
-        'RunActivity:openCheckout',
-        'StartActivity:openCheckout',
+        'RunActivity:placeOrder',
+        'StartActivity:placeOrder',
       ]);
       // Payment: the JetStream consumer continues the publisher's trace and signals the workflow in it.
       const consumed = named('payment.succeeded process', traceId);

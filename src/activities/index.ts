@@ -50,8 +50,10 @@ export function createActivities({ orders, refunds, deadLetters, nats, config, s
     stripe,
   });
   // Only the steps the workflow calls are registered: the single steps placement is made of are not.
+  const placement = createPlacementActivities({ products, persistence, payments, orders });
   return {
-    ...createPlacementActivities({ products, persistence, payments, orders }),
+    placeOrder: placement.placeOrder,
+    settlePlacement: placement.settlePlacement,
     loadOrder: persistence.loadOrder,
     setOrderStatus: persistence.setOrderStatus,
     rejectOrder: persistence.rejectOrder,

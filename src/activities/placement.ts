@@ -1,8 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isDatabaseUnavailable } from '../db/unavailable';
 import type { OrdersRepository } from '../db/orders-repository';
-import { FailureType, orderFailure } from '../orders/errors';
+import { FailureType, orderFailure, storedWithoutCheckout } from '../orders/errors';
+import { pricedItems } from '../orders/money';
 import type { OrderWithItems, PaymentSession, PricedItem, RequestedItem } from '../orders/types';
+import type { PlacedOrder } from '../orders/workflow-api';
 import type { createPaymentActivities } from './payments';
 import type { createPersistenceActivities } from './persistence';
 import type { createProductActivities } from './products';
@@ -35,10 +37,10 @@ async function orDatabaseUnavailable<T>(write: () => Promise<T>): Promise<T> {
 }
 
 /**
- * Placement in two steps, each one local activity (one workflow activation) that is safe to repeat:
- * the order is stored only once every product is known, and its checkout is recorded as soon as
- * the payments service opened it. With a deadline (creates without an idempotencyKey) no step
- * starts, and nothing is stored or kept with the order, once it has passed on the database's
+ * Placement is one local activity of two steps, each safe to repeat (a retried attempt repeats
+ * both): the order is stored only once every product is known, and its checkout is recorded as
+ * soon as the payments service opened it. With a deadline (creates without an idempotencyKey) no
+ * step starts, and nothing is stored or kept with the order, once it has passed on the database's
  * clock: the statements themselves refuse to commit after it, so an attempt the workflow abandoned
  * (timed out and retried) cannot store the order after the caller was told nothing was kept.
  */
@@ -52,9 +54,9 @@ export function createPlacementActivities({ products, persistence, payments, ord
       ? Promise.resolve(Number.POSITIVE_INFINITY)
       : orDatabaseUnavailable(() => orders.placementTimeLeft(deadline));
 
-  return {
+  const steps = {
     /** Prices the requested lines with the products service, then stores the order. */
-    async placeOrder(order: {
+    async storeOrder(order: {
       orderId: string;
       currency: string;
       items: RequestedItem[];
@@ -81,7 +83,7 @@ export function createPlacementActivities({ products, persistence, payments, ord
      * attempt stored before the deadline, or null for nothing stored, and nothing ever will be.
      * For the workflow to cancel what was stored before it answers "nothing was kept".
      */
-    async settlePlacement(order: { orderId: string; deadline: number }): Promise<OrderWithItems | null> {
+    settlePlacement: async (order: { orderId: string; deadline: number }): Promise<OrderWithItems | null> => {
       let left = await timeLeft(order.deadline);
       // Waited here, on the database's clock, when it is near: the caller is answered right after
       // the deadline, not after a retry's backoff that could outlast the caller's own timeout.
@@ -123,6 +125,37 @@ export function createPlacementActivities({ products, persistence, payments, ord
       );
       if (kept === null) throw timedOut(order.orderId);
       return kept;
+    },
+  };
+
+  return {
+    ...steps,
+    /**
+     * The order stored and its checkout open. A checkout that cannot be opened fails with its own
+     * failure, carrying the stored order (storedWithoutCheckout), for the workflow to cancel.
+     */
+    placeOrder: async (request: {
+      orderId: string;
+      currency: string;
+      items: RequestedItem[];
+      /** When the order's payment window ends (epoch ms, the workflow's clock), kept with the checkout. */
+      paymentWindowEndsAt: number;
+      deadline?: number;
+    }): Promise<PlacedOrder> => {
+      const { orderId, currency, items, paymentWindowEndsAt, deadline } = request;
+      const order = await steps.storeOrder({ orderId, currency, items, deadline });
+      try {
+        const paymentSession = await steps.openCheckout({
+          orderId,
+          currency,
+          items: pricedItems(order),
+          paymentWindowEndsAt,
+          deadline,
+        });
+        return { order, paymentSession };
+      } catch (error) {
+        throw storedWithoutCheckout(error, order);
+      }
     },
   };
 }

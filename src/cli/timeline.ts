@@ -27,9 +27,10 @@ const STATUS_EVENTS: Record<string, string> = {
   CANCELLED: 'cancelled',
 };
 
-/** Local activities (recorded as markers) worth a line, by activity type. */
+/** Local activities (recorded as markers) worth a line when they succeed, by activity type. */
 const ACTIVITY_EVENTS: Record<string, string> = {
-  openCheckout: 'checkout session opened',
+  // Placement stores the order and opens its checkout in one step.
+  placeOrder: 'checkout session opened',
   expirePaymentSession: 'checkout session expired',
   requestRefund: 'refund requested',
 };
@@ -98,11 +99,13 @@ export function orderTimeline(history: History): TimelineEntry[] {
         const paymentId = typeof payment?.stripePaymentId === 'string' ? payment.stripePaymentId : undefined;
         entries.push({ at, event: 'payment received', ...(paymentId !== undefined ? { detail: paymentId } : {}) });
       }
+      if (signal.signalName === 'paymentWindowEnded') entries.push({ at, event: 'payment window end signalled' });
       continue;
     }
     const activity = markerActivityType(event);
     if (activity !== undefined) {
-      if (ACTIVITY_EVENTS[activity] !== undefined) entries.push({ at, event: ACTIVITY_EVENTS[activity] });
+      const succeeded = event.markerRecordedEventAttributes?.failure == null;
+      if (succeeded && ACTIVITY_EVENTS[activity] !== undefined) entries.push({ at, event: ACTIVITY_EVENTS[activity] });
       continue;
     }
     const closed = closing(event);

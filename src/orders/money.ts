@@ -1,3 +1,5 @@
+import type { OrderWithItems, PricedItem } from './types';
+
 /**
  * Money is integer minor units of the order's currency everywhere inside the service (as Stripe
  * defines them: cents for USD, none for JPY, thousandths for three-decimal currencies); currency
@@ -68,4 +70,14 @@ export function totalCents(lines: ReadonlyArray<{ priceCents: number; quantity: 
   const total = lines.reduce((sum, line) => sum + line.priceCents * line.quantity, 0);
   if (!isExactMinorUnits(total)) throw new RangeError(`Total of ${total} minor units is beyond ${MAX_MINOR_UNITS}`);
   return total;
+}
+
+/** A stored order's lines as the checkout prices them, in integer minor units of the order's currency. */
+export function pricedItems(order: OrderWithItems): PricedItem[] {
+  return order.OrderItems.map(({ productId, name, price, quantity }) => ({
+    productId,
+    name,
+    priceCents: toMinorUnits(price, order.currency),
+    quantity,
+  }));
 }

@@ -1,9 +1,16 @@
-import { ApplicationFailure, log, setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  log,
+  setCurrentDetails,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
 import {
   checkoutRefusedMessage,
   FailureType,
   paymentSessionFailedMessage,
   placementTimedOutMessage,
+  storedOrderOf,
 } from '../orders/errors';
 import { checkRequestedTransition } from '../orders/lifecycle';
 import {
@@ -14,8 +21,7 @@ import {
   type OrderWorkflowInput,
   type PlacedOrder,
 } from '../orders/workflow-api';
-import type { OrderStatus, OrderWithItems, PaymentSession, PricedItem, SignedPayment } from '../orders/types';
-import { toMinorUnits } from '../orders/money';
+import type { OrderStatus, OrderWithItems, PaymentSession, SignedPayment } from '../orders/types';
 import type { OrderActivityProxies } from './activity-proxies';
 import { causeMessage, causeType, failure, placementFailure } from './failures';
 import { answer, type Message } from './inbox';
@@ -61,85 +67,92 @@ export class Order {
     return this.current;
   }
 
-  /** Validate and store, then open the checkout. Nothing is stored if validation fails. */
+  /**
+   * Validate and store, then open the checkout: one step. Nothing is stored if validation fails;
+   * an order stored without a checkout is cancelled, so none waits for a payment that cannot come.
+   */
   async place(): Promise<void> {
-    const { orderId, currency, items } = this.input;
-    const { placement, durable } = this.activities;
+    const { orderId, currency, items, placementDeadline } = this.input;
     // A caller without an idempotencyKey cannot find its order again: placement ends at its deadline.
-    const deadline = this.input.placementDeadline;
-    const step = deadline === undefined ? {} : { deadline: deadline.at };
-    const timedOut = (error: unknown): boolean =>
-      deadline !== undefined && causeType(error) === FailureType.PlacementTimedOut;
-    const timedOutFailure = (): ApplicationFailure =>
-      failure(FailureType.PlacementTimedOut, placementTimedOutMessage(orderId, deadline?.callerTimeoutMs ?? 0));
-    let placed: OrderWithItems;
+    const step = placementDeadline === undefined ? {} : { deadline: placementDeadline.at };
     try {
-      placed = await placement(`validate and store ${items.length} products`).placeOrder({
-        orderId,
-        currency,
-        items,
-        ...step,
-      });
+      const placed = await this.activities
+        .placement(`validate and store ${items.length} products, open checkout session`)
+        .placeOrder({ orderId, currency, items, paymentWindowEndsAt: this.window.endsAt, ...step });
+      this.paymentSession = placed.paymentSession;
+      this.publish(placed.order, 'placed: products validated and stored, checkout session open');
     } catch (error) {
-      if (timedOut(error)) {
-        this.rejection = timedOutFailure();
-        return;
-      }
-      if (deadline !== undefined && mayHaveStored(error)) {
-        // An abandoned attempt may still commit before the deadline: once it has passed, whatever
-        // was stored is cancelled, so the caller's "nothing was kept" stays true.
-        const stored = await this.activities
-          .durable('settle placement at its deadline')
-          .settlePlacement({ orderId, deadline: deadline.at });
-        if (stored !== null) {
-          this.publish(stored, 'placed by an abandoned attempt');
-          this.publish(
-            await this.activities.durable('cancel order: placement failed').setOrderStatus(orderId, 'CANCELLED'),
-            'placement failed after an attempt was abandoned',
-          );
-          this.rejection = timedOutFailure();
-          return;
-        }
-      }
-      const down = causeType(error) === FailureType.DatabaseUnavailable ? 'database' : 'products service';
-      this.rejection = placementFailure(error, FailureType.ServiceUnavailable, `The ${down} is unavailable`);
+      const cause = error instanceof ActivityFailure ? error.cause : error;
+      const stored = cause instanceof ApplicationFailure ? storedOrderOf(cause) : null;
+      if (stored === null) await this.rejectUnstored(error);
+      else await this.cancelWithoutCheckout(stored, error);
+    }
+  }
+
+  /** The caller's answer when placement stored nothing, or nothing it knows of. */
+  private async rejectUnstored(error: unknown): Promise<void> {
+    const { orderId, placementDeadline: deadline } = this.input;
+    if (deadline !== undefined && causeType(error) === FailureType.PlacementTimedOut) {
+      this.rejection = this.timedOutFailure();
       return;
     }
-    this.publish(placed, 'placed: products validated and stored');
-    try {
-      this.paymentSession = await placement('open checkout session').openCheckout({
-        orderId,
-        currency,
-        items: pricedItems(placed),
-        paymentWindowEndsAt: this.window.endsAt,
-        ...step,
-      });
-    } catch (error) {
-      // The order exists but cannot be paid: cancel it rather than leave it PENDING for ever.
-      log.warn('payment session failed; cancelling the order', { orderId });
-      if (causeType(error) === FailureType.CheckoutRefused) {
-        // Refused for good: the reason is kept, so a retry with the same key gets the same answer.
-        const message = checkoutRefusedMessage(orderId, causeMessage(error));
+    if (deadline !== undefined && mayHaveStored(error)) {
+      // An abandoned attempt may still commit before the deadline: once it has passed, whatever
+      // was stored is cancelled, so the caller's "nothing was kept" stays true.
+      const stored = await this.activities
+        .durable('settle placement at its deadline')
+        .settlePlacement({ orderId, deadline: deadline.at });
+      if (stored !== null) {
+        this.publish(stored, 'placed by an abandoned attempt');
         this.publish(
-          await durable('reject order: checkout refused').rejectOrder(orderId, {
-            type: FailureType.CheckoutRefused,
-            message,
-          }),
-          'checkout refused',
+          await this.activities.durable('cancel order: placement failed').setOrderStatus(orderId, 'CANCELLED'),
+          'placement failed after an attempt was abandoned',
         );
-        this.rejection = failure(FailureType.CheckoutRefused, message);
+        this.rejection = this.timedOutFailure();
         return;
       }
-      this.publish(
-        await durable('cancel order: no checkout session').setOrderStatus(orderId, 'CANCELLED'),
-        'no checkout session',
-      );
-      if (timedOut(error)) {
-        this.rejection = timedOutFailure();
-        return;
-      }
-      this.rejection = placementFailure(error, FailureType.PaymentSessionFailed, paymentSessionFailedMessage(orderId));
     }
+    const down = causeType(error) === FailureType.DatabaseUnavailable ? 'database' : 'products service';
+    this.rejection = placementFailure(error, FailureType.ServiceUnavailable, `The ${down} is unavailable`);
+  }
+
+  /** The order exists but cannot be paid: cancelled rather than left PENDING for ever. */
+  private async cancelWithoutCheckout(stored: OrderWithItems, error: unknown): Promise<void> {
+    const { orderId } = this.input;
+    const { durable } = this.activities;
+    this.publish(stored, 'placed: products validated and stored');
+    log.warn('payment session failed; cancelling the order', { orderId });
+    if (causeType(error) === FailureType.CheckoutRefused) {
+      // Refused for good: the reason is kept, so a retry with the same key gets the same answer.
+      const message = checkoutRefusedMessage(orderId, causeMessage(error));
+      this.publish(
+        await durable('reject order: checkout refused').rejectOrder(orderId, {
+          type: FailureType.CheckoutRefused,
+          message,
+        }),
+        'checkout refused',
+      );
+      this.rejection = failure(FailureType.CheckoutRefused, message);
+      return;
+    }
+    this.publish(
+      await durable('cancel order: no checkout session').setOrderStatus(orderId, 'CANCELLED'),
+      'no checkout session',
+    );
+    if (this.input.placementDeadline !== undefined && causeType(error) === FailureType.PlacementTimedOut) {
+      this.rejection = this.timedOutFailure();
+      return;
+    }
+    this.rejection = placementFailure(error, FailureType.PaymentSessionFailed, paymentSessionFailedMessage(orderId));
+  }
+
+  /** A keyless create's answer once its deadline has passed: nothing was kept. */
+  private timedOutFailure(): ApplicationFailure {
+    const { orderId, placementDeadline } = this.input;
+    return failure(
+      FailureType.PlacementTimedOut,
+      placementTimedOutMessage(orderId, placementDeadline?.callerTimeoutMs ?? 0),
+    );
   }
 
   /** The order as an earlier run of its workflow left it (continue-as-new): no placement. */
@@ -371,14 +384,4 @@ function currentDetails(order: OrderWithItems, why: string): string {
     `**Receipt:** ${order.receiptUrl ?? 'none yet'}`,
     `**Last change:** ${why} (${order.updatedAt})`,
   ].join('\n');
-}
-
-/** The stored lines as the checkout prices them, in integer minor units of the order's currency. */
-function pricedItems(order: OrderWithItems): PricedItem[] {
-  return order.OrderItems.map(({ productId, name, price, quantity }) => ({
-    productId,
-    name,
-    priceCents: toMinorUnits(price, order.currency),
-    quantity,
-  }));
 }

@@ -13,15 +13,18 @@ import type { OrderActivities } from '../../src/activities';
 import { mismatchOf, type PaymentAcceptance, type PaymentRequest } from '../../src/activities/payment-acceptance';
 import { hasValidSignature, signPayment } from '../../src/security/payment-signature';
 import type { PaymentOutcome } from '../../src/db/orders-repository';
-import type { Rejection } from '../../src/orders/errors';
-import { ORDER_WORKFLOW_TYPE, orderWorkflowId, type OrderWorkflowInput } from '../../src/orders/workflow-api';
+import { storedWithoutCheckout, type Rejection } from '../../src/orders/errors';
+import {
+  ORDER_WORKFLOW_TYPE,
+  orderWorkflowId,
+  type OrderWorkflowInput,
+  type PlacedOrder,
+} from '../../src/orders/workflow-api';
 import { WORKFLOW_BUNDLER_OPTIONS, WORKFLOWS_PATH } from '../../src/worker/workflow-code';
 import type {
   OrderStatus,
   OrderWithItems,
-  PaymentSession,
   PaymentSucceeded,
-  PricedItem,
   RequestedItem,
   SignedPayment,
 } from '../../src/orders/types';
@@ -83,38 +86,46 @@ function stubActivities(peers: StubPeers): Partial<OrderActivities> {
     peers.orders.set(orderId, next);
     return next;
   };
+  /** Stores the order (once), as the worker's placement does before it opens the checkout. */
+  const storeOrder = (request: { orderId: string; currency: string; items: RequestedItem[] }): OrderWithItems => {
+    const existing = peers.orders.get(request.orderId);
+    if (existing) return announce('placeOrder', existing);
+    const now = new Date().toISOString();
+    const placed: OrderWithItems = {
+      id: request.orderId,
+      totalAmount: 10 * request.items.reduce((sum, item) => sum + item.quantity, 0),
+      totalItems: request.items.reduce((sum, item) => sum + item.quantity, 0),
+      currency: request.currency,
+      status: 'PENDING',
+      paid: false,
+      paidAt: null,
+      stripeChargeId: null,
+      receiptUrl: null,
+      createdAt: now,
+      updatedAt: now,
+      OrderItems: request.items.map((item) => ({
+        productId: item.productId,
+        name: 'Item',
+        price: 10,
+        quantity: item.quantity,
+      })),
+    };
+    peers.orders.set(request.orderId, placed);
+    return announce('placeOrder', placed);
+  };
   return {
-    async placeOrder(request: { orderId: string; currency: string; items: RequestedItem[] }): Promise<OrderWithItems> {
-      const existing = peers.orders.get(request.orderId);
-      if (existing) return announce('placeOrder', existing);
-      const now = new Date().toISOString();
-      const placed: OrderWithItems = {
-        id: request.orderId,
-        totalAmount: 10 * request.items.reduce((sum, item) => sum + item.quantity, 0),
-        totalItems: request.items.reduce((sum, item) => sum + item.quantity, 0),
-        currency: request.currency,
-        status: 'PENDING',
-        paid: false,
-        paidAt: null,
-        stripeChargeId: null,
-        receiptUrl: null,
-        createdAt: now,
-        updatedAt: now,
-        OrderItems: request.items.map((item) => ({
-          productId: item.productId,
-          name: 'Item',
-          price: 10,
-          quantity: item.quantity,
-        })),
-      };
-      peers.orders.set(request.orderId, placed);
-      return announce('placeOrder', placed);
-    },
-    async openCheckout(request: { orderId: string; items: PricedItem[] }): Promise<PaymentSession> {
-      return announce('openCheckout', {
-        url: `https://checkout.test/${request.orderId}`,
-        sessionId: `cs_test_${request.orderId.slice(0, 8)}`,
-      });
+    /** As the worker's: stores the order, then opens its checkout; a checkout failure carries the stored order. */
+    async placeOrder(request: { orderId: string; currency: string; items: RequestedItem[] }): Promise<PlacedOrder> {
+      const order = storeOrder(request);
+      try {
+        const paymentSession = announce('openCheckout', {
+          url: `https://checkout.test/${request.orderId}`,
+          sessionId: `cs_test_${request.orderId.slice(0, 8)}`,
+        });
+        return { order, paymentSession };
+      } catch (error) {
+        throw storedWithoutCheckout(error, order);
+      }
     },
     async setOrderStatus(orderId: string, status: OrderStatus): Promise<OrderWithItems> {
       return announce('setOrderStatus', update(orderId, { status }));

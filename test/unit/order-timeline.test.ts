@@ -15,8 +15,8 @@ describe('order timeline from the workflow history', () => {
     expect(eventsOf('paid-then-delivered.json')).toEqual([
       'workflow started',
       'placing',
-      'placed',
       'checkout session opened',
+      'placed',
       'payment received',
       'paid',
       'delivered',
@@ -39,7 +39,7 @@ describe('order timeline from the workflow history', () => {
 
   it('reads an order whose payment window ended', () => {
     expect(eventsOf('payment-window-expired.json')).toEqual(
-      expect.arrayContaining(['placed', 'checkout session opened', 'checkout session expired', 'cancelled']),
+      expect.arrayContaining(['placed', 'payment window end signalled', 'checkout session expired', 'cancelled']),
     );
   });
 
@@ -56,7 +56,7 @@ describe('order timeline from the workflow history', () => {
     const history = historyFromJSON(JSON.parse(readFileSync(path.join(HISTORIES, 'paid-then-delivered.json'), 'utf8')));
     const timeline = orderTimeline(history);
     expect(timeline[0]).toMatchObject({
-      at: '2026-12-07T00:25:04.973Z',
+      at: '2026-12-07T00:53:36.512Z',
       event: 'workflow started',
       detail: 'OrderWorkflow',
     });
