@@ -1,7 +1,6 @@
 import { isFinal } from '../orders/lifecycle';
-import { orderWorkflowId, PLACING_ORDER_STATUS, REJECTED_ORDER_STATUS } from '../orders/workflow-api';
+import { orderWorkflowId, REJECTED_ORDER_STATUS } from '../orders/workflow-api';
 
-const WORKFLOW_ONLY_STATUSES: readonly string[] = [PLACING_ORDER_STATUS, REJECTED_ORDER_STATUS];
 import type { AuditReport, AuditSettings, AuditSnapshot } from './snapshot';
 
 /**
@@ -72,9 +71,11 @@ export function compareStores(snapshot: AuditSnapshot, settings: AuditSettings):
   for (const workflow of snapshot.workflows) {
     const orderId = workflow.workflowId.replace(/^order-/, '');
     if (orderIds.has(orderId)) continue;
-    // PLACING and REJECTED are a workflow's own states before (or instead of) a stored order.
-    const stored = workflow.orderStatus !== undefined && !WORKFLOW_ONLY_STATUSES.includes(workflow.orderStatus);
-    if (stored) report.missing.push(`workflow ${workflow.workflowId} has no order row`);
+    // REJECTED: placement stored nothing. A running workflow still PENDING (as it starts) may be
+    // placing its order: without a row it is stuck only once its placement timeout has passed.
+    if (workflow.orderStatus === REJECTED_ORDER_STATUS) continue;
+    const placing = workflow.running && (workflow.orderStatus === undefined || workflow.orderStatus === 'PENDING');
+    if (!placing) report.missing.push(`workflow ${workflow.workflowId} has no order row`);
     else if (
       workflow.running &&
       snapshot.takenAt - workflow.startedAt > settings.placementTimeoutMs + settings.graceMs

@@ -1,6 +1,6 @@
 import type { WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
-import { PLACING_ORDER_STATUS, REJECTED_ORDER_STATUS } from '../orders/workflow-api';
+import { REJECTED_ORDER_STATUS } from '../orders/workflow-api';
 
 /**
  * An order's timeline, read from its workflow history: the status changes (the OrderStatus search
@@ -19,9 +19,8 @@ type History = Awaited<ReturnType<WorkflowHandle['fetchHistory']>>;
 type HistoryEvent = NonNullable<History['events']>[number];
 
 const STATUS_EVENTS: Record<string, string> = {
-  [PLACING_ORDER_STATUS]: 'placing',
   [REJECTED_ORDER_STATUS]: 'rejected: placement stored nothing',
-  PENDING: 'placed',
+  PENDING: 'pending',
   PAID: 'paid',
   DELIVERED: 'delivered',
   CANCELLED: 'cancelled',
@@ -30,7 +29,7 @@ const STATUS_EVENTS: Record<string, string> = {
 /** Local activities (recorded as markers) worth a line when they succeed, by activity type. */
 const ACTIVITY_EVENTS: Record<string, string> = {
   // Placement stores the order and opens its checkout in one step.
-  placeOrder: 'checkout session opened',
+  placeOrder: 'placed, checkout session opened',
   expirePaymentSession: 'checkout session expired',
   requestRefund: 'refund requested',
 };
@@ -71,11 +70,14 @@ function eventTime(event: HistoryEvent): string {
 export function orderTimeline(history: History): TimelineEntry[] {
   const entries: TimelineEntry[] = [];
   let lastStatus: string | undefined;
-  /** A status the workflow was started with (PLACING, by the gateway) or upserted, once per change. */
-  const statusChange = (at: string, fields: Record<string, Payload> | null | undefined): void => {
+  /**
+   * A status the workflow was started with or upserted, once per change. A new order starts as
+   * PENDING while it is being placed: "placing" until its placement step says it is placed.
+   */
+  const statusChange = (at: string, fields: Record<string, Payload> | null | undefined, atStart = false): void => {
     const status = decode(fields?.OrderStatus);
     if (typeof status === 'string' && status !== lastStatus && STATUS_EVENTS[status] !== undefined) {
-      entries.push({ at, event: STATUS_EVENTS[status] });
+      entries.push({ at, event: atStart && status === 'PENDING' ? 'placing' : STATUS_EVENTS[status] });
       lastStatus = status;
     }
   };
@@ -84,7 +86,7 @@ export function orderTimeline(history: History): TimelineEntry[] {
     const started = event.workflowExecutionStartedEventAttributes;
     if (started != null) {
       entries.push({ at, event: 'workflow started', detail: started.workflowType?.name ?? undefined });
-      statusChange(at, started.searchAttributes?.indexedFields);
+      statusChange(at, started.searchAttributes?.indexedFields, true);
       continue;
     }
     const upsert = event.upsertWorkflowSearchAttributesEventAttributes;

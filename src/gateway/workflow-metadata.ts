@@ -1,5 +1,5 @@
 import type { TypedSearchAttributes } from '@temporalio/common';
-import { OrderStatusAttribute, PLACING_ORDER_STATUS, type OrderWorkflowInput } from '../orders/workflow-api';
+import { OrderStatusAttribute, type OrderWorkflowInput } from '../orders/workflow-api';
 import type { OrderStatus } from '../orders/types';
 
 /** What the Web UI shows and filters by for an order from the moment its workflow starts. */
@@ -12,9 +12,11 @@ export interface OrderStartMetadata {
 const plural = (count: number, word: string): string => `${count} ${word}${count === 1 ? '' : 's'}`;
 
 /**
- * An order's summary and details (single-line Temporal markdown) and its first search attributes:
- * `OrderStatus` = "PLACING", so orders still being placed are found too. The total is not known
- * until the products service has priced the items; the workflow's current details carry it.
+ * An order's summary and details (single-line Temporal markdown) and its first search attribute:
+ * `OrderStatus` = "PENDING", given at start (free: an upsert is a billable action), so an order is
+ * found from the moment it is being placed. The total is not known until the products service has
+ * priced the items: the workflow's current details carry it, and `OrderTotal` comes with the
+ * order's next status change; a placement that stores nothing ends as "REJECTED".
  */
 export function orderStartMetadata({ orderId, items, currency }: OrderWorkflowInput): OrderStartMetadata {
   const lines = items.map(({ productId, quantity }) => `- ${quantity} x product ${productId}`);
@@ -27,7 +29,7 @@ export function orderStartMetadata({ orderId, items, currency }: OrderWorkflowIn
       `**Items:**`,
       ...lines,
     ].join('\n'),
-    typedSearchAttributes: [{ key: OrderStatusAttribute, value: PLACING_ORDER_STATUS }],
+    typedSearchAttributes: [{ key: OrderStatusAttribute, value: 'PENDING' }],
   };
 }
 

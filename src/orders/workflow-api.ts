@@ -100,9 +100,5 @@ export const PaymentIdAttribute = defineSearchAttributeKey('PaymentId', SearchAt
 /** Every search attribute an order sets: each namespace that runs orders must have them registered. */
 export const ORDER_SEARCH_ATTRIBUTES = [OrderStatusAttribute, OrderTotalAttribute, PaymentIdAttribute];
 
-/**
- * `OrderStatus` values beside the order statuses, for the Web UI and CLI: an order being placed
- * (set at start by the gateway) and one whose placement stored nothing.
- */
-export const PLACING_ORDER_STATUS = 'PLACING';
+/** The `OrderStatus` beside the order statuses, for the Web UI and CLI: a placement that stored nothing. */
 export const REJECTED_ORDER_STATUS = 'REJECTED';

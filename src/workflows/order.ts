@@ -4,6 +4,7 @@ import {
   log,
   setCurrentDetails,
   upsertSearchAttributes,
+  workflowInfo,
 } from '@temporalio/workflow';
 import {
   checkoutRefusedMessage,
@@ -355,12 +356,12 @@ export class Order {
    * search attributes the Web UI and CLI filter by.
    */
   private publish(order: OrderWithItems, why: string): void {
-    const previous = this.current;
     this.current = order;
     setCurrentDetails(currentDetails(order, why));
-    if (previous?.status === order.status && previous.totalAmount === order.totalAmount) return;
-    // The payment id rides on the upsert of the PAID status: no event of its own. (Core does not
-    // compare an upsert's attributes on replay, so histories recorded without it still replay.)
+    // Upserted only when the status operators filter on changes: a new order starts as PENDING (given
+    // at start, free), so its first upsert is its first change after placement, which also brings
+    // its total and, once paid, its payment id. Each upsert is a billable action and a visibility write.
+    if (workflowInfo().typedSearchAttributes.get(OrderStatusAttribute) === order.status) return;
     upsertSearchAttributes([
       { key: OrderStatusAttribute, value: order.status },
       { key: OrderTotalAttribute, value: order.totalAmount },

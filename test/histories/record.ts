@@ -57,7 +57,7 @@ async function startOrder(system: TestSystem, productId: number | string, settin
         workflowId: orderWorkflowId(orderId),
         taskQueue: system.config.temporal.taskQueue,
         args: [{ ...input(orderId, productId), ...settings }],
-        // As the gateway starts orders: summary, details and OrderStatus = "PLACING".
+        // As the gateway starts orders: summary, details and OrderStatus = "PENDING".
         ...orderStartMetadata(input(orderId, productId)),
         workflowIdConflictPolicy: 'USE_EXISTING',
       }),

@@ -21,6 +21,7 @@ import {
   type PlacedOrder,
 } from '../../src/orders/workflow-api';
 import { WORKFLOW_BUNDLER_OPTIONS, WORKFLOWS_PATH } from '../../src/worker/workflow-code';
+import { orderStartMetadata } from '../../src/gateway/workflow-metadata';
 import type {
   OrderStatus,
   OrderWithItems,
@@ -272,6 +273,8 @@ export async function startStubWorker(peers: StubPeers): Promise<StubWorker> {
         workflowId: orderWorkflowId(orderId),
         taskQueue,
         args: [input],
+        // As the gateway starts orders: OrderStatus = "PENDING" from the start.
+        ...orderStartMetadata(input),
       });
       return client.workflow.getHandle(orderWorkflowId(orderId));
     },

@@ -67,8 +67,8 @@ describe('audit comparison', () => {
     const snapshot = healthy();
     snapshot.workflows.push(
       { workflowId: 'order-rejected', running: false, orderStatus: 'REJECTED', startedAt: NOW - 2 * MINUTE },
-      { workflowId: 'order-placing', running: true, orderStatus: 'PLACING', startedAt: NOW - 2 * MINUTE },
-      { workflowId: 'order-stuck', running: true, orderStatus: 'PLACING', startedAt: NOW - 10 * MINUTE },
+      { workflowId: 'order-placing', running: true, orderStatus: 'PENDING', startedAt: NOW - 2 * MINUTE },
+      { workflowId: 'order-stuck', running: true, orderStatus: 'PENDING', startedAt: NOW - 10 * MINUTE },
     );
     const report = compareStores(snapshot, settings);
     expect(report.missing).toEqual([]);
