@@ -274,7 +274,7 @@ describe('the payment window', () => {
 });
 
 describe('what a paid order costs Temporal', () => {
-  it('starts no timer, records no patch marker, places in one step and upserts search attributes only when the status changes', async () => {
+  it('starts no timer, records no patch marker and upserts search attributes only when the status changes', async () => {
     const handle = await stub.start();
     const orderId = orderIdOf(handle.workflowId);
     await handle.executeUpdate(placeOrderUpdate);
@@ -282,9 +282,9 @@ describe('what a paid order costs Temporal', () => {
     expect(await handle.query(getOrderQuery)).toMatchObject({ status: 'PAID' });
     const events = (await handle.fetchHistory()).events ?? [];
     expect(events.filter((event) => event.timerStartedEventAttributes != null)).toEqual([]);
-    // One local activity places the order (validate, store, open the checkout), one records the payment.
+    // Placement's two local activities (store, open the checkout) and the payment's one.
     const markers = events.map((event) => event.markerRecordedEventAttributes?.markerName).filter(Boolean);
-    expect(markers).toEqual(['core_local_activity', 'core_local_activity']);
+    expect(markers).toEqual(['core_local_activity', 'core_local_activity', 'core_local_activity']);
     const upserted = events
       .filter((event) => event.upsertWorkflowSearchAttributesEventAttributes != null)
       .map((event) =>

@@ -60,7 +60,7 @@ describe('the orders command', () => {
     expect(shown).toMatch(new RegExp(`^Order\\s+${id}$`, 'm'));
     expect(shown).toMatch(/^Status\s+PAID$/m);
     expect(shown).toMatch(new RegExp(`^${lamp.id}\\s+${lamp.name}\\s+12\\.50\\s+2\\s+25\\.00$`, 'm'));
-    for (const event of ['placing', 'placed, checkout session opened', 'payment received', 'paid']) {
+    for (const event of ['placing', 'placed', 'checkout session opened', 'payment received', 'paid']) {
       expect(shown).toMatch(new RegExp(`^\\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z\\s+${event}\\b`, 'm'));
     }
 
@@ -70,9 +70,7 @@ describe('the orders command', () => {
       timeline: Array<{ event: string }>;
     };
     expect(json.order.status).toBe('DELIVERED');
-    expect(json.timeline.map((entry) => entry.event)).toEqual(
-      expect.arrayContaining(['placed, checkout session opened', 'paid', 'delivered']),
-    );
+    expect(json.timeline.map((entry) => entry.event)).toEqual(expect.arrayContaining(['placed', 'paid', 'delivered']));
     // Six processes, each loading tsx and the Temporal SDK: seconds each on a busy machine.
   }, 180_000);
 

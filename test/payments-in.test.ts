@@ -1,7 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { createDeadLettersRepository } from '../src/db/dead-letters-repository';
 import { REFUND_REQUESTED_SUBJECT } from '../src/nats/subjects';
-import { orderWorkflowId } from '../src/orders/workflow-api';
+import {
+  orderWorkflowId,
+  OrderStatusAttribute,
+  OrderTotalAttribute,
+  PaymentIdAttribute,
+} from '../src/orders/workflow-api';
 import type { OrderWithItems } from '../src/orders/types';
 import { resolveDeadLetters } from './support/dead-letters';
 import { eventually } from './support/eventually';
@@ -104,9 +109,11 @@ it('records a payment for an order whose workflow has closed, and requests its r
     status: 'DELIVERED',
     stripeChargeId: first.stripePaymentId,
   });
-  // The Web UI says why the workflow ran again.
-  expect(await (await handle.describe()).staticSummary()).toMatch(
-    new RegExp(`^Order ${order.id}: resumed for a late payment \\(pi_`),
-  );
+  // The Web UI says why the workflow ran again, and still finds the order by its total and payment.
+  const resumed = await handle.describe();
+  expect(await resumed.staticSummary()).toMatch(new RegExp(`^Order ${order.id}: resumed for a late payment \\(pi_`));
+  expect(resumed.typedSearchAttributes.get(OrderStatusAttribute)).toBe('DELIVERED');
+  expect(resumed.typedSearchAttributes.get(OrderTotalAttribute)).toBe(order.totalAmount);
+  expect(resumed.typedSearchAttributes.get(PaymentIdAttribute)).toBe(first.stripePaymentId);
   subscription.unsubscribe();
 });

@@ -122,7 +122,7 @@ it('rolls back an insert still running when the deadline passes: the order is ne
   await client().query('BEGIN');
   await client().query('LOCK TABLE orders IN SHARE MODE');
   const deadline = (await databaseNow()) + 1_000;
-  const placing = placement.storeOrder({ orderId, currency: 'usd', items, deadline });
+  const placing = placement.placeOrder({ orderId, currency: 'usd', items, deadline });
   await settledWithin(placing, 4_000);
   await client().query('COMMIT');
   await placementTimedOut(placing);
@@ -135,7 +135,7 @@ it('reads the deadline on the database clock: a worker whose clock is behind sto
   // This worker's clock is a minute behind the database's (and the gateway's).
   const now = Date.now.bind(Date);
   jest.spyOn(Date, 'now').mockImplementation(() => now() - 60_000);
-  await placementTimedOut(placement.storeOrder({ orderId, currency: 'usd', items, deadline }));
+  await placementTimedOut(placement.placeOrder({ orderId, currency: 'usd', items, deadline }));
   expect(await system.orders.findOrder(orderId)).toBeNull();
 
   const stored = randomUUID();
@@ -186,7 +186,7 @@ it('settles a placement that failed before its deadline: not yet, then what an a
   const nothing = randomUUID();
   const deadline = (await databaseNow()) + 500;
   // An attempt the workflow abandoned still stores its order before the deadline.
-  await placement.storeOrder({ orderId: stored, currency: 'usd', items, deadline });
+  await placement.placeOrder({ orderId: stored, currency: 'usd', items, deadline });
   // A deadline far ahead: retryably not yet (the workflow's durable retry asks again).
   const far = (await databaseNow()) + 60_000;
   const early = await placement.settlePlacement({ orderId: stored, deadline: far }).catch((error: unknown) => error);
@@ -198,7 +198,7 @@ it('settles a placement that failed before its deadline: not yet, then what an a
   expect(settled).toMatchObject({ id: stored, status: 'PENDING' });
   await expect(placement.settlePlacement({ orderId: nothing, deadline })).resolves.toBeNull();
   // Nothing is stored for that order after the deadline, whatever an attempt still tries.
-  await placementTimedOut(placement.storeOrder({ orderId: nothing, currency: 'usd', items, deadline }));
+  await placementTimedOut(placement.placeOrder({ orderId: nothing, currency: 'usd', items, deadline }));
   expect(await system.orders.findOrder(nothing)).toBeNull();
 });
 

@@ -163,8 +163,8 @@ describe('one order traced across the system', () => {
       ]);
       expect(ancestors(named('create.payment.session process', traceId)).slice(0, 3)).toEqual([
         'create.payment.session send',
-        'RunActivity:placeOrder',
-        'StartActivity:placeOrder',
+        'RunActivity:openCheckout',
+        'StartActivity:openCheckout',
       ]);
       // Payment: the JetStream consumer continues the publisher's trace and signals the workflow in it.
       const consumed = named('payment.succeeded process', traceId);

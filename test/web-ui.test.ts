@@ -67,7 +67,8 @@ describe('the Temporal Web UI', () => {
     });
     expect(summaries).toEqual(
       expect.arrayContaining([
-        'validate and store 2 products, open checkout session',
+        'validate and store 2 products',
+        'open checkout session',
         `record payment ${payment.stripePaymentId}`,
       ]),
     );

@@ -53,6 +53,7 @@ export function createActivities({ orders, refunds, deadLetters, nats, config, s
   const placement = createPlacementActivities({ products, persistence, payments, orders });
   return {
     placeOrder: placement.placeOrder,
+    openCheckout: placement.openCheckout,
     settlePlacement: placement.settlePlacement,
     loadOrder: persistence.loadOrder,
     setOrderStatus: persistence.setOrderStatus,

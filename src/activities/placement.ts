@@ -1,10 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isDatabaseUnavailable } from '../db/unavailable';
 import type { OrdersRepository } from '../db/orders-repository';
-import { FailureType, orderFailure, storedWithoutCheckout } from '../orders/errors';
-import { pricedItems } from '../orders/money';
+import { FailureType, orderFailure } from '../orders/errors';
 import type { OrderWithItems, PaymentSession, PricedItem, RequestedItem } from '../orders/types';
-import type { PlacedOrder } from '../orders/workflow-api';
 import type { createPaymentActivities } from './payments';
 import type { createPersistenceActivities } from './persistence';
 import type { createProductActivities } from './products';
@@ -37,9 +35,9 @@ async function orDatabaseUnavailable<T>(write: () => Promise<T>): Promise<T> {
 }
 
 /**
- * Placement is one local activity of two steps, each safe to repeat (a retried attempt repeats
- * both): the order is stored only once every product is known, and its checkout is recorded as
- * soon as the payments service opened it. With a deadline (creates without an idempotencyKey) no
+ * Placement in two steps, each one local activity that is safe to repeat: the order is stored only
+ * once every product is known, and its checkout is recorded as soon as the payments service opened
+ * it (two steps, so a stored order whose checkout fails is known stored, and cancelled). With a deadline (creates without an idempotencyKey) no
  * step starts, and nothing is stored or kept with the order, once it has passed on the database's
  * clock: the statements themselves refuse to commit after it, so an attempt the workflow abandoned
  * (timed out and retried) cannot store the order after the caller was told nothing was kept.
@@ -56,12 +54,12 @@ export function createPlacementActivities({ products, persistence, payments, ord
 
   const steps = {
     /** Prices the requested lines with the products service, then stores the order. */
-    async storeOrder(order: {
+    placeOrder: async (order: {
       orderId: string;
       currency: string;
       items: RequestedItem[];
       deadline?: number;
-    }): Promise<OrderWithItems> {
+    }): Promise<OrderWithItems> => {
       const { orderId, currency, deadline } = order;
       if (deadline === undefined) {
         const items = await products.validateProducts(order.items, currency);
@@ -105,14 +103,14 @@ export function createPlacementActivities({ products, persistence, payments, ord
      * Opens the order's Stripe Checkout through the payments service and keeps it with the order;
      * an order that has a checkout already keeps it, and that one is the answer.
      */
-    async openCheckout(order: {
+    openCheckout: async (order: {
       orderId: string;
       currency: string;
       items: PricedItem[];
       /** When the order's payment window ends (epoch ms, the workflow's clock), kept with the checkout. */
       paymentWindowEndsAt: number;
       deadline?: number;
-    }): Promise<PaymentSession> {
+    }): Promise<PaymentSession> => {
       const { deadline, paymentWindowEndsAt, ...request } = order;
       const left = await timeLeft(deadline);
       if (left <= 0) throw timedOut(order.orderId);
@@ -128,34 +126,5 @@ export function createPlacementActivities({ products, persistence, payments, ord
     },
   };
 
-  return {
-    ...steps,
-    /**
-     * The order stored and its checkout open. A checkout that cannot be opened fails with its own
-     * failure, carrying the stored order (storedWithoutCheckout), for the workflow to cancel.
-     */
-    placeOrder: async (request: {
-      orderId: string;
-      currency: string;
-      items: RequestedItem[];
-      /** When the order's payment window ends (epoch ms, the workflow's clock), kept with the checkout. */
-      paymentWindowEndsAt: number;
-      deadline?: number;
-    }): Promise<PlacedOrder> => {
-      const { orderId, currency, items, paymentWindowEndsAt, deadline } = request;
-      const order = await steps.storeOrder({ orderId, currency, items, deadline });
-      try {
-        const paymentSession = await steps.openCheckout({
-          orderId,
-          currency,
-          items: pricedItems(order),
-          paymentWindowEndsAt,
-          deadline,
-        });
-        return { order, paymentSession };
-      } catch (error) {
-        throw storedWithoutCheckout(error, order);
-      }
-    },
-  };
+  return steps;
 }

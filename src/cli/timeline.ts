@@ -28,8 +28,8 @@ const STATUS_EVENTS: Record<string, string> = {
 
 /** Local activities (recorded as markers) worth a line when they succeed, by activity type. */
 const ACTIVITY_EVENTS: Record<string, string> = {
-  // Placement stores the order and opens its checkout in one step.
-  placeOrder: 'placed, checkout session opened',
+  placeOrder: 'placed',
+  openCheckout: 'checkout session opened',
   expirePaymentSession: 'checkout session expired',
   requestRefund: 'refund requested',
 };

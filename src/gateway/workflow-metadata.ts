@@ -1,5 +1,10 @@
 import type { TypedSearchAttributes } from '@temporalio/common';
-import { OrderStatusAttribute, type OrderWorkflowInput } from '../orders/workflow-api';
+import {
+  OrderStatusAttribute,
+  OrderTotalAttribute,
+  PaymentIdAttribute,
+  type OrderWorkflowInput,
+} from '../orders/workflow-api';
 import type { OrderStatus } from '../orders/types';
 
 /** What the Web UI shows and filters by for an order from the moment its workflow starts. */
@@ -37,7 +42,10 @@ export function orderStartMetadata({ orderId, items, currency }: OrderWorkflowIn
  * A closed order's workflow started again from PostgreSQL, `why` (a late payment, a status
  * change): found by its stored status until the workflow has read the order back.
  */
-export function resumedOrderMetadata(order: { id: string; status: OrderStatus }, why: string): OrderStartMetadata {
+export function resumedOrderMetadata(
+  order: { id: string; status: OrderStatus; totalAmount: number; stripeChargeId: string | null },
+  why: string,
+): OrderStartMetadata {
   return {
     staticSummary: `Order ${order.id}: resumed for ${why}`,
     staticDetails: [
@@ -45,6 +53,11 @@ export function resumedOrderMetadata(order: { id: string; status: OrderStatus },
       `**Resumed for:** ${why}, after its workflow had closed`,
       `**Status when resumed:** ${order.status} (read back from PostgreSQL; see the current details)`,
     ].join('\n'),
-    typedSearchAttributes: [{ key: OrderStatusAttribute, value: order.status }],
+    // As the order's last run left them: the workflow upserts only when its status changes.
+    typedSearchAttributes: [
+      { key: OrderStatusAttribute, value: order.status },
+      { key: OrderTotalAttribute, value: order.totalAmount },
+      ...(order.stripeChargeId !== null ? [{ key: PaymentIdAttribute, value: order.stripeChargeId }] : []),
+    ],
   };
 }

@@ -1,5 +1,4 @@
 import { ApplicationFailure } from '@temporalio/common';
-import type { OrderWithItems } from './types';
 
 /**
  * Every failure an order can end a call with, in one place: its type (shared by activities, the
@@ -47,28 +46,6 @@ export function orderFailure(
   retryable: boolean = FAILURE_KINDS[type].retryable,
 ): ApplicationFailure {
   return ApplicationFailure.create({ type, message, nonRetryable: !retryable });
-}
-
-/**
- * Placement stored the order but could not open its checkout: the checkout's failure (its type,
- * message and retryability kept), carrying the stored order, so the workflow knows what to cancel.
- */
-export function storedWithoutCheckout(error: unknown, order: OrderWithItems): ApplicationFailure {
-  const failed = error instanceof Error ? error : new Error(String(error));
-  return ApplicationFailure.create({
-    type: failed instanceof ApplicationFailure ? (failed.type ?? undefined) : failed.name,
-    message: failed.message,
-    nonRetryable: failed instanceof ApplicationFailure ? failed.nonRetryable === true : false,
-    details: [{ storedOrder: order }],
-    cause: failed,
-  });
-}
-
-/** The order a failed placement stored (storedWithoutCheckout), or null when it stored nothing it knows of. */
-export function storedOrderOf(failure: ApplicationFailure): OrderWithItems | null {
-  const [detail] = failure.details ?? [];
-  const stored = (detail as { storedOrder?: OrderWithItems } | null | undefined)?.storedOrder;
-  return stored ?? null;
 }
 
 /** Why placement ended an order for good, as stored with it and answered again on a retry. */

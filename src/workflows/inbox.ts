@@ -44,13 +44,15 @@ export class Inbox {
     return reply.order as OrderWithItems;
   }
 
-  /** Waits for a message, for at most `timeoutMs` (for ever if undefined); false when none came. */
-  async waitForMail(timeoutMs: number | undefined): Promise<boolean> {
-    if (timeoutMs === undefined) {
-      await condition(() => this.hasMail);
-      return true;
-    }
-    return condition(() => this.hasMail, timeoutMs);
+  /**
+   * Waits for a message, for at most `timeoutMs` (for ever if undefined), or until `interrupt`
+   * holds; false when no message came.
+   */
+  async waitForMail(timeoutMs: number | undefined, interrupt: () => boolean): Promise<boolean> {
+    const woken = () => this.hasMail || interrupt();
+    if (timeoutMs === undefined) await condition(woken);
+    else await condition(woken, timeoutMs);
+    return this.hasMail;
   }
 
   take(): Message {

@@ -6,6 +6,7 @@ import {
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
+  workflowInfo,
 } from '@temporalio/workflow';
 import { FailureType, orderNotFoundMessage } from '../orders/errors';
 import { isFinal } from '../orders/lifecycle';
@@ -87,8 +88,11 @@ export async function OrderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
       }
     }
     const { status } = order.placed();
-    if (await inbox.waitForMail(listeningTimeMs(status, input))) await order.handle(inbox.take());
-    else if (isFinal(status)) break;
+    // Updates are not mail: repeated creates of one order grow its history too, so Temporal's
+    // suggestion to continue as new wakes the loop as well.
+    if (await inbox.waitForMail(listeningTimeMs(status, input), () => workflowInfo().continueAsNewSuggested)) {
+      await order.handle(inbox.take());
+    } else if (isFinal(status)) break;
   }
 
   await condition(allHandlersFinished);

@@ -1,17 +1,9 @@
-import {
-  ActivityFailure,
-  ApplicationFailure,
-  log,
-  setCurrentDetails,
-  upsertSearchAttributes,
-  workflowInfo,
-} from '@temporalio/workflow';
+import { ApplicationFailure, log, setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import {
   checkoutRefusedMessage,
   FailureType,
   paymentSessionFailedMessage,
   placementTimedOutMessage,
-  storedOrderOf,
 } from '../orders/errors';
 import { checkRequestedTransition } from '../orders/lifecycle';
 import {
@@ -23,6 +15,7 @@ import {
   type PlacedOrder,
 } from '../orders/workflow-api';
 import type { OrderStatus, OrderWithItems, PaymentSession, SignedPayment } from '../orders/types';
+import { pricedItems } from '../orders/money';
 import type { OrderActivityProxies } from './activity-proxies';
 import { causeMessage, causeType, failure, placementFailure } from './failures';
 import { answer, type Message } from './inbox';
@@ -69,24 +62,37 @@ export class Order {
   }
 
   /**
-   * Validate and store, then open the checkout: one step. Nothing is stored if validation fails;
-   * an order stored without a checkout is cancelled, so none waits for a payment that cannot come.
+   * Validate and store, then open the checkout. Nothing is stored if validation fails; an order
+   * stored without a checkout is cancelled, so none waits for a payment that cannot come.
    */
   async place(): Promise<void> {
     const { orderId, currency, items, placementDeadline } = this.input;
+    const { placement } = this.activities;
     // A caller without an idempotencyKey cannot find its order again: placement ends at its deadline.
     const step = placementDeadline === undefined ? {} : { deadline: placementDeadline.at };
+    let stored: OrderWithItems;
     try {
-      const placed = await this.activities
-        .placement(`validate and store ${items.length} products, open checkout session`)
-        .placeOrder({ orderId, currency, items, paymentWindowEndsAt: this.window.endsAt, ...step });
-      this.paymentSession = placed.paymentSession;
-      this.publish(placed.order, 'placed: products validated and stored, checkout session open');
+      stored = await placement(`validate and store ${items.length} products`).placeOrder({
+        orderId,
+        currency,
+        items,
+        ...step,
+      });
     } catch (error) {
-      const cause = error instanceof ActivityFailure ? error.cause : error;
-      const stored = cause instanceof ApplicationFailure ? storedOrderOf(cause) : null;
-      if (stored === null) await this.rejectUnstored(error);
-      else await this.cancelWithoutCheckout(stored, error);
+      await this.rejectUnstored(error);
+      return;
+    }
+    this.publish(stored, 'placed: products validated and stored');
+    try {
+      this.paymentSession = await placement('open checkout session').openCheckout({
+        orderId,
+        currency,
+        items: pricedItems(stored),
+        paymentWindowEndsAt: this.window.endsAt,
+        ...step,
+      });
+    } catch (error) {
+      await this.cancelWithoutCheckout(error);
     }
   }
 
@@ -118,10 +124,9 @@ export class Order {
   }
 
   /** The order exists but cannot be paid: cancelled rather than left PENDING for ever. */
-  private async cancelWithoutCheckout(stored: OrderWithItems, error: unknown): Promise<void> {
+  private async cancelWithoutCheckout(error: unknown): Promise<void> {
     const { orderId } = this.input;
     const { durable } = this.activities;
-    this.publish(stored, 'placed: products validated and stored');
     log.warn('payment session failed; cancelling the order', { orderId });
     if (causeType(error) === FailureType.CheckoutRefused) {
       // Refused for good: the reason is kept, so a retry with the same key gets the same answer.

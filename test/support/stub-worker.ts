@@ -13,18 +13,14 @@ import type { OrderActivities } from '../../src/activities';
 import { mismatchOf, type PaymentAcceptance, type PaymentRequest } from '../../src/activities/payment-acceptance';
 import { hasValidSignature, signPayment } from '../../src/security/payment-signature';
 import type { PaymentOutcome } from '../../src/db/orders-repository';
-import { storedWithoutCheckout, type Rejection } from '../../src/orders/errors';
-import {
-  ORDER_WORKFLOW_TYPE,
-  orderWorkflowId,
-  type OrderWorkflowInput,
-  type PlacedOrder,
-} from '../../src/orders/workflow-api';
+import type { Rejection } from '../../src/orders/errors';
+import { ORDER_WORKFLOW_TYPE, orderWorkflowId, type OrderWorkflowInput } from '../../src/orders/workflow-api';
 import { WORKFLOW_BUNDLER_OPTIONS, WORKFLOWS_PATH } from '../../src/worker/workflow-code';
 import { orderStartMetadata } from '../../src/gateway/workflow-metadata';
 import type {
   OrderStatus,
   OrderWithItems,
+  PaymentSession,
   PaymentSucceeded,
   RequestedItem,
   SignedPayment,
@@ -115,18 +111,14 @@ function stubActivities(peers: StubPeers): Partial<OrderActivities> {
     return announce('placeOrder', placed);
   };
   return {
-    /** As the worker's: stores the order, then opens its checkout; a checkout failure carries the stored order. */
-    async placeOrder(request: { orderId: string; currency: string; items: RequestedItem[] }): Promise<PlacedOrder> {
-      const order = storeOrder(request);
-      try {
-        const paymentSession = announce('openCheckout', {
-          url: `https://checkout.test/${request.orderId}`,
-          sessionId: `cs_test_${request.orderId.slice(0, 8)}`,
-        });
-        return { order, paymentSession };
-      } catch (error) {
-        throw storedWithoutCheckout(error, order);
-      }
+    async placeOrder(request: { orderId: string; currency: string; items: RequestedItem[] }): Promise<OrderWithItems> {
+      return storeOrder(request);
+    },
+    async openCheckout(request: { orderId: string }): Promise<PaymentSession> {
+      return announce('openCheckout', {
+        url: `https://checkout.test/${request.orderId}`,
+        sessionId: `cs_test_${request.orderId.slice(0, 8)}`,
+      });
     },
     async setOrderStatus(orderId: string, status: OrderStatus): Promise<OrderWithItems> {
       return announce('setOrderStatus', update(orderId, { status }));
