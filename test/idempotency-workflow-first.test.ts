@@ -117,3 +117,23 @@ it('refuses a key reused with other items with a 422, from the running workflow 
   expect(calls).toContain('findOrder');
   expect(await latestRun(placed.order.id)).toEqual({ runId: before.runId, status: 'TERMINATED' });
 });
+
+it("never opens a checkout for a key's order placed before whose workflow history is gone (retention)", async () => {
+  const { create } = createCountingReads();
+  const idempotencyKey = `retained-${randomUUID()}`;
+  // The key's first order gave up on an outage, cancelled without a checkout, and retention has
+  // since deleted its workflow: only its row is left.
+  const first = orderIdFor(idempotencyKey);
+  await system.orders.insertOrder({
+    orderId: first,
+    currency: 'usd',
+    items: [{ productId: kettle.id, name: 'Kettle', priceCents: 3_000, quantity: 1 }],
+  });
+  await system.orders.setStatus(first, 'CANCELLED');
+
+  const placed = await create([{ productId: kettle.id, quantity: 1 }], idempotencyKey);
+  // Answered as the stored orders say: the key's next attempt, placed now.
+  expect(placed.order).toMatchObject({ id: orderIdFor(idempotencyKey, 1), status: 'PENDING' });
+  expect(await system.orders.findPaymentSession(first)).toBeNull();
+  expect(await system.orders.findOrder(first)).toMatchObject({ status: 'CANCELLED' });
+});

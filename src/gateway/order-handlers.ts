@@ -65,6 +65,10 @@ export function placementDeadline(createTimeoutMs: number, now: number): Placeme
  */
 const MAX_ATTEMPTS_PER_KEY = 10;
 
+/** The ApplicationFailure an update failed with, if it did. */
+const causeOf = (error: unknown): ApplicationFailure | undefined =>
+  error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure ? error.cause : undefined;
+
 /** How a create's Update-with-Start treats a workflow of the same id: running, or closed. */
 interface StartPolicies {
   workflowIdConflictPolicy: WorkflowIdConflictPolicy;
@@ -182,6 +186,9 @@ export function createOrderHandlers({ temporal, orders, taskQueue, settings, log
     try {
       return await placeOrder(orderId, items, START_ONLY_NEW);
     } catch (error) {
+      // A new run over an order placed before (its closed run deleted by retention): the stored
+      // orders decide, as for a closed run.
+      if (causeOf(error)?.type === FailureType.OrderAlreadyPlaced) return undefined;
       if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
     }
     try {

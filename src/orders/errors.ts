@@ -21,6 +21,12 @@ const FAILURE_KINDS = {
   PlacementTimedOut: { status: 503, retryable: false },
   /** An idempotencyKey sent again with other items: it names another order. */
   IdempotencyKeyReused: { status: 422, retryable: false },
+  /**
+   * A placement found its order stored before and moved on (paid, delivered, cancelled): a key
+   * retried after its workflow's history was deleted by retention. The gateway answers from the
+   * stored order instead; never sent to a caller.
+   */
+  OrderAlreadyPlaced: { status: 409, retryable: false },
 } as const satisfies Record<string, { status: number; retryable: boolean }>;
 
 export type FailureType = keyof typeof FAILURE_KINDS;

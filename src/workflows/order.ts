@@ -82,6 +82,16 @@ export class Order {
       await this.rejectUnstored(error);
       return;
     }
+    if (stored.status !== 'PENDING') {
+      // Placed before by a run whose history retention deleted: no new checkout for it. The order
+      // is followed as it is; the caller is answered from PostgreSQL.
+      this.publish(stored, 'found placed before, its earlier workflow history deleted');
+      this.rejection = failure(
+        FailureType.OrderAlreadyPlaced,
+        `Order ${orderId} was placed before and is ${stored.status}`,
+      );
+      return;
+    }
     this.publish(stored, 'placed: products validated and stored');
     try {
       this.paymentSession = await placement('open checkout session').openCheckout({
