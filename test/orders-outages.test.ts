@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { ORDER_WORKFLOW_TYPE, orderWorkflowId } from '../src/orders/workflow-api';
+import { ORDER_WORKFLOW_TYPE, orderWorkflowId, OrderStatusAttribute } from '../src/orders/workflow-api';
 import type { OrderWithItems } from '../src/orders/types';
 import type { OrderWorkflow, OrderWorkflowInput } from '../src/workflows/order-workflow';
+import { eventually } from './support/eventually';
 import { startTestSystem, type TestSystem } from './support/system';
 
 // Short windows, so giving up is observable within a test.
@@ -47,6 +48,44 @@ it('cancels a PENDING order by itself when its payment window ends', async () =>
     status: 'CANCELLED',
     paid: false,
   });
+});
+
+it('cancels a PENDING order whose workflow was terminated, once its payment window ends', async () => {
+  const orderId = randomUUID();
+  const input: OrderWorkflowInput = {
+    orderId,
+    items: [{ productId: product.id, quantity: 1 }],
+    currency: 'usd',
+    placementTimeoutMs: 10_000,
+    paymentWindowMs: 1_000,
+    latePaymentGraceMs: 1_000,
+  };
+  const handle = await system.temporal.workflow.start<typeof OrderWorkflow>(ORDER_WORKFLOW_TYPE, {
+    workflowId: orderWorkflowId(orderId),
+    taskQueue: system.config.temporal.taskQueue,
+    args: [input],
+  });
+  await eventually(async () => expect(await system.orders.findPaymentSession(orderId)).not.toBeNull());
+  await handle.terminate('an operator stopped it');
+  // The gateway finds the ended window, and starts the order's workflow again from PostgreSQL to end it.
+  await eventually(
+    async () =>
+      expect(await system.nest.send<OrderWithItems>('orders.find.one', { id: orderId })).toMatchObject({
+        status: 'CANCELLED',
+        paid: false,
+      }),
+    15_000,
+  );
+  // A new run did it: it found the order by its window, and the Web UI finds it CANCELLED.
+  const run = await system.temporal.workflow.getHandle(orderWorkflowId(orderId)).describe();
+  expect(run.runId).not.toBe(handle.firstExecutionRunId);
+  await eventually(async () =>
+    expect(
+      (await system.temporal.workflow.getHandle(orderWorkflowId(orderId)).describe()).typedSearchAttributes.get(
+        OrderStatusAttribute,
+      ),
+    ).toBe('CANCELLED'),
+  );
 });
 
 it('cancels the order and tells the caller when no payment session can be created', async () => {

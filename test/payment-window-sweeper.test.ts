@@ -101,7 +101,7 @@ const deferred = (): { promise: Promise<void>; resolve: () => void } => {
   return { promise, resolve };
 };
 
-it('signals the workflow of each order whose payment window has ended, and counts one without a workflow', async () => {
+it('signals the workflow of each order whose payment window has ended, starts again a closed one, and counts an order gone', async () => {
   // A workflow no worker runs: the signals it receives are kept in its history.
   const withWorkflow = await order();
   const probe = await temporal.workflow.start('PaymentWindowSweeperProbe', {
@@ -111,11 +111,20 @@ it('signals the workflow of each order whose payment window has ended, and count
   });
   probes.push(probe);
   const withoutWorkflow = await order();
+  const gone = await order();
   const later = await order(60_000);
   const before = { signalled: await counted('signalled'), noWorkflow: await counted('no_workflow') };
   const claimed: string[] = [];
   const signalled: string[] = [];
-  const signal = signalPaymentWindowEnded(temporal);
+  // A queue no worker polls: a workflow started again keeps its start and signal in its history.
+  const taskQueue = `payment-window-resume-${randomUUID()}`;
+  const signal = signalPaymentWindowEnded({
+    temporal,
+    // `gone` was deleted (or left PENDING) between its claim and its signal.
+    orders: { findOrder: (orderId) => (orderId === gone ? Promise.resolve(null) : orders.findOrder(orderId)) },
+    taskQueue,
+    settings: parseConfig(process.env).orders,
+  });
   const { logger, lines } = capturedLogger();
 
   // Its first sweep starts at once; the next (and any resignal) is long after this test.
@@ -135,21 +144,30 @@ it('signals the workflow of each order whose payment window has ended, and count
     );
     expect(signals).toHaveLength(1);
   });
+  // The PENDING order without a workflow: started again from PostgreSQL with the signal.
+  const resumed = temporal.workflow.getHandle(orderWorkflowId(withoutWorkflow));
+  await eventually(async () => {
+    const { events } = await resumed.fetchHistory();
+    const start = events?.[0]?.workflowExecutionStartedEventAttributes;
+    expect(start?.workflowType?.name).toBe('OrderWorkflow');
+    expect(
+      (events ?? []).filter(
+        (event) => event.workflowExecutionSignaledEventAttributes?.signalName === 'paymentWindowEnded',
+      ),
+    ).toHaveLength(1);
+  });
+  probes.push(resumed);
   await eventually(async () =>
     expect(lines).toContainEqual(
-      expect.objectContaining({
-        level: 40,
-        orderId: withoutWorkflow,
-        msg: expect.stringMatching(/no running workflow/),
-      }),
+      expect.objectContaining({ level: 40, orderId: gone, msg: expect.stringMatching(/no running workflow/) }),
     ),
   );
   await sweeper.stop();
 
-  expect([...claimed].sort()).toEqual([withWorkflow, withoutWorkflow].sort());
+  expect([...claimed].sort()).toEqual([withWorkflow, withoutWorkflow, gone].sort());
   expect([...signalled].sort()).toEqual([...claimed].sort());
   expect(claimed).not.toContain(later);
-  expect((await counted('signalled')) - before.signalled).toBe(1);
+  expect((await counted('signalled')) - before.signalled).toBe(2);
   expect((await counted('no_workflow')) - before.noWorkflow).toBe(1);
 });
 

@@ -55,7 +55,8 @@ afterAll(async () => {
 });
 
 /** An echo responder on a subject of its own; `calls` holds each payload it handled. */
-function startEcho(inboxPrefixes: readonly string[]): { subject: string; calls: unknown[] } {
+/** An echo responder on a subject of its own, subscribed at the server before it resolves. */
+async function startEcho(inboxPrefixes: readonly string[]): Promise<{ subject: string; calls: unknown[] }> {
   const subject = `reply.test.${randomUUID()}`;
   const calls: unknown[] = [];
   const echo = async (payload: unknown): Promise<unknown> => {
@@ -63,6 +64,8 @@ function startEcho(inboxPrefixes: readonly string[]): { subject: string; calls: 
     return payload;
   };
   servers.push(serveRequests(responder, { [subject]: echo }, 'reply-test', logger, inboxPrefixes));
+  // A request from another connection could otherwise reach the server before this subscription.
+  await responder.flush();
   return { subject, calls };
 }
 
@@ -98,7 +101,7 @@ function requestWithReply(subject: string, reply: string, data: unknown): void {
 
 describe('a responder answers only on client inboxes', () => {
   it.each(RESERVED_REPLIES)('does not handle a request whose reply subject is %s, nor publish there', async (reply) => {
-    const { subject, calls } = startEcho(['_INBOX.']);
+    const { subject, calls } = await startEcho(['_INBOX.']);
     const published = await publishedBy(['$JS.API.>', '$SYS.>', '$KV.>', '$O.>'], async () => {
       requestWithReply(subject, reply, { attack: true });
       // A request on the client's inbox, sent afterwards, is still answered.
@@ -113,7 +116,7 @@ describe('a responder answers only on client inboxes', () => {
 
   it('refuses the reserved prefixes even when the configured prefixes would cover them', async () => {
     // Configuration refuses such a prefix (below); the responder does not rely on it.
-    const { subject, calls } = startEcho(['$', '_INBOX.']);
+    const { subject, calls } = await startEcho(['$', '_INBOX.']);
     const published = await publishedBy(['$JS.API.>'], async () => {
       requestWithReply(subject, `$JS.API.STREAM.PURGE.${PAYMENT_STREAM}`, {});
       await requestPeer(client, subject, { ok: true }, 5_000);
@@ -126,7 +129,7 @@ describe('a responder answers only on client inboxes', () => {
   it('answers on a custom inbox prefix only when NATS_INBOX_PREFIXES names it', async () => {
     const shop = await connect({ servers: server.url, inboxPrefix: 'shop.replies' });
     try {
-      const refused = startEcho(parseConfig({}).nats.inboxPrefixes);
+      const refused = await startEcho(parseConfig({}).nats.inboxPrefixes);
       const published = await publishedBy(['shop.replies.>'], async () => {
         requestWithReply(refused.subject, 'shop.replies.one', { n: 1 });
         await requestPeer(client, refused.subject, { n: 2 }, 5_000);
@@ -134,7 +137,9 @@ describe('a responder answers only on client inboxes', () => {
       expect(published).toEqual([]);
       expect(refused.calls).toEqual([{ n: 2 }]);
 
-      const allowed = startEcho(parseConfig({ NATS_INBOX_PREFIXES: '_INBOX., shop.replies.' }).nats.inboxPrefixes);
+      const allowed = await startEcho(
+        parseConfig({ NATS_INBOX_PREFIXES: '_INBOX., shop.replies.' }).nats.inboxPrefixes,
+      );
       await expect(requestPeer(shop, allowed.subject, { n: 3 }, 5_000)).resolves.toEqual({ n: 3 });
       await expect(requestPeer(client, allowed.subject, { n: 4 }, 5_000)).resolves.toEqual({ n: 4 });
     } finally {

@@ -4,7 +4,11 @@ import { Counter } from 'prom-client';
 import type { OrdersRepository } from '../db/orders-repository';
 import type { Logger } from '../logger';
 import { registry } from '../observability/metrics';
-import { orderWorkflowId, paymentWindowEndedSignal } from '../orders/workflow-api';
+import type { Config } from '../config';
+import { ORDER_WORKFLOW_TYPE, orderWorkflowId, paymentWindowEndedSignal } from '../orders/workflow-api';
+import type { OrderWorkflow } from '../workflows/order-workflow';
+import { orderWorkflowInput } from './workflow-input';
+import { resumedOrderMetadata } from './workflow-metadata';
 
 /**
  * Orders keep no timer for their payment window: the gateway finds the PENDING orders whose window
@@ -43,12 +47,42 @@ export interface PaymentWindowSweeper {
   stop(): Promise<void>;
 }
 
-/** The signal the sweeper sends, through a Temporal client; given up after SIGNAL_TIMEOUT_MS (Temporal away). */
-export function signalPaymentWindowEnded(temporal: Client): (orderId: string) => Promise<void> {
-  return (orderId) =>
-    temporal.withDeadline(Date.now() + SIGNAL_TIMEOUT_MS, () =>
-      temporal.workflow.getHandle(orderWorkflowId(orderId)).signal(paymentWindowEndedSignal),
-    );
+/**
+ * The signal the sweeper sends, through a Temporal client; given up after SIGNAL_TIMEOUT_MS
+ * (Temporal away). A PENDING order whose workflow has closed (an operator terminated it) is
+ * started again from PostgreSQL with the signal, as a late payment starts it, so its window ends
+ * all the same; an order gone or no longer PENDING needs nothing (WorkflowNotFoundError).
+ */
+export function signalPaymentWindowEnded(deps: {
+  temporal: Client;
+  orders: Pick<OrdersRepository, 'findOrder'>;
+  taskQueue: string;
+  settings: Config['orders'];
+}): (orderId: string) => Promise<void> {
+  const { temporal, orders, taskQueue, settings } = deps;
+  const withinDeadline = <T>(call: () => Promise<T>): Promise<T> =>
+    temporal.withDeadline(Date.now() + SIGNAL_TIMEOUT_MS, call);
+  return async (orderId) => {
+    try {
+      await withinDeadline(() =>
+        temporal.workflow.getHandle(orderWorkflowId(orderId)).signal(paymentWindowEndedSignal),
+      );
+    } catch (error) {
+      if (!(error instanceof WorkflowNotFoundError)) throw error;
+      const order = await orders.findOrder(orderId);
+      if (order === null || order.status !== 'PENDING') throw error;
+      await withinDeadline(() =>
+        temporal.workflow.signalWithStart<typeof OrderWorkflow, []>(ORDER_WORKFLOW_TYPE, {
+          workflowId: orderWorkflowId(orderId),
+          taskQueue,
+          args: [orderWorkflowInput(orderId, [], settings, true)],
+          signal: paymentWindowEndedSignal,
+          signalArgs: [],
+          ...resumedOrderMetadata(order, 'its ended payment window'),
+        }),
+      );
+    }
+  };
 }
 
 export function startPaymentWindowSweeper(deps: PaymentWindowSweeperDeps): PaymentWindowSweeper {

@@ -92,7 +92,12 @@ export async function startGateway({ config, logger, nats, temporal, pool }: Gat
   });
   const paymentWindows = startPaymentWindowSweeper({
     orders,
-    signal: signalPaymentWindowEnded(temporal),
+    signal: signalPaymentWindowEnded({
+      temporal,
+      orders,
+      taskQueue: config.temporal.taskQueue,
+      settings: config.orders,
+    }),
     intervalMs: config.orders.paymentWindowSweepMs,
     logger,
   });
