@@ -101,7 +101,7 @@ const deferred = (): { promise: Promise<void>; resolve: () => void } => {
   return { promise, resolve };
 };
 
-it('signals the workflow of each order whose payment window has ended, starts again a closed one, and counts an order gone', async () => {
+it('signals the workflow of each order whose payment window has ended, and counts the orders gone without one', async () => {
   // A workflow no worker runs: the signals it receives are kept in its history.
   const withWorkflow = await order();
   const probe = await temporal.workflow.start('PaymentWindowSweeperProbe', {
@@ -116,13 +116,13 @@ it('signals the workflow of each order whose payment window has ended, starts ag
   const before = { signalled: await counted('signalled'), noWorkflow: await counted('no_workflow') };
   const claimed: string[] = [];
   const signalled: string[] = [];
-  // A queue no worker polls: a workflow started again keeps its start and signal in its history.
-  const taskQueue = `payment-window-resume-${randomUUID()}`;
   const signal = signalPaymentWindowEnded({
     temporal,
-    // `gone` was deleted (or left PENDING) between its claim and its signal.
-    orders: { findOrder: (orderId) => (orderId === gone ? Promise.resolve(null) : orders.findOrder(orderId)) },
-    taskQueue,
+    // Both orders are gone by the time they are signalled (deleted, or no longer PENDING): a PENDING
+    // one would be started again from PostgreSQL (test/orders-outages.test.ts), an OrderWorkflow
+    // whose order this test's own database holds, which the run's audit would not find.
+    orders: { findOrder: () => Promise.resolve(null) },
+    taskQueue: `payment-window-resume-${randomUUID()}`,
     settings: parseConfig(process.env).orders,
   });
   const { logger, lines } = capturedLogger();
@@ -144,31 +144,21 @@ it('signals the workflow of each order whose payment window has ended, starts ag
     );
     expect(signals).toHaveLength(1);
   });
-  // The PENDING order without a workflow: started again from PostgreSQL with the signal.
-  const resumed = temporal.workflow.getHandle(orderWorkflowId(withoutWorkflow));
-  await eventually(async () => {
-    const { events } = await resumed.fetchHistory();
-    const start = events?.[0]?.workflowExecutionStartedEventAttributes;
-    expect(start?.workflowType?.name).toBe('OrderWorkflow');
-    expect(
-      (events ?? []).filter(
-        (event) => event.workflowExecutionSignaledEventAttributes?.signalName === 'paymentWindowEnded',
-      ),
-    ).toHaveLength(1);
-  });
-  probes.push(resumed);
   await eventually(async () =>
     expect(lines).toContainEqual(
       expect.objectContaining({ level: 40, orderId: gone, msg: expect.stringMatching(/no running workflow/) }),
     ),
+  );
+  expect(lines).toContainEqual(
+    expect.objectContaining({ level: 40, orderId: withoutWorkflow, msg: expect.stringMatching(/no running workflow/) }),
   );
   await sweeper.stop();
 
   expect([...claimed].sort()).toEqual([withWorkflow, withoutWorkflow, gone].sort());
   expect([...signalled].sort()).toEqual([...claimed].sort());
   expect(claimed).not.toContain(later);
-  expect((await counted('signalled')) - before.signalled).toBe(2);
-  expect((await counted('no_workflow')) - before.noWorkflow).toBe(1);
+  expect((await counted('signalled')) - before.signalled).toBe(1);
+  expect((await counted('no_workflow')) - before.noWorkflow).toBe(2);
 });
 
 it('counts a failed signal, keeps sweeping, and signals that order again after resignalAfterMs', async () => {
