@@ -27,7 +27,8 @@ afterAll(async () => {
 const orderCount = async (): Promise<number> =>
   (await system.nest.send<{ meta: { total: number } }>('orders.find.all', {})).meta.total;
 
-it('cancels a PENDING order by itself when its payment window ends', async () => {
+/** An order whose payment window ends a second after it starts, and whose late-payment grace is as short. */
+async function startWithShortWindow() {
   const orderId = randomUUID();
   const input: OrderWorkflowInput = {
     orderId,
@@ -42,6 +43,11 @@ it('cancels a PENDING order by itself when its payment window ends', async () =>
     taskQueue: system.config.temporal.taskQueue,
     args: [input],
   });
+  return { orderId, handle };
+}
+
+it('cancels a PENDING order by itself when its payment window ends', async () => {
+  const { orderId, handle } = await startWithShortWindow();
   // The workflow closes once the window and then the late-payment grace have passed.
   expect(await handle.result()).toBe('CANCELLED');
   expect(await system.nest.send<OrderWithItems>('orders.find.one', { id: orderId })).toMatchObject({
@@ -51,20 +57,7 @@ it('cancels a PENDING order by itself when its payment window ends', async () =>
 });
 
 it('cancels a PENDING order whose workflow was terminated, once its payment window ends', async () => {
-  const orderId = randomUUID();
-  const input: OrderWorkflowInput = {
-    orderId,
-    items: [{ productId: product.id, quantity: 1 }],
-    currency: 'usd',
-    placementTimeoutMs: 10_000,
-    paymentWindowMs: 1_000,
-    latePaymentGraceMs: 1_000,
-  };
-  const handle = await system.temporal.workflow.start<typeof OrderWorkflow>(ORDER_WORKFLOW_TYPE, {
-    workflowId: orderWorkflowId(orderId),
-    taskQueue: system.config.temporal.taskQueue,
-    args: [input],
-  });
+  const { orderId, handle } = await startWithShortWindow();
   await eventually(async () => expect(await system.orders.findPaymentSession(orderId)).not.toBeNull());
   await handle.terminate('an operator stopped it');
   // The gateway finds the ended window, and starts the order's workflow again from PostgreSQL to end it.

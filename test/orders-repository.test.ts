@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { sql } from 'slonik';
 import { z } from 'zod';
 import { parseConfig } from '../src/config';
-import { createOrdersRepository } from '../src/db/orders-repository';
+import { createOrdersRepository, type NewOrder } from '../src/db/orders-repository';
 import { migrate } from '../src/db/migrate';
 import { closeDatabasePool, createDatabasePool, type DatabasePool } from '../src/db/pool';
 import { createLogger } from '../src/logger';
@@ -32,6 +32,13 @@ afterAll(async () => {
   if (databaseUrl) await dropDatabase(databaseUrl);
 });
 
+/** A new order of one line, 1.00 USD. */
+const oneLineOrder = (orderId: string): NewOrder => ({
+  orderId,
+  currency: 'usd',
+  items: [{ productId: 1, name: 'A', priceCents: 100, quantity: 1 }],
+});
+
 it('stores an order once however often the insert runs, with exact totals', async () => {
   const orders = createOrdersRepository(pool);
   const order = {
@@ -57,11 +64,7 @@ it('stores an order once however often the insert runs, with exact totals', asyn
 it('records a payment once and marks the order paid with that payment', async () => {
   const orders = createOrdersRepository(pool);
   const orderId = randomUUID();
-  await orders.insertOrder({
-    orderId,
-    currency: 'usd',
-    items: [{ productId: 1, name: 'A', priceCents: 100, quantity: 1 }],
-  });
+  await orders.insertOrder(oneLineOrder(orderId));
   const payment = { orderId, stripePaymentId: `pi_${randomUUID()}`, receiptUrl: 'https://receipt' };
   const paid = await orders.recordPayment(payment, 'APPLIED');
   const again = await orders.recordPayment(payment, 'APPLIED');
@@ -84,11 +87,7 @@ it('never pays a second order with a payment id recorded for another (one paymen
   const orders = createOrdersRepository(pool);
   const [first, second] = [randomUUID(), randomUUID()];
   for (const orderId of [first, second]) {
-    await orders.insertOrder({
-      orderId,
-      currency: 'usd',
-      items: [{ productId: 1, name: 'A', priceCents: 100, quantity: 1 }],
-    });
+    await orders.insertOrder(oneLineOrder(orderId));
   }
   const payment = { orderId: first, stripePaymentId: `pi_${randomUUID()}`, receiptUrl: null };
   expect(await orders.recordPayment(payment, 'APPLIED')).toMatchObject({ status: 'PAID' });
@@ -131,11 +130,7 @@ it('answers a page past the last one with an empty page, however large', async (
 it("never replaces an order's checkout: a second one saved answers the first, with its window", async () => {
   const orders = createOrdersRepository(pool);
   const orderId = randomUUID();
-  await orders.insertOrder({
-    orderId,
-    currency: 'usd',
-    items: [{ productId: 1, name: 'A', priceCents: 100, quantity: 1 }],
-  });
+  await orders.insertOrder(oneLineOrder(orderId));
   const first = { url: 'https://checkout.example/first', sessionId: 'cs_first' };
   const endsAt = (await orders.databaseNow()) - 1_000;
   expect(await orders.savePaymentSession(orderId, first, endsAt)).toEqual(first);
@@ -153,11 +148,7 @@ describe('claimEndedPaymentWindows', () => {
   const order = async (endsIn: number | null): Promise<string> => {
     const orders = createOrdersRepository(pool);
     const orderId = randomUUID();
-    await orders.insertOrder({
-      orderId,
-      currency: 'usd',
-      items: [{ productId: 1, name: 'A', priceCents: 100, quantity: 1 }],
-    });
+    await orders.insertOrder(oneLineOrder(orderId));
     if (endsIn !== null) await orders.savePaymentSession(orderId, session, (await orders.databaseNow()) + endsIn);
     return orderId;
   };

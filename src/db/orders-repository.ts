@@ -217,11 +217,12 @@ const windowEnd = (endsAt: number) => sql.fragment`to_timestamp(${endsAt}::float
  * whose workflow history is gone, answers the checkout the customer may already hold). Answers the
  * checkout kept.
  */
-const keepFirstSession = (orderId: string, session: PaymentSession, windowEndsAt: number) =>
-  sql.type(z.object({ payment_session: z.record(z.unknown()) }))`
+const keepFirstSession = (orderId: string, session: PaymentSession, windowEndsAt: number, deadline?: number) =>
+  sql.type(z.object({ payment_session: z.record(z.unknown()).nullable() }))`
     WITH saved AS (
       UPDATE orders SET payment_session = ${sql.jsonb(session as never)}, payment_window_ends_at = ${windowEnd(windowEndsAt)}
       WHERE id = ${orderId} AND payment_session IS NULL
+        AND ${deadline === undefined ? sql.fragment`TRUE` : sql.fragment`${msUntil(deadline)} > 0`}
       RETURNING payment_session
     )
     SELECT payment_session FROM saved
@@ -434,15 +435,11 @@ export function createOrdersRepository(pool: DatabasePool) {
         const left = await tx.oneFirst(sql.type(z.object({ left: z.number() }))`SELECT ${msUntil(deadline)} AS left`);
         if (left <= 0) return null;
         await tx.query(sql.unsafe`SELECT set_config('statement_timeout', ${String(Math.ceil(left))}, true)`);
-        const kept = (await tx.oneFirst(keepFirstSession(orderId, session, windowEndsAt))) as PaymentSession;
-        const open = await tx.oneFirst(
-          sql.type(z.object({ open: z.boolean() }))`SELECT ${msUntil(deadline)} > 0 AS open`,
-        );
-        if (!open) throw new DeadlinePassed();
-        return kept;
+        // None kept and none saved: the deadline passed before the statement ran.
+        return (await tx.oneFirst(keepFirstSession(orderId, session, windowEndsAt, deadline))) as PaymentSession | null;
       }).catch((error: unknown) => {
         // Still saving when the time was up: rolled back, as if too late.
-        if (error instanceof StatementTimeoutError || error instanceof DeadlinePassed) return null;
+        if (error instanceof StatementTimeoutError) return null;
         throw error;
       });
     },

@@ -27,8 +27,8 @@ import type { OrderWorkflow } from '../workflows/order-workflow';
 import { checkSameItems } from './idempotency';
 import { orderIdFor } from './order-id';
 import { toCallerError, toWireError } from './wire-errors';
-import { orderWorkflowInput } from './workflow-input';
-import { orderStartMetadata, resumedOrderMetadata } from './workflow-metadata';
+import { orderWorkflowInput, resumedOrderStart } from './workflow-input';
+import { orderStartMetadata } from './workflow-metadata';
 import {
   changeOrderStatusSchema,
   createOrderSchema,
@@ -114,10 +114,7 @@ export function createOrderHandlers({ temporal, orders, taskQueue, settings, log
     return temporal.workflow.executeUpdateWithStart(changeStatusUpdate, {
       args: [status],
       startWorkflowOperation: new WithStartWorkflowOperation<typeof OrderWorkflow>(ORDER_WORKFLOW_TYPE, {
-        workflowId: orderWorkflowId(id),
-        taskQueue,
-        args: [orderWorkflowInput(id, [], settings, true)],
-        ...resumedOrderMetadata(order, `a change to ${status}`),
+        ...resumedOrderStart(order, `a change to ${status}`, { taskQueue, settings }),
         workflowIdConflictPolicy: 'USE_EXISTING',
       }),
     });

@@ -18,8 +18,7 @@ import type { PaymentSucceeded, SignedPayment } from '../orders/types';
 import { signPayment } from '../security/payment-signature';
 import type { OrderWorkflow } from '../workflows/order-workflow';
 import { orderIdSchema } from './validation';
-import { orderWorkflowInput } from './workflow-input';
-import { resumedOrderMetadata } from './workflow-metadata';
+import { resumedOrderStart } from './workflow-input';
 
 export const PAYMENT_CONSUMER = 'orders-payment-succeeded';
 
@@ -116,10 +115,7 @@ export async function startPaymentSubscriber(deps: PaymentSubscriberDeps): Promi
       } else {
         // The order's workflow has closed: start it again to record the payment (and refund it).
         await temporal.workflow.signalWithStart<typeof OrderWorkflow, [SignedPayment]>(ORDER_WORKFLOW_TYPE, {
-          workflowId,
-          taskQueue: deps.taskQueue,
-          args: [orderWorkflowInput(payment.orderId, [], deps.settings, true)],
-          ...resumedOrderMetadata(order, `a late payment (${payment.stripePaymentId})`),
+          ...resumedOrderStart(order, `a late payment (${payment.stripePaymentId})`, deps),
           signal: paymentSucceededSignal,
           signalArgs: [payment],
         });

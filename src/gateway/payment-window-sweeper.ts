@@ -7,8 +7,7 @@ import { registry } from '../observability/metrics';
 import type { Config } from '../config';
 import { ORDER_WORKFLOW_TYPE, orderWorkflowId, paymentWindowEndedSignal } from '../orders/workflow-api';
 import type { OrderWorkflow } from '../workflows/order-workflow';
-import { orderWorkflowInput } from './workflow-input';
-import { resumedOrderMetadata } from './workflow-metadata';
+import { resumedOrderStart } from './workflow-input';
 
 /**
  * Orders keep no timer for their payment window: the gateway finds the PENDING orders whose window
@@ -73,12 +72,9 @@ export function signalPaymentWindowEnded(deps: {
       if (order === null || order.status !== 'PENDING') throw error;
       await withinDeadline(() =>
         temporal.workflow.signalWithStart<typeof OrderWorkflow, []>(ORDER_WORKFLOW_TYPE, {
-          workflowId: orderWorkflowId(orderId),
-          taskQueue,
-          args: [orderWorkflowInput(orderId, [], settings, true)],
+          ...resumedOrderStart(order, 'its ended payment window', { taskQueue, settings }),
           signal: paymentWindowEndedSignal,
           signalArgs: [],
-          ...resumedOrderMetadata(order, 'its ended payment window'),
         }),
       );
     }
