@@ -31,5 +31,8 @@ COPY package.json package-lock.json ./
 COPY patches ./patches
 RUN npm ci --omit=dev && npm cache clean --force
 COPY --from=build /app/dist ./dist
+# The `orders` CLI (`npm run orders -- …`, package.json "bin"): with no sources and no tsx here, it
+# runs the compiled dist/src/scripts/orders.js.
+COPY bin ./bin
 USER node
-CMD ["node", "dist/src/worker/main.js"]
+CMD ["node", "dist/src/worker.js"]

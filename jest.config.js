@@ -1,4 +1,9 @@
-/** @type {import('jest').Config} */
+/**
+ * Every test file with the run's services (global setup): `npx jest <file>` and
+ * jest.cluster.config.js use it as it is. `npm test` runs it as its integration project, without
+ * the files of the workflow project (jest.workflow.config.js), which need none of the services.
+ * @type {import('jest').Config}
+ */
 module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],

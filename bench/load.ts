@@ -80,7 +80,7 @@ export class OrderFactory {
 }
 
 export interface LoadContext {
-  nc: NatsConnection;
+  nats: NatsConnection;
   target: Target;
   orders: OrderFactory;
   poller: PaidPoller;
@@ -406,7 +406,12 @@ type CreateOutcome = { ok: true; orderId: string; ms: number; sendMs: number } |
 async function createOne(ctx: LoadContext, scheduledAt?: number): Promise<CreateOutcome> {
   const body = ctx.orders.next(ctx.target.system);
   const started = performance.now();
-  const outcome = await nestRequest<{ order?: { id?: unknown } }>(ctx.nc, ctx.target.createSubject, body, DEADLINE_MS);
+  const outcome = await nestRequest<{ order?: { id?: unknown } }>(
+    ctx.nats,
+    ctx.target.createSubject,
+    body,
+    DEADLINE_MS,
+  );
   const ended = performance.now();
   if (!outcome.ok) return { ok: false, kind: outcome.kind };
   const orderId = outcome.value?.order?.id;
@@ -418,7 +423,7 @@ async function createOne(ctx: LoadContext, scheduledAt?: number): Promise<Create
 async function payOne(ctx: LoadContext, orderId: string, sequence: number): Promise<number | null> {
   const started = performance.now();
   const paid = ctx.poller.waitPaid(orderId, DEADLINE_MS);
-  publishEvent(ctx.nc, ctx.target.paymentSubject, {
+  publishEvent(ctx.nats, ctx.target.paymentSubject, {
     stripePaymentId: `pi_bench_${ctx.runId}_${ctx.target.system}_${sequence}_${orderId.slice(0, 8)}`,
     orderId,
     receiptUrl: `https://example.test/r/${sequence}`,

@@ -36,7 +36,7 @@ export interface MemoryReport extends MemoryRunResult {
 export async function runMemory(
   flags: BenchFlags,
   deps: {
-    nc: NatsConnection;
+    nats: NatsConnection;
     stack: Stack;
     sampler: Sampler;
     orders: OrderFactory;
@@ -74,7 +74,14 @@ export async function runMemory(
   let result: MemoryRunResult;
   try {
     result = await memoryRun(
-      { nc: deps.nc, target: SYSTEMS.service.target, orders: deps.orders, poller, progress: log, runId: deps.runId },
+      {
+        nats: deps.nats,
+        target: SYSTEMS.service.target,
+        orders: deps.orders,
+        poller,
+        progress: log,
+        runId: deps.runId,
+      },
       flags.memoryOrders,
       flags.concurrency,
       window,

@@ -53,7 +53,7 @@ async function main(): Promise<number> {
   );
 
   let stack: Stack | undefined;
-  let nc: NatsConnection | undefined;
+  let nats: NatsConnection | undefined;
   let temporalConnection: Connection | undefined;
   let sampler: Sampler | undefined;
   let cleaning: Promise<void> | undefined;
@@ -62,7 +62,7 @@ async function main(): Promise<number> {
   const cleanUp = (): Promise<void> =>
     (cleaning ??= (async () => {
       sampler?.stop();
-      await nc?.close().catch(() => undefined);
+      await nats?.close().catch(() => undefined);
       await temporalConnection?.close().catch(() => undefined);
       await stack?.close(flags.keepLogs ? `${base}-logs` : undefined);
     })());
@@ -97,7 +97,7 @@ async function main(): Promise<number> {
   const runs: Array<Partial<Record<SystemId, SystemResult>>> = [];
   let memory: MemoryReport | null = null;
   try {
-    nc = await connect({ servers: stack.natsUrl, name: 'orders-bench' });
+    nats = await connect({ servers: stack.natsUrl, name: 'orders-bench' });
     temporalConnection = await Connection.connect({ address: stack.temporalAddress });
     const temporal = new Client({ connection: temporalConnection });
     sampler = new Sampler(stack.trees);
@@ -116,7 +116,7 @@ async function main(): Promise<number> {
             system,
             flags,
             {
-              nc,
+              nats,
               temporal,
               trees: stack.trees,
               databaseUrl: stack.databaseUrls[system],
@@ -135,7 +135,7 @@ async function main(): Promise<number> {
     if (flags.only.includes('memory') && flags.memoryOrders > 0) {
       log('── memory run ──');
       try {
-        memory = await runMemory(flags, { nc, stack, sampler, orders, runId, log });
+        memory = await runMemory(flags, { nats, stack, sampler, orders, runId, log });
       } catch (error) {
         failures.push(`memory run: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
         log(`memory run failed: ${String(error)}`);

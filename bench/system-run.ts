@@ -104,7 +104,7 @@ export interface SystemResult {
 }
 
 export interface SystemRunDeps {
-  nc: NatsConnection;
+  nats: NatsConnection;
   temporal: Client;
   trees: ProcessTrees;
   databaseUrl: string;
@@ -127,7 +127,7 @@ export async function runSystem(
   const poller = new PaidPoller(deps.databaseUrl, POLL_INTERVAL_MS);
   await poller.start();
   const ctx: LoadContext = {
-    nc: deps.nc,
+    nats: deps.nats,
     target: definition.target,
     orders: deps.orders,
     poller,

@@ -32,14 +32,14 @@ export function decodeJson(data: Uint8Array): unknown {
 
 /** A NestJS request; errors become an outcome whose kind is the status, 'timeout' or 'no-responders'. */
 export async function nestRequest<T>(
-  nc: NatsConnection,
+  nats: NatsConnection,
   subject: string,
   data: unknown,
   timeoutMs: number,
 ): Promise<Outcome<T>> {
   let reply: { response?: unknown; err?: { status?: unknown; message?: unknown } | null };
   try {
-    const msg = await nc.request(subject, encodeJson({ pattern: subject, data, id: randomUUID() }), {
+    const msg = await nats.request(subject, encodeJson({ pattern: subject, data, id: randomUUID() }), {
       timeout: timeoutMs,
     });
     reply = decodeJson(msg.data) as typeof reply;
@@ -57,27 +57,27 @@ export async function nestRequest<T>(
 }
 
 /** The same, throwing a PeerError: for the floors, which call peers as the service does. */
-export async function callPeer<T>(nc: NatsConnection, subject: string, data: unknown, timeoutMs: number): Promise<T> {
-  const outcome = await nestRequest<T>(nc, subject, data, timeoutMs);
+export async function callPeer<T>(nats: NatsConnection, subject: string, data: unknown, timeoutMs: number): Promise<T> {
+  const outcome = await nestRequest<T>(nats, subject, data, timeoutMs);
   if (outcome.ok) return outcome.value;
   const status = /^\d+$/.test(outcome.kind) ? Number(outcome.kind) : 503;
   throw new PeerError(status, `${subject}: ${outcome.kind} ${outcome.detail ?? ''}`.trim());
 }
 
 /** A NestJS event, published as a NestJS peer does (no reply, no JetStream acknowledgement). */
-export function publishEvent(nc: NatsConnection, subject: string, data: unknown): void {
-  nc.publish(subject, encodeJson({ pattern: subject, data }));
+export function publishEvent(nats: NatsConnection, subject: string, data: unknown): void {
+  nats.publish(subject, encodeJson({ pattern: subject, data }));
 }
 
 /** Answers NestJS requests on `subject` in a queue group; a thrown PeerError becomes its `err`. */
 export function serveNest(
-  nc: NatsConnection,
+  nats: NatsConnection,
   subject: string,
   queue: string,
   handler: (payload: unknown) => Promise<unknown>,
   onError: (error: unknown) => void,
 ): Subscription {
-  return nc.subscribe(subject, {
+  return nats.subscribe(subject, {
     queue,
     callback: (subscriptionError, msg) => {
       if (subscriptionError) {

@@ -133,9 +133,9 @@ it('reports a refund owed and not done until it is done', async () => {
 it('reports payment events the stream dropped before its consumer handled them, and how many', async () => {
   // A NATS of its own, whose PAYMENTS stream keeps 3 messages, with the consumer stopped.
   const server = await startPrivateNats();
-  const nc = await connectNats({ ...system.config.nats, url: server.url }, 'audit-dropped-test');
+  const nats = await connectNats({ ...system.config.nats, url: server.url }, 'audit-dropped-test');
   try {
-    const jsm = await nc.jetstreamManager();
+    const jsm = await nats.jetstreamManager();
     await jsm.streams.add({
       name: PAYMENT_STREAM,
       subjects: [PAYMENT_SUCCEEDED_SUBJECT],
@@ -148,7 +148,7 @@ it('reports payment events the stream dropped before its consumer handled them, 
       ack_policy: AckPolicy.Explicit,
       deliver_policy: DeliverPolicy.All,
     });
-    const js = nc.jetstream();
+    const js = nats.jetstream();
     for (let i = 0; i < 8; i += 1) {
       await js.publish(PAYMENT_SUCCEEDED_SUBJECT, encodeEvent(PAYMENT_SUCCEEDED_SUBJECT, { i }));
     }
@@ -160,7 +160,7 @@ it('reports payment events the stream dropped before its consumer handled them, 
     );
     expect(result.output).toContain('dropped: 1\n');
   } finally {
-    await nc.close();
+    await nats.close();
     await server.stop();
   }
 });

@@ -1,12 +1,16 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { ConfigError, parseConfig } from '../src/config';
+import { CONFIG_KEYS, ConfigError, parseConfig } from '../src/config';
+import { DEV_CONFIG_KEYS, parseDevConfig } from '../dev/config';
 import { EXAMPLE_SECRETS } from '../src/production-secrets';
 import { REPO_ROOT, runScript } from './support/run-command';
 
-function rejectionOf(env: Record<string, string>): ConfigError {
+function rejectionOf(
+  env: Record<string, string>,
+  parse: (env: Record<string, string>) => unknown = parseConfig,
+): ConfigError {
   try {
-    parseConfig(env);
+    parse(env);
   } catch (error) {
     if (error instanceof ConfigError) return error;
     throw error;
@@ -26,23 +30,28 @@ describe('configuration', () => {
       privateNetwork: false,
       maxCachedWorkflows: 100,
       workflowStackTraces: false,
-      profile: 'dev',
-      retentionDays: 30,
-      cluster: {
-        historyShards: 4,
-        historyHosts: 2,
-        databaseUrl: 'postgres://postgres@127.0.0.1:5432/temporal',
-        visibilityDatabase: 'temporal_visibility',
-        ports: {
-          frontendHttp: 7243,
-          frontendMembership: 6933,
-          history: 7234,
-          historyMembership: 6934,
-          matching: 7235,
-          matchingMembership: 6935,
-          worker: 7239,
-          workerMembership: 6939,
-          ui: 8233,
+    });
+    expect(parseDevConfig({})).toEqual({
+      dataDir: path.join(REPO_ROOT, '.data'),
+      temporal: {
+        profile: 'dev',
+        retentionDays: 30,
+        cluster: {
+          historyShards: 4,
+          historyHosts: 2,
+          databaseUrl: 'postgres://postgres@127.0.0.1:5432/temporal',
+          visibilityDatabase: 'temporal_visibility',
+          ports: {
+            frontendHttp: 7243,
+            frontendMembership: 6933,
+            history: 7234,
+            historyMembership: 6934,
+            matching: 7235,
+            matchingMembership: 6935,
+            worker: 7239,
+            workerMembership: 6939,
+            ui: 8233,
+          },
         },
       },
     });
@@ -56,8 +65,8 @@ describe('configuration', () => {
     expect(config.logLevel).toBe('info');
   });
 
-  it("reads the cluster profile: shards, hosts, retention, its database next to the migrations' and its ports", () => {
-    const config = parseConfig({
+  it("reads the cluster profile (dev/config.ts): shards, hosts, retention, its database next to the migrations' and its ports", () => {
+    const dev = parseDevConfig({
       TEMPORAL_LOCAL_SERVER: 'cluster',
       TEMPORAL_NAMESPACE_RETENTION_DAYS: '7',
       TEMPORAL_CLUSTER_HISTORY_SHARDS: '512',
@@ -65,19 +74,26 @@ describe('configuration', () => {
       MIGRATION_DATABASE_URL: 'postgres://owner:secret@db.internal:5433/orders?sslmode=require',
       TEMPORAL_CLUSTER_MATCHING_PORT: '17235',
     });
-    expect(config.temporal.profile).toBe('cluster');
-    expect(config.temporal.retentionDays).toBe(7);
-    expect(config.temporal.cluster).toMatchObject({
+    expect(dev.temporal.profile).toBe('cluster');
+    expect(dev.temporal.retentionDays).toBe(7);
+    expect(dev.temporal.cluster).toMatchObject({
       historyShards: 512,
       historyHosts: 3,
       databaseUrl: 'postgres://owner:secret@db.internal:5433/temporal',
       ports: { matching: 17235, history: 7234 },
     });
-    expect(rejectionOf({ TEMPORAL_LOCAL_SERVER: 'production' }).message).toContain('TEMPORAL_LOCAL_SERVER');
-    expect(rejectionOf({ TEMPORAL_CLUSTER_HISTORY_MEMBERSHIP_PORT: '40000' }).message).toMatch(
+    expect(rejectionOf({ TEMPORAL_LOCAL_SERVER: 'production' }, parseDevConfig).message).toContain(
+      'TEMPORAL_LOCAL_SERVER',
+    );
+    expect(rejectionOf({ TEMPORAL_CLUSTER_HISTORY_MEMBERSHIP_PORT: '40000' }, parseDevConfig).message).toMatch(
       /TEMPORAL_CLUSTER_HISTORY_MEMBERSHIP_PORT: must be below 32768/,
     );
-    expect(rejectionOf({ TEMPORAL_CLUSTER_HISTORY_SHARDS: '0' }).message).toContain('TEMPORAL_CLUSTER_HISTORY_SHARDS');
+    expect(rejectionOf({ TEMPORAL_CLUSTER_HISTORY_SHARDS: '0' }, parseDevConfig).message).toContain(
+      'TEMPORAL_CLUSTER_HISTORY_SHARDS',
+    );
+    // The services neither read nor check npm start's own settings.
+    expect(() => parseConfig({ TEMPORAL_LOCAL_SERVER: 'production' })).not.toThrow();
+    expect(parseDevConfig({ DATA_DIR: 'elsewhere' }).dataDir).toBe(path.resolve('elsewhere'));
   });
 
   it('reads the values it is given', () => {
@@ -199,15 +215,17 @@ describe('configuration', () => {
     example.forEach((line, index) => {
       const match = /^([A-Z][A-Z0-9_]*)=(.*)$/.exec(line);
       if (!match?.[1]) return;
+      expect(match[1] in documented).toBe(false);
       documented[match[1]] = match[2] ?? '';
       expect(example[index - 1]).toMatch(/^# \S/);
     });
-    const schemaSource = readFileSync(path.join(REPO_ROOT, 'src/config.ts'), 'utf8');
-    const variables = [...schemaSource.matchAll(/^\s+([A-Z][A-Z0-9_]+):/gm)].map((match) => match[1]);
-    expect(variables.length).toBeGreaterThan(10);
-    // Listing the missing names makes the failure say what to add.
-    expect(variables.filter((name) => name !== undefined && !(name in documented))).toEqual([]);
-    const { DATA_DIR: _dataDir, ...configVariables } = documented;
-    expect(parseConfig(configVariables)).toEqual(parseConfig({}));
+    // The services' variables and dev/'s apart (neither reads the other's), and each exactly once.
+    expect(CONFIG_KEYS.filter((key) => (DEV_CONFIG_KEYS as readonly string[]).includes(key))).toEqual([]);
+    expect(CONFIG_KEYS).toEqual(expect.arrayContaining(['NODE_ENV', 'DATABASE_URL', 'TEMPORAL_ADDRESS', 'NATS_URL']));
+    expect(DEV_CONFIG_KEYS).toEqual(expect.arrayContaining(['DATA_DIR', 'TEMPORAL_LOCAL_SERVER', 'TEMPORAL_UI_PORT']));
+    // Exactly the declared variables: sorted, so a failure lists what to add or remove.
+    expect(Object.keys(documented).sort()).toEqual([...CONFIG_KEYS, ...DEV_CONFIG_KEYS].sort());
+    expect(parseConfig(documented)).toEqual(parseConfig({}));
+    expect(parseDevConfig(documented)).toEqual(parseDevConfig({}));
   });
 });

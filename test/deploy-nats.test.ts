@@ -46,9 +46,9 @@ const logger = createLogger('deploy-nats-test', 'silent');
 const natsConfig = (env: Record<string, string>): Config['nats'] => parseConfig({ NATS_URL: server.url, ...env }).nats;
 
 async function connectAs(user: User): Promise<NatsConnection> {
-  const nc = await connectNats(natsConfig({ NATS_USER: USERS[user], NATS_PASSWORD: passwords[user] }), USERS[user]);
-  connections.push(nc);
-  return nc;
+  const nats = await connectNats(natsConfig({ NATS_USER: USERS[user], NATS_PASSWORD: passwords[user] }), USERS[user]);
+  connections.push(nats);
+  return nats;
 }
 
 /** The server's refusal of a connection with `env`'s settings. */
@@ -62,7 +62,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.all(connections.map((nc) => nc.close()));
+  await Promise.all(connections.map((nats) => nats.close()));
   await server?.stop();
   if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
 });
@@ -90,12 +90,12 @@ describe('NATS of docker-compose.yml (deploy/nats/nats-server.conf)', () => {
       'payments-refunds': payments,
     };
     expect(Object.keys(mine).sort()).toEqual(Object.keys(result.consumers).sort());
-    for (const nc of [gateway, payments]) {
-      await expect(ensurePaymentStream(nc, checkOnly)).resolves.toMatchObject({ action: 'unchanged' });
+    for (const nats of [gateway, payments]) {
+      await expect(ensurePaymentStream(nats, checkOnly)).resolves.toMatchObject({ action: 'unchanged' });
     }
     for (const spec of PAYMENT_STREAM_CONSUMERS) {
-      const nc = mine[spec.durable] as NatsConnection;
-      await expect(ensureDurableConsumer(await nc.jetstreamManager(), spec, 'check')).resolves.toMatchObject({
+      const nats = mine[spec.durable] as NatsConnection;
+      await expect(ensureDurableConsumer(await nats.jetstreamManager(), spec, 'check')).resolves.toMatchObject({
         action: 'unchanged',
       });
     }
@@ -140,9 +140,9 @@ describe('NATS of docker-compose.yml (deploy/nats/nats-server.conf)', () => {
   it.each(['ORDERS_WORKER', 'ORDERS_GATEWAY', 'PRODUCTS_SERVICE', 'ORDERS_ADMIN'] as const)(
     'lets only the payments service publish payment.succeeded, not %s',
     async (user) => {
-      const nc = await connectAs(user);
-      await permissionViolation(nc, 'publish', PAYMENT_SUCCEEDED_SUBJECT, () =>
-        nc.publish(PAYMENT_SUCCEEDED_SUBJECT, encodeEvent(PAYMENT_SUCCEEDED_SUBJECT, { orderId: randomUUID() })),
+      const nats = await connectAs(user);
+      await permissionViolation(nats, 'publish', PAYMENT_SUCCEEDED_SUBJECT, () =>
+        nats.publish(PAYMENT_SUCCEEDED_SUBJECT, encodeEvent(PAYMENT_SUCCEEDED_SUBJECT, { orderId: randomUUID() })),
       );
     },
   );
@@ -150,9 +150,9 @@ describe('NATS of docker-compose.yml (deploy/nats/nats-server.conf)', () => {
   it.each(['ORDERS_WORKER', 'ORDERS_GATEWAY', 'PRODUCTS_SERVICE', 'PAYMENTS_SERVICE'] as const)(
     'refuses %s changing or deleting the stream (only the admin sets it up)',
     async (user) => {
-      const nc = await connectAs(user);
+      const nats = await connectAs(user);
       for (const subject of [`$JS.API.STREAM.UPDATE.${PAYMENT_STREAM}`, `$JS.API.STREAM.DELETE.${PAYMENT_STREAM}`]) {
-        await permissionViolation(nc, 'publish', subject, () => nc.publish(subject));
+        await permissionViolation(nats, 'publish', subject, () => nats.publish(subject));
       }
     },
   );
@@ -190,8 +190,8 @@ describe('NATS of docker-compose.yml (deploy/nats/nats-server.conf)', () => {
 });
 
 /** The next message of `durable` for `orderId`, read and acknowledged as the consumer's process does. */
-async function nextMessage(nc: NatsConnection, durable: string, orderId: string): Promise<unknown> {
-  const consumer = await nc.jetstream().consumers.get(PAYMENT_STREAM, durable);
+async function nextMessage(nats: NatsConnection, durable: string, orderId: string): Promise<unknown> {
+  const consumer = await nats.jetstream().consumers.get(PAYMENT_STREAM, durable);
   for (;;) {
     const msg = await consumer.next({ expires: 5_000 });
     if (msg === null) throw new Error(`no message for ${orderId} on ${durable}`);

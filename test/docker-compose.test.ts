@@ -159,9 +159,9 @@ describe('docker-compose.yml', () => {
     it.each(APP_SERVICES)('lets %s log in with its NATS user', async (name) => {
       const service = services(ENV)[name] as Service;
       const config = parseConfig({ ...IMAGE_ENV, ...service.environment, NATS_URL: server.url }, ROLES[name]);
-      const nc = await connectNats(config.nats, `compose-${name}`);
-      await nc.flush();
-      await nc.close();
+      const nats = await connectNats(config.nats, `compose-${name}`);
+      await nats.flush();
+      await nats.close();
     });
 
     it('refuses a connection without credentials', async () => {

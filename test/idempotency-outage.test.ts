@@ -37,7 +37,7 @@ afterAll(async () => {
 async function restartPayments(): Promise<void> {
   const { config } = system;
   payments = await startPaymentsService({
-    nc: system.nats,
+    nats: system.nats,
     stripe: createStripeClient(config.stripe),
     logger: createLogger('payments-restarted', config.logLevel),
     config: { ...config, payments: { ...config.payments, httpPort: 0 } },

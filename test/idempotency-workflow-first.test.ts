@@ -3,7 +3,7 @@ import type { OrdersRepository } from '../src/db/orders-repository';
 import { createOrderHandlers } from '../src/gateway/order-handlers';
 import { orderIdFor } from '../src/gateway/order-id';
 import { createLogger } from '../src/logger';
-import { RpcError } from '../src/nats/nest-transport';
+import { RpcError } from '../src/rpc-error';
 import { ORDER_SUBJECTS } from '../src/nats/subjects';
 import { orderWorkflowId, type PlacedOrder } from '../src/orders/workflow-api';
 import { startTestSystem, type TestSystem } from './support/system';

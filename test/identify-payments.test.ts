@@ -15,21 +15,21 @@ import { encodeJson } from '../src/nats/nest-transport';
  */
 
 const config = parseConfig(process.env);
-let nc: NatsConnection;
+let nats: NatsConnection;
 const subscriptions: Subscription[] = [];
 
 beforeAll(async () => {
-  nc = await connectNats(config.nats, 'identify-payments-test');
+  nats = await connectNats(config.nats, 'identify-payments-test');
 });
 
 afterAll(async () => {
   subscriptions.forEach((sub) => sub.unsubscribe());
-  await nc?.close();
+  await nats?.close();
 });
 
 const activitiesFor = (identifyPaymentsSubject: string | undefined) =>
   createPaymentActivities({
-    nats: nc,
+    nats: nats,
     createPaymentSessionSubject: config.subjects.createPaymentSession,
     expirePaymentSessionSubject: config.subjects.expirePaymentSession,
     identifyPaymentsSubject,
@@ -38,7 +38,7 @@ const activitiesFor = (identifyPaymentsSubject: string | undefined) =>
 
 /** A payments service on `subject` answering each request with `reply` (or not at all). */
 async function servePayments(subject: string, reply: ((id: string) => unknown) | null): Promise<void> {
-  const sub = nc.subscribe(subject, {
+  const sub = nats.subscribe(subject, {
     callback: (_error, msg) => {
       if (reply === null) return;
       const { id } = JSON.parse(Buffer.from(msg.data).toString('utf8')) as { id: string };
@@ -46,7 +46,7 @@ async function servePayments(subject: string, reply: ((id: string) => unknown) |
     },
   });
   subscriptions.push(sub);
-  await nc.flush();
+  await nats.flush();
 }
 
 const ids = ['ch_restart', 'pi_restart'];

@@ -59,12 +59,12 @@ describe('ensureInfrastructure', () => {
     expect(readPidFiles(dataDir)).toEqual([]);
 
     // It also prepared what the services need: the payment stream and the search attributes.
-    const nc = await connect({ servers: process.env.NATS_URL });
+    const nats = await connect({ servers: process.env.NATS_URL });
     try {
-      const info = await (await nc.jetstreamManager()).streams.info(PAYMENT_STREAM);
+      const info = await (await nats.jetstreamManager()).streams.info(PAYMENT_STREAM);
       expect(info.config.subjects).toContain('payment.succeeded');
     } finally {
-      await nc.close();
+      await nats.close();
     }
     expect(searchAttributes(process.env.TEMPORAL_CLI ?? '', process.env.TEMPORAL_ADDRESS ?? '')).toMatchObject({
       OrderStatus: 'INDEXED_VALUE_TYPE_KEYWORD',

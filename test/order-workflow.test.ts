@@ -1,4 +1,3 @@
-import { once } from 'node:events';
 import { WorkflowContinuedAsNewError, WorkflowUpdateFailedError, WorkflowUpdateStage } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import {
@@ -10,49 +9,43 @@ import {
   placeOrderUpdate,
 } from '../src/orders/workflow-api';
 import { signPayment } from '../src/security/payment-signature';
-import { signedPayment, startStubWorker, stubPeers, type StubPeers, type StubWorker } from './support/stub-worker';
+import {
+  ONE_ITEM,
+  signedPayment,
+  startStubTemporal,
+  startStubWorker,
+  stubPeers,
+  type OrderSettings,
+  type StubPeers,
+  type StubTemporal,
+  type StubWorker,
+} from './support/stub-worker';
+import { eventTimeMs, localActivities, timersStarted } from './workflow/history';
 
 /** OrderWorkflow's own decisions, on the real dev server with in-memory activities. */
 
-let peers: StubPeers;
+let temporal: StubTemporal;
 let stub: StubWorker;
+/** This test's peers: fresh for every test, and answering only the orders it starts. */
+let peers: StubPeers;
 
 beforeAll(async () => {
-  peers = stubPeers();
-  stub = await startStubWorker(peers);
+  temporal = await startStubTemporal();
+  stub = await startStubWorker(temporal);
 });
 
 afterAll(async () => {
-  await stub?.stop();
+  await temporal?.stop();
+});
+
+beforeEach(() => {
+  peers = stubPeers();
 });
 
 const orderIdOf = (workflowId: string): string => workflowId.replace(/^order-/, '');
 const pay = signedPayment;
-
-/**
- * Makes every call of `activity` fail with `error` until the returned function is called: each
- * stub call is announced on `peers.calls`, and a listener that throws fails the call.
- */
-function failCalls(activity: string, error: Error): () => void {
-  const fail = (): never => {
-    throw error;
-  };
-  peers.calls.on(activity, fail);
-  return () => peers.calls.off(activity, fail);
-}
-
-/** Counts the calls of `activity` until the returned function is called, which answers the count. */
-function countCalls(activity: string): () => number {
-  let count = 0;
-  const counted = (): void => {
-    count += 1;
-  };
-  peers.calls.on(activity, counted);
-  return () => {
-    peers.calls.off(activity, counted);
-    return count;
-  };
-}
+/** Starts a new order answered by this test's peers. */
+const start = (settings: OrderSettings & { items?: typeof ONE_ITEM } = {}) => stub.start(peers, settings);
 
 /** The failure the caller of an update receives. */
 async function updateFailure(update: Promise<unknown>): Promise<ApplicationFailure> {
@@ -73,77 +66,82 @@ describe('placement', () => {
       message: 'Products not found: 404',
       nonRetryable: true,
     });
-    const attempts = countCalls('placeOrder');
-    const stopFailing = failCalls('placeOrder', failure);
-    const checkouts = countCalls('openCheckout');
-    const statusWrites = countCalls('setOrderStatus');
-    try {
-      const handle = await stub.start({ items: [{ productId: 404, quantity: 1 }] });
-      // Not retried (a 4xx of the products service): the workflow ends without a second attempt.
-      expect(await handle.result()).toBe('REJECTED');
-      expect(await handle.query(getOrderQuery)).toBeNull();
-      // Found in the Web UI and the CLI with OrderStatus = "REJECTED".
-      expect((await handle.describe()).typedSearchAttributes.get(OrderStatusAttribute)).toBe('REJECTED');
-    } finally {
-      stopFailing();
-    }
-    expect(attempts()).toBe(1);
-    expect(checkouts()).toBe(0);
-    expect(statusWrites()).toBe(0);
+    peers.failCalls('placeOrder', failure);
+    const handle = await start({ items: [{ productId: 404, quantity: 1 }] });
+    const orderId = orderIdOf(handle.workflowId);
+    // Not retried (a 4xx of the products service): the workflow ends without a second attempt.
+    expect(await handle.result()).toBe('REJECTED');
+    expect(await handle.query(getOrderQuery)).toBeNull();
+    // Found in the Web UI and the CLI with OrderStatus = "REJECTED".
+    expect((await handle.describe()).typedSearchAttributes.get(OrderStatusAttribute)).toBe('REJECTED');
+    expect(peers.attempts(orderId, 'placeOrder')).toBe(1);
+    // The stub failed before it stored anything, and nothing was stored, checked out or written since.
+    expect(peers.orders.has(orderId)).toBe(false);
+    expect(peers.attempts(orderId, 'openCheckout')).toBe(0);
+    expect(peers.attempts(orderId, 'setOrderStatus')).toBe(0);
+    expect(peers.attempts(orderId, 'rejectOrder')).toBe(0);
+    expect(timersStarted((await handle.fetchHistory()).events ?? [])).toEqual([]);
   });
 
-  it('cancels a stored order whose checkout cannot be opened, and tells the caller', async () => {
-    const stopFailing = failCalls('openCheckout', new Error('payments service down'));
-    try {
-      const handle = await stub.start({ placementTimeoutMs: 1_000 });
-      const orderId = orderIdOf(handle.workflowId);
-      const failure = await updateFailure(handle.executeUpdate(placeOrderUpdate));
-      expect({ type: failure.type, message: failure.message }).toEqual({
-        type: 'PaymentSessionFailed',
-        message: `The payment session for order ${orderId} could not be created; the order was cancelled`,
-      });
-      expect(peers.orders.get(orderId)?.status).toBe('CANCELLED');
-      expect(await handle.query(getOrderQuery)).toMatchObject({ id: orderId, status: 'CANCELLED' });
-      expect(await handle.result()).toBe('CANCELLED');
-    } finally {
-      stopFailing();
-    }
+  it('cancels a stored order at once when its checkout cannot be opened, and tells the caller', async () => {
+    const placementTimeoutMs = 1_000;
+    peers.failCalls('openCheckout', new Error('payments service down'));
+    // A payment window of a minute: "at once" is long before it, and without waiting for anything.
+    const handle = await start({ placementTimeoutMs, paymentWindowMs: 60_000 });
+    const orderId = orderIdOf(handle.workflowId);
+    const failure = await updateFailure(handle.executeUpdate(placeOrderUpdate));
+    expect({ type: failure.type, message: failure.message }).toEqual({
+      type: 'PaymentSessionFailed',
+      message: `The payment session for order ${orderId} could not be created; the order was cancelled`,
+    });
+    expect(peers.orders.get(orderId)?.status).toBe('CANCELLED');
+    expect(await handle.query(getOrderQuery)).toMatchObject({ id: orderId, status: 'CANCELLED' });
+    expect(await handle.result()).toBe('CANCELLED');
+    // The checkout was retried within the placement timeout, then the order cancelled straight away:
+    // the cancel is the step right after the last failed attempt, no timer in between, and it came
+    // within the placement timeout of the start (and so nowhere near the end of the payment window).
+    const events = (await handle.fetchHistory()).events ?? [];
+    const steps = localActivities(events);
+    expect(steps.map((step) => [step.type, step.failed])).toEqual([
+      ['placeOrder', false],
+      ['openCheckout', true],
+      ['setOrderStatus', false],
+    ]);
+    expect(peers.attempts(orderId, 'openCheckout')).toBeGreaterThanOrEqual(2);
+    const [, gaveUp, cancelled] = steps as [unknown, { completedAtMs: number }, { completedAtMs: number }];
+    expect(cancelled.completedAtMs - gaveUp.completedAtMs).toBeLessThan(500);
+    expect(cancelled.completedAtMs - eventTimeMs(events[0] ?? {})).toBeLessThan(placementTimeoutMs + 1_500);
+    const cancelIndex = events.map((event) => event.markerRecordedEventAttributes != null).lastIndexOf(true);
+    expect(timersStarted(events.slice(0, cancelIndex))).toEqual([]);
   });
 });
 
 describe('a keyless create whose placement fails before its deadline', () => {
   it('cancels what an abandoned attempt stored, once the deadline has passed, and answers that nothing was kept', async () => {
-    // The stub stores the order, then the attempt fails: as an attempt abandoned while it commits.
-    const stopFailing = failCalls(
-      'placeOrder',
-      ApplicationFailure.create({ type: 'ServiceUnavailable', message: 'products service unavailable' }),
-    );
-    try {
-      const deadline = Date.now() + 1_500;
-      const handle = await stub.start({
-        placementTimeoutMs: 600,
-        placementDeadline: { at: deadline, callerTimeoutMs: 1_500 },
-      });
-      const orderId = orderIdOf(handle.workflowId);
-      const failure = await updateFailure(handle.executeUpdate(placeOrderUpdate));
-      expect(failure.type).toBe('PlacementTimedOut');
-      // Answered only once the deadline had passed, with the stored order cancelled by then.
-      expect(Date.now()).toBeGreaterThanOrEqual(deadline);
-      expect(peers.orders.get(orderId)).toMatchObject({ status: 'CANCELLED' });
-      expect(await handle.query(getOrderQuery)).toMatchObject({ status: 'CANCELLED' });
-      await handle.terminate('test done');
-    } finally {
-      stopFailing();
-    }
+    // An attempt abandoned while it commits: its order is stored, then its answer is lost.
+    peers.failCalls('placeOrder', (orderId) => {
+      peers.commitOrder({ orderId, currency: 'usd', items: ONE_ITEM });
+      return ApplicationFailure.create({ type: 'ServiceUnavailable', message: 'products service unavailable' });
+    });
+    const deadline = Date.now() + 1_500;
+    const handle = await start({ placementTimeoutMs: 600, deadline: { at: deadline, callerTimeoutMs: 1_500 } });
+    const orderId = orderIdOf(handle.workflowId);
+    const failure = await updateFailure(handle.executeUpdate(placeOrderUpdate));
+    expect(failure.type).toBe('PlacementTimedOut');
+    // Answered only once the deadline had passed, with the stored order cancelled by then.
+    expect(Date.now()).toBeGreaterThanOrEqual(deadline);
+    expect(peers.orders.get(orderId)).toMatchObject({ status: 'CANCELLED' });
+    expect(await handle.query(getOrderQuery)).toMatchObject({ status: 'CANCELLED' });
+    expect(peers.calls(orderId, 'settlePlacement')).toBe(1);
+    await handle.terminate('test done');
   });
 });
 
 describe('payments', () => {
   it('applies the same payment id once, however often it is reported', async () => {
-    const handle = await stub.start();
+    const handle = await start();
     const orderId = orderIdOf(handle.workflowId);
     await handle.executeUpdate(placeOrderUpdate);
-    const records = countCalls('acceptPayment');
     await handle.signal(paymentSucceededSignal, pay(orderId, 'pi_twice'));
     await handle.signal(paymentSucceededSignal, pay(orderId, 'pi_twice'));
     // Delivered after both payments: the inbox applied them first.
@@ -151,27 +149,25 @@ describe('payments', () => {
       status: 'DELIVERED',
       stripeChargeId: 'pi_twice',
     });
-    expect(records()).toBe(1);
-    expect(peers.refunds.filter((refund) => refund.orderId === orderId)).toEqual([]);
+    expect(peers.calls(orderId, 'acceptPayment')).toBe(1);
+    expect(peers.refundsOf(orderId)).toEqual([]);
     expect(await handle.result()).toBe('DELIVERED');
   });
 
   it('records a payment that arrives after cancellation and requests its refund', async () => {
-    const handle = await stub.start({ latePaymentGraceMs: 2_000 });
+    const handle = await start({ latePaymentGraceMs: 2_000 });
     const orderId = orderIdOf(handle.workflowId);
     await handle.executeUpdate(placeOrderUpdate);
     expect(await handle.executeUpdate(changeStatusUpdate, { args: ['CANCELLED'] })).toMatchObject({
       status: 'CANCELLED',
     });
-    const refunded = once(peers.calls, 'requestRefund');
+    const refunded = peers.nextCall(orderId, 'requestRefund');
     await handle.signal(paymentSucceededSignal, pay(orderId, 'pi_too_late'));
     await refunded;
-    expect(peers.refunds.filter((refund) => refund.orderId === orderId)).toEqual([
+    expect(peers.refundsOf(orderId)).toEqual([
       { orderId, stripePaymentId: 'pi_too_late', reason: 'payment received for a CANCELLED order' },
     ]);
-    expect(
-      peers.payments.filter((recorded) => recorded.payment.orderId === orderId).map((recorded) => recorded.outcome),
-    ).toEqual(['REFUND_REQUESTED']);
+    expect(peers.paymentsOf(orderId)).toEqual([['pi_too_late', 'REFUND_REQUESTED']]);
     expect(await handle.query(getOrderQuery)).toMatchObject({ status: 'CANCELLED', paid: false });
     expect(await handle.result()).toBe('CANCELLED');
   });
@@ -179,7 +175,7 @@ describe('payments', () => {
 
 describe('the inbox keeps arrival order', () => {
   it('a payment then an immediate DELIVERED: delivered after it is paid, never refused', async () => {
-    const handle = await stub.start();
+    const handle = await start();
     const orderId = orderIdOf(handle.workflowId);
     await handle.executeUpdate(placeOrderUpdate);
     await handle.signal(paymentSucceededSignal, pay(orderId, 'pi_then_deliver'));
@@ -192,10 +188,10 @@ describe('the inbox keeps arrival order', () => {
   });
 
   it('a cancel accepted before a payment: cancelled, and the payment refunded', async () => {
-    const handle = await stub.start({ latePaymentGraceMs: 2_000 });
+    const handle = await start({ latePaymentGraceMs: 2_000 });
     const orderId = orderIdOf(handle.workflowId);
     await handle.executeUpdate(placeOrderUpdate);
-    const refunded = once(peers.calls, 'requestRefund');
+    const refunded = peers.nextCall(orderId, 'requestRefund');
     const cancel = await handle.startUpdate(changeStatusUpdate, {
       args: ['CANCELLED'],
       waitForStage: WorkflowUpdateStage.ACCEPTED,
@@ -203,23 +199,21 @@ describe('the inbox keeps arrival order', () => {
     await handle.signal(paymentSucceededSignal, pay(orderId, 'pi_after_cancel'));
     expect(await cancel.result()).toMatchObject({ status: 'CANCELLED', paid: false });
     await refunded;
-    expect(peers.refunds.filter((refund) => refund.orderId === orderId).map((refund) => refund.reason)).toEqual([
-      'payment received for a CANCELLED order',
-    ]);
+    expect(peers.refundsOf(orderId).map((refund) => refund.reason)).toEqual(['payment received for a CANCELLED order']);
   });
 
   it('a payment before a cancel: paid, then cancelled with its refund requested', async () => {
-    const handle = await stub.start();
+    const handle = await start();
     const orderId = orderIdOf(handle.workflowId);
     await handle.executeUpdate(placeOrderUpdate);
-    const refunded = once(peers.calls, 'requestRefund');
+    const refunded = peers.nextCall(orderId, 'requestRefund');
     await handle.signal(paymentSucceededSignal, pay(orderId, 'pi_before_cancel'));
     expect(await handle.executeUpdate(changeStatusUpdate, { args: ['CANCELLED'] })).toMatchObject({
       status: 'CANCELLED',
       stripeChargeId: 'pi_before_cancel',
     });
     await refunded;
-    expect(peers.refunds.filter((refund) => refund.orderId === orderId)).toEqual([
+    expect(peers.refundsOf(orderId)).toEqual([
       { orderId, stripePaymentId: 'pi_before_cancel', reason: 'order cancelled after payment' },
     ]);
   });
@@ -227,55 +221,54 @@ describe('the inbox keeps arrival order', () => {
 
 describe('the payment window', () => {
   it('ignores a window signal before the window has ended on its own clock', async () => {
-    const expiries = countCalls('expirePaymentSession');
-    const handle = await stub.start({ paymentWindowMs: 60_000 });
+    const handle = await start({ paymentWindowMs: 60_000 });
+    const orderId = orderIdOf(handle.workflowId);
     await handle.executeUpdate(placeOrderUpdate);
     await handle.signal(paymentWindowEndedSignal);
     // A query waits for the workflow task that handles the signal before it.
     expect(await handle.query(getOrderQuery)).toMatchObject({ status: 'PENDING' });
-    expect(expiries()).toBe(0);
+    expect(peers.calls(orderId, 'expirePaymentSession')).toBe(0);
     await handle.executeUpdate(changeStatusUpdate, { args: ['CANCELLED'] });
   });
 
   it('expires the open checkout once and cancels the unpaid order when the ended window is signalled', async () => {
     peers.sessionStatus = () => 'open';
-    const expiries = countCalls('expirePaymentSession');
-    const handle = await stub.start({ paymentWindowMs: 1 });
+    const handle = await start({ paymentWindowMs: 1 });
     const orderId = orderIdOf(handle.workflowId);
     await handle.executeUpdate(placeOrderUpdate);
     await handle.signal(paymentWindowEndedSignal);
     await handle.signal(paymentWindowEndedSignal);
     expect(await handle.result()).toBe('CANCELLED');
-    expect(expiries()).toBe(1);
+    expect(peers.calls(orderId, 'expirePaymentSession')).toBe(1);
     expect(peers.orders.get(orderId)).toMatchObject({ status: 'CANCELLED', paid: false });
-    expect(peers.refunds.filter((refund) => refund.orderId === orderId)).toEqual([]);
+    expect(peers.refundsOf(orderId)).toEqual([]);
   });
 
   it('waits for the payment of a checkout found complete however late it comes, and is not signalled again', async () => {
     peers.sessionStatus = () => 'complete';
-    const expiries = countCalls('expirePaymentSession');
-    const handle = await stub.start({ paymentWindowMs: 1 });
+    const handle = await start({ paymentWindowMs: 1 });
     const orderId = orderIdOf(handle.workflowId);
     await handle.executeUpdate(placeOrderUpdate);
-    const keptOpen = once(peers.calls, 'keepPaymentWindowOpen');
+    const keptOpen = peers.nextCall(orderId, 'keepPaymentWindowOpen');
     await handle.signal(paymentWindowEndedSignal);
-    expect(await keptOpen).toEqual([orderId]);
+    await keptOpen;
+    expect(peers.calls(orderId, 'keepPaymentWindowOpen')).toBe(1);
     // Once the checkout is found complete the window no longer ends: a second signal changes nothing.
     await handle.signal(paymentWindowEndedSignal);
     expect(await handle.query(getOrderQuery)).toMatchObject({ status: 'PENDING' });
-    expect(expiries()).toBe(1);
+    expect(peers.calls(orderId, 'expirePaymentSession')).toBe(1);
     await handle.signal(paymentSucceededSignal, pay(orderId, 'pi_very_late'));
     expect(await handle.executeUpdate(changeStatusUpdate, { args: ['DELIVERED'] })).toMatchObject({
       status: 'DELIVERED',
       stripeChargeId: 'pi_very_late',
     });
-    expect(peers.refunds.filter((refund) => refund.orderId === orderId)).toEqual([]);
+    expect(peers.refundsOf(orderId)).toEqual([]);
   });
 });
 
 describe('what a paid order costs Temporal', () => {
   it('starts no timer, records no patch marker and upserts search attributes only when the status changes', async () => {
-    const handle = await stub.start();
+    const handle = await start();
     const orderId = orderIdOf(handle.workflowId);
     await handle.executeUpdate(placeOrderUpdate);
     await handle.signal(paymentSucceededSignal, pay(orderId, 'pi_cost'));
@@ -299,50 +292,44 @@ describe('what a paid order costs Temporal', () => {
 describe('one payment under two ids', () => {
   it('does not refund the charge id of the payment intent that paid the order, and refunds a different payment', async () => {
     peers.paymentIntents.set('ch_same_1', 'pi_paid_1').set('ch_other_1', 'pi_other_1');
-    const handle = await stub.start();
+    const handle = await start();
     const orderId = orderIdOf(handle.workflowId);
     await handle.executeUpdate(placeOrderUpdate);
     await handle.signal(paymentSucceededSignal, pay(orderId, 'pi_paid_1'));
     await handle.signal(paymentSucceededSignal, pay(orderId, 'ch_same_1', 'https://pay.stripe.com/receipts/1'));
-    const refunded = once(peers.calls, 'requestRefund');
+    const refunded = peers.nextCall(orderId, 'requestRefund');
     await handle.signal(paymentSucceededSignal, pay(orderId, 'ch_other_1'));
     await refunded;
-    expect(
-      peers.refunds.filter((refund) => refund.orderId === orderId).map((refund) => refund.stripePaymentId),
-    ).toEqual(['ch_other_1']);
+    expect(peers.refundsOf(orderId).map((refund) => refund.stripePaymentId)).toEqual(['ch_other_1']);
     // The charge event brought the receipt the first one lacked.
     expect(await handle.query(getOrderQuery)).toMatchObject({
       status: 'PAID',
       stripeChargeId: 'pi_paid_1',
       receiptUrl: 'https://pay.stripe.com/receipts/1',
     });
-    expect(
-      peers.payments
-        .filter((recorded) => recorded.payment.orderId === orderId)
-        .map((recorded) => recorded.payment.stripePaymentId),
-    ).toEqual(['pi_paid_1', 'ch_other_1']);
+    expect(peers.paymentsOf(orderId).map(([id]) => id)).toEqual(['pi_paid_1', 'ch_other_1']);
     await handle.executeUpdate(changeStatusUpdate, { args: ['DELIVERED'] });
     expect(await handle.result()).toBe('DELIVERED');
   });
 
   it('the other way round: paid under the charge id, then reported under its payment intent', async () => {
     peers.paymentIntents.set('ch_paid_2', 'pi_paid_2');
-    const handle = await stub.start();
+    const handle = await start();
     const orderId = orderIdOf(handle.workflowId);
     await handle.executeUpdate(placeOrderUpdate);
     await handle.signal(paymentSucceededSignal, pay(orderId, 'ch_paid_2'));
-    const identified = once(peers.calls, 'identifyPayments');
+    const identified = peers.nextCall(orderId, 'identifyPayments');
     await handle.signal(paymentSucceededSignal, pay(orderId, 'pi_paid_2'));
     await identified;
     await handle.executeUpdate(changeStatusUpdate, { args: ['DELIVERED'] });
     expect(await handle.result()).toBe('DELIVERED');
-    expect(peers.refunds.filter((refund) => refund.orderId === orderId)).toEqual([]);
+    expect(peers.refundsOf(orderId)).toEqual([]);
   });
 });
 
 describe('a long-lived order', () => {
   it('continues as new after a bounded number of messages, carrying the order, its payments and its session', async () => {
-    const handle = await stub.start({ messagesPerRun: 2 });
+    const handle = await start({ messagesPerRun: 2 });
     const orderId = orderIdOf(handle.workflowId);
     const { paymentSession } = await handle.executeUpdate(placeOrderUpdate);
     const firstRun = (await handle.describe()).runId;
@@ -363,7 +350,7 @@ describe('a long-lived order', () => {
     await handle.signal(paymentSucceededSignal, payment);
     await handle.executeUpdate(changeStatusUpdate, { args: ['DELIVERED'] });
     expect(await handle.result()).toBe('DELIVERED');
-    expect(peers.refunds.filter((refund) => refund.orderId === orderId)).toEqual([]);
+    expect(peers.refundsOf(orderId)).toEqual([]);
     const history = await stub.client.workflow.getHandle(handle.workflowId, firstRun).fetchHistory();
     expect(history.events?.at(-1)?.workflowExecutionContinuedAsNewEventAttributes).toBeTruthy();
     expect(secondRun).not.toBe(firstRun);
@@ -371,25 +358,21 @@ describe('a long-lived order', () => {
 });
 
 describe("only the order's own payment pays", () => {
-  const paymentsOf = (orderId: string) =>
-    peers.payments
-      .filter((recorded) => recorded.payment.orderId === orderId)
-      .map((recorded) => [recorded.payment.stripePaymentId, recorded.outcome]);
+  const paymentsOf = (orderId: string) => peers.paymentsOf(orderId);
 
   /** Sends `signals` then a genuine payment, and answers the order once that one has been applied. */
   async function thenGenuine(signals: unknown[], paymentId?: string) {
-    const handle = await stub.start();
+    const handle = await start();
     const orderId = orderIdOf(handle.workflowId);
     // Payment ids are unique across the stub's orders, as Stripe's are.
     const stripePaymentId = paymentId ?? `pi_genuine_${orderId.slice(0, 8)}`;
     await handle.executeUpdate(placeOrderUpdate);
-    const accepted = countCalls('acceptPayment');
     for (const signal of signals) {
       await handle.signal(paymentSucceededSignal, (typeof signal === 'function' ? signal(orderId) : signal) as never);
     }
     await handle.signal(paymentSucceededSignal, pay(orderId, stripePaymentId));
     const order = await handle.executeUpdate(changeStatusUpdate, { args: ['PAID'] });
-    return { handle, orderId, order, accepted: accepted(), genuine: stripePaymentId };
+    return { handle, orderId, order, accepted: peers.calls(orderId, 'acceptPayment'), genuine: stripePaymentId };
   }
 
   it('drops an unsigned payment signal (the Temporal CLI, the Web UI) without asking anyone; the genuine one pays', async () => {
@@ -423,7 +406,7 @@ describe("only the order's own payment pays", () => {
   });
 
   it('ignores a signal that names another order, and leaves that order as it was', async () => {
-    const other = await stub.start();
+    const other = await start();
     const otherId = orderIdOf(other.workflowId);
     await other.executeUpdate(placeOrderUpdate);
     const { order, genuine } = await thenGenuine([pay(otherId, 'pi_for_the_other')]);
@@ -436,16 +419,16 @@ describe("only the order's own payment pays", () => {
     ['a short amount', { amount: 1, currency: 'usd' }, 'paid 0.01 USD'],
     ['another currency', { amount: 1000, currency: 'eur' }, 'paid 10 EUR'],
   ])('records %s as a mismatch, refunds it and leaves the order unpaid', async (_name, money, detail) => {
-    const handle = await stub.start({ latePaymentGraceMs: 2_000 });
+    const handle = await start({ latePaymentGraceMs: 2_000 });
     const orderId = orderIdOf(handle.workflowId);
     await handle.executeUpdate(placeOrderUpdate);
     const [wrong, right] = [`pi_wrong_${orderId.slice(0, 8)}`, `pi_right_${orderId.slice(0, 8)}`];
-    const refunded = once(peers.calls, 'requestRefund');
+    const refunded = peers.nextCall(orderId, 'requestRefund');
     await handle.signal(paymentSucceededSignal, pay(orderId, wrong, null, money));
     await refunded;
     expect(await handle.query(getOrderQuery)).toMatchObject({ status: 'PENDING', paid: false });
     expect(paymentsOf(orderId)).toEqual([[wrong, 'MISMATCH']]);
-    const [refund] = peers.refunds.filter((entry) => entry.orderId === orderId);
+    const [refund] = peers.refundsOf(orderId);
     expect(refund?.stripePaymentId).toBe(wrong);
     expect(refund?.reason).toContain(detail);
     // The order's own amount still pays it.
@@ -457,7 +440,7 @@ describe("only the order's own payment pays", () => {
   });
 
   it('never pays a second order with a payment id already recorded for another', async () => {
-    const first = await stub.start();
+    const first = await start();
     const firstId = orderIdOf(first.workflowId);
     await first.executeUpdate(placeOrderUpdate);
     await first.signal(paymentSucceededSignal, pay(firstId, 'pi_reused'));

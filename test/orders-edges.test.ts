@@ -4,8 +4,8 @@ import { orderWorkflowId } from '../src/orders/workflow-api';
 import type { OrderWithItems } from '../src/orders/types';
 import { startTestSystem, type TestSystem } from './support/system';
 
-// Issue 8, "no money lost at the edges": ids in any letter case, reused idempotency keys, odd
-// wire input, and orders whose workflow was closed behind the service's back.
+// No money lost at the edges: ids in any letter case, reused idempotency keys, odd wire input,
+// and orders whose workflow was closed behind the service's back.
 
 let system: TestSystem;
 let lamp: { id: number };

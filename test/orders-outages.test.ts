@@ -1,8 +1,12 @@
 import { randomUUID } from 'node:crypto';
+import { createLogger } from '../src/logger';
 import { ORDER_WORKFLOW_TYPE, orderWorkflowId, OrderStatusAttribute } from '../src/orders/workflow-api';
 import type { OrderWithItems } from '../src/orders/types';
-import type { OrderWorkflow, OrderWorkflowInput } from '../src/workflows/order-workflow';
+import { startPaymentsService, type PaymentsService } from '../src/payments/service';
+import { createStripeClient } from '../src/payments/stripe-client';
+import type { OrderWorkflow } from '../src/workflows/order-workflow';
 import { eventually } from './support/eventually';
+import { placeInput } from './support/stub-worker';
 import { startTestSystem, type TestSystem } from './support/system';
 
 // Short windows, so giving up is observable within a test.
@@ -11,6 +15,8 @@ const PLACEMENT_TIMEOUT_MS = 1_500;
 
 let system: TestSystem;
 let product: { id: number };
+/** The payments service started again after its outage (the system's own one stays stopped). */
+let restartedPayments: PaymentsService | undefined;
 
 beforeAll(async () => {
   system = await startTestSystem({
@@ -21,6 +27,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  await restartedPayments?.stop();
   await system?.stop();
 });
 
@@ -30,20 +37,29 @@ const orderCount = async (): Promise<number> =>
 /** An order whose payment window ends a second after it starts, and whose late-payment grace is as short. */
 async function startWithShortWindow() {
   const orderId = randomUUID();
-  const input: OrderWorkflowInput = {
-    orderId,
-    items: [{ productId: product.id, quantity: 1 }],
-    currency: 'usd',
+  const input = placeInput(orderId, [{ productId: product.id, quantity: 1 }], {
     placementTimeoutMs: 10_000,
     paymentWindowMs: 1_000,
     latePaymentGraceMs: 1_000,
-  };
+  });
   const handle = await system.temporal.workflow.start<typeof OrderWorkflow>(ORDER_WORKFLOW_TYPE, {
     workflowId: orderWorkflowId(orderId),
     taskQueue: system.config.temporal.taskQueue,
     args: [input],
   });
   return { orderId, handle };
+}
+
+/** After an outage: a new order is placed with its checkout, paid and delivered. */
+async function expectOrdersServed(): Promise<void> {
+  const before = await orderCount();
+  const { order, paymentSession } = await system.client.place([{ productId: product.id, quantity: 1 }]);
+  expect(order).toMatchObject({ status: 'PENDING', paid: false });
+  expect(paymentSession.url).toEqual(expect.any(String));
+  expect(await orderCount()).toBe(before + 1);
+  await system.client.pay(order.id);
+  await system.client.waitForStatus(order.id, 'PAID', 15_000);
+  expect(await system.client.changeStatus(order.id, 'DELIVERED')).toMatchObject({ status: 'DELIVERED', paid: true });
 }
 
 it('cancels a PENDING order by itself when its payment window ends', async () => {
@@ -97,6 +113,16 @@ it('cancels the order and tells the caller when no payment session can be create
     status: 'CANCELLED',
   });
   expect(await orderCount()).toBe(before + 1);
+
+  // The payments service back, as a restarted process: orders are placed and paid again.
+  const { config } = system;
+  restartedPayments = await startPaymentsService({
+    nats: system.nats,
+    stripe: createStripeClient(config.stripe),
+    logger: createLogger('payments-restarted', config.logLevel),
+    config: { ...config, payments: { ...config.payments, httpPort: 0 } },
+  });
+  await expectOrdersServed();
 });
 
 it('answers 503 within the timeout and stores nothing while the products service is down', async () => {
@@ -109,4 +135,8 @@ it('answers 503 within the timeout and stores nothing while the products service
   expect(error).toEqual({ status: 503, message: 'The products service is unavailable' });
   expect(Date.now() - startedAt).toBeLessThan(CREATE_TIMEOUT_MS + 1_000);
   expect(await orderCount()).toBe(before);
+
+  // The products service back: orders are placed again.
+  await system.startPart('products');
+  await expectOrdersServed();
 });

@@ -19,17 +19,17 @@ const MIB = 1024 * 1024;
 const defaults: PaymentStreamSettings = parseConfig({}).paymentStream;
 
 let server: PrivateNats;
-let nc: NatsConnection;
+let nats: NatsConnection;
 let jsm: JetStreamManager;
 
 beforeAll(async () => {
   server = await startPrivateNats();
-  nc = await connectNats({ ...parseConfig(process.env).nats, url: server.url }, 'payment-stream-test');
-  jsm = await nc.jetstreamManager();
+  nats = await connectNats({ ...parseConfig(process.env).nats, url: server.url }, 'payment-stream-test');
+  jsm = await nats.jetstreamManager();
 });
 
 afterAll(async () => {
-  await nc?.close();
+  await nats?.close();
   await server?.stop();
 });
 
@@ -52,7 +52,7 @@ it('has limits by default: 7 days, 1 GiB, one replica; managed at start-up excep
 });
 
 it('creates the stream with both payment subjects and the configured limits', async () => {
-  await expect(ensurePaymentStream(nc, { maxAgeMs: 3_600_000, maxBytes: 64 * MIB, replicas: 1 })).resolves.toEqual({
+  await expect(ensurePaymentStream(nats, { maxAgeMs: 3_600_000, maxBytes: 64 * MIB, replicas: 1 })).resolves.toEqual({
     action: 'created',
     changes: [],
   });
@@ -71,8 +71,8 @@ it('creates the stream with both payment subjects and the configured limits', as
 });
 
 it('refuses purging the stream and deleting a message from it', async () => {
-  await ensurePaymentStream(nc, defaults);
-  const ack = await nc.jetstream().publish(PAYMENT_SUCCEEDED_SUBJECT, encodeEvent(PAYMENT_SUCCEEDED_SUBJECT, {}));
+  await ensurePaymentStream(nats, defaults);
+  const ack = await nats.jetstream().publish(PAYMENT_SUCCEEDED_SUBJECT, encodeEvent(PAYMENT_SUCCEEDED_SUBJECT, {}));
   await expect(jsm.streams.purge(PAYMENT_STREAM)).rejects.toThrow(/purge/i);
   await expect(jsm.streams.purge(PAYMENT_STREAM, { filter: PAYMENT_SUCCEEDED_SUBJECT })).rejects.toThrow(/purge/i);
   await expect(jsm.streams.deleteMessage(PAYMENT_STREAM, ack.seq)).rejects.toThrow(/delete/i);
@@ -87,9 +87,9 @@ it('updates an existing stream without the refund subject and with other limits,
     storage: StorageType.File,
     max_bytes: 2 * MIB,
   });
-  await nc.jetstream().publish(PAYMENT_SUCCEEDED_SUBJECT, encodeEvent(PAYMENT_SUCCEEDED_SUBJECT, { kept: true }));
+  await nats.jetstream().publish(PAYMENT_SUCCEEDED_SUBJECT, encodeEvent(PAYMENT_SUCCEEDED_SUBJECT, { kept: true }));
 
-  const result = await ensurePaymentStream(nc, defaults);
+  const result = await ensurePaymentStream(nats, defaults);
   expect(result.action).toBe('updated');
   expect(result.changes).toEqual([
     expect.stringMatching(/^subjects /),
@@ -109,7 +109,7 @@ it('updates an existing stream without the refund subject and with other limits,
     deny_delete: true,
   });
   expect(info.state.messages).toBe(1);
-  await expect(ensurePaymentStream(nc, defaults)).resolves.toEqual({ action: 'unchanged', changes: [] });
+  await expect(ensurePaymentStream(nats, defaults)).resolves.toEqual({ action: 'unchanged', changes: [] });
 });
 
 it('stops with an error naming a difference NATS cannot update (storage)', async () => {
@@ -118,7 +118,7 @@ it('stops with an error naming a difference NATS cannot update (storage)', async
     subjects: [PAYMENT_SUCCEEDED_SUBJECT, REFUND_REQUESTED_SUBJECT],
     storage: StorageType.Memory,
   });
-  await expect(ensurePaymentStream(nc, defaults)).rejects.toThrow(
+  await expect(ensurePaymentStream(nats, defaults)).rejects.toThrow(
     /stream PAYMENTS differs where NATS cannot update it: storage is "memory", wanted "file"/,
   );
   // Nothing was changed.
@@ -126,16 +126,16 @@ it('stops with an error naming a difference NATS cannot update (storage)', async
 });
 
 it('stops with an error naming the replicas a single server cannot have', async () => {
-  await ensurePaymentStream(nc, defaults);
+  await ensurePaymentStream(nats, defaults);
   const refusal = /cannot have num_replicas 3 \(PAYMENT_STREAM_REPLICAS\): the NATS server is not part of a cluster/;
-  await expect(ensurePaymentStream(nc, { ...defaults, replicas: 3 })).rejects.toThrow(refusal);
+  await expect(ensurePaymentStream(nats, { ...defaults, replicas: 3 })).rejects.toThrow(refusal);
   expect((await jsm.streams.info(PAYMENT_STREAM)).config.num_replicas).toBe(1);
   await jsm.streams.delete(PAYMENT_STREAM);
-  await expect(ensurePaymentStream(nc, { ...defaults, replicas: 3 })).rejects.toThrow(refusal);
+  await expect(ensurePaymentStream(nats, { ...defaults, replicas: 3 })).rejects.toThrow(refusal);
 });
 
 it('updates a durable consumer whose subject or ack wait differ, and names a policy it cannot change', async () => {
-  await ensurePaymentStream(nc, defaults);
+  await ensurePaymentStream(nats, defaults);
   await jsm.consumers.add(PAYMENT_STREAM, {
     durable_name: 'reshaped',
     filter_subject: PAYMENT_SUCCEEDED_SUBJECT,
@@ -181,18 +181,18 @@ describe('PAYMENT_STREAM_SETUP=check (runtime users may not create or update str
   };
   const startPayments = () =>
     startPaymentsService({
-      nc,
+      nats,
       stripe: createStripeClient(paymentsConfig().stripe),
       logger: createLogger('payment-stream-test', 'silent'),
       config: paymentsConfig(),
     });
 
   it('starts against the stream and consumers npm run nats:setup made, changing nothing', async () => {
-    const setup = await setUpPaymentStream(nc, check);
+    const setup = await setUpPaymentStream(nats, check);
     expect(setup.stream.action).toBe('created');
     expect(Object.keys(setup.consumers)).toEqual(PAYMENT_STREAM_CONSUMERS.map((spec) => spec.durable));
     const before = await jsm.streams.info(PAYMENT_STREAM);
-    await expect(ensurePaymentStream(nc, check)).resolves.toEqual({ action: 'unchanged', changes: [] });
+    await expect(ensurePaymentStream(nats, check)).resolves.toEqual({ action: 'unchanged', changes: [] });
     for (const spec of PAYMENT_STREAM_CONSUMERS) {
       await expect(ensureDurableConsumer(jsm, spec, 'check')).resolves.toEqual({ action: 'unchanged', changes: [] });
     }
@@ -200,7 +200,7 @@ describe('PAYMENT_STREAM_SETUP=check (runtime users may not create or update str
     await payments.stop();
     expect((await jsm.streams.info(PAYMENT_STREAM)).config).toEqual(before.config);
     // Run again, the setup step finds nothing to do.
-    const again = await setUpPaymentStream(nc, check);
+    const again = await setUpPaymentStream(nats, check);
     expect(new Set([again.stream, ...Object.values(again.consumers)].map((result) => result.action))).toEqual(
       new Set(['unchanged']),
     );
@@ -214,7 +214,7 @@ describe('PAYMENT_STREAM_SETUP=check (runtime users may not create or update str
       deny_purge: false,
       deny_delete: false,
     });
-    const refusal = await ensurePaymentStream(nc, check).catch((error: unknown) => error as Error);
+    const refusal = await ensurePaymentStream(nats, check).catch((error: unknown) => error as Error);
     expect(refusal).toBeInstanceOf(Error);
     expect((refusal as Error).message).toBe(
       'JetStream stream PAYMENTS is not as configured: max_bytes is 2097152, wanted 1073741824 (PAYMENT_STREAM_MAX_BYTES); ' +
@@ -229,13 +229,13 @@ describe('PAYMENT_STREAM_SETUP=check (runtime users may not create or update str
   });
 
   it('refuses to start without the stream, or without its consumer, creating neither', async () => {
-    await expect(ensurePaymentStream(nc, check)).rejects.toThrow(
+    await expect(ensurePaymentStream(nats, check)).rejects.toThrow(
       'JetStream stream PAYMENTS does not exist: run `npm run nats:setup`',
     );
     await expect(startPayments()).rejects.toThrow(/stream PAYMENTS does not exist/);
     await expect(jsm.streams.info(PAYMENT_STREAM)).rejects.toThrow(/not found/);
 
-    await ensurePaymentStream(nc, defaults);
+    await ensurePaymentStream(nats, defaults);
     await expect(startPayments()).rejects.toThrow(
       'JetStream consumer payments-refunds of stream PAYMENTS does not exist: run `npm run nats:setup`',
     );

@@ -18,7 +18,7 @@ import { startStripeStandIn, type StripeStandIn } from './support/stripe-standin
 import { startTestSystem, type TestSystem } from './support/system';
 
 /**
- * A payment counts only when it is the order's own (SPEC section 4), on the whole system: forged,
+ * A payment counts only when it is the order's own (anyone on NATS can publish or signal), on the whole system: forged,
  * malformed and foreign signals, wrong amounts and currencies, and reused payment ids never pay;
  * the genuine payment still does.
  */

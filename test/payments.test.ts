@@ -6,7 +6,8 @@ import Stripe from 'stripe';
 import { parseConfig, type Config } from '../src/config';
 import { connectNats } from '../src/nats/connection';
 import { startPrivateNats, type PrivateNats } from './support/private-nats';
-import { MAX_REQUEST_BYTES, requestPeer, RpcError } from '../src/nats/nest-transport';
+import { MAX_REQUEST_BYTES, requestPeer } from '../src/nats/nest-transport';
+import { RpcError } from '../src/rpc-error';
 import { PAYMENT_STREAM } from '../src/nats/payment-stream';
 import { PAYMENT_SUCCEEDED_SUBJECT } from '../src/nats/subjects';
 import { createPaymentSessionHandler, toRpcErrorFromStripe } from '../src/payments/create-session';
@@ -36,7 +37,7 @@ async function closedPort(): Promise<number> {
 }
 
 let config: Config;
-let nc: NatsConnection;
+let nats: NatsConnection;
 let jsm: JetStreamManager;
 let proxy: Awaited<ReturnType<typeof startRecordingProxy>>;
 let service: PaymentsService;
@@ -49,11 +50,11 @@ let server: PrivateNats;
 beforeAll(async () => {
   server = await startPrivateNats();
   config = parseConfig({ ...process.env, NATS_URL: server.url });
-  nc = await connectNats(config.nats, 'payments-test');
-  jsm = await nc.jetstreamManager();
+  nats = await connectNats(config.nats, 'payments-test');
+  jsm = await nats.jetstreamManager();
   proxy = await startRecordingProxy(config.stripe.apiBase);
   service = await startPaymentsService({
-    nc,
+    nats,
     stripe: createStripeClient({ ...config.stripe, apiBase: proxy.url }),
     // Every line the service logs is kept, to check that no secret ever reaches the logs.
     logger: pino({ level: 'debug' }, { write: (line: string) => void logLines.push(line) }),
@@ -64,7 +65,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await service?.stop();
   await proxy?.close();
-  await nc?.drain();
+  await nats?.drain();
   await server?.stop();
 });
 
@@ -107,7 +108,7 @@ async function expectOnlyFollowUpStored(orderId: string): Promise<void> {
 
 describe('create.payment.session', () => {
   const request = <T>(data: unknown): Promise<T> =>
-    requestPeer<T>(nc, config.subjects.createPaymentSession, data, config.nats.requestTimeoutMs);
+    requestPeer<T>(nats, config.subjects.createPaymentSession, data, config.nats.requestTimeoutMs);
 
   it('creates a Stripe Checkout session for the order and returns its URLs', async () => {
     const orderId = randomUUID();
@@ -397,7 +398,7 @@ describe('POST /payments/webhook', () => {
     const warnings: string[] = [];
     const handler = createWebhookHandler({
       stripe: createStripeClient(config.stripe),
-      js: nc.jetstream(),
+      js: nats.jetstream(),
       webhookSecret: config.stripe.webhookSecret,
       toleranceSeconds: config.stripe.webhookToleranceSeconds,
       publishTimeoutMs: config.nats.requestTimeoutMs,

@@ -227,7 +227,7 @@ describe('production posture (NODE_ENV=production)', () => {
     });
 
     it.each([
-      'src/worker/main.ts',
+      'src/worker.ts',
       'src/products/main.ts',
       'src/payments/main.ts',
       'src/scripts/codec-server.ts',

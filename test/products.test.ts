@@ -5,7 +5,8 @@ import { parseConfig, type Config } from '../src/config';
 import { createDatabasePool, type DatabasePool } from '../src/db/pool';
 import { createLogger } from '../src/logger';
 import { connectNats } from '../src/nats/connection';
-import { requestPeer, RpcError } from '../src/nats/nest-transport';
+import { requestPeer } from '../src/nats/nest-transport';
+import { RpcError } from '../src/rpc-error';
 import type { Product } from '../src/products/products-repository';
 import { DEMO_PRODUCTS, seedProducts } from '../src/products/seed';
 import { startProductsService, type ProductsService } from '../src/products/service';
@@ -14,17 +15,17 @@ import { connectNestClient, type NestClient } from './support/nest-client';
 /** The products companion against real NATS and PostgreSQL, through its NATS subjects. */
 
 let config: Config;
-let nc: NatsConnection;
+let nats: NatsConnection;
 let pool: DatabasePool;
 let service: ProductsService;
 let nest: NestClient;
 
 beforeAll(async () => {
   config = parseConfig(process.env);
-  nc = await connectNats(config.nats, 'products-test');
+  nats = await connectNats(config.nats, 'products-test');
   pool = await createDatabasePool(config.databaseUrl);
   service = await startProductsService({
-    nc,
+    nats,
     pool,
     logger: createLogger('products-test', 'silent'),
     config,
@@ -35,12 +36,12 @@ beforeAll(async () => {
 afterAll(async () => {
   await nest?.close();
   await service?.stop();
-  await nc?.drain();
+  await nats?.drain();
   await pool?.end();
 });
 
 const request = <T>(subject: string, data: unknown): Promise<T> =>
-  requestPeer<T>(nc, subject, data, config.nats.requestTimeoutMs);
+  requestPeer<T>(nats, subject, data, config.nats.requestTimeoutMs);
 
 /** The error a request is answered with; fails the test if it succeeds. */
 async function requestError(subject: string, data: unknown): Promise<{ status: number; message: string | string[] }> {
@@ -68,9 +69,17 @@ describe('demo seed', () => {
       SELECT id, name, price, updated_at FROM products WHERE id BETWEEN 1 AND 8 ORDER BY id`);
 
   it('puts products 1 to 8 in place once; a second run changes nothing', async () => {
+    // What the seed reports is checked against the table: the ids it found are those there before
+    // it ran (left as they were), the ids it inserted are the others.
+    const before = await snapshot();
+    const presentBefore = before.map((row) => row.id);
     const first = await seedProducts(pool);
-    expect([...first.inserted, ...first.alreadyPresent].sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect([...first.alreadyPresent].sort((a, b) => a - b)).toEqual(presentBefore);
+    expect([...first.inserted].sort((a, b) => a - b)).toEqual(
+      [1, 2, 3, 4, 5, 6, 7, 8].filter((id) => !presentBefore.includes(id)),
+    );
     const afterFirst = await snapshot();
+    expect(afterFirst.filter((row) => presentBefore.includes(row.id))).toEqual(before);
     expect(afterFirst.map((row) => row.id)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
     for (const id of first.inserted) {
       const demo = DEMO_PRODUCTS.find((product) => product.id === id);

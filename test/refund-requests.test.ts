@@ -19,7 +19,7 @@ import { startPrivateNats, type PrivateNats } from './support/private-nats';
 
 const config = parseConfig(process.env);
 let server: PrivateNats;
-let nc: NatsConnection;
+let nats: NatsConnection;
 let jsm: JetStreamManager;
 let pool: DatabasePool;
 let activities: ReturnType<typeof createRefundActivities>;
@@ -28,11 +28,11 @@ const orderIds: string[] = [];
 beforeAll(async () => {
   // The stream is deleted here, so on a server of this file's own.
   server = await startPrivateNats();
-  nc = await connectNats({ ...config.nats, url: server.url }, 'refund-requests-test');
-  jsm = await nc.jetstreamManager();
+  nats = await connectNats({ ...config.nats, url: server.url }, 'refund-requests-test');
+  jsm = await nats.jetstreamManager();
   pool = await createDatabasePool(config.databaseUrl);
   activities = createRefundActivities({
-    nats: nc,
+    nats: nats,
     refunds: createRefundsRepository(pool),
     signingKey: config.refunds.signingKey,
     requestTimeoutMs: 2_000,
@@ -47,7 +47,7 @@ afterAll(async () => {
     await pool.query(sql.unsafe`DELETE FROM orders WHERE id = ANY(${sql.array(orderIds, 'uuid')})`);
   }
   if (pool) await closeDatabasePool(pool);
-  await nc?.close();
+  await nats?.close();
   await server?.stop();
 });
 
@@ -98,7 +98,7 @@ it('fails while the stream is missing, and stores the request once the stream is
     ),
   });
 
-  await ensurePaymentStream(nc, config.paymentStream);
+  await ensurePaymentStream(nats, config.paymentStream);
   await expect(activities.requestRefund(request)).resolves.toBe(true);
   const stored = await storedRequests(request.stripePaymentId);
   expect(stored).toEqual([
@@ -115,7 +115,7 @@ it('fails while the stream is missing, and stores the request once the stream is
 });
 
 it('records the refund owed as requested, once, before it publishes', async () => {
-  await ensurePaymentStream(nc, config.paymentStream);
+  await ensurePaymentStream(nats, config.paymentStream);
   const request = await refundRequest();
   await jsm.streams.delete(PAYMENT_STREAM);
   // The publish fails, the row is there already: the audit sees the refund owed.
@@ -126,7 +126,7 @@ it('records the refund owed as requested, once, before it publishes', async () =
     status: 'requested',
     settled_at: null,
   });
-  await ensurePaymentStream(nc, config.paymentStream);
+  await ensurePaymentStream(nats, config.paymentStream);
   await activities.requestRefund(request);
   await expect(
     pool.oneFirst(sql.unsafe`
@@ -135,7 +135,7 @@ it('records the refund owed as requested, once, before it publishes', async () =
 });
 
 it('refuses a refund of a payment not recorded against the order (false, never retried), and publishes nothing', async () => {
-  await ensurePaymentStream(nc, config.paymentStream);
+  await ensurePaymentStream(nats, config.paymentStream);
   const own = await refundRequest();
   const other = await refundRequest();
   // Order `own` asks for the refund of the payment recorded on order `other`.
@@ -145,7 +145,7 @@ it('refuses a refund of a payment not recorded against the order (false, never r
 });
 
 it('stores a retried request once (message id per payment, within the duplicate window)', async () => {
-  await ensurePaymentStream(nc, config.paymentStream);
+  await ensurePaymentStream(nats, config.paymentStream);
   const request = await refundRequest();
   await activities.requestRefund(request);
   await activities.requestRefund(request);

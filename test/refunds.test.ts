@@ -31,7 +31,7 @@ import { startStripeStandIn, type StripeStandIn } from './support/stripe-standin
 const config = parseConfig(process.env);
 const logger = createLogger('refunds-test', 'silent');
 let server: PrivateNats;
-let nc: NatsConnection;
+let nats: NatsConnection;
 let pool: DatabasePool;
 let stripe: StripeStandIn;
 let consumer: RefundRequestConsumer;
@@ -43,12 +43,12 @@ const orderIds: string[] = [];
 beforeAll(async () => {
   // Its own NATS: the durable consumers here are the services' own names.
   server = await startPrivateNats();
-  nc = await connectNats({ ...config.nats, url: server.url }, 'refunds-test');
+  nats = await connectNats({ ...config.nats, url: server.url }, 'refunds-test');
   pool = await createDatabasePool(config.databaseUrl);
   stripe = await startStripeStandIn();
-  await ensurePaymentStream(nc, config.paymentStream);
+  await ensurePaymentStream(nats, config.paymentStream);
   consumer = await startRefundRequestConsumer({
-    nc,
+    nats,
     stripe: createStripeClient({ secretKey: config.stripe.secretKey, apiBase: stripe.url }),
     logger,
     stream: config.paymentStream,
@@ -56,14 +56,14 @@ beforeAll(async () => {
     verification: 'stripe',
   });
   outcomes = await startRefundOutcomeSubscriber({
-    nats: nc,
+    nats: nats,
     refunds: refunds(),
     stream: config.paymentStream,
     signingKey: config.refunds.signingKey,
     logger,
   });
   ({ requestRefund } = createRefundActivities({
-    nats: nc,
+    nats: nats,
     refunds: refunds(),
     signingKey: config.refunds.signingKey,
     requestTimeoutMs: 2_000,
@@ -80,7 +80,7 @@ afterAll(async () => {
     await pool.query(sql.unsafe`DELETE FROM orders WHERE id = ANY(${ids})`);
   }
   if (pool) await closeDatabasePool(pool);
-  await nc?.close();
+  await nats?.close();
   await server?.stop();
   await stripe?.close();
 });
@@ -132,7 +132,7 @@ const stripeRefundsOf = (paymentIntent: string) =>
 
 /** Publishes a refund request as anyone on NATS could, into the stream. */
 async function publishRequest(data: Record<string, unknown>): Promise<void> {
-  await nc.jetstream().publish(REFUND_REQUESTED_SUBJECT, encodeEvent(REFUND_REQUESTED_SUBJECT, data), {
+  await nats.jetstream().publish(REFUND_REQUESTED_SUBJECT, encodeEvent(REFUND_REQUESTED_SUBJECT, data), {
     expect: { streamName: PAYMENT_STREAM },
   });
 }
@@ -248,7 +248,7 @@ it('records Stripe’s refusals with its code and message, and an already refund
 it('records only outcomes the payments service signed, and never undoes a done refund', async () => {
   const payment = await paidCancelledOrder({ atStripe: false });
   await refunds().request(payment);
-  const js = nc.jetstream();
+  const js = nats.jetstream();
   const forgedDone = { orderId: payment.orderId, stripePaymentId: payment.stripePaymentId, refundId: 're_forged' };
   await js.publish(REFUNDED_SUBJECT, encodeEvent(REFUNDED_SUBJECT, forgedDone));
   await js.publish(
@@ -269,7 +269,7 @@ it('records only outcomes the payments service signed, and never undoes a done r
   };
   await js.publish(REFUND_FAILED_SUBJECT, encodeEvent(REFUND_FAILED_SUBJECT, signedFailure));
   await expect(settled(payment.stripePaymentId)).resolves.toMatchObject({ status: 'failed', stripeRefundId: null });
-  const consumers = await nc.jetstreamManager();
+  const consumers = await nats.jetstreamManager();
   await eventually(async () => {
     const info = await consumers.consumers.info(PAYMENT_STREAM, 'orders-refund-done');
     expect(info.num_pending + info.num_ack_pending).toBe(0);

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
-import { WORKFLOW_BUNDLER_OPTIONS, WORKFLOWS_PATH } from '../src/worker/workflow-code';
+import { workflowBundle } from './workflow/bundles';
 
 const HISTORIES = path.join(__dirname, 'histories');
 
@@ -22,17 +22,14 @@ describe('OrderWorkflow replay', () => {
     }
   });
 
-  it('replays every one with the current code (one bundle for all)', async () => {
+  it('replays every one with the current code (one bundle for all, the one the stub workers run)', async () => {
     const histories = files.map((file) => ({
       workflowId: `replay-${file}`,
       history: historyFromJSON(JSON.parse(readFileSync(path.join(HISTORIES, file), 'utf8'))),
     }));
     const failed: string[] = [];
     const replayed: string[] = [];
-    for await (const result of Worker.runReplayHistories(
-      { workflowsPath: WORKFLOWS_PATH, bundlerOptions: WORKFLOW_BUNDLER_OPTIONS },
-      histories,
-    )) {
+    for await (const result of Worker.runReplayHistories({ workflowBundle: await workflowBundle() }, histories)) {
       replayed.push(result.workflowId);
       if (result.error !== undefined) failed.push(`${result.workflowId}: ${String(result.error)}`);
     }

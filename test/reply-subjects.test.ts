@@ -155,7 +155,7 @@ describe('the products service, as configured', () => {
   beforeAll(async () => {
     const config = parseConfig({ ...process.env, NATS_URL: server.url });
     pool = await createDatabasePool(config.databaseUrl);
-    products = await startProductsService({ nc: responder, pool, logger, config });
+    products = await startProductsService({ nats: responder, pool, logger, config });
   });
 
   afterAll(async () => {

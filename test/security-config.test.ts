@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { nkeys } from 'nats';
@@ -104,13 +104,28 @@ describe('NATS connection options from NATS_* variables', () => {
     expect(token.tls).toBeUndefined();
   });
 
-  it('an NKey seed file or a credentials file becomes an authenticator', () => {
-    expect(natsConnectionOptions(parseConfig({ NATS_NKEY_SEED_FILE: files.seed }).nats, 'n').authenticator).toEqual(
-      expect.any(Function),
+  it('an NKey seed file or a credentials file becomes an authenticator that signs with that key', () => {
+    // Each answers the server's nonce with the seed's public key and a signature the key verifies.
+    const seed = readFileSync(files.seed, 'utf8').trim();
+    const user = nkeys.fromSeed(new TextEncoder().encode(seed));
+    const signsWithSeed = (answer: { nkey?: string; sig?: string }) =>
+      answer.nkey === user.getPublicKey() &&
+      nkeys.fromPublic(user.getPublicKey()).verify(new TextEncoder().encode('nonce-1'), nkeys.decode(answer.sig ?? ''));
+    const nkey = natsConnectionOptions(parseConfig({ NATS_NKEY_SEED_FILE: files.seed }).nats, 'n').authenticator;
+    expect(signsWithSeed((nkey as (nonce: string) => { nkey?: string; sig?: string })('nonce-1'))).toBe(true);
+    const jwt = 'eyJ0eXAiOiJKV1QifQ.e30.test-user-jwt';
+    const creds = path.join(dir, 'user.creds');
+    writeFileSync(
+      creds,
+      `-----BEGIN NATS USER JWT-----\n${jwt}\n------END NATS USER JWT------\n\n` +
+        `-----BEGIN USER NKEY SEED-----\n${seed}\n------END USER NKEY SEED------\n`,
     );
-    expect(natsConnectionOptions(parseConfig({ NATS_CREDS_FILE: files.key }).nats, 'n').authenticator).toEqual(
-      expect.any(Function),
-    );
+    const fromCreds = natsConnectionOptions(parseConfig({ NATS_CREDS_FILE: creds }).nats, 'n').authenticator as (
+      nonce: string,
+    ) => { jwt?: string; nkey?: string; sig?: string };
+    const answer = fromCreds('nonce-1');
+    expect(answer.jwt).toBe(jwt);
+    expect(signsWithSeed(answer)).toBe(true);
   });
 
   it('TLS from NATS_TLS, a tls:// URL or the certificate files', () => {

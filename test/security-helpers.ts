@@ -199,8 +199,8 @@ export function asUser(databaseUrl: string, user: string, password?: string): st
 export async function natsRefusal(config: Config['nats'], name: string): Promise<Error> {
   // One attempt only: the service's own setting retries for ever, which would hide the refusal.
   const attempt = connect({ ...natsConnectionOptions(config, name), maxReconnectAttempts: 0, timeout: 3_000 }).then(
-    async (nc) => {
-      await nc.close();
+    async (nats) => {
+      await nats.close();
       throw new Error('connected where a refusal was expected');
     },
     (error: unknown) => error as Error,
@@ -213,21 +213,21 @@ export async function natsRefusal(config: Config['nats'], name: string): Promise
   ]);
 }
 
-/** Waits for the server to refuse `action` on `nc` with a permissions violation of `operation` on `subject`. */
+/** Waits for the server to refuse `action` on `nats` with a permissions violation of `operation` on `subject`. */
 export async function permissionViolation(
-  nc: NatsConnection,
+  nats: NatsConnection,
   operation: 'publish' | 'subscription',
   subject: string,
   action: () => void,
 ): Promise<void> {
   const seen = (async () => {
-    for await (const status of nc.status()) {
+    for await (const status of nats.status()) {
       const context = (status as { permissionContext?: { operation: string; subject: string } }).permissionContext;
       if (status.type === Events.Error && context?.operation === operation && context.subject === subject) return;
     }
   })();
   action();
-  await nc.flush();
+  await nats.flush();
   await Promise.race([
     seen,
     delay(5_000, undefined, { ref: false }).then(() => {

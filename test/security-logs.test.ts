@@ -42,7 +42,7 @@ import {
 
 const TEMPORAL_SERVER_NAME = 'temporal.orders.test';
 const PROCESSES = {
-  worker: { script: 'src/worker/main.ts', natsUser: 'ORDERS_WORKER' },
+  worker: { script: 'src/worker.ts', natsUser: 'ORDERS_WORKER' },
   gateway: { script: 'src/gateway/main.ts', natsUser: 'ORDERS_GATEWAY' },
   products: { script: 'src/products/main.ts', natsUser: 'PRODUCTS_SERVICE' },
   payments: { script: 'src/payments/main.ts', natsUser: 'PAYMENTS_SERVICE' },

@@ -10,7 +10,8 @@ import { createDatabasePool, type DatabasePool } from '../src/db/pool';
 import { startGateway, type Gateway } from '../src/gateway/service';
 import { createLogger } from '../src/logger';
 import { connectNats } from '../src/nats/connection';
-import { encodeEvent, encodeJson, requestPeer, RpcError } from '../src/nats/nest-transport';
+import { encodeEvent, encodeJson, requestPeer } from '../src/nats/nest-transport';
+import { RpcError } from '../src/rpc-error';
 import { PAYMENT_STREAM } from '../src/nats/payment-stream';
 import { PAYMENT_STREAM_CONSUMERS } from '../src/nats/stream-setup';
 import { PAYMENT_SUCCEEDED_SUBJECT } from '../src/nats/subjects';
@@ -51,14 +52,14 @@ const natsConfig = (env: Record<string, string>): Config['nats'] => parseConfig(
 
 /** Connects with `config` and proves the connection works with a request and its reply. */
 async function roundTrip(config: Config['nats']): Promise<void> {
-  const nc = await connectNats(config, 'security-test');
+  const nats = await connectNats(config, 'security-test');
   try {
     const subject = `security.echo.${randomUUID()}`;
-    nc.subscribe(subject, { callback: (_error, msg) => msg.respond(msg.data) });
-    const reply = await nc.request(subject, Buffer.from('ping'), { timeout: 2_000 });
+    nats.subscribe(subject, { callback: (_error, msg) => msg.respond(msg.data) });
+    const reply = await nats.request(subject, Buffer.from('ping'), { timeout: 2_000 });
     expect(Buffer.from(reply.data).toString()).toBe('ping');
   } finally {
-    await nc.close();
+    await nats.close();
   }
 }
 
@@ -188,12 +189,12 @@ describe('subject permissions of docs/nats-server.example.conf', () => {
   const connections: NatsConnection[] = [];
 
   const connectAs = async (user: string): Promise<NatsConnection> => {
-    const nc = await connectNats(
+    const nats = await connectNats(
       natsConfig({ NATS_URL: server.url, NATS_USER: userName(user), NATS_PASSWORD: passwords[user] as string }),
       `security-${userName(user)}`,
     );
-    connections.push(nc);
-    return nc;
+    connections.push(nats);
+    return nats;
   };
 
   beforeAll(async () => {
@@ -237,7 +238,7 @@ describe('subject permissions of docs/nats-server.example.conf', () => {
 
   afterAll(async () => {
     await gateway?.stop();
-    await Promise.all(connections.map((nc) => nc.close()));
+    await Promise.all(connections.map((nats) => nats.close()));
     await Promise.all([pool?.end(), temporal?.connection.close()]);
     await database?.drop();
   });
@@ -296,10 +297,10 @@ describe('subject permissions of docs/nats-server.example.conf', () => {
   it.each(['ORDERS_WORKER', 'ORDERS_GATEWAY', 'PRODUCTS_SERVICE', 'PAYMENTS_SERVICE', 'ORDERS_OPERATOR'])(
     'refuses %s creating, updating, purging or deleting the stream',
     async (user) => {
-      const nc = await connectAs(user);
+      const nats = await connectAs(user);
       for (const action of ['CREATE', 'UPDATE', 'PURGE', 'DELETE']) {
         const subject = `$JS.API.STREAM.${action}.${PAYMENT_STREAM}`;
-        await permissionViolation(nc, 'publish', subject, () => nc.publish(subject, encodeJson({})));
+        await permissionViolation(nats, 'publish', subject, () => nats.publish(subject, encodeJson({})));
       }
     },
   );
@@ -331,9 +332,9 @@ describe('subject permissions of docs/nats-server.example.conf', () => {
   it.each(['ORDERS_WORKER', 'ORDERS_GATEWAY', 'PRODUCTS_SERVICE', 'SHOP_GATEWAY', 'ORDERS_OPERATOR', 'ORDERS_ADMIN'])(
     'lets only the payments service publish payment.succeeded, not %s',
     async (user) => {
-      const nc = await connectAs(user);
-      await permissionViolation(nc, 'publish', PAYMENT_SUCCEEDED_SUBJECT, () =>
-        nc.publish(PAYMENT_SUCCEEDED_SUBJECT, encodeEvent(PAYMENT_SUCCEEDED_SUBJECT, { orderId: randomUUID() })),
+      const nats = await connectAs(user);
+      await permissionViolation(nats, 'publish', PAYMENT_SUCCEEDED_SUBJECT, () =>
+        nats.publish(PAYMENT_SUCCEEDED_SUBJECT, encodeEvent(PAYMENT_SUCCEEDED_SUBJECT, { orderId: randomUUID() })),
       );
     },
   );

@@ -21,16 +21,16 @@ describe('a test system that fails to start', () => {
     // The gateway's metrics port is taken: the last step of the start fails.
     await expect(startTestSystem({ GATEWAY_METRICS_PORT: String(port) })).rejects.toThrow(/EADDRINUSE/);
 
-    const nc = await connect({ servers: process.env.NATS_URL });
+    const nats = await connect({ servers: process.env.NATS_URL });
     try {
-      const request = nc.request(
+      const request = nats.request(
         'products.find.all',
         JSON.stringify({ pattern: 'products.find.all', data: {}, id: '1' }),
         { timeout: 2_000 },
       );
       await expect(request).rejects.toMatchObject({ code: ErrorCode.NoResponders });
     } finally {
-      await nc.close();
+      await nats.close();
     }
   });
 });

@@ -17,7 +17,7 @@ const { create: CREATE_SUBJECT, payment: PAYMENT_SUBJECT, stream: STREAM } = FLO
 const LOCAL_ACTIVITIES = process.env.BENCH_EMPTY_ACTIVITIES === 'local';
 
 runFloor(NAME, async () => {
-  const nc = await connectFloorNats(NAME);
+  const nats = await connectFloorNats(NAME);
   const connection = await Connection.connect({ address: FLOOR_SETTINGS.temporalAddress });
   const client = new Client({ connection });
   const onError = (error: unknown): void =>
@@ -41,9 +41,9 @@ runFloor(NAME, async () => {
     }
   };
 
-  const subscription = serveNest(nc, CREATE_SUBJECT, 'bench-empty', place, onError);
+  const subscription = serveNest(nats, CREATE_SUBJECT, 'bench-empty', place, onError);
   const consumer = await consumeStream(
-    nc,
+    nats,
     { stream: STREAM, subject: PAYMENT_SUBJECT, durable: 'bench-empty-paid', parallel: FLOOR_PAYMENT_PARALLELISM },
     async (msg) => {
       const { data } = decodeJson(msg.data) as { data: EmptyPayment };
@@ -55,7 +55,7 @@ runFloor(NAME, async () => {
   return async () => {
     await subscription.drain();
     await consumer.stop();
-    await nc.drain();
+    await nats.drain();
     await connection.close();
   };
 });

@@ -27,7 +27,7 @@ interface CreatePayload {
 }
 
 runFloor(NAME, async () => {
-  const nc = await connectFloorNats(NAME);
+  const nats = await connectFloorNats(NAME);
   const pool = new pg.Pool({ connectionString: FLOOR_SETTINGS.seedDatabaseUrl, max: 10 });
   pool.on('error', (error) => logLine(NAME, 'error', 'pool error', { err: String(error) }));
   const onError = (error: unknown): void =>
@@ -38,7 +38,7 @@ runFloor(NAME, async () => {
     const { items } = payload as CreatePayload;
     if (!Array.isArray(items) || items.length === 0) throw new PeerError(400, 'items must not be empty');
     const ids = items.map((item) => item.productId);
-    const products = await callPeer<Product[]>(nc, 'validate_products', ids, timeout);
+    const products = await callPeer<Product[]>(nats, 'validate_products', ids, timeout);
     const byId = new Map(products.map((product) => [String(product.id), product]));
     const missing = ids.filter((id) => !byId.has(String(id)));
     if (missing.length > 0) throw new PeerError(400, `Products not found: ${missing.join(', ')}`);
@@ -85,7 +85,7 @@ runFloor(NAME, async () => {
     }
 
     const paymentSession = await callPeer<unknown>(
-      nc,
+      nats,
       'create.payment.session',
       {
         orderId,
@@ -114,9 +114,9 @@ runFloor(NAME, async () => {
     };
   };
 
-  const subscription = serveNest(nc, CREATE_SUBJECT, 'bench-seed', create, onError);
+  const subscription = serveNest(nats, CREATE_SUBJECT, 'bench-seed', create, onError);
   const consumer = await consumeStream(
-    nc,
+    nats,
     { stream: STREAM, subject: PAYMENT_SUBJECT, durable: 'bench-seed-paid', parallel: FLOOR_PAYMENT_PARALLELISM },
     async (msg) => {
       const { data } = decodeJson(msg.data) as {
@@ -134,7 +134,7 @@ runFloor(NAME, async () => {
   return async () => {
     await subscription.drain();
     await consumer.stop();
-    await nc.drain();
+    await nats.drain();
     await pool.end();
   };
 });

@@ -10,12 +10,12 @@ export interface StreamConsumer {
 }
 
 export async function consumeStream(
-  nc: NatsConnection,
+  nats: NatsConnection,
   options: { stream: string; subject: string; durable: string; parallel: number },
   handle: (msg: JsMsg) => Promise<void>,
   onError: (error: unknown) => void,
 ): Promise<StreamConsumer> {
-  const jsm = await nc.jetstreamManager();
+  const jsm = await nats.jetstreamManager();
   try {
     await jsm.streams.info(options.stream);
   } catch {
@@ -34,7 +34,7 @@ export async function consumeStream(
     ack_wait: 30 * 1_000_000_000,
     max_ack_pending: 1_000,
   });
-  const consumer = await nc.jetstream().consumers.get(options.stream, options.durable);
+  const consumer = await nats.jetstream().consumers.get(options.stream, options.durable);
   const messages = await consumer.consume({ max_messages: options.parallel });
   const inFlight = new Set<Promise<void>>();
   const loop = (async () => {

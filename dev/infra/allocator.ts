@@ -21,7 +21,7 @@ export function findJemalloc(exists: (file: string) => boolean = existsSync): st
  * `env` with `jemalloc` (what `findJemalloc` found, if anything) preloaded as the C allocator. The
  * worker's native memory (the SDK's Rust core and its threads) fragments glibc's per-thread arenas:
  * with jemalloc it holds ~30 MB less with 100 cached orders and ~55 MB less with 1,000
- * (docs/performance.md, item 17). An LD_PRELOAD already in `env`, even an empty one, is the
+ * (docs/performance.md, "jemalloc"). An LD_PRELOAD already in `env`, even an empty one, is the
  * operator's choice and is left as it is.
  */
 export function withJemalloc(env: NodeJS.ProcessEnv, jemalloc: string | undefined): NodeJS.ProcessEnv {

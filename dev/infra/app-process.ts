@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
@@ -24,8 +25,9 @@ export type AppRuntime = 'compiled' | 'tsx';
  */
 export const APP_NODE_OPTIONS = '--max-semi-space-size=4';
 
-/** `env` with APP_NODE_OPTIONS first in NODE_OPTIONS, so options already there still win. */
+/** `env` with APP_NODE_OPTIONS first in NODE_OPTIONS, so options already there still win (once: it is idempotent). */
 export function withAppNodeOptions(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  if (env.NODE_OPTIONS?.trim().split(/\s+/).includes(APP_NODE_OPTIONS)) return env;
   const options = [APP_NODE_OPTIONS, env.NODE_OPTIONS?.trim()].filter(Boolean).join(' ');
   return { ...env, NODE_OPTIONS: options };
 }
@@ -40,6 +42,9 @@ export interface AppProcess extends ManagedProcess {
   /** Resolves at the process's `"msg":"ready"` log line; rejects if it exits or `readyTimeoutMs` passes first. */
   ready: Promise<void>;
   exited: Promise<ExitStatus>;
+  exitStatus(): ExitStatus | undefined;
+  /** Where its output goes, when not to this process's terminal. */
+  logFile?: string;
 }
 
 export interface AppProcessOptions {
@@ -53,6 +58,12 @@ export interface AppProcessOptions {
   prefixWidth?: number;
   readyTimeoutMs?: number;
   stopTimeoutMs?: number;
+  /** Its output goes to this file instead of this process's stdout and stderr (the bench's stdout is for its results). */
+  logFile?: string;
+  /** Options for node itself, before the script (e.g. `--cpu-prof`). */
+  nodeArgs?: readonly string[];
+  /** A compiled script to run instead of `npm run build`'s (`dist/…`) when `runtime` is compiled. */
+  compiledScript?: string;
 }
 
 /** The command that runs `script` (a TypeScript entry point, relative to the repository's root). */
@@ -65,7 +76,7 @@ export function appCommand(
   return { command: process.execPath, args: [...nodeArgs, compiledScript(script)] };
 }
 
-/** Where `npm run build` puts the JavaScript of `script`: `src/worker/main.ts` → `dist/src/worker/main.js`. */
+/** Where `npm run build` puts the JavaScript of `script`: `src/worker.ts` → `dist/src/worker.js`. */
 function compiledScript(script: string): string {
   return path.join('dist', script.replace(/\.ts$/, '.js'));
 }
@@ -82,55 +93,97 @@ export function tsxCommand(script: string, nodeArgs: readonly string[] = []): { 
 }
 
 /**
- * Starts `script`, prefixing each output line with the process name. It gets its own process group,
- * so a Ctrl-C in the terminal reaches only the owner, which stops its children in order.
+ * Starts `script`, prefixing each output line with the process name (or writing it to `logFile`).
+ * It gets its own process group, so a Ctrl-C in the terminal reaches only the owner, which stops
+ * its children in order.
  */
 export function startAppProcess(options: AppProcessOptions): AppProcess {
-  const { command, args } = appCommand(options.script, options.runtime);
+  const { command, args } =
+    options.runtime === 'compiled' && options.compiledScript !== undefined
+      ? { command: process.execPath, args: [...(options.nodeArgs ?? []), options.compiledScript] }
+      : appCommand(options.script, options.runtime, options.nodeArgs);
   const child = spawn(command, args, {
     cwd: options.cwd,
     env: appProcessEnv(options.env),
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
-  const prefix = `${options.name.padEnd(options.prefixWidth ?? options.name.length)} |`;
+  child.on('error', () => undefined);
   let markReady: () => void = () => undefined;
   const readyLine = new Promise<void>((resolve) => {
     markReady = resolve;
   });
-  prefixLines(child.stdout, prefix, process.stdout, markReady);
-  prefixLines(child.stderr, prefix, process.stderr, markReady);
+  const see = (line: string): void => {
+    if (isReadyLine(line)) markReady();
+  };
+  let logStream: ReturnType<typeof createWriteStream> | undefined;
+  if (options.logFile !== undefined) {
+    mkdirSync(path.dirname(options.logFile), { recursive: true });
+    const file = createWriteStream(options.logFile, { flags: 'a' });
+    logStream = file;
+    for (const stream of [child.stdout, child.stderr]) {
+      createInterface({ input: stream }).on('line', (line) => {
+        // The pipes may still hold lines once stop() has ended the log: those are dropped.
+        if (!file.writableEnded) file.write(`${line}\n`);
+        see(line);
+      });
+    }
+  } else {
+    const prefix = `${options.name.padEnd(options.prefixWidth ?? options.name.length)} |`;
+    prefixLines(child.stdout, prefix, process.stdout, see);
+    prefixLines(child.stderr, prefix, process.stderr, see);
+  }
 
+  let status: ExitStatus | undefined;
   const exited = new Promise<ExitStatus>((resolve) => {
-    child.once('exit', (code, signal) => resolve({ code, signal }));
-    child.once('error', () => resolve({ code: null, signal: null }));
+    child.once('exit', (code, signal) => resolve((status = { code, signal })));
+    child.once('error', () => resolve((status ??= { code: null, signal: null })));
   });
+  const seeLog = options.logFile !== undefined ? `; see ${options.logFile}` : '';
   const readyTimeoutMs = options.readyTimeoutMs ?? 60_000;
   const ready = Promise.race([
     readyLine,
-    exited.then((status) => {
-      throw new Error(`${options.name} exited (${describeExit(status)}) before it was ready`);
+    exited.then((exit) => {
+      throw new Error(`${options.name} exited (${describeExit(exit)}) before it was ready${seeLog}`);
     }),
     delay(readyTimeoutMs, undefined, { ref: false }).then(() => {
-      throw new Error(`${options.name} did not log "ready" within ${readyTimeoutMs} ms`);
+      throw new Error(`${options.name} did not log "ready" within ${readyTimeoutMs} ms${seeLog}`);
     }),
   ]);
   // The owner awaits `ready`; this keeps a rejection after a successful start from going unhandled.
   ready.catch(() => undefined);
 
+  const pid = child.pid ?? 0;
   return {
     name: options.name,
-    pid: child.pid ?? 0,
+    pid,
     ready,
     exited,
-    stop: () => stopChild(child, exited, options.stopTimeoutMs ?? 15_000),
+    exitStatus: () => status,
+    logFile: options.logFile,
+    stop: async () => {
+      await stopChild(child, exited, options.stopTimeoutMs ?? 15_000);
+      // tsx runs the script in a child of its own: nothing of the group may stay behind.
+      signalGroup(pid, 'SIGKILL');
+      logStream?.end();
+    },
   };
 }
 
-function prefixLines(stream: Readable, prefix: string, out: NodeJS.WriteStream, onReady: () => void): void {
+/** Signals a whole process group; one that is already gone is fine. */
+export function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  if (pid <= 0) return;
+  try {
+    process.kill(-pid, signal);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+  }
+}
+
+function prefixLines(stream: Readable, prefix: string, out: NodeJS.WriteStream, onLine: (line: string) => void): void {
   createInterface({ input: stream }).on('line', (line) => {
     out.write(`${prefix} ${line}\n`);
-    if (isReadyLine(line)) onReady();
+    onLine(line);
   });
 }
 

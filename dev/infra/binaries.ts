@@ -1,5 +1,5 @@
-import { ensureGoBinary, type GoBinary } from '../../src/tools/go-binary';
-import { TEMPORAL_CLI } from '../../src/tools/temporal-cli';
+import { TEMPORAL_CLI_NAME } from '../../src/tools/temporal-cli';
+import { ensureGoBinary, type GoBinary } from './go-install';
 
 export type BinaryName =
   'temporal' | 'stripe-mock' | 'nats-server' | 'temporal-server' | 'temporal-sql-tool' | 'temporal-ui-server';
@@ -9,8 +9,13 @@ export type BinaryName =
  * machines (or CI a month apart) build the same binaries; raise them deliberately.
  */
 export const BINARIES: Record<BinaryName, GoBinary> = {
-  // Product code (`npm run tctl`) runs it too, so its pin lives beside that code.
-  temporal: TEMPORAL_CLI,
+  // `npm run tctl` runs it too, finding it where this builds it (src/tools/temporal-cli.ts).
+  temporal: {
+    name: TEMPORAL_CLI_NAME,
+    // Later tags carry a `replace` directive, which `go install pkg@version` refuses.
+    goPackage: 'github.com/temporalio/cli/cmd/temporal@v1.5.1',
+    slowBuild: true,
+  },
   // Same version as the stripe/stripe-mock image in docker-compose.yml.
   'stripe-mock': { name: 'stripe-mock', goPackage: 'github.com/stripe/stripe-mock@v0.203.0' },
   'nats-server': {

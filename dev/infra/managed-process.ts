@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { isAlive } from '../../src/tools/process-alive';
+import { isAlive } from './process-alive';
 
 /** A background service this project started; `stop` ends it and resolves once it has exited. */
 export interface ManagedProcess {

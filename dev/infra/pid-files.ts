@@ -1,6 +1,6 @@
 import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { isAlive } from '../../src/tools/process-alive';
+import { isAlive } from './process-alive';
 import { argvOf } from './managed-process';
 import { SERVICE_TABLE } from './service-table';
 

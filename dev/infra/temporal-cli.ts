@@ -23,7 +23,7 @@ const CLI_TYPE_NAMES: Record<string, string> = {
   KEYWORD_LIST: 'KeywordList',
 };
 
-/** The custom search attributes the OrderWorkflow keeps current (SPEC section 6). */
+/** The custom search attributes the OrderWorkflow keeps current, so operators can list orders by them. */
 export const ORDER_SEARCH_ATTRIBUTES = ORDER_SEARCH_ATTRIBUTE_KEYS.map((key) => ({
   name: key.name,
   type: CLI_TYPE_NAMES[key.type] ?? key.type,

@@ -1,6 +1,6 @@
 import type { ApplicationFailure } from '@temporalio/activity';
 import { FailureType, orderFailure } from '../orders/errors';
-import { RpcError } from '../nats/nest-transport';
+import { RpcError } from '../rpc-error';
 
 /**
  * Turns a peer's answer into an activity failure: a peer's 4xx is bad input (never retried),

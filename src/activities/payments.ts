@@ -1,6 +1,7 @@
 import type { NatsConnection } from 'nats';
 import { z } from 'zod';
-import { encodeEvent, NoRespondersError, requestPeer, RpcError } from '../nats/nest-transport';
+import { encodeEvent, NoRespondersError, requestPeer } from '../nats/nest-transport';
+import { RpcError } from '../rpc-error';
 import { PAYMENT_STREAM } from '../nats/payment-stream';
 import { REFUND_REQUESTED_SUBJECT } from '../nats/subjects';
 import { paymentEvents } from '../observability/metrics';

@@ -3,7 +3,7 @@ import type { NatsConnection } from 'nats';
 import { sql, type DatabasePool } from 'slonik';
 import { z } from 'zod';
 import { PAYMENT_CONSUMER } from '../gateway/payment-subscriber';
-import { openEnvelope, parseJsonBody } from '../nats/nest-transport';
+import { parseEvent } from '../nats/validate-payload';
 import { PAYMENT_STREAM } from '../nats/payment-stream';
 import { PAYMENT_SUCCEEDED_SUBJECT } from '../nats/subjects';
 import { ORDER_WORKFLOW_TYPE, OrderStatusAttribute } from '../orders/workflow-api';
@@ -122,13 +122,8 @@ async function readPaymentStream(nats: NatsConnection) {
   for (let seq = state.first_seq; seq <= state.last_seq && state.messages > 0; seq += 1) {
     const stored = await jsm.streams.getMessage(PAYMENT_STREAM, { seq }).catch(() => null);
     if (stored === null || stored.subject !== PAYMENT_SUCCEEDED_SUBJECT) continue;
-    let payment: { orderId: string; stripePaymentId: string } | undefined;
-    try {
-      const parsed = eventPayment.safeParse(openEnvelope(parseJsonBody(stored.data)).payload);
-      payment = parsed.success ? parsed.data : undefined;
-    } catch {
-      payment = undefined;
-    }
+    const parsed = parseEvent(eventPayment, stored.data);
+    const payment = parsed.kind === 'ok' ? parsed.value : undefined;
     paymentEvents.push({ seq, publishedAt: stored.time.getTime(), payment });
   }
   const consumers: AuditSnapshot['consumers'] = [];

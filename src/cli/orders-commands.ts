@@ -1,6 +1,7 @@
 import type { NatsConnection } from 'nats';
 import type { Config } from '../config';
-import { NoRespondersError, requestPeer, RpcError } from '../nats/nest-transport';
+import { NoRespondersError, requestPeer } from '../nats/nest-transport';
+import { RpcError } from '../rpc-error';
 import { ORDER_SUBJECTS, PRODUCTS_SUBJECTS } from '../nats/subjects';
 import type { PlacedOrder } from '../orders/workflow-api';
 import type { Order, OrderWithItems } from '../orders/types';

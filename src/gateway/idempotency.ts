@@ -1,4 +1,4 @@
-import type { RpcError } from '../nats/nest-transport';
+import type { RpcError } from '../rpc-error';
 import { FailureType } from '../orders/errors';
 import type { OrderItem, RequestedItem } from '../orders/types';
 import { toWireError } from './wire-errors';

@@ -9,7 +9,7 @@ import {
 import type { Config } from '../config';
 import type { OrdersRepository } from '../db/orders-repository';
 import type { Logger } from '../logger';
-import type { RpcError } from '../nats/nest-transport';
+import type { RpcError } from '../rpc-error';
 import { ORDER_SUBJECTS } from '../nats/subjects';
 import { activeTraceparent } from '../nats/trace-headers';
 import { FailureType, orderNotFoundMessage, placementTimedOutMessage } from '../orders/errors';
@@ -27,7 +27,7 @@ import type { OrderWorkflow } from '../workflows/order-workflow';
 import { checkSameItems } from './idempotency';
 import { orderIdFor } from './order-id';
 import { toCallerError, toWireError } from './wire-errors';
-import { orderWorkflowInput, resumedOrderStart } from './workflow-input';
+import { orderWorkflowInput, placeStart, resumedOrderStart } from './workflow-input';
 import { orderStartMetadata } from './workflow-metadata';
 import {
   changeOrderStatusSchema,
@@ -154,8 +154,14 @@ export function createOrderHandlers({ temporal, orders, taskQueue, settings, log
   }
 
   /** Update-with-Start of the order's workflow: its placement answers (placed, or why not). */
-  function placeOrder(orderId: string, items: RequestedItem[], policies: StartPolicies, deadline?: PlacementDeadline) {
-    const input = orderWorkflowInput(orderId, items, settings, false, deadline);
+  function placeOrder(
+    orderId: string,
+    items: RequestedItem[],
+    policies: StartPolicies,
+    deadline: PlacementDeadline | null,
+  ) {
+    const start = placeStart(items, settings, deadline);
+    const input = orderWorkflowInput(orderId, start, settings);
     // With tracing on, the order's trace, for its payment that arrives later without one.
     const traceparent = activeTraceparent();
     return temporal.workflow.executeUpdateWithStart(placeOrderUpdate, {
@@ -163,7 +169,7 @@ export function createOrderHandlers({ temporal, orders, taskQueue, settings, log
         workflowId: orderWorkflowId(orderId),
         taskQueue,
         args: [input],
-        ...orderStartMetadata(input),
+        ...orderStartMetadata(orderId, start),
         ...(traceparent !== undefined ? { memo: { traceparent } } : {}),
         ...policies,
       }),
@@ -181,7 +187,7 @@ export function createOrderHandlers({ temporal, orders, taskQueue, settings, log
    */
   async function askFirstAttempt(orderId: string, items: RequestedItem[]): Promise<PlacedOrder | undefined> {
     try {
-      return await placeOrder(orderId, items, START_ONLY_NEW);
+      return await placeOrder(orderId, items, START_ONLY_NEW, null);
     } catch (error) {
       // A new run over an order placed before (its closed run deleted by retention): the stored
       // orders decide, as for a closed run.
@@ -251,7 +257,7 @@ export function createOrderHandlers({ temporal, orders, taskQueue, settings, log
       if ('placed' in current) return current.placed;
       orderId = current.orderId;
       logger.info({ orderId, items: items.length }, 'placing order');
-      return answered(deadline, () => placeOrder(orderId, items, JOIN_OR_START));
+      return answered(deadline, () => placeOrder(orderId, items, JOIN_OR_START, null));
     },
 
     async [ORDER_SUBJECTS.findAll](payload: unknown) {

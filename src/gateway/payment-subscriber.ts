@@ -6,9 +6,8 @@ import type { Config } from '../config';
 import type { DeadLettersRepository } from '../db/dead-letters-repository';
 import type { OrdersRepository } from '../db/orders-repository';
 import type { Logger } from '../logger';
-import { RpcError } from '../nats/nest-transport';
 import { paymentEvents } from '../observability/metrics';
-import { readEventPayload } from '../nats/validate-payload';
+import { parseEvent, type Parsed } from '../nats/validate-payload';
 import { withConsumerSpan, type ContextWhenMissing } from '../nats/consumer-span';
 import { contextOfTraceparent } from '../nats/trace-headers';
 import { consumePaymentStream, type DurableConsumer } from '../nats/payment-consumer';
@@ -57,21 +56,19 @@ export interface PaymentSubscriberDeps {
 
 export type PaymentSubscriber = DurableConsumer;
 
-/** Why an event cannot be applied, or the payment it carries. */
-function readPayment(msg: JsMsg): { payment: PaymentSucceeded } | { problem: string } {
-  try {
-    const { amount, currency, ...data } = readEventPayload(paymentSucceeded, msg.data);
-    return {
-      payment: {
-        ...data,
-        receiptUrl: data.receiptUrl ?? null,
-        ...(amount !== undefined && currency !== undefined ? { amount, currency } : {}),
-      },
-    };
-  } catch (error) {
-    if (!(error instanceof RpcError)) throw error;
-    return { problem: error.message };
-  }
+/** The payment an event carries, or why it cannot be applied. */
+function readPayment(msg: JsMsg): Parsed<PaymentSucceeded> {
+  const event = parseEvent(paymentSucceeded, msg.data);
+  if (event.kind === 'invalid') return event;
+  const { amount, currency, ...data } = event.value;
+  return {
+    kind: 'ok',
+    value: {
+      ...data,
+      receiptUrl: data.receiptUrl ?? null,
+      ...(amount !== undefined && currency !== undefined ? { amount, currency } : {}),
+    },
+  };
 }
 
 /**
@@ -97,12 +94,12 @@ export async function startPaymentSubscriber(deps: PaymentSubscriberDeps): Promi
 
   const handle = async (msg: JsMsg): Promise<void> => {
     const read = readPayment(msg);
-    if ('problem' in read) {
+    if (read.kind === 'invalid') {
       await keepAsDeadLetter(msg, `invalid payment event: ${read.problem}`);
       msg.ack();
       return;
     }
-    const payment = signPayment(read.payment, deps.signingKey);
+    const payment = signPayment(read.value, deps.signingKey);
     const workflowId = orderWorkflowId(payment.orderId);
     try {
       await temporal.workflow.getHandle(workflowId).signal(paymentSucceededSignal, payment);
@@ -132,9 +129,9 @@ export async function startPaymentSubscriber(deps: PaymentSubscriberDeps): Promi
    */
   const orderTrace: ContextWhenMissing = async (msg) => {
     const read = readPayment(msg);
-    if ('problem' in read) return undefined;
+    if (read.kind === 'invalid') return undefined;
     try {
-      const { memo } = await temporal.workflow.getHandle(orderWorkflowId(read.payment.orderId)).describe();
+      const { memo } = await temporal.workflow.getHandle(orderWorkflowId(read.value.orderId)).describe();
       return typeof memo?.traceparent === 'string' ? contextOfTraceparent(memo.traceparent) : undefined;
     } catch {
       return undefined;

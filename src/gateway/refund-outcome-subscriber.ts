@@ -3,9 +3,8 @@ import { z } from 'zod';
 import type { Config } from '../config';
 import { isUnrecordedPayment, type RefundsRepository } from '../db/refunds-repository';
 import type { Logger } from '../logger';
-import { RpcError } from '../nats/nest-transport';
 import { consumePaymentStream, type DurableConsumer } from '../nats/payment-consumer';
-import { readEventPayload } from '../nats/validate-payload';
+import { parseEvent } from '../nats/validate-payload';
 import { REFUND_FAILED_SUBJECT, REFUNDED_SUBJECT } from '../nats/subjects';
 import { isSignedRefundOutcome, type RefundOutcomeFields } from '../security/refund-signature';
 import { orderIdSchema } from './validation';
@@ -53,14 +52,11 @@ export async function startRefundOutcomeSubscriber(
 ): Promise<RefundOutcomeSubscriber> {
   const { refunds, logger, signingKey } = deps;
 
-  const read = <T extends z.ZodTypeAny>(schema: T, msg: JsMsg): z.infer<T> | null => {
-    try {
-      return readEventPayload(schema, msg.data);
-    } catch (error) {
-      if (!(error instanceof RpcError)) throw error;
-      logger.warn({ subject: msg.subject, streamSeq: msg.seq, reason: error.message }, 'unreadable refund outcome');
-      return null;
-    }
+  const read = <T extends z.ZodTypeAny>(schema: T, msg: JsMsg): z.output<T> | null => {
+    const event = parseEvent(schema, msg.data);
+    if (event.kind === 'ok') return event.value;
+    logger.warn({ subject: msg.subject, streamSeq: msg.seq, reason: event.problem }, 'unreadable refund outcome');
+    return null;
   };
 
   const record = async (

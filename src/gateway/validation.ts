@@ -4,7 +4,7 @@ import { FailureType } from '../orders/errors';
 import { ORDER_STATUSES, type RequestedItem } from '../orders/types';
 import { toWireError } from './wire-errors';
 
-/** Payload schemas of the subjects the gateway answers (SPEC section 3). */
+/** Payload schemas of the subjects the gateway answers: the NestJS orders service's, so its callers need no change. */
 
 const productId = z.union(
   [

@@ -4,7 +4,7 @@ import {
   WorkflowUpdateRPCTimeoutOrCancelledError,
 } from '@temporalio/client';
 import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
-import { RpcError } from '../nats/nest-transport';
+import { RpcError } from '../rpc-error';
 import { FailureType, wireStatus } from '../orders/errors';
 
 /**

@@ -1,27 +1,36 @@
 import type { Config } from '../config';
 import type { OrderWithItems, RequestedItem } from '../orders/types';
-import { orderWorkflowId, type OrderWorkflowInput, type PlacementDeadline } from '../orders/workflow-api';
+import {
+  orderWorkflowId,
+  type OrderWorkflowInput,
+  type PlaceStart,
+  type PlacementDeadline,
+  type StartMode,
+} from '../orders/workflow-api';
 import { resumedOrderMetadata, type OrderStartMetadata } from './workflow-metadata';
 
 /** The OrderWorkflow's input, with the order settings this deployment is configured with. */
-export function orderWorkflowInput(
-  orderId: string,
-  items: RequestedItem[],
-  settings: Config['orders'],
-  resume = false,
-  placementDeadline?: PlacementDeadline,
-): OrderWorkflowInput {
+export function orderWorkflowInput(orderId: string, start: StartMode, settings: Config['orders']): OrderWorkflowInput {
   return {
     orderId,
-    items,
-    currency: settings.currency,
     placementTimeoutMs: settings.placementTimeoutMs,
     paymentWindowMs: settings.paymentWindowMs,
     latePaymentGraceMs: settings.latePaymentGraceMs,
     messagesPerRun: settings.messagesPerRun,
-    ...(resume ? { resume } : {}),
-    ...(placementDeadline ? { placementDeadline } : {}),
+    start,
   };
+}
+
+/**
+ * A new order's start: its items in the deployment's currency. `deadline` is the caller's when it
+ * gave no idempotencyKey (it cannot find its order again), null otherwise.
+ */
+export function placeStart(
+  items: RequestedItem[],
+  settings: Config['orders'],
+  deadline: PlacementDeadline | null,
+): PlaceStart {
+  return { kind: 'place', items, currency: settings.currency, deadline };
 }
 
 /**
@@ -36,7 +45,7 @@ export function resumedOrderStart(
   return {
     workflowId: orderWorkflowId(order.id),
     taskQueue: deps.taskQueue,
-    args: [orderWorkflowInput(order.id, [], deps.settings, true)],
+    args: [orderWorkflowInput(order.id, { kind: 'resume' }, deps.settings)],
     ...resumedOrderMetadata(order, why),
   };
 }

@@ -1,10 +1,5 @@
 import type { TypedSearchAttributes } from '@temporalio/common';
-import {
-  OrderStatusAttribute,
-  OrderTotalAttribute,
-  PaymentIdAttribute,
-  type OrderWorkflowInput,
-} from '../orders/workflow-api';
+import { OrderStatusAttribute, OrderTotalAttribute, PaymentIdAttribute, type PlaceStart } from '../orders/workflow-api';
 import type { OrderStatus } from '../orders/types';
 
 /** What the Web UI shows and filters by for an order from the moment its workflow starts. */
@@ -23,7 +18,7 @@ const plural = (count: number, word: string): string => `${count} ${word}${count
  * priced the items: the workflow's current details carry it, and `OrderTotal` comes with the
  * order's next status change; a placement that stores nothing ends as "REJECTED".
  */
-export function orderStartMetadata({ orderId, items, currency }: OrderWorkflowInput): OrderStartMetadata {
+export function orderStartMetadata(orderId: string, { items, currency }: PlaceStart): OrderStartMetadata {
   const lines = items.map(({ productId, quantity }) => `- ${quantity} x product ${productId}`);
   return {
     staticSummary: `Order ${orderId}: ${plural(items.length, 'item')}`,

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import {
   connect,
   credsAuthenticator,
@@ -8,18 +7,10 @@ import {
   type TlsOptions,
 } from 'nats';
 import type { Config } from '../config';
+import { readConfiguredFile } from '../config/env';
 import { countConnectionErrors } from '../observability/nats-status';
 
 type NatsConfig = Config['nats'];
-
-/** Reads a file named by a variable, saying which variable when it cannot be read. */
-function readConfiguredFile(file: string, variable: string): Buffer {
-  try {
-    return readFileSync(file);
-  } catch (error) {
-    throw new Error(`${variable}: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
-  }
-}
 
 /** `file`, once it is known to be readable. */
 function checkedFile(file: string, variable: string): string {
@@ -70,7 +61,7 @@ export function natsConnectionOptions(config: NatsConfig, name: string): Connect
 
 /** Opens a NATS connection with the configured credentials; `name` shows in NATS monitoring. */
 export async function connectNats(config: NatsConfig, name: string): Promise<NatsConnection> {
-  const nc = await connect(natsConnectionOptions(config, name));
-  countConnectionErrors(nc);
-  return nc;
+  const nats = await connect(natsConnectionOptions(config, name));
+  countConnectionErrors(nats);
+  return nats;
 }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
 import { ErrorCode, NatsError, type Msg, type NatsConnection, type Subscription } from 'nats';
 import type { Logger } from '../logger';
+import { RpcError, type RpcErrorBody } from '../rpc-error';
 import { natsErrors, natsRefusedReplies, natsRequestDuration, natsRequests } from '../observability/metrics';
 import { isAllowedReplySubject } from './reply-subjects';
 import { traceContextOf, traceHeadersOption } from './trace-headers';
@@ -16,13 +17,13 @@ function endSpan(span: Span, status: number): void {
 }
 
 /**
- * NestJS's NATS wire format (SPEC section 2), in one place:
+ * NestJS's NATS wire format, in one place, so NestJS peers talk to these services unchanged:
  *   request  {pattern, data, id} with a reply subject
  *   reply    {id, response, isDisposed: true} or {id, err: {status, message}, isDisposed: true}
  *   event    {pattern, data}
  */
 
-/** Requests larger than this are refused with a 400 before they are parsed. */
+/** Requests larger than this are refused with a 413 before they are parsed. */
 export const MAX_REQUEST_BYTES = 64 * 1024;
 
 /**
@@ -31,29 +32,6 @@ export const MAX_REQUEST_BYTES = 64 * 1024;
  * server already bounds every message to its own (1 MiB by default).
  */
 export const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
-
-export interface RpcErrorBody {
-  status: number;
-  message: string | string[];
-  [key: string]: unknown;
-}
-
-/** An error a caller receives as `err` in the reply; `status` becomes the HTTP status in gateways. */
-export class RpcError extends Error {
-  override readonly name = 'RpcError';
-
-  constructor(
-    readonly status: number,
-    readonly detail: string | string[],
-    readonly extra: Record<string, unknown> = {},
-  ) {
-    super(Array.isArray(detail) ? detail.join('; ') : detail);
-  }
-
-  toBody(): RpcErrorBody {
-    return { ...this.extra, status: this.status, message: this.detail };
-  }
-}
 
 /** Nobody subscribes to the subject: the peer is down, or does not offer this request at all. */
 export class NoRespondersError extends RpcError {
@@ -64,22 +42,32 @@ export class NoRespondersError extends RpcError {
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-/** Parses a message body as JSON, refusing oversized (over `limit`), non-UTF-8 and malformed bodies with a 4xx. */
-export function parseJsonBody(data: Uint8Array, limit = MAX_REQUEST_BYTES): unknown {
+/** A message body read as JSON, or why it cannot be: too large (413), not UTF-8 or not JSON (400). */
+export type JsonBody = { kind: 'ok'; value: unknown } | { kind: 'invalid'; status: 400 | 413; problem: string };
+
+/** Reads a message body as JSON, telling oversized (over `limit`), non-UTF-8 and malformed bodies apart. */
+export function readJsonBody(data: Uint8Array, limit = MAX_REQUEST_BYTES): JsonBody {
   if (data.length > limit) {
-    throw new RpcError(413, `Message body is ${data.length} bytes; the limit is ${limit}`);
+    return { kind: 'invalid', status: 413, problem: `Message body is ${data.length} bytes; the limit is ${limit}` };
   }
   let text: string;
   try {
     text = utf8.decode(data);
   } catch {
-    throw new RpcError(400, 'Message body is not valid UTF-8');
+    return { kind: 'invalid', status: 400, problem: 'Message body is not valid UTF-8' };
   }
   try {
-    return JSON.parse(text);
+    return { kind: 'ok', value: JSON.parse(text) };
   } catch {
-    throw new RpcError(400, 'Message body is not valid JSON');
+    return { kind: 'invalid', status: 400, problem: 'Message body is not valid JSON' };
   }
+}
+
+/** A request's body as JSON; one that cannot be read is refused with its 4xx RpcError. */
+export function parseJsonBody(data: Uint8Array, limit = MAX_REQUEST_BYTES): unknown {
+  const body = readJsonBody(data, limit);
+  if (body.kind === 'invalid') throw new RpcError(body.status, body.problem);
+  return body.value;
 }
 
 export interface Envelope {
@@ -147,7 +135,7 @@ export interface RequestServer {
  * so it has no effect at all (nothing handled, nothing published); it is logged and counted.
  */
 export function serveRequests(
-  nc: NatsConnection,
+  nats: NatsConnection,
   handlers: RequestHandlers,
   queue: string,
   logger: Logger,
@@ -187,7 +175,7 @@ export function serveRequests(
   };
 
   const subscriptions: Subscription[] = Object.entries(handlers).map(([subject, handle]) =>
-    nc.subscribe(subject, {
+    nats.subscribe(subject, {
       queue,
       callback: (error, msg) => {
         if (error) {
@@ -222,13 +210,13 @@ export function serveRequests(
  * Sends a request to a peer and returns its `response`. A peer's `err` becomes an RpcError with
  * the peer's status; no responders and timeouts become a 503, never a hang.
  */
-export function requestPeer<T>(nc: NatsConnection, subject: string, data: unknown, timeoutMs: number): Promise<T> {
+export function requestPeer<T>(nats: NatsConnection, subject: string, data: unknown, timeoutMs: number): Promise<T> {
   return tracer.startActiveSpan(
     `${subject} send`,
     { kind: SpanKind.CLIENT, attributes: { 'messaging.system': 'nats', 'messaging.destination.name': subject } },
     async (span) => {
       try {
-        const response = await requestIn<T>(nc, subject, data, timeoutMs);
+        const response = await requestIn<T>(nats, subject, data, timeoutMs);
         endSpan(span, 200);
         return response;
       } catch (error) {
@@ -239,11 +227,11 @@ export function requestPeer<T>(nc: NatsConnection, subject: string, data: unknow
   );
 }
 
-async function requestIn<T>(nc: NatsConnection, subject: string, data: unknown, timeoutMs: number): Promise<T> {
+async function requestIn<T>(nats: NatsConnection, subject: string, data: unknown, timeoutMs: number): Promise<T> {
   const id = randomUUID();
   let msg: Msg;
   try {
-    msg = await nc.request(subject, encodeJson({ pattern: subject, data, id }), {
+    msg = await nats.request(subject, encodeJson({ pattern: subject, data, id }), {
       timeout: timeoutMs,
       ...traceHeadersOption(),
     });
@@ -260,14 +248,13 @@ async function requestIn<T>(nc: NatsConnection, subject: string, data: unknown, 
     natsErrors.inc({ kind: 'request_failed' });
     throw new RpcError(503, `Request on ${subject} failed: ${(error as Error).message}`);
   }
-  let body: { err?: unknown; response?: unknown };
-  try {
-    body = parseJsonBody(msg.data, MAX_RESPONSE_BYTES) as typeof body;
-  } catch (error) {
+  const read = readJsonBody(msg.data, MAX_RESPONSE_BYTES);
+  if (read.kind === 'invalid') {
     // An unreadable answer is the peer's fault, not the caller's: a 502, never a 4xx that would
     // refuse the caller's request for good.
-    throw new RpcError(502, `${subject} answered an unreadable body: ${(error as Error).message}`, { subject });
+    throw new RpcError(502, `${subject} answered an unreadable body: ${read.problem}`, { subject });
   }
+  const body = read.value as { err?: unknown; response?: unknown } | null;
   if (body !== null && typeof body === 'object' && 'err' in body && body.err !== undefined && body.err !== null) {
     const err = body.err as Partial<RpcErrorBody>;
     const status = typeof err.status === 'number' ? err.status : 500;
@@ -283,6 +270,6 @@ export function encodeEvent(subject: string, data: unknown): Uint8Array {
 }
 
 /** Publishes a NestJS event (no reply expected), with the active trace context in its headers. */
-export function publishEvent(nc: NatsConnection, subject: string, data: unknown): void {
-  nc.publish(subject, encodeEvent(subject, data), traceHeadersOption());
+export function publishEvent(nats: NatsConnection, subject: string, data: unknown): void {
+  nats.publish(subject, encodeEvent(subject, data), traceHeadersOption());
 }

@@ -36,7 +36,7 @@ const RESTART_MAX_DELAY_MS = 30_000;
  * start can fail, e.g. on a stream setting NATS cannot update.
  */
 export async function consumePaymentStream(
-  nc: NatsConnection,
+  nats: NatsConnection,
   options: PaymentConsumerOptions,
   handle: (msg: JsMsg) => Promise<void>,
   logger: Logger,
@@ -46,13 +46,13 @@ export async function consumePaymentStream(
   const stopped = new AbortController();
 
   const open = async (): Promise<ConsumerMessages> => {
-    const stream = await ensurePaymentStream(nc, options.stream);
+    const stream = await ensurePaymentStream(nats, options.stream);
     if (stream.action !== 'unchanged')
       logger.warn({ ...context, changes: stream.changes }, `payment stream ${stream.action}`);
-    const consumer = await ensureDurableConsumer(await nc.jetstreamManager(), options, options.stream.setup);
+    const consumer = await ensureDurableConsumer(await nats.jetstreamManager(), options, options.stream.setup);
     if (consumer.action === 'updated')
       logger.warn({ ...context, changes: consumer.changes }, 'payment stream consumer updated');
-    const pull = await nc.jetstream().consumers.get(PAYMENT_STREAM, options.durable);
+    const pull = await nats.jetstream().consumers.get(PAYMENT_STREAM, options.durable);
     // Missing stream or consumer ends the loop (and it is restarted) instead of waiting for ever.
     return pull.consume({
       max_messages: Math.max(16, 2 * concurrency),

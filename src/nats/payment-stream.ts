@@ -105,12 +105,15 @@ export interface EnsureResult {
  * With `settings.setup` 'check' (PAYMENT_STREAM_SETUP, the default in production) it changes
  * nothing: see checkPaymentStream.
  */
-export async function ensurePaymentStream(nc: NatsConnection, settings: PaymentStreamSettings): Promise<EnsureResult> {
-  if (settings.setup === 'check') return checkPaymentStream(nc, settings);
-  const jsm = await nc.jetstreamManager();
+export async function ensurePaymentStream(
+  nats: NatsConnection,
+  settings: PaymentStreamSettings,
+): Promise<EnsureResult> {
+  if (settings.setup === 'check') return checkPaymentStream(nats, settings);
+  const jsm = await nats.jetstreamManager();
   const wanted = paymentStreamConfig(settings);
   // A server outside a cluster keeps one copy whatever it is told (some versions accept 3 and say so).
-  if (wanted.num_replicas > 1 && !nc.info?.cluster) {
+  if (wanted.num_replicas > 1 && !nats.info?.cluster) {
     throw new Error(
       `JetStream stream ${PAYMENT_STREAM} cannot have num_replicas ${wanted.num_replicas} (PAYMENT_STREAM_REPLICAS): ` +
         'the NATS server is not part of a cluster; set PAYMENT_STREAM_REPLICAS=1 or connect to a cluster',
@@ -128,7 +131,7 @@ export async function ensurePaymentStream(nc: NatsConnection, settings: PaymentS
       // Another process created it between our two calls: check it as an existing one.
       const created = await jsm.streams.info(PAYMENT_STREAM).catch(() => null);
       if (created === null) throw refusal('create', wanted, error);
-      return ensurePaymentStream(nc, settings);
+      return ensurePaymentStream(nats, settings);
     }
   }
   const differences = streamDifferences(existing.config, wanted);
@@ -166,8 +169,8 @@ export const SETUP_ADVICE = 'run `npm run nats:setup` as a NATS admin (PAYMENT_S
  * naming each field that differs from the configuration, or the stream's absence, so the process
  * refuses to start; `npm run nats:setup` makes it right.
  */
-export async function checkPaymentStream(nc: NatsConnection, settings: PaymentStreamSettings): Promise<EnsureResult> {
-  const jsm = await nc.jetstreamManager();
+export async function checkPaymentStream(nats: NatsConnection, settings: PaymentStreamSettings): Promise<EnsureResult> {
+  const jsm = await nats.jetstreamManager();
   const existing = await jsm.streams.info(PAYMENT_STREAM).catch((error: unknown) => {
     if (isNotFound(error)) return null;
     throw error;

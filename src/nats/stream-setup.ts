@@ -32,9 +32,9 @@ export interface SetupResult {
 }
 
 /** Brings the stream, then each consumer, to the configuration (whatever PAYMENT_STREAM_SETUP says). */
-export async function setUpPaymentStream(nc: NatsConnection, settings: PaymentStreamSettings): Promise<SetupResult> {
-  const stream = await ensurePaymentStream(nc, { ...settings, setup: 'manage' });
-  const jsm = await nc.jetstreamManager();
+export async function setUpPaymentStream(nats: NatsConnection, settings: PaymentStreamSettings): Promise<SetupResult> {
+  const stream = await ensurePaymentStream(nats, { ...settings, setup: 'manage' });
+  const jsm = await nats.jetstreamManager();
   const consumers: Record<string, EnsureResult> = {};
   for (const spec of PAYMENT_STREAM_CONSUMERS) consumers[spec.durable] = await ensureDurableConsumer(jsm, spec);
   return { stream, consumers };

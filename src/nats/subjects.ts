@@ -3,7 +3,7 @@
  * workflow sends to peers can be renamed (config.subjects); the names here are their defaults.
  */
 
-/** Requests the orders gateway answers (SPEC section 3). */
+/** Requests the orders gateway answers: the NestJS orders service's patterns, which its callers send. */
 export const ORDER_SUBJECTS = {
   create: 'orders.create',
   findAll: 'orders.find.all',

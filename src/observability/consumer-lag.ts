@@ -5,12 +5,12 @@ import { consumerLagReaders, consumerPending } from './metrics';
  * Reports a durable consumer's num_pending as jetstream_consumer_pending_messages, asked of the
  * server at each scrape (never older than the scrape). Returns a function that stops reporting it.
  */
-export function watchConsumerLag(nc: NatsConnection, stream: string, consumer: string): () => void {
+export function watchConsumerLag(nats: NatsConnection, stream: string, consumer: string): () => void {
   const labels = { stream, consumer };
   let manager: JetStreamManager | undefined;
   const read = async (): Promise<void> => {
     try {
-      manager ??= await nc.jetstreamManager({ timeout: 2_000 });
+      manager ??= await nats.jetstreamManager({ timeout: 2_000 });
       const info = await manager.consumers.info(stream, consumer);
       consumerPending.set(labels, info.num_pending);
     } catch {

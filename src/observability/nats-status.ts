@@ -2,9 +2,9 @@ import { Events, type NatsConnection } from 'nats';
 import { natsErrors } from './metrics';
 
 /** Counts the connection's disconnects and asynchronous errors in nats_errors_total, until it closes. */
-export function countConnectionErrors(nc: NatsConnection): void {
+export function countConnectionErrors(nats: NatsConnection): void {
   void (async () => {
-    for await (const status of nc.status()) {
+    for await (const status of nats.status()) {
       if (status.type === Events.Disconnect || status.type === Events.Error) natsErrors.inc({ kind: status.type });
     }
   })();

@@ -15,10 +15,10 @@ export const CHECK_TIMEOUT_MS = 2_000;
 class Down extends Error {}
 
 /** A PING/PONG with the server: fails while the connection is closed or reconnecting. */
-export function natsReady(nc: NatsConnection): ReadinessCheck {
+export function natsReady(nats: NatsConnection): ReadinessCheck {
   return async () => {
-    if (nc.isClosed()) throw new Down('connection closed');
-    await nc.flush();
+    if (nats.isClosed()) throw new Down('connection closed');
+    await nats.flush();
   };
 }
 

@@ -1,8 +1,8 @@
 import type { OrderStatus } from './types';
 
 /**
- * The order lifecycle (SPEC section 4). PAID is reached only by a payment, never by a request,
- * so it is not in the table of requested transitions.
+ * The order lifecycle: the transitions a caller may request. PAID is reached only by a payment,
+ * never by a request, so it is not in the table.
  */
 const REQUESTABLE: Record<OrderStatus, readonly OrderStatus[]> = {
   PENDING: ['CANCELLED'],

@@ -13,29 +13,41 @@ export const orderWorkflowId = (orderId: string): string => `order-${orderId}`;
 
 export interface OrderWorkflowInput {
   orderId: string;
-  items: RequestedItem[];
-  currency: string;
   /** How long placement retries an unavailable products or payments service before giving up. */
   placementTimeoutMs: number;
   /** How long a PENDING order waits for its payment before it is cancelled. */
   paymentWindowMs: number;
   /** How long a DELIVERED or CANCELLED order keeps listening for late payments before it closes. */
   latePaymentGraceMs: number;
-  /** Set when a closed order's workflow is started again for a late payment: no placement. */
-  resume?: boolean;
-  /**
-   * Creates without an idempotencyKey: the caller cannot find its order again, so placement ends
-   * at the caller's deadline and whatever was stored by then is cancelled.
-   */
-  placementDeadline?: PlacementDeadline;
   /**
    * Messages (payments, status changes) one run handles before it continues as new, keeping its
-   * history short; Temporal's own suggestion (`continueAsNewSuggested`) also triggers it. Default 1000.
+   * history short; Temporal's own suggestion (`continueAsNewSuggested`) also triggers it.
    */
-  messagesPerRun?: number;
-  /** Set on a run continued from an earlier one: the order as that run left it; no placement. */
-  carried?: CarriedOrder;
+  messagesPerRun: number;
+  start: StartMode;
 }
+
+/** How a run of an order's workflow begins. */
+export type StartMode =
+  /** A new order from `orders.create`: validate, store, open its checkout. */
+  | {
+      kind: 'place';
+      items: RequestedItem[];
+      currency: string;
+      /**
+       * Creates without an idempotencyKey: the caller cannot find its order again, so placement
+       * ends at the caller's deadline and whatever was stored by then is cancelled. Null when the
+       * caller gave a key.
+       */
+      deadline: PlacementDeadline | null;
+    }
+  /** A closed order's workflow started again (a late payment, a status change, an ended window): read from PostgreSQL. */
+  | { kind: 'resume' }
+  /** A run continued from an earlier one: the order as that run left it. */
+  | { kind: 'continue'; carried: CarriedOrder };
+
+/** A new order's start. */
+export type PlaceStart = Extract<StartMode, { kind: 'place' }>;
 
 /** What an order's workflow hands to the run it continues as. */
 export interface CarriedOrder {
@@ -48,7 +60,7 @@ export interface CarriedOrder {
   /** The checkout was asked to close (asked once per order). */
   checkoutAsked: boolean;
   /** The checkout was found complete when the window ended: its payment is awaited however late. */
-  awaitingCompletedCheckout?: boolean;
+  awaitingCompletedCheckout: boolean;
 }
 
 export interface PlacementDeadline {

@@ -1,7 +1,7 @@
 import Stripe from 'stripe';
 import { z } from 'zod';
 import type { Logger } from '../logger';
-import { RpcError } from '../nats/nest-transport';
+import { RpcError } from '../rpc-error';
 import { validatePayload } from '../nats/validate-payload';
 import { toMinorUnits } from '../orders/money';
 

@@ -15,17 +15,17 @@ function main(): void {
   const tracing = startTracing(config.tracing, 'orders-payments');
   runMain(logger, async () => {
     const stripe = createStripeClient(config.stripe);
-    const nc = await connectNats(config.nats, 'payments-service');
-    const service = await startPaymentsService({ nc, stripe, logger, config });
+    const nats = await connectNats(config.nats, 'payments-service');
+    const service = await startPaymentsService({ nats, stripe, logger, config });
     const observability = await startObservabilityServer({
       port: config.metrics.paymentsPort,
       logger,
-      checks: { nats: natsReady(nc) },
+      checks: { nats: natsReady(nats) },
     });
     stopOnSignals(logger, async () => {
       await observability?.close();
       await service.stop();
-      await nc.drain();
+      await nats.drain();
       await tracing?.shutdown();
     });
     logger.info(

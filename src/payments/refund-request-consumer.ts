@@ -2,8 +2,8 @@ import type { JsMsg, NatsConnection } from 'nats';
 import Stripe from 'stripe';
 import { z } from 'zod';
 import type { Logger } from '../logger';
-import { encodeEvent, RpcError } from '../nats/nest-transport';
-import { readEventPayload } from '../nats/validate-payload';
+import { encodeEvent } from '../nats/nest-transport';
+import { parseEvent } from '../nats/validate-payload';
 import type { PaymentStreamSettings } from '../config';
 import { consumePaymentStream, type DurableConsumer } from '../nats/payment-consumer';
 import { PAYMENT_STREAM } from '../nats/payment-stream';
@@ -33,7 +33,7 @@ const refundRequest = z.object({
 export type RefundRequestConsumer = DurableConsumer;
 
 export interface RefundRequestConsumerDeps {
-  nc: NatsConnection;
+  nats: NatsConnection;
   stripe: Stripe;
   logger: Logger;
   stream: PaymentStreamSettings;
@@ -67,8 +67,8 @@ async function ownerOf(stripe: Stripe, stripePaymentId: string): Promise<string 
 }
 
 export async function startRefundRequestConsumer(deps: RefundRequestConsumerDeps): Promise<RefundRequestConsumer> {
-  const { nc, stripe, logger, signingKey } = deps;
-  const js = nc.jetstream();
+  const { nats, stripe, logger, signingKey } = deps;
+  const js = nats.jetstream();
 
   /** Stores the signed outcome in the stream; throws (the request is redelivered) until it is stored. */
   const announce = async (outcome: RefundOutcomeFields, msgId: string): Promise<void> => {
@@ -95,16 +95,14 @@ export async function startRefundRequestConsumer(deps: RefundRequestConsumerDeps
   };
 
   const refund = async (msg: JsMsg): Promise<void> => {
-    let request: z.infer<typeof refundRequest>;
-    try {
-      request = readEventPayload(refundRequest, msg.data);
-    } catch (error) {
-      if (!(error instanceof RpcError)) throw error;
+    const event = parseEvent(refundRequest, msg.data);
+    if (event.kind === 'invalid') {
       // Retrying cannot make it readable: keep it in the stream for an operator, stop redelivering.
-      logger.warn({ streamSeq: msg.seq, reason: (error as Error).message }, 'unreadable refund request');
+      logger.warn({ streamSeq: msg.seq, reason: event.problem }, 'unreadable refund request');
       msg.term();
       return;
     }
+    const request = event.value;
     const { orderId, stripePaymentId } = request;
     const signed = { orderId, stripePaymentId, reason: request.reason ?? '' };
     if (!isSignedRefundRequest(signed, request.signature, signingKey)) {
@@ -165,7 +163,7 @@ export async function startRefundRequestConsumer(deps: RefundRequestConsumerDeps
   };
 
   return consumePaymentStream(
-    nc,
+    nats,
     { durable: REFUND_CONSUMER, subject: REFUND_REQUESTED_SUBJECT, stream: deps.stream },
     refund,
     logger,

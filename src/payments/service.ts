@@ -15,7 +15,7 @@ import { createWebhookHandler, stripeKeyMode } from './webhook';
 export const PAYMENTS_QUEUE_GROUP = 'payments-service';
 
 export interface PaymentsServiceDeps {
-  nc: NatsConnection;
+  nats: NatsConnection;
   stripe: Stripe;
   logger: Logger;
   /**
@@ -40,15 +40,15 @@ export interface PaymentsService {
 
 /** Starts the payments service on an open NATS connection; resolves once it is reachable. */
 export async function startPaymentsService({
-  nc,
+  nats,
   stripe,
   logger,
   config,
 }: PaymentsServiceDeps): Promise<PaymentsService> {
-  const stream = await ensurePaymentStream(nc, config.paymentStream);
+  const stream = await ensurePaymentStream(nats, config.paymentStream);
   if (stream.action !== 'unchanged') logger.warn({ changes: stream.changes }, `payment stream ${stream.action}`);
   const requests = serveRequests(
-    nc,
+    nats,
     {
       [config.subjects.createPaymentSession]: createPaymentSessionHandler({
         stripe,
@@ -64,11 +64,11 @@ export async function startPaymentsService({
     config.nats.inboxPrefixes,
   );
   // A round trip, so a request sent after this cannot meet "no responders".
-  await nc.flush();
+  await nats.flush();
 
   const webhook = createWebhookHandler({
     stripe,
-    js: nc.jetstream(),
+    js: nats.jetstream(),
     webhookSecret: config.stripe.webhookSecret,
     toleranceSeconds: config.stripe.webhookToleranceSeconds,
     publishTimeoutMs: config.nats.requestTimeoutMs,
@@ -76,7 +76,7 @@ export async function startPaymentsService({
     logger,
   });
   const refunds = await startRefundRequestConsumer({
-    nc,
+    nats,
     stripe,
     logger,
     stream: config.paymentStream,
@@ -85,7 +85,7 @@ export async function startPaymentsService({
     publishTimeoutMs: config.nats.requestTimeoutMs,
   });
   const http = await startPaymentsHttpServer(
-    { webhook, logger, isHealthy: () => !nc.isClosed() },
+    { webhook, logger, isHealthy: () => !nats.isClosed() },
     config.payments.httpPort,
   ).catch(async (error: unknown) => {
     // E.g. the port is taken: do not leave the NATS subscriptions behind.

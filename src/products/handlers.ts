@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { RpcError, type RequestHandler } from '../nats/nest-transport';
+import type { RequestHandler } from '../nats/nest-transport';
+import { RpcError } from '../rpc-error';
 import { PRODUCTS_SUBJECTS } from '../nats/subjects';
 import { validatePayload } from '../nats/validate-payload';
 import type { Product, ProductPage, ProductsRepository } from './products-repository';
@@ -21,7 +22,7 @@ const productId = z.preprocess(
 const REQUESTED_ID_MESSAGE = 'must be a positive integer or a non-empty string of at most 64 characters';
 
 /**
- * validate_products takes ids as orders accept them (SPEC section 3): a positive integer or any
+ * validate_products takes ids as orders accept them (the gateway passes them on): a positive integer or any
  * short string. A string that is not a number names no product of this catalogue, so it is simply
  * absent from the answer (the caller reports it as unknown); only malformed ids are a 400.
  */

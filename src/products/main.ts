@@ -15,17 +15,17 @@ function main(): void {
   const tracing = startTracing(config.tracing, 'orders-products');
   runMain(logger, async () => {
     const pool = await createDatabasePool(config.databaseUrl);
-    const nc = await connectNats(config.nats, 'products-service');
-    const service = await startProductsService({ nc, pool, logger, config });
+    const nats = await connectNats(config.nats, 'products-service');
+    const service = await startProductsService({ nats, pool, logger, config });
     const observability = await startObservabilityServer({
       port: config.metrics.productsPort,
       logger,
-      checks: { nats: natsReady(nc), database: databaseReady(pool) },
+      checks: { nats: natsReady(nats), database: databaseReady(pool) },
     });
     stopOnSignals(logger, async () => {
       await observability?.close();
       await service.stop();
-      await nc.drain();
+      await nats.drain();
       await closeDatabasePool(pool);
       await tracing?.shutdown();
     });

@@ -9,7 +9,7 @@ import { createProductsRepository } from './products-repository';
 export const PRODUCTS_QUEUE_GROUP = 'products-service';
 
 export interface ProductsServiceDeps {
-  nc: NatsConnection;
+  nats: NatsConnection;
   pool: DatabasePool;
   logger: Logger;
   /** subjects.validateProducts: the subject orders validate products on; nats.inboxPrefixes: where it answers. */
@@ -24,14 +24,14 @@ export interface ProductsService {
 
 /** Starts answering the products subjects; resolves once the server knows the subscriptions. */
 export async function startProductsService({
-  nc,
+  nats,
   pool,
   logger,
   config,
 }: ProductsServiceDeps): Promise<ProductsService> {
   const handlers = createProductHandlers(createProductsRepository(pool), config.subjects.validateProducts);
-  const server = serveRequests(nc, handlers, PRODUCTS_QUEUE_GROUP, logger, config.nats.inboxPrefixes);
+  const server = serveRequests(nats, handlers, PRODUCTS_QUEUE_GROUP, logger, config.nats.inboxPrefixes);
   // A round trip to the server, so a request sent after this cannot meet "no responders".
-  await nc.flush();
+  await nats.flush();
   return { subjects: server.subjects, stop: () => server.drain() };
 }

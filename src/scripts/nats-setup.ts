@@ -17,14 +17,14 @@ const line = (name: string, result: EnsureResult): string =>
   `${name}: ${result.action}${result.changes.map((change) => `; ${change}`).join('')}\n`;
 
 runMain(logger, async () => {
-  const nc = await connectNats(adminNatsConfig(config.nats), 'orders-nats-setup');
+  const nats = await connectNats(adminNatsConfig(config.nats), 'orders-nats-setup');
   try {
-    const result = await setUpPaymentStream(nc, config.paymentStream);
+    const result = await setUpPaymentStream(nats, config.paymentStream);
     process.stdout.write(line(`stream ${PAYMENT_STREAM}`, result.stream));
     for (const [durable, consumer] of Object.entries(result.consumers)) {
       process.stdout.write(line(`consumer ${durable}`, consumer));
     }
   } finally {
-    await nc.close();
+    await nats.close();
   }
 });

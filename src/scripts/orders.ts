@@ -43,11 +43,11 @@ async function main(): Promise<number> {
 
   const config = loadConfigOrExit('tool');
   // A first connection that fails rejects at once (reconnecting applies to established ones): exit code 3.
-  const nats = lazy<NatsConnection>(() => connectNats(config.nats, 'orders-cli'), `NATS at ${config.nats.url}`);
+  const lazyNats = lazy<NatsConnection>(() => connectNats(config.nats, 'orders-cli'), `NATS at ${config.nats.url}`);
   const temporal = lazy<Client>(() => connectTemporalClient(config.temporal), `Temporal at ${config.temporal.address}`);
   const context: OrdersCliContext = {
     config,
-    nats: () => nats.get(),
+    nats: () => lazyNats.get(),
     timeline: async (orderId) => fetchOrderTimeline(await temporal.get(), orderId),
   };
   try {
@@ -60,7 +60,7 @@ async function main(): Promise<number> {
     return error.exitCode;
   } finally {
     await Promise.allSettled([
-      nats.opened()?.then((nc) => nc.close()),
+      lazyNats.opened()?.then((nats) => nats.close()),
       temporal.opened()?.then((client) => client.connection.close()),
     ]);
   }

@@ -2,13 +2,13 @@ import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import { loadConfigOrExit } from '../config';
 import { TCTL_USAGE, TctlUsageError, translateTctl, type TctlPlan } from '../cli/tctl-translate';
-import { ensureGoBinary } from '../tools/go-binary';
-import { TEMPORAL_CLI } from '../tools/temporal-cli';
+import { findTemporalCli } from '../tools/temporal-cli';
 
 /**
  * `npm run tctl -- <tctl arguments>`: tctl's syntax for the runbook tasks (query, list, count,
  * describe, show, signal), run with the Temporal CLI. Its output and exit code pass through;
- * anything tctl-specific this does not translate is refused with exit code 2.
+ * anything tctl-specific this does not translate is refused with exit code 2. The CLI itself is
+ * found, never built here (src/tools/temporal-cli.ts says how to install it when it is missing).
  */
 
 async function main(): Promise<number> {
@@ -25,7 +25,7 @@ async function main(): Promise<number> {
     process.stdout.write(`${TCTL_USAGE}\n`);
     return 0;
   }
-  const binary = await ensureGoBinary(TEMPORAL_CLI, (line) => process.stderr.write(`${line}\n`));
+  const binary = await findTemporalCli();
   const child = spawn(binary, plan.args, { stdio: 'inherit' });
   return new Promise<number>((resolve, reject) => {
     child.once('error', reject);

@@ -1,8 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { Client, Connection, type ConnectionOptions } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import { NativeConnection } from '@temporalio/worker';
 import type { Config } from '../config';
+import { readConfiguredFile } from '../config/env';
 import { EncryptionCodec } from '../security/payload-codec';
 import { tracingClientInterceptors } from './tracing-interceptors';
 
@@ -13,14 +13,6 @@ export interface TemporalConnectionOptions {
   address: string;
   tls: ConnectionOptions['tls'];
   apiKey?: string;
-}
-
-function readConfiguredFile(file: string, variable: string): Buffer {
-  try {
-    return readFileSync(file);
-  } catch (error) {
-    throw new Error(`${variable}: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
-  }
 }
 
 /**

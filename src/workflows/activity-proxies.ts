@@ -1,7 +1,7 @@
 import { proxyLocalActivities, type LocalActivityOptions } from '@temporalio/workflow';
 import type { OrderActivities } from '../activities';
 import { NON_RETRYABLE_FAILURES } from '../orders/errors';
-import type { OrderWorkflowInput } from '../orders/workflow-api';
+import type { PlacementDeadline } from '../orders/workflow-api';
 
 /**
  * The activities under one retry policy, for one step: `summary` is the line the Web UI shows for
@@ -56,8 +56,7 @@ export function attemptsWithin(budgetMs: number, maxIntervalMs = PLACEMENT_MAX_I
  * rejected (nothing stored) or cancelled (stored, but it cannot be paid). Keyless creates end at
  * the caller's deadline.
  */
-export function activityProxies(input: OrderWorkflowInput): OrderActivityProxies {
-  const keyless = input.placementDeadline;
+export function activityProxies(placementTimeoutMs: number, keyless: PlacementDeadline | null): OrderActivityProxies {
   return {
     placement: withSummary(
       keyless
@@ -67,18 +66,18 @@ export function activityProxies(input: OrderWorkflowInput): OrderActivityProxies
               ...retryOutages,
               maximumInterval: KEYLESS_MAX_INTERVAL_MS,
               maximumAttempts: attemptsWithin(
-                Math.min(input.placementTimeoutMs, keyless.callerTimeoutMs),
+                Math.min(placementTimeoutMs, keyless.callerTimeoutMs),
                 KEYLESS_MAX_INTERVAL_MS,
               ),
             },
           }
         : {
             startToCloseTimeout: '10 seconds',
-            scheduleToCloseTimeout: input.placementTimeoutMs,
+            scheduleToCloseTimeout: placementTimeoutMs,
             retry: {
               ...retryOutages,
               maximumInterval: PLACEMENT_MAX_INTERVAL_MS,
-              maximumAttempts: attemptsWithin(input.placementTimeoutMs),
+              maximumAttempts: attemptsWithin(placementTimeoutMs),
             },
           },
     ),

@@ -13,6 +13,8 @@ import {
   type CarriedOrder,
   type OrderWorkflowInput,
   type PlacedOrder,
+  type PlacementDeadline,
+  type PlaceStart,
 } from '../orders/workflow-api';
 import type { OrderStatus, OrderWithItems, PaymentSession, SignedPayment } from '../orders/types';
 import { pricedItems } from '../orders/money';
@@ -21,14 +23,20 @@ import { causeMessage, causeType, failure, placementFailure } from './failures';
 import { answer, type Message } from './inbox';
 import { PaymentWindow } from './payment-window';
 
+/** How placement ended for the caller of `orders.create` (a resumed or continued order answers the same way). */
+export type Placement =
+  | { kind: 'placed'; paymentSession: PaymentSession }
+  /** The caller's failure. The order may still have been stored (then cancelled or followed as it is). */
+  | { kind: 'rejected'; failure: ApplicationFailure };
+
 /**
  * One order's state and the steps that change it. Only the workflow calls these, one at a time
  * (the inbox serialises them), so no step races another.
  */
 export class Order {
+  /** The order as last stored: null until it is placed, and for ever if placement stored nothing. */
   current: OrderWithItems | null = null;
   private paymentSession: PaymentSession | null = null;
-  private rejection: ApplicationFailure | null = null;
   private readonly seenPayments = new Set<string>();
   /** The checkout was asked to close (once is enough: a later cancellation does not ask again). */
   private checkoutClosed = false;
@@ -38,82 +46,88 @@ export class Order {
     private readonly input: OrderWorkflowInput,
     private readonly activities: OrderActivityProxies,
   ) {
-    this.window = PaymentWindow.open(input, input.carried);
+    this.window = PaymentWindow.opening(input.paymentWindowMs);
   }
 
-  get isPlaced(): boolean {
-    return this.current !== null;
+  get status(): OrderStatus {
+    return this.placed().status;
   }
 
-  /** True once the caller of `orders.create` can be answered: placed with a checkout, or rejected. */
-  get placementSettled(): boolean {
-    return this.rejection !== null || this.paymentSession !== null;
-  }
-
-  /** What `orders.create` answers once placement has settled. */
-  placedOrder(): PlacedOrder {
-    if (this.rejection !== null) throw this.rejection;
-    return { order: this.placed(), paymentSession: this.paymentSession as PaymentSession };
-  }
-
-  placed(): OrderWithItems {
+  /** The order as last stored, once it is placed. */
+  private placed(): OrderWithItems {
     if (this.current === null) throw new Error(`order ${this.input.orderId} is not placed`);
     return this.current;
+  }
+
+  /** What `orders.create` answers once placement has settled: the order as it is now, or the failure. */
+  created(placement: Placement): PlacedOrder {
+    if (placement.kind === 'rejected') throw placement.failure;
+    return { order: this.placed(), paymentSession: placement.paymentSession };
   }
 
   /**
    * Validate and store, then open the checkout. Nothing is stored if validation fails; an order
    * stored without a checkout is cancelled, so none waits for a payment that cannot come.
    */
-  async place(): Promise<void> {
-    const { orderId, currency, items, placementDeadline } = this.input;
-    const { placement } = this.activities;
-    // A caller without an idempotencyKey cannot find its order again: placement ends at its deadline.
-    const step = placementDeadline === undefined ? {} : { deadline: placementDeadline.at };
+  async place(start: PlaceStart): Promise<Placement> {
     let stored: OrderWithItems;
     try {
-      stored = await placement(`validate and store ${items.length} products`).placeOrder({
-        orderId,
-        currency,
-        items,
-        ...step,
-      });
+      stored = await this.store(start);
     } catch (error) {
-      await this.rejectUnstored(error);
-      return;
+      return this.rejectUnstored(error, start.deadline);
     }
     if (stored.status !== 'PENDING') {
       // Placed before by a run whose history retention deleted: no new checkout for it. The order
       // is followed as it is; the caller is answered from PostgreSQL.
       this.publish(stored, 'found placed before, its earlier workflow history deleted');
-      this.rejection = failure(
-        FailureType.OrderAlreadyPlaced,
-        `Order ${orderId} was placed before and is ${stored.status}`,
-      );
-      return;
+      const failed = `Order ${this.input.orderId} was placed before and is ${stored.status}`;
+      return rejected(FailureType.OrderAlreadyPlaced, failed);
     }
     this.publish(stored, 'placed: products validated and stored');
     try {
-      this.paymentSession = await placement('open checkout session').openCheckout({
-        orderId,
-        currency,
-        items: pricedItems(stored),
-        paymentWindowEndsAt: this.window.endsAt,
-        ...step,
-      });
+      return this.settle(await this.openCheckout(stored, start));
     } catch (error) {
-      await this.cancelWithoutCheckout(error);
+      return this.cancelWithoutCheckout(error, start.deadline);
     }
   }
 
-  /** The caller's answer when placement stored nothing, or nothing it knows of. */
-  private async rejectUnstored(error: unknown): Promise<void> {
-    const { orderId, placementDeadline: deadline } = this.input;
-    if (deadline !== undefined && causeType(error) === FailureType.PlacementTimedOut) {
-      this.rejection = this.timedOutFailure();
-      return;
+  /** Validates the products and stores the order (an order stored before is found, not stored twice). */
+  private store({ items, currency, deadline }: PlaceStart): Promise<OrderWithItems> {
+    return this.activities.placement(`validate and store ${items.length} products`).placeOrder({
+      orderId: this.input.orderId,
+      currency,
+      items,
+      ...stepDeadline(deadline),
+    });
+  }
+
+  /** Opens the order's Stripe checkout, kept with the order and the end of its payment window. */
+  private openCheckout(stored: OrderWithItems, { currency, deadline }: PlaceStart): Promise<PaymentSession> {
+    return this.activities.placement('open checkout session').openCheckout({
+      orderId: this.input.orderId,
+      currency,
+      items: pricedItems(stored),
+      paymentWindowEndsAt: this.window.endsAt,
+      ...stepDeadline(deadline),
+    });
+  }
+
+  /** Placed once the order has its checkout; an order without one cannot be paid. */
+  private settle(paymentSession: PaymentSession | null): Placement {
+    this.paymentSession = paymentSession;
+    if (paymentSession === null) {
+      return rejected(FailureType.OrderNotFound, `Order ${this.input.orderId} has no payment session`);
     }
-    if (deadline !== undefined && mayHaveStored(error)) {
+    return { kind: 'placed', paymentSession };
+  }
+
+  /** The caller's answer when placement stored nothing, or nothing it knows of. */
+  private async rejectUnstored(error: unknown, deadline: PlacementDeadline | null): Promise<Placement> {
+    const { orderId } = this.input;
+    if (deadline !== null && causeType(error) === FailureType.PlacementTimedOut) {
+      return this.timedOut(deadline);
+    }
+    if (deadline !== null && mayHaveStored(error)) {
       // An abandoned attempt may still commit before the deadline: once it has passed, whatever
       // was stored is cancelled, so the caller's "nothing was kept" stays true.
       const stored = await this.activities
@@ -125,16 +139,18 @@ export class Order {
           await this.activities.durable('cancel order: placement failed').setOrderStatus(orderId, 'CANCELLED'),
           'placement failed after an attempt was abandoned',
         );
-        this.rejection = this.timedOutFailure();
-        return;
+        return this.timedOut(deadline);
       }
     }
     const down = causeType(error) === FailureType.DatabaseUnavailable ? 'database' : 'products service';
-    this.rejection = placementFailure(error, FailureType.ServiceUnavailable, `The ${down} is unavailable`);
+    return {
+      kind: 'rejected',
+      failure: placementFailure(error, FailureType.ServiceUnavailable, `The ${down} is unavailable`),
+    };
   }
 
   /** The order exists but cannot be paid: cancelled rather than left PENDING for ever. */
-  private async cancelWithoutCheckout(error: unknown): Promise<void> {
+  private async cancelWithoutCheckout(error: unknown, deadline: PlacementDeadline | null): Promise<Placement> {
     const { orderId } = this.input;
     const { durable } = this.activities;
     log.warn('payment session failed; cancelling the order', { orderId });
@@ -148,38 +164,34 @@ export class Order {
         }),
         'checkout refused',
       );
-      this.rejection = failure(FailureType.CheckoutRefused, message);
-      return;
+      return rejected(FailureType.CheckoutRefused, message);
     }
     this.publish(
       await durable('cancel order: no checkout session').setOrderStatus(orderId, 'CANCELLED'),
       'no checkout session',
     );
-    if (this.input.placementDeadline !== undefined && causeType(error) === FailureType.PlacementTimedOut) {
-      this.rejection = this.timedOutFailure();
-      return;
-    }
-    this.rejection = placementFailure(error, FailureType.PaymentSessionFailed, paymentSessionFailedMessage(orderId));
+    if (deadline !== null && causeType(error) === FailureType.PlacementTimedOut) return this.timedOut(deadline);
+    return {
+      kind: 'rejected',
+      failure: placementFailure(error, FailureType.PaymentSessionFailed, paymentSessionFailedMessage(orderId)),
+    };
   }
 
   /** A keyless create's answer once its deadline has passed: nothing was kept. */
-  private timedOutFailure(): ApplicationFailure {
-    const { orderId, placementDeadline } = this.input;
-    return failure(
+  private timedOut(deadline: PlacementDeadline): Placement {
+    return rejected(
       FailureType.PlacementTimedOut,
-      placementTimedOutMessage(orderId, placementDeadline?.callerTimeoutMs ?? 0),
+      placementTimedOutMessage(this.input.orderId, deadline.callerTimeoutMs),
     );
   }
 
   /** The order as an earlier run of its workflow left it (continue-as-new): no placement. */
-  restore(carried: CarriedOrder): void {
+  restore(carried: CarriedOrder): Placement {
     carried.paymentIds.forEach((id) => this.seenPayments.add(id));
-    this.paymentSession = carried.paymentSession;
     this.checkoutClosed = carried.checkoutAsked;
+    this.window = PaymentWindow.carried(carried);
     this.publish(carried.order, 'continued as new');
-    if (this.paymentSession === null) {
-      this.rejection = failure(FailureType.OrderNotFound, `Order ${this.input.orderId} has no payment session`);
-    }
+    return this.settle(carried.paymentSession);
   }
 
   /** What the next run needs to go on where this one stops. */
@@ -193,16 +205,13 @@ export class Order {
     };
   }
 
-  /** A payment arrived after this order's workflow had closed: pick the order up where it was. */
-  async resume(): Promise<void> {
+  /** A closed order's workflow started again (a late payment, a status change): the order from PostgreSQL. */
+  async resume(): Promise<Placement> {
     const stored = await this.activities.durable('load order from database').loadOrder(this.input.orderId);
     stored.paymentIds.forEach((id) => this.seenPayments.add(id));
     this.window = PaymentWindow.resumed(stored.paymentWindowEndsAt);
     this.publish(stored.order, 'resumed from the database');
-    this.paymentSession = stored.paymentSession;
-    if (this.paymentSession === null) {
-      this.rejection = failure(FailureType.OrderNotFound, `Order ${this.input.orderId} has no payment session`);
-    }
+    return this.settle(stored.paymentSession);
   }
 
   /** Applies one message from the inbox; a refused status change is the caller's answer, not an error. */
@@ -384,6 +393,15 @@ export class Order {
     ]);
   }
 }
+
+const rejected = (type: FailureType, message: string): Placement => ({
+  kind: 'rejected',
+  failure: failure(type, message),
+});
+
+/** A keyless create's steps stop at the caller's deadline (epoch ms on the database's clock). */
+const stepDeadline = (deadline: PlacementDeadline | null): { deadline?: number } =>
+  deadline === null ? {} : { deadline: deadline.at };
 
 /** False for failures that come before anything is stored (unknown products, bad input). */
 function mayHaveStored(error: unknown): boolean {

@@ -15,12 +15,14 @@ export class PaymentWindow {
     private awaitingCheckout: boolean,
   ) {}
 
-  /** Opens at the start of the workflow, or goes on where the previous run left it. */
-  static open(input: OrderWorkflowInput, carried: CarriedOrder | undefined): PaymentWindow {
-    return new PaymentWindow(
-      carried?.windowEndsAt ?? Date.now() + input.paymentWindowMs,
-      carried?.awaitingCompletedCheckout ?? false,
-    );
+  /** A new order's window, open for `lengthMs` from now. */
+  static opening(lengthMs: number): PaymentWindow {
+    return new PaymentWindow(Date.now() + lengthMs, false);
+  }
+
+  /** The window where the previous run of the order's workflow left it. */
+  static carried(carried: CarriedOrder): PaymentWindow {
+    return new PaymentWindow(carried.windowEndsAt, carried.awaitingCompletedCheckout);
   }
 
   /** A closed order's window as the database kept it: null when it no longer ends. */
@@ -42,10 +44,7 @@ export class PaymentWindow {
   }
 
   carry(): Pick<CarriedOrder, 'windowEndsAt' | 'awaitingCompletedCheckout'> {
-    return {
-      windowEndsAt: this.endsAt,
-      ...(this.awaitingCheckout ? { awaitingCompletedCheckout: true } : {}),
-    };
+    return { windowEndsAt: this.endsAt, awaitingCompletedCheckout: this.awaitingCheckout };
   }
 }
 

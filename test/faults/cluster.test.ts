@@ -18,7 +18,7 @@ import {
 } from './support/ledger';
 
 /**
- * Issue 11: the fault suite's checks on a Temporal cluster (frontend, matching, worker and two
+ * The fault suite's checks on a Temporal cluster, as production runs it (frontend, matching, worker and two
  * history hosts sharing 4 shards, persisting to the system's own PostgreSQL). Each scenario breaks
  * one part of the cluster and ends with every order in its expected state and the audit clean.
  */

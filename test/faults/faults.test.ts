@@ -25,7 +25,7 @@ import {
 } from './support/ledger';
 
 /**
- * Issue 4's fault suite: each scenario breaks one part of a running system (separate processes on
+ * The fault suite: each scenario breaks one part of a running system (separate processes on
  * infrastructure of its own), lets it recover, and then proves that no order was lost, doubled or
  * left stuck: by reading the orders themselves and by running `npm run audit`.
  */
@@ -177,7 +177,7 @@ it('PostgreSQL stop and start while activities run: orders created and paid mean
   const placed = await Promise.all(keyed);
   placed.forEach((result, i) => expectPlaced(result, keys[i] as string));
   // A caller without a key cannot find its order again: placement ended at its deadline and
-  // nothing was kept (issue 8), so only the keyed orders exist.
+  // nothing was kept (a keyless create that runs out of time leaves no order), so only the keyed orders exist.
   const created = placed.map((result) => result.order.id);
   for (const orderId of created) ledger.set(orderId, { orderId, status: 'PENDING', paymentId: null });
   await eventually(() => expectLedgerInDatabase(created), 60_000, 500);

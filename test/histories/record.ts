@@ -22,7 +22,7 @@ import {
   placeOrderUpdate,
 } from '../../src/orders/workflow-api';
 import type { OrderWorkflow } from '../../src/workflows/order-workflow';
-import type { OrderWorkflowInput } from '../../src/orders/workflow-api';
+import type { OrderWorkflowInput, PlaceStart, PlacementDeadline } from '../../src/orders/workflow-api';
 import type { PaymentSucceeded, SignedPayment } from '../../src/orders/types';
 import { EXAMPLE_SECRETS } from '../../src/production-secrets';
 import { signPayment } from '../../src/security/payment-signature';
@@ -58,7 +58,7 @@ async function startOrder(system: TestSystem, productId: number | string, settin
         taskQueue: system.config.temporal.taskQueue,
         args: [{ ...input(orderId, productId), ...settings }],
         // As the gateway starts orders: summary, details and OrderStatus = "PENDING".
-        ...orderStartMetadata(input(orderId, productId)),
+        ...orderStartMetadata(orderId, placeStart(productId)),
         workflowIdConflictPolicy: 'USE_EXISTING',
       }),
     })
@@ -92,7 +92,7 @@ const scenarios: Record<string, Scenario> = {
           workflowId: orderWorkflowId(orderId),
           taskQueue: system.config.temporal.taskQueue,
           args: [input(orderId, 'no-such-product')],
-          ...orderStartMetadata(input(orderId, 'no-such-product')),
+          ...orderStartMetadata(orderId, placeStart('no-such-product')),
           workflowIdConflictPolicy: 'USE_EXISTING',
         }),
       })
@@ -126,7 +126,7 @@ const scenarios: Record<string, Scenario> = {
     await system.temporal.workflow.signalWithStart<typeof OrderWorkflow, [SignedPayment]>(ORDER_WORKFLOW_TYPE, {
       workflowId: orderWorkflowId(orderId),
       taskQueue: system.config.temporal.taskQueue,
-      args: [{ ...input(orderId, productId), items: [], resume: true }],
+      args: [{ ...input(orderId, productId), start: { kind: 'resume' } }],
       signal: paymentSucceededSignal,
       signalArgs: [payment(orderId)],
     });
@@ -190,7 +190,9 @@ const scenarios: Record<string, Scenario> = {
     return { orderId, earlierRuns: { 'continue-as-new-first-run': firstRun } };
   },
   'keyless-create-past-its-deadline': async (system, productId) =>
-    startOrder(system, productId, { placementDeadline: { at: Date.now() - 1, callerTimeoutMs: 4_000 } }),
+    startOrder(system, productId, {
+      start: placeStart(productId, { at: Date.now() - 1, callerTimeoutMs: 4_000 }),
+    }),
   'checkout-refused': async (system) => {
     const pin = await system.nest.send<{ id: number }>('products.create', { name: 'Recorded pin', price: 0.1 });
     return startOrder(system, pin.id);
@@ -203,14 +205,18 @@ const scenarios: Record<string, Scenario> = {
   },
 };
 
+function placeStart(productId: number | string, deadline: PlacementDeadline | null = null): PlaceStart {
+  return { kind: 'place', items: [{ productId, quantity: 1 }], currency: 'usd', deadline };
+}
+
 function input(orderId: string, productId: number | string): OrderWorkflowInput {
   return {
     orderId,
-    items: [{ productId, quantity: 1 }],
-    currency: 'usd',
     placementTimeoutMs: 5_000,
     paymentWindowMs: 60_000,
     latePaymentGraceMs: 500,
+    messagesPerRun: 1_000,
+    start: placeStart(productId),
   };
 }
 

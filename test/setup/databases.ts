@@ -1,23 +1,2 @@
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
-
-/** `databaseUrl` with its database replaced by a new random name starting with `prefix`. */
-export function uniqueDatabaseUrl(databaseUrl: string, prefix: string): string {
-  const url = new URL(databaseUrl);
-  url.pathname = `/${prefix}_${randomBytes(4).toString('hex')}`;
-  return url.toString();
-}
-
-/** Drops a database even if a test left connections open. */
-export async function dropDatabase(databaseUrl: string): Promise<void> {
-  const target = new URL(databaseUrl);
-  const name = decodeURIComponent(target.pathname.slice(1));
-  target.pathname = '/postgres';
-  const client = new pg.Client({ connectionString: target.toString() });
-  await client.connect();
-  try {
-    await client.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`);
-  } finally {
-    await client.end();
-  }
-}
+// The test run's databases are made and dropped as the stack launcher does it (dev/infra/databases.ts).
+export { dropDatabase, uniqueDatabaseUrl } from '../../dev/infra/databases';

@@ -14,7 +14,7 @@ export function paymentEvent(
 
 /**
  * The orders service as a NestJS peer uses it. Subjects are spelled out, not imported: the tests
- * hold the service to the wire contract (SPEC section 3).
+ * hold the service to the wire contract its NestJS callers rely on.
  */
 export interface OrdersClient {
   /** `orders.create` with these items, plus e.g. an idempotencyKey. */

@@ -100,13 +100,13 @@ export async function startTestSystem(
 
   async function assemble(): Promise<TestSystem> {
     const payments: PaymentsService = await startPaymentsService({
-      nc: nats,
+      nats,
       stripe: createStripeClient(config.stripe),
       logger,
       config: { ...config, payments: { ...config.payments, httpPort: 0 } },
     });
     const starters = {
-      products: (): Promise<ProductsService> => startProductsService({ nc: nats, pool, logger, config }),
+      products: (): Promise<ProductsService> => startProductsService({ nats, pool, logger, config }),
       worker: () => startOrderWorker({ connection: workerConnection, pool, nats, config, tracing }),
       gateway: () => startGateway({ config, logger, nats, temporal, pool }),
     };

@@ -1,9 +1,9 @@
-import { parseConfig } from '../../src/config';
+import { parseDevConfig } from '../../dev/config';
 import { renderDynamicConfig, renderServerConfig } from '../../dev/infra/temporal-cluster/server-config';
 import { persistenceFromUrl } from '../../dev/infra/temporal-cluster/schema';
 import { clusterNodes, clusterPorts } from '../../dev/infra/temporal-cluster/topology';
 
-const settings = parseConfig({ TEMPORAL_CLUSTER_HISTORY_HOSTS: '3', TEMPORAL_CLUSTER_HISTORY_SHARDS: '16' }).temporal
+const settings = parseDevConfig({ TEMPORAL_CLUSTER_HISTORY_HOSTS: '3', TEMPORAL_CLUSTER_HISTORY_SHARDS: '16' }).temporal
   .cluster;
 const nodes = clusterNodes({ frontendPort: 7233, ports: settings.ports, historyHosts: settings.historyHosts });
 

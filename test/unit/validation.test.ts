@@ -1,4 +1,4 @@
-import { RpcError } from '../../src/nats/nest-transport';
+import { RpcError } from '../../src/rpc-error';
 import { orderIdFor } from '../../src/gateway/order-id';
 import {
   changeOrderStatusSchema,

@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { TemporalClusterSettings } from '../../../src/config';
+import type { TemporalClusterSettings } from '../../config';
 import { exitedEarlyError, spawnService, type ManagedProcess, type SpawnedService } from '../managed-process';
 import { waitForPort } from '../ports';
 import { startService } from '../start-service';

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import pg from 'pg';
-import type { TemporalClusterSettings } from '../../../src/config';
+import type { TemporalClusterSettings } from '../../config';
 import { ensureBinary } from '../binaries';
 import { freePorts } from '../ports';
 import { HISTORY_PORT_STEP } from './topology';

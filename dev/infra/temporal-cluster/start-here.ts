@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { Config } from '../../../src/config';
+import { parseDevConfig, type DevConfig } from '../../config';
 import { ensureBinary } from '../binaries';
 import type { ManagedProcess } from '../managed-process';
 import { startTemporalCluster } from './cluster';
@@ -13,6 +14,8 @@ export interface StartHereOptions {
   log: (line: string) => void;
   /** Records a process this run started (pid file, stopped on Ctrl-C). */
   track: (service: ManagedProcess) => void;
+  /** The cluster's settings (dev/config.ts); read from the environment when not given. */
+  dev?: DevConfig;
 }
 
 /**
@@ -21,6 +24,7 @@ export interface StartHereOptions {
  */
 export async function startClusterHere(config: Config, options: StartHereOptions): Promise<void> {
   const { log } = options;
+  const { cluster: settings, retentionDays } = (options.dev ?? parseDevConfig(process.env, config)).temporal;
   const [server, sqlTool, ui] = [
     await ensureBinary('temporal-server', log),
     await ensureBinary('temporal-sql-tool', log),
@@ -32,15 +36,15 @@ export async function startClusterHere(config: Config, options: StartHereOptions
     logDir: path.join(options.dataDir, 'logs'),
     host: options.host,
     frontendPort: options.port,
-    settings: config.temporal.cluster,
+    settings,
     namespace: config.temporal.namespace,
-    retentionDays: config.temporal.retentionDays,
+    retentionDays,
     uiPort: options.uiPort,
     detached: true,
     onStarted: options.track,
     log,
   });
-  const db = new URL(config.temporal.cluster.databaseUrl);
+  const db = new URL(settings.databaseUrl);
   for (const schema of cluster.schemas) {
     log(
       `${'temporal-db'.padEnd(12)} ${schema.created ? 'created ' : 'reused  '} ${schema.database} on ${db.host}, schema up to date`,
@@ -53,7 +57,7 @@ export async function startClusterHere(config: Config, options: StartHereOptions
     );
   }
   log(
-    `${'namespace'.padEnd(12)} ${cluster.namespace} ${config.temporal.namespace}, retention ${config.temporal.retentionDays} days; ` +
+    `${'namespace'.padEnd(12)} ${cluster.namespace} ${config.temporal.namespace}, retention ${retentionDays} days; ` +
       `Web UI ${cluster.uiUrl}`,
   );
 }

@@ -1,4 +1,4 @@
-import type { TemporalClusterPorts } from '../../../src/config';
+import type { TemporalClusterPorts } from '../../config';
 
 /** The Temporal services a cluster runs; each node below is one process running one of them. */
 export type TemporalService = 'frontend' | 'history' | 'matching' | 'worker';

@@ -1,0 +1,33 @@
+/**
+ * `npm run test:workflow`: the tests that need none of the run's services, so no global setup:
+ * the OrderWorkflow with stub activities (each file on a Temporal dev server of its own), the
+ * upgrade test, the replay of the recorded histories and the unit tests. `npm test` runs them
+ * beside the integration tests (jest.all.config.js).
+ * @type {import('jest').Config}
+ */
+module.exports = {
+  displayName: 'workflow',
+  testEnvironment: 'node',
+  roots: ['<rootDir>/test'],
+  testMatch: [
+    '<rootDir>/test/order-workflow.test.ts',
+    '<rootDir>/test/replay.test.ts',
+    '<rootDir>/test/workflow/**/*.test.ts',
+    '<rootDir>/test/unit/**/*.test.ts',
+  ],
+  transform: { '^.+\\.[tj]s$': ['@swc/jest'] },
+  // slonik requires these ESM-only packages; jest on Node 20 cannot load ESM through require.
+  transformIgnorePatterns: ['/node_modules/(?!(p-limit|yocto-queue)/)'],
+  testTimeout: 30_000,
+};
+
+/** The same files as patterns of paths, for the integration project to leave out (not a jest option). */
+Object.defineProperty(module.exports, 'testPaths', {
+  enumerable: false,
+  value: [
+    '<rootDir>/test/order-workflow\\.test\\.ts$',
+    '<rootDir>/test/replay\\.test\\.ts$',
+    '<rootDir>/test/workflow/',
+    '<rootDir>/test/unit/',
+  ],
+});
