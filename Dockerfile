@@ -1,8 +1,8 @@
 # Multi-stage build of the Orders service's processes (worker, gateway, products, payments).
 # One image; each compose service picks its process with `command`. The base image is pinned to an
-# exact Node.js release (package.json asks for >=20.19); raise both stages together.
+# exact Node.js release (package.json asks for >=24); raise both stages together.
 
-FROM node:20.20.2-bookworm-slim AS build
+FROM node:24.22.3-bookworm-slim AS build
 WORKDIR /app
 # patches/ holds fixes to dependencies that `npm ci` applies (its postinstall runs patch-package).
 COPY package.json package-lock.json ./
@@ -17,7 +17,7 @@ RUN npm run typecheck && npm run build
 # The worker loads this instead of bundling its workflows with webpack at every start.
 RUN node dist/src/scripts/bundle-workflows.js dist/workflow-bundle.js
 
-FROM node:20.20.2-bookworm-slim AS runtime
+FROM node:24.22.3-bookworm-slim AS runtime
 ENV NODE_ENV=production
 # Smaller V8 young generations, as npm start runs the processes (APP_NODE_OPTIONS in dev/infra/app-process.ts).
 ENV NODE_OPTIONS=--max-semi-space-size=4

@@ -11,7 +11,8 @@ module.exports = {
   // The fault suite starts its own services and kills them: `npm run test:faults` runs it.
   testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/faults/'],
   transform: { '^.+\\.[tj]s$': ['@swc/jest'] },
-  // slonik requires these ESM-only packages; jest on Node 20 cannot load ESM through require.
+  // slonik requires these ESM-only packages; jest loads ESM through require only under
+  // --experimental-vm-modules (on Node 24 too: tried without this line, p-limit fails to load).
   transformIgnorePatterns: ['/node_modules/(?!(p-limit|yocto-queue)/)'],
   // One set of real services per run (Temporal dev server, NATS, a fresh PostgreSQL database).
   globalSetup: '<rootDir>/test/setup/global-setup.ts',

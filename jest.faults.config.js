@@ -8,7 +8,8 @@ module.exports = {
   roots: ['<rootDir>/test/faults'],
   testMatch: ['**/*.test.ts'],
   transform: { '^.+\\.[tj]s$': ['@swc/jest'] },
-  // slonik requires these ESM-only packages; jest on Node 20 cannot load ESM through require.
+  // slonik requires these ESM-only packages; jest loads ESM through require only under
+  // --experimental-vm-modules (on Node 24 too: tried without this line, p-limit fails to load).
   transformIgnorePatterns: ['/node_modules/(?!(p-limit|yocto-queue)/)'],
   testTimeout: 120_000,
 };

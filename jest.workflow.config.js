@@ -16,7 +16,8 @@ module.exports = {
     '<rootDir>/test/unit/**/*.test.ts',
   ],
   transform: { '^.+\\.[tj]s$': ['@swc/jest'] },
-  // slonik requires these ESM-only packages; jest on Node 20 cannot load ESM through require.
+  // slonik requires these ESM-only packages; jest loads ESM through require only under
+  // --experimental-vm-modules (on Node 24 too: tried without this line, p-limit fails to load).
   transformIgnorePatterns: ['/node_modules/(?!(p-limit|yocto-queue)/)'],
   testTimeout: 30_000,
 };

@@ -9,7 +9,7 @@ import { build } from 'esbuild';
  * tsx; and the empty floor's worker loads a prebuilt workflow bundle, as the service's does.
  *
  * Each floor entry point becomes one CommonJS file (esbuild, as dev/scripts/build.ts compiles
- * src/, for Node 20 with source maps) in the run's temporary folder, with the bench's own modules
+ * src/, for Node 24 with source maps) in the run's temporary folder, with the bench's own modules
  * it imports inlined and the packages left to `require`, found through NODE_PATH (the folder has no
  * node_modules of its own): nothing is written into the repository.
  */
@@ -33,7 +33,7 @@ export async function compileFloors(
     packages: 'external',
     platform: 'node',
     format: 'cjs',
-    target: 'node20',
+    target: 'node24',
     sourcemap: true,
     logLevel: 'error',
   });

@@ -1,9 +1,13 @@
 import { z } from 'zod';
+import { codecServer } from './config/codec-server';
 import { certificatePairProblems, encryptionFields, encryptionProblems, temporalEncryption } from './config/encryption';
+import { temporalTlsFields, temporalTlsFiles, temporalTlsProblems } from './config/temporal-tls';
+import { tracing } from './config/tracing';
 import {
   flag,
   int,
   list,
+  loadDotEnv,
   optional,
   optionalPort,
   optionalUrl,
@@ -47,6 +51,8 @@ const general = section(
     databaseUrl: variable('DATABASE_URL', url.default('postgres://postgres@127.0.0.1:5432/orders')),
     /** The migrations' connection, as the tables' owner; DATABASE_URL unless set. */
     migrationDatabaseUrl: variable('MIGRATION_DATABASE_URL', optionalUrl),
+    /** How long a process may take to stop on SIGTERM or SIGINT before it exits anyway, non-zero. */
+    shutdownTimeoutMs: variable('SHUTDOWN_TIMEOUT_MS', positiveInt.default(25_000)),
   },
   { derive: (g) => ({ ...g, migrationDatabaseUrl: g.migrationDatabaseUrl ?? g.databaseUrl }) },
 );
@@ -59,10 +65,7 @@ const temporal = section(
     /** True when TEMPORAL_TLS is set, or implied by a TLS file, a server name or an API key. */
     tls: variable('TEMPORAL_TLS', flag),
     apiKey: variable('TEMPORAL_API_KEY', optional),
-    /** PEM files: the server's CA, and this client's certificate and key (mutual TLS). */
-    tlsCaFile: variable('TEMPORAL_TLS_CA_FILE', optional),
-    tlsCertFile: variable('TEMPORAL_TLS_CERT_FILE', optional),
-    tlsKeyFile: variable('TEMPORAL_TLS_KEY_FILE', optional),
+    ...temporalTlsFields,
     /** Name the server's certificate is checked against, when it differs from the address's host. */
     tlsServerName: variable('TEMPORAL_TLS_SERVER_NAME', optional),
     /** Only a private network reaches Temporal, so production may use it without TLS. */
@@ -76,13 +79,16 @@ const temporal = section(
     workflowStackTraces: variable('TEMPORAL_WORKER_STACK_TRACES', flag),
   },
   {
-    check: (t) => [...certificatePairProblems('TEMPORAL', t.tlsCertFile, t.tlsKeyFile), ...encryptionProblems(t)],
-    derive: ({ encryptionKey, encryptionKeyId, previousKeys, ...t }) => ({
-      ...t,
-      // The SDK would turn TLS on for an API key anyway: a key is never sent in the clear.
-      tls: t.tls || [t.tlsCaFile, t.tlsCertFile, t.tlsServerName, t.apiKey].some((value) => value !== undefined),
-      encryption: temporalEncryption({ encryptionKey, encryptionKeyId, previousKeys }),
-    }),
+    check: (t) => [...temporalTlsProblems(t), ...encryptionProblems(t)],
+    derive: ({ encryptionKey, encryptionKeyId, previousKeys, ...values }) => {
+      const t = temporalTlsFiles(values);
+      return {
+        ...t,
+        // The SDK would turn TLS on for an API key anyway: a key is never sent in the clear.
+        tls: t.tls || [t.tlsCaFile, t.tlsCertFile, t.tlsServerName, t.apiKey].some((value) => value !== undefined),
+        encryption: temporalEncryption({ encryptionKey, encryptionKeyId, previousKeys }),
+      };
+    },
   },
 );
 
@@ -227,33 +233,6 @@ const metrics = section({
   workerSdkPort: variable('WORKER_SDK_METRICS_PORT', optionalPort.default(9465)),
 });
 
-/** OpenTelemetry traces (observability/tracing.ts); `enabled` false (the default) installs nothing. */
-const tracing = section(
-  {
-    enabled: variable('TRACING_ENABLED', flag),
-    otlpEndpoint: variable('OTEL_EXPORTER_OTLP_ENDPOINT', optionalUrl),
-    otlpTracesEndpoint: variable('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', optionalUrl),
-    /** Each process names itself (orders-gateway, orders-worker, ...) when absent. */
-    serviceName: variable('OTEL_SERVICE_NAME', optional),
-  },
-  {
-    // As the OpenTelemetry SDKs read them: the traces URL is used as is, the base endpoint gets /v1/traces.
-    derive: ({ enabled, otlpEndpoint, otlpTracesEndpoint, serviceName }) => {
-      const base = otlpEndpoint === undefined ? undefined : `${otlpEndpoint.replace(/\/+$/, '')}/v1/traces`;
-      const otlpTracesUrl = otlpTracesEndpoint ?? base;
-      return { enabled: enabled || otlpTracesUrl !== undefined, otlpTracesUrl, serviceName };
-    },
-  },
-);
-
-/** The HTTP codec endpoint the Temporal Web UI and CLI decode encrypted payloads with. */
-const codecServer = section({
-  host: variable('TEMPORAL_CODEC_SERVER_HOST', text('127.0.0.1')),
-  port: variable('TEMPORAL_CODEC_SERVER_PORT', port.default(8888)),
-  /** Origins (e.g. the Web UI's) allowed to call it from a browser. */
-  allowedOrigins: variable('TEMPORAL_CODEC_SERVER_ORIGINS', list.default('http://localhost:8233')),
-});
-
 const SECTIONS = {
   general,
   temporal,
@@ -294,7 +273,10 @@ export function parseConfig(env: Env = process.env, role?: ProcessRole): Config 
   return config;
 }
 
-/** For process entry points: parse or exit with a message naming the bad variables. */
+/** For process entry points: read `.env` (never over the environment), parse, or exit naming the bad variables. */
 export function loadConfigOrExit(role?: ProcessRole): Config {
-  return parsedOrExit(() => parseConfig(process.env, role));
+  return parsedOrExit(() => {
+    loadDotEnv();
+    return parseConfig(process.env, role);
+  });
 }

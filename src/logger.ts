@@ -1,4 +1,5 @@
-import pino, { type Logger } from 'pino';
+import { isSpanContextValid, trace } from '@opentelemetry/api';
+import pino, { type DestinationStream, type Logger } from 'pino';
 
 export type { Logger };
 
@@ -27,9 +28,24 @@ const REDACTED_PATHS = REDACTED_KEYS.flatMap((key) => {
   return [property, `*${property}`, `*.*${property}`, `*.*.*${property}`];
 });
 
-/** Structured JSON lines on stdout, one logger per process, named after the process. */
-export function createLogger(name: string, level: string): Logger {
-  return pino({
+/**
+ * The trace and span ids of the span active where a line is logged (OpenTelemetry's log field
+ * names), so a line written while handling a traced request leads to its trace. None when no span
+ * is active, as always with tracing off (observability/tracing.ts).
+ */
+export function activeSpanFields(): { trace_id?: string; span_id?: string; trace_flags?: string } {
+  const spanContext = trace.getActiveSpan()?.spanContext();
+  if (spanContext === undefined || !isSpanContextValid(spanContext)) return {};
+  return {
+    trace_id: spanContext.traceId,
+    span_id: spanContext.spanId,
+    trace_flags: spanContext.traceFlags.toString(16).padStart(2, '0'),
+  };
+}
+
+/** Structured JSON lines on stdout (or `destination`), one logger per process, named after the process. */
+export function createLogger(name: string, level: string, destination?: DestinationStream): Logger {
+  const options: pino.LoggerOptions = {
     name,
     level,
     base: { process: name },
@@ -38,5 +54,7 @@ export function createLogger(name: string, level: string): Logger {
       paths: REDACTED_PATHS,
       censor: '[redacted]',
     },
-  });
+    mixin: activeSpanFields,
+  };
+  return destination === undefined ? pino(options) : pino(options, destination);
 }

@@ -25,6 +25,7 @@ export const DEFAULT_DATABASE_PASSWORDS: readonly string[] = [
 
 type PostureConfig = Pick<Config, 'nats' | 'databaseUrl' | 'migrationDatabaseUrl' | 'stripe' | 'paymentTrust'> & {
   temporal: Pick<Config['temporal'], 'tls' | 'privateNetwork'>;
+  codecServer: Pick<Config['codecServer'], 'token'>;
 };
 
 /**
@@ -49,6 +50,7 @@ export function productionPostureProblems(
     // Checked on the raw environment: a default is the example secret, and must not pass for a real one.
     ...productionSecretProblems(env, secrets),
     ...temporalProblems(config.temporal),
+    ...(role === 'codec-server' ? codecServerProblems(config.codecServer) : []),
   ];
 }
 
@@ -107,5 +109,13 @@ function temporalProblems(temporal: PostureConfig['temporal']): string[] {
   if (temporal.tls || temporal.privateNetwork) return [];
   return [
     `TEMPORAL_TLS, TEMPORAL_API_KEY, TEMPORAL_PRIVATE_NETWORK: Temporal is plaintext; ${IN_PRODUCTION} use TLS (TEMPORAL_TLS or TEMPORAL_TLS_*) or an API key, or set TEMPORAL_PRIVATE_NETWORK=true when only a private network reaches it`,
+  ];
+}
+
+/** The codec server decrypts every payload for whoever calls it: in production, only for holders of its token. */
+function codecServerProblems(codecServer: PostureConfig['codecServer']): string[] {
+  if (codecServer.token !== undefined) return [];
+  return [
+    `TEMPORAL_CODEC_SERVER_TOKEN: must be set ${IN_PRODUCTION}; the codec server decrypts every payload for whoever calls it`,
   ];
 }

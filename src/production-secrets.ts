@@ -16,7 +16,8 @@ export type SecretVariable = keyof typeof EXAMPLE_SECRETS;
 /**
  * Which process reads which secret: each process is given, and requires in production, only its
  * own, so a compromised products service (say) holds no key that pays, refunds or signs. `tool`:
- * the one-shot commands (migrate, seed, nats:setup, audit, the CLIs), which need none.
+ * the one-shot commands (migrate, seed, nats:setup, audit, the CLIs), which need none;
+ * `codec-server`: npm run codec-server.
  */
 export const SECRETS_OF = {
   gateway: ['PAYMENT_SIGNING_KEY', 'REFUND_SIGNING_KEY'],
@@ -25,6 +26,8 @@ export const SECRETS_OF = {
   products: [],
   payments: ['STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRET', 'REFUND_SIGNING_KEY'],
   tool: [],
+  // Its own token (TEMPORAL_CODEC_SERVER_TOKEN) is required in production by production-posture.ts.
+  'codec-server': [],
 } as const satisfies Record<string, readonly SecretVariable[]>;
 
 export type ProcessRole = keyof typeof SECRETS_OF;

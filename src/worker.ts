@@ -22,7 +22,7 @@ async function main(): Promise<void> {
   const [connection, pool, nats] = await Promise.all([
     connectTemporalWorker(config.temporal),
     createDatabasePool(config.databaseUrl),
-    connectNats(config.nats, 'orders-worker'),
+    connectNats(config.nats, 'orders-worker', logger),
   ]);
   const missing = await missingSearchAttributes(connection, config.temporal.namespace);
   if (missing === null)
@@ -38,7 +38,7 @@ async function main(): Promise<void> {
     checks: { nats: natsReady(nats), database: databaseReady(pool), temporal: temporalReady(connection) },
   });
   logger.info({ taskQueue: config.temporal.taskQueue, temporal: config.temporal.address }, 'ready');
-  stopOnSignals(logger, async () => {
+  stopOnSignals(logger, config.shutdownTimeoutMs, async () => {
     await worker.stop();
     await observability?.close();
     await Promise.all([nats.drain(), closeDatabasePool(pool), connection.close()]);

@@ -137,6 +137,47 @@ describe('configuration', () => {
     expect(() => parseConfig({ WORKER_METRICS_PORT: '70000' })).toThrow(/WORKER_METRICS_PORT/);
   });
 
+  it('stops within SHUTDOWN_TIMEOUT_MS, 25 s unless set', () => {
+    expect(parseConfig({}).shutdownTimeoutMs).toBe(25_000);
+    expect(parseConfig({ SHUTDOWN_TIMEOUT_MS: '5000' }).shutdownTimeoutMs).toBe(5_000);
+    expect(rejectionOf({ SHUTDOWN_TIMEOUT_MS: '-1' }).message).toContain('SHUTDOWN_TIMEOUT_MS:');
+  });
+
+  it("takes Temporal's TLS files under the Temporal CLI's names too, refusing two different paths for one file", () => {
+    const cli = parseConfig({
+      TEMPORAL_TLS_SERVER_CA_CERT_PATH: '/ca.pem',
+      TEMPORAL_TLS_CLIENT_CERT_PATH: '/client.pem',
+      TEMPORAL_TLS_CLIENT_KEY_PATH: '/client.key',
+    }).temporal;
+    expect(cli).toMatchObject({
+      tls: true,
+      tlsCaFile: '/ca.pem',
+      tlsCertFile: '/client.pem',
+      tlsKeyFile: '/client.key',
+    });
+    expect(Object.keys(cli)).not.toContain('cliCaFile');
+    // Both names, one path: fine; two paths: which one is meant is not for the service to guess.
+    expect(
+      parseConfig({ TEMPORAL_TLS_CA_FILE: '/ca.pem', TEMPORAL_TLS_SERVER_CA_CERT_PATH: '/ca.pem' }).temporal.tlsCaFile,
+    ).toBe('/ca.pem');
+    const error = rejectionOf({
+      TEMPORAL_TLS_CERT_FILE: '/a.pem',
+      TEMPORAL_TLS_CLIENT_CERT_PATH: '/b.pem',
+      TEMPORAL_TLS_KEY_FILE: '/a.key',
+    });
+    expect(error.message).toContain(
+      'TEMPORAL_TLS_CERT_FILE, TEMPORAL_TLS_CLIENT_CERT_PATH: two names of the same file, set to different paths',
+    );
+    expect(error.message).not.toContain('/a.pem');
+    // A certificate under one name and its key under the other make a pair; either alone does not.
+    expect(
+      parseConfig({ TEMPORAL_TLS_CERT_FILE: '/a.pem', TEMPORAL_TLS_CLIENT_KEY_PATH: '/a.key' }).temporal.tlsKeyFile,
+    ).toBe('/a.key');
+    expect(rejectionOf({ TEMPORAL_TLS_CLIENT_CERT_PATH: '/a.pem' }).message).toContain(
+      'TEMPORAL_TLS_CERT_FILE, TEMPORAL_TLS_KEY_FILE: a client certificate needs its key',
+    );
+  });
+
   it('names every bad variable at once', () => {
     const error = rejectionOf({ PAYMENTS_HTTP_PORT: '70000', ORDER_CURRENCY: 'EURO' });
     expect(error.message).toContain('PAYMENTS_HTTP_PORT');

@@ -158,15 +158,17 @@ describe('NATS of docker-compose.yml (deploy/nats/nats-server.conf)', () => {
   );
 
   it.each(['PRODUCTS_SERVICE', 'PAYMENTS_SERVICE'] as const)(
-    'refuses %s publishing its reply on a JetStream API subject a requester names (no allow_responses)',
+    'refuses %s publishing its reply on an event subject a requester names (no allow_responses)',
     async (user) => {
-      // A hand-made responder without the service's own check: the server alone must stop it.
+      // A hand-made responder without the service's own check: the server alone must stop it, or a
+      // requester could make it forge a payment or a refund request. (A JetStream API reply never
+      // reaches a responder: nats-server drops such a request itself.)
       const responder = await connectAs(user);
       const subject = { PRODUCTS_SERVICE: 'validate_products', PAYMENTS_SERVICE: 'identify.payments' }[user];
       responder.subscribe(subject, { callback: (_error, msg) => msg.respond(encodeJson({ answer: 1 })) });
       await responder.flush();
       const requester = await connectAs('ORDERS_WORKER');
-      const reply = `$JS.API.STREAM.DELETE.${PAYMENT_STREAM}`;
+      const reply = { PRODUCTS_SERVICE: PAYMENT_SUCCEEDED_SUBJECT, PAYMENTS_SERVICE: REFUND_REQUESTED_SUBJECT }[user];
       await permissionViolation(responder, 'publish', reply, () =>
         requester.publish(subject, encodeJson({ pattern: subject, data: {} }), { reply }),
       );

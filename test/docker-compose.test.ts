@@ -6,12 +6,14 @@ import path from 'node:path';
 import { parseConfig } from '../src/config';
 import { EXAMPLE_SECRETS, SECRETS_OF, type ProcessRole, type SecretVariable } from '../src/production-secrets';
 import { connectNats } from '../src/nats/connection';
+import { versionOf } from '../dev/versions';
 import { REPO_ROOT } from './support/run-command';
 import { startConfiguredNats, type ConfiguredNats } from './security-helpers';
 
 // docker-compose.yml read as compose reads it (YAML merge keys, ${VAR:?...} from the environment),
 // without Docker: its processes pass the production posture, its ports stay on 127.0.0.1 but the
-// webhook's, no password is written in it, and its NATS users log in to deploy/nats/nats-server.conf.
+// webhook's, no password is written in it, its NATS users log in to deploy/nats/nats-server.conf, and
+// every image is the version versions.json gives its component.
 
 const { load } = createRequire(__filename)('js-yaml') as { load(text: string): unknown };
 
@@ -21,6 +23,7 @@ interface Service {
   command?: string[];
   environment?: Record<string, string>;
   ports?: string[];
+  stop_grace_period?: string;
 }
 
 const TEXT = readFileSync(path.join(REPO_ROOT, 'docker-compose.yml'), 'utf8');
@@ -80,7 +83,35 @@ const IMAGE_ENV: Record<string, string> = Object.fromEntries(
   ].map((match) => [match[1] as string, match[2] as string]),
 );
 
+/**
+ * Each image compose runs, at the version of the table (versions.json) that `npm start`, the cluster
+ * profile and CI build their binaries from: compose keeps exact tags, this keeps them the table's.
+ */
+const IMAGES: Record<string, string> = {
+  'temporalio/server': versionOf('temporal-server'),
+  // It ships the schema files and the schema tool of the server of the same version.
+  'temporalio/admin-tools': versionOf('temporal-server'),
+  'temporalio/ui': versionOf('temporal-ui'),
+  nats: `${versionOf('nats-server')}-alpine`,
+  postgres: `${versionOf('postgres')}-alpine`,
+  'stripe/stripe-mock': `v${versionOf('stripe-mock')}`,
+};
+
 describe('docker-compose.yml', () => {
+  it('runs every image at the version versions.json gives it', () => {
+    const images = Object.values(services(ENV))
+      .map((service) => service.image)
+      .filter((image): image is string => image !== undefined && image !== 'orders-service:local');
+    const used = [...new Set(images)].sort();
+    // Every image the table names is used, and no image is left out of the table.
+    expect(used.map((image) => image.slice(0, image.lastIndexOf(':'))).sort()).toEqual(Object.keys(IMAGES).sort());
+    expect(used).toEqual(
+      Object.entries(IMAGES)
+        .map(([image, tag]) => `${image}:${tag}`)
+        .sort(),
+    );
+  });
+
   it('asks the environment for every password and secret, naming what is missing', () => {
     expect(required).toEqual(
       expect.arrayContaining([
@@ -124,6 +155,16 @@ describe('docker-compose.yml', () => {
     expect(config.nats.user).toEqual(expect.any(String));
     expect(new URL(config.databaseUrl).username).toBe('orders_service');
   });
+
+  it.each(['worker', 'gateway', 'products', 'payments'])(
+    'lets %s finish its own shutdown before docker stop kills it',
+    (name) => {
+      const service = services(ENV)[name] as Service;
+      const { shutdownTimeoutMs } = parseConfig({ ...IMAGE_ENV, ...service.environment }, ROLES[name]);
+      const grace = /^(\d+)s$/.exec(service.stop_grace_period ?? '10s');
+      expect(Number(grace?.[1]) * 1_000).toBeGreaterThan(shutdownTimeoutMs);
+    },
+  );
 
   it.each(APP_SERVICES)('gives %s only the secrets its process uses', (name) => {
     const { environment = {} } = services(ENV)[name] as Service;

@@ -72,30 +72,38 @@ describe('metrics and health of the running system', () => {
       await Promise.all(PARTS.map(async (part) => [part, (await get(`${base(part)}/metrics`)).body] as const)),
     ) as Record<Part, string>;
     expect(
-      sampleValue(metrics.gateway, 'nats_requests_total', { subject: 'orders.create', status: '200' }),
+      sampleValue(metrics.gateway, 'orders_nats_requests_total', { subject: 'orders.create', status: '200' }),
     ).toBeGreaterThanOrEqual(1);
     expect(
-      sampleValue(metrics.gateway, 'nats_request_duration_seconds_count', { subject: 'orders.create' }),
+      sampleValue(metrics.gateway, 'orders_nats_request_duration_seconds_count', { subject: 'orders.create' }),
     ).toBeGreaterThanOrEqual(1);
     expect(
-      sampleValue(metrics.products, 'nats_requests_total', { subject: 'validate_products', status: '200' }),
+      sampleValue(metrics.products, 'orders_nats_requests_total', { subject: 'validate_products', status: '200' }),
     ).toBeGreaterThanOrEqual(1);
     expect(
-      sampleValue(metrics.payments, 'nats_requests_total', { subject: 'create.payment.session', status: '200' }),
+      sampleValue(metrics.payments, 'orders_nats_requests_total', { subject: 'create.payment.session', status: '200' }),
     ).toBeGreaterThanOrEqual(1);
-    expect(sampleValue(metrics.worker, 'order_status_changes_total', { status: 'PENDING' })).toBeGreaterThanOrEqual(1);
-    expect(sampleValue(metrics.worker, 'order_status_changes_total', { status: 'PAID' })).toBeGreaterThanOrEqual(1);
-    expect(sampleValue(metrics.worker, 'payment_events_total', { outcome: 'applied' })).toBeGreaterThanOrEqual(1);
+    expect(
+      sampleValue(metrics.worker, 'orders_order_status_changes_total', { status: 'PENDING' }),
+    ).toBeGreaterThanOrEqual(1);
+    expect(sampleValue(metrics.worker, 'orders_order_status_changes_total', { status: 'PAID' })).toBeGreaterThanOrEqual(
+      1,
+    );
+    expect(sampleValue(metrics.worker, 'orders_payment_events_total', { outcome: 'applied' })).toBeGreaterThanOrEqual(
+      1,
+    );
     // Read from the server at the scrape (other test files' systems share this consumer, so its value varies).
     expect(
-      sampleValue(metrics.gateway, 'jetstream_consumer_pending_messages', { consumer: 'orders-payment-succeeded' }),
+      sampleValue(metrics.gateway, 'orders_jetstream_consumer_pending_messages', {
+        consumer: 'orders-payment-succeeded',
+      }),
     ).toEqual(expect.any(Number));
 
     // A refused request is counted under its status.
     await system.nest.sendExpectingError('orders.find.one', { id: 'not-a-uuid' });
     const after = (await get(`${base('gateway')}/metrics`)).body;
     expect(
-      sampleValue(after, 'nats_requests_total', { subject: 'orders.find.one', status: '400' }),
+      sampleValue(after, 'orders_nats_requests_total', { subject: 'orders.find.one', status: '400' }),
     ).toBeGreaterThanOrEqual(1);
 
     // The Temporal SDK's own metrics, on the worker's SDK port.

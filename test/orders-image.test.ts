@@ -46,7 +46,7 @@ describe('the orders command in the Docker image', () => {
       outbase: REPO_ROOT,
       platform: 'node',
       format: 'cjs',
-      target: 'node20',
+      target: 'node24',
       logLevel: 'warning',
     });
     cpSync(path.join(REPO_ROOT, 'bin'), path.join(image, 'bin'), { recursive: true });

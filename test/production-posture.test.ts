@@ -170,8 +170,30 @@ describe('production posture (NODE_ENV=production)', () => {
       ['products', []],
       ['payments', ['REFUND_SIGNING_KEY', 'STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRET']],
       ['tool', []],
+      ['codec-server', ['TEMPORAL_CODEC_SERVER_TOKEN']],
     ] as const)('%s: %j', (role, secrets) => {
       expect(secretsMissingFor(role)).toEqual([...secrets].sort());
+    });
+
+    it('asks the codec server, and only it, for its token (TEMPORAL_CODEC_SERVER_TOKEN)', () => {
+      const problem = (role: ProcessRole): string[] => {
+        try {
+          parseConfig(production(), role);
+          return [];
+        } catch (error) {
+          if (!(error instanceof ConfigError)) throw error;
+          return error.message.split('\n').slice(1);
+        }
+      };
+      expect(problem('codec-server')).toEqual([
+        expect.stringMatching(/^ {2}TEMPORAL_CODEC_SERVER_TOKEN: must be set in production \(NODE_ENV=production\)/),
+      ]);
+      for (const role of ['gateway', 'worker', 'products', 'payments', 'tool'] as const)
+        expect(problem(role)).toEqual([]);
+      const token = 'codec-token-not-in-the-repo-0123456789abcdef';
+      expect(parseConfig(production({ TEMPORAL_CODEC_SERVER_TOKEN: token }), 'codec-server').codecServer.token).toBe(
+        token,
+      );
     });
 
     it('asks the worker for no Stripe key when it trusts the events (PAYMENT_VERIFICATION=events)', () => {

@@ -20,12 +20,12 @@ import { startPrivateNats, type PrivateNats } from './support/private-nats';
  * the like (a confused deputy). Against a private NATS with JetStream, since the attack is real.
  */
 
-const RESERVED_REPLIES = [
-  `$JS.API.STREAM.PURGE.${PAYMENT_STREAM}`,
-  `$SYS.REQ.SERVER.PING`,
-  '$KV.orders.key',
-  '$O.store.chunk',
-];
+/**
+ * Reply subjects that are no client's inbox, each with an effect were a responder to publish there:
+ * a forged payment event (captured by the PAYMENTS stream), a server request, a KV or object store
+ * write. A JetStream API reply (`$JS.API.STREAM.PURGE.…`) the server drops itself (below).
+ */
+const REFUSED_REPLIES = [PAYMENT_SUCCEEDED_SUBJECT, `$SYS.REQ.SERVER.PING`, '$KV.orders.key', '$O.store.chunk'];
 
 let server: PrivateNats;
 /** The responders' connection. */
@@ -100,13 +100,16 @@ function requestWithReply(subject: string, reply: string, data: unknown): void {
 }
 
 describe('a responder answers only on client inboxes', () => {
-  it.each(RESERVED_REPLIES)('does not handle a request whose reply subject is %s, nor publish there', async (reply) => {
+  it.each(REFUSED_REPLIES)('does not handle a request whose reply subject is %s, nor publish there', async (reply) => {
     const { subject, calls } = await startEcho(['_INBOX.']);
-    const published = await publishedBy(['$JS.API.>', '$SYS.>', '$KV.>', '$O.>'], async () => {
-      requestWithReply(subject, reply, { attack: true });
-      // A request on the client's inbox, sent afterwards, is still answered.
-      await expect(requestPeer(client, subject, { ok: true }, 5_000)).resolves.toEqual({ ok: true });
-    });
+    const published = await publishedBy(
+      [PAYMENT_SUCCEEDED_SUBJECT, '$JS.API.>', '$SYS.>', '$KV.>', '$O.>'],
+      async () => {
+        requestWithReply(subject, reply, { attack: true });
+        // A request on the client's inbox, sent afterwards, is still answered.
+        await expect(requestPeer(client, subject, { ok: true }, 5_000)).resolves.toEqual({ ok: true });
+      },
+    );
     expect(published).toEqual([]);
     expect(calls).toEqual([{ ok: true }]);
     expect(warnings).toContainEqual(expect.objectContaining({ subject, reply, msg: expect.stringMatching(/refused/) }));
@@ -117,12 +120,26 @@ describe('a responder answers only on client inboxes', () => {
   it('refuses the reserved prefixes even when the configured prefixes would cover them', async () => {
     // Configuration refuses such a prefix (below); the responder does not rely on it.
     const { subject, calls } = await startEcho(['$', '_INBOX.']);
-    const published = await publishedBy(['$JS.API.>'], async () => {
-      requestWithReply(subject, `$JS.API.STREAM.PURGE.${PAYMENT_STREAM}`, {});
+    const published = await publishedBy(['$KV.>'], async () => {
+      requestWithReply(subject, '$KV.orders.key', {});
       await requestPeer(client, subject, { ok: true }, 5_000);
     });
     expect(published).toEqual([]);
     expect(calls).toEqual([{ ok: true }]);
+    expect(await refusedCount(subject)).toBe(1);
+  });
+
+  it('is not even reached by a request whose reply subject is a JetStream API: nats-server drops it', async () => {
+    const subject = `reply.test.${randomUUID()}`;
+    const delivered: Array<string | undefined> = [];
+    const subscription = responder.subscribe(subject, { callback: (_error, msg) => delivered.push(msg.reply) });
+    await responder.flush();
+    requestWithReply(subject, `$JS.API.STREAM.PURGE.${PAYMENT_STREAM}`, {});
+    requestWithReply(subject, `_INBOX.${randomUUID()}`, {});
+    await client.flush();
+    await responder.flush();
+    subscription.unsubscribe();
+    expect(delivered).toEqual([expect.stringMatching(/^_INBOX\./)]);
     expect((await jsm.streams.info(PAYMENT_STREAM)).state.messages).toBe(2);
   });
 
@@ -163,10 +180,10 @@ describe('the products service, as configured', () => {
     await pool?.end();
   });
 
-  it('creates nothing for a request whose reply subject is a JetStream API, and answers a NestJS client', async () => {
+  it('creates nothing for a request whose reply subject is no client inbox, and answers a NestJS client', async () => {
     const name = `Reply test ${randomUUID()}`;
-    const published = await publishedBy(['$JS.API.>'], async () => {
-      requestWithReply('products.create', `$JS.API.STREAM.PURGE.${PAYMENT_STREAM}`, { name, price: 1 });
+    const published = await publishedBy([PAYMENT_SUCCEEDED_SUBJECT], async () => {
+      requestWithReply('products.create', PAYMENT_SUCCEEDED_SUBJECT, { name, price: 1 });
       await requestPeer(client, 'products.find.all', { page: 1, limit: 1 }, 5_000);
     });
     expect(published).toEqual([]);

@@ -7,6 +7,8 @@ import { getOrderQuery, orderWorkflowId } from '../src/orders/workflow-api';
 import type { OrderWithItems } from '../src/orders/types';
 import { startCodecServer, type CodecServer } from '../src/security/codec-server';
 import { ENCRYPTED_ENCODING, EncryptionCodec, KEY_ID_METADATA_KEY } from '../src/security/payload-codec';
+import { securedProductionEnv } from './support/production-env';
+import { runScript } from './support/run-command';
 import { startTestSystem, type TestSystem } from './support/system';
 
 const key = (): string => randomBytes(32).toString('base64');
@@ -149,6 +151,98 @@ describe('codec server for the Temporal Web UI and CLI', () => {
     expect((await post('/decode', 'not json')).status).toBe(400);
     expect((await post('/decode', { nope: true })).status).toBe(400);
     expect((await fetch(`${server.url}/decode`)).status).toBe(405);
+  });
+});
+
+describe('codec server paths per namespace, and its bearer token', () => {
+  const UI = 'http://localhost:8233';
+  const TOKEN = randomBytes(32).toString('base64');
+  const codec = codecFor({ TEMPORAL_ENCRYPTION_KEY: key() });
+  let open: CodecServer;
+  let guarded: CodecServer;
+
+  beforeAll(async () => {
+    const options = { codec, host: '127.0.0.1', port: 0, allowedOrigins: [UI] };
+    open = await startCodecServer({ ...options, logger: createLogger('codec-test', 'silent') });
+    guarded = await startCodecServer({ ...options, token: TOKEN, logger: createLogger('codec-test', 'silent') });
+  });
+
+  afterAll(async () => {
+    await open?.close();
+    await guarded?.close();
+  });
+
+  const post = (server: CodecServer, path: string, body: unknown, headers: Record<string, string> = {}) =>
+    fetch(`${server.url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify(body),
+    });
+
+  it('serves /{namespace}/encode and /{namespace}/decode, as the Web UI calls them per namespace', async () => {
+    const encoded = await post(open, '/orders.a1b2c/encode', asJson([toPayload({ hello: 'namespace' })]));
+    expect(encoded.status).toBe(200);
+    const decoded = await post(open, '/orders.a1b2c/decode', await encoded.json(), { origin: UI });
+    expect(decoded.status).toBe(200);
+    expect(decoded.headers.get('access-control-allow-origin')).toBe(UI);
+    expect(defaultPayloadConverter.fromPayload(fromJson((await decoded.json()) as never)[0] as Payload)).toEqual({
+      hello: 'namespace',
+    });
+    expect((await post(open, '/orders/decode/more', asJson([]))).status).toBe(404);
+    expect((await post(open, '/orders/other', asJson([]))).status).toBe(404);
+  });
+
+  it('with a token, answers encode and decode only to a request that carries it', async () => {
+    const body = asJson([toPayload('secret order')]);
+    for (const path of ['/encode', '/decode', '/default/decode']) {
+      const refused = await post(guarded, path, body, { origin: UI });
+      expect(refused.status).toBe(401);
+      expect(refused.headers.get('www-authenticate')).toBe('Bearer');
+      // The browser can read the refusal: the UI shows why.
+      expect(refused.headers.get('access-control-allow-origin')).toBe(UI);
+    }
+    for (const authorization of [`Bearer ${TOKEN}x`, `Bearer ${TOKEN.slice(1)}`, TOKEN, `Basic ${TOKEN}`, 'Bearer']) {
+      expect((await post(guarded, '/decode', body, { authorization })).status).toBe(401);
+    }
+    const encoded = await post(guarded, '/encode', body, { authorization: `Bearer ${TOKEN}` });
+    expect(encoded.status).toBe(200);
+    const decoded = await post(guarded, '/default/decode', await encoded.json(), {
+      authorization: `bearer ${TOKEN}`,
+    });
+    expect(decoded.status).toBe(200);
+    expect(defaultPayloadConverter.fromPayload(fromJson((await decoded.json()) as never)[0] as Payload)).toBe(
+      'secret order',
+    );
+  });
+
+  it('with a token, still answers the preflight (browsers send no credentials there) and the health check', async () => {
+    const preflight = await fetch(`${guarded.url}/default/decode`, {
+      method: 'OPTIONS',
+      headers: {
+        origin: UI,
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'authorization,content-type',
+      },
+    });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get('access-control-allow-headers')).toContain('authorization');
+    expect((await fetch(`${guarded.url}/health`)).status).toBe(200);
+  });
+
+  it('is refused in production without a token (TEMPORAL_CODEC_SERVER_TOKEN), and with one too short', async () => {
+    const env = {
+      ...securedProductionEnv(),
+      TEMPORAL_ENCRYPTION_KEY: key(),
+      // An address it cannot listen on: were it not refused, it would stop there rather than run on.
+      TEMPORAL_CODEC_SERVER_HOST: '203.0.113.1',
+    };
+    const { code, stderr } = await runScript('src/scripts/codec-server.ts', { env });
+    expect(code).toBe(1);
+    expect(stderr).toContain('TEMPORAL_CODEC_SERVER_TOKEN: must be set in production');
+    expect(() => parseConfig({ TEMPORAL_CODEC_SERVER_TOKEN: 'short' })).toThrow(
+      /TEMPORAL_CODEC_SERVER_TOKEN: must be at least 32/,
+    );
+    expect(parseConfig({ TEMPORAL_CODEC_SERVER_TOKEN: TOKEN }).codecServer.token).toBe(TOKEN);
   });
 });
 

@@ -315,13 +315,14 @@ describe('subject permissions of docs/nats-server.example.conf', () => {
     expect((await admin.streams.info(PAYMENT_STREAM)).config.max_bytes).toBe(config.paymentStream.maxBytes);
   });
 
-  it('refuses a responder publishing its reply on a JetStream API subject the requester names', async () => {
-    // A hand-made responder without the service's own check: the server alone must stop it.
+  it('refuses a responder publishing its reply on a payment event subject the requester names', async () => {
+    // A hand-made responder without the service's own check: the server alone must stop it. (A
+    // JetStream API reply never reaches a responder: nats-server drops such a request itself.)
     const products = await connectAs('PRODUCTS_SERVICE');
     products.subscribe('products.find.one', { callback: (_error, msg) => msg.respond(encodeJson({ id: 1 })) });
     await products.flush();
     const shop = await connectAs('SHOP_GATEWAY');
-    const reply = `$JS.API.STREAM.DELETE.${PAYMENT_STREAM}`;
+    const reply = PAYMENT_SUCCEEDED_SUBJECT;
     await permissionViolation(products, 'publish', reply, () =>
       shop.publish('products.find.one', encodeJson({ pattern: 'products.find.one', data: { id: 1 } }), { reply }),
     );

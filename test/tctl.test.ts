@@ -1,4 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { orderWorkflowId } from '../src/orders/workflow-api';
 import type { OrderWithItems } from '../src/orders/types';
 import { resolveRefusedPayments } from './support/dead-letters';
@@ -91,6 +94,30 @@ describe('npm run tctl', () => {
     const missing = await tctl('workflow', 'describe', '-w', `order-${randomUUID()}`);
     expect(missing.code).not.toBe(0);
     expect(missing.code).not.toBe(2);
+  });
+
+  it('gives the Temporal CLI the API key in its environment, never on its command line (ps shows that)', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'orders-fake-temporal-'));
+    try {
+      // A stand-in for the CLI that writes down what it was given.
+      const fake = path.join(dir, 'temporal');
+      const script = ['#!/bin/sh', `printf '%s\\n' "$@" > "$0.args"`, `printf '%s' "$TEMPORAL_API_KEY" > "$0.key"`, ''];
+      writeFileSync(fake, script.join('\n'));
+      chmodSync(fake, 0o755);
+      const key = `tctl-test-key-${randomUUID()}`;
+      const result = await runCommand('npm', ['run', '--silent', 'tctl', '--', 'workflow', 'count'], {
+        TEMPORAL_CLI: fake,
+        TEMPORAL_API_KEY: key,
+      });
+      expect(result).toEqual({ code: 0, stdout: '', stderr: '' });
+      const args = readFileSync(`${fake}.args`, 'utf8');
+      expect(args).toContain('--tls\n');
+      expect(args).not.toContain(key);
+      expect(args).not.toContain('--api-key');
+      expect(readFileSync(`${fake}.key`, 'utf8')).toBe(key);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses what it does not translate in one line, with exit code 2', async () => {

@@ -1,19 +1,24 @@
 import { readdirSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { context, SpanKind, trace } from '@opentelemetry/api';
-import { Resource } from '@opentelemetry/resources';
+import { resourceFromAttributes } from '@opentelemetry/resources';
 import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
-import { parseConfig } from '../src/config';
+import { ConfigError, parseConfig } from '../src/config';
+import { createLogger } from '../src/logger';
 import { encodeEvent } from '../src/nats/nest-transport';
 import { PAYMENT_SUCCEEDED_SUBJECT } from '../src/nats/subjects';
 import { traceHeadersOption } from '../src/nats/trace-headers';
+import { startTracing } from '../src/observability/tracing';
 import { tracingWorkerOptions } from '../src/temporal/tracing-interceptors';
 import { WORKFLOW_BUNDLER_OPTIONS, WORKFLOWS_PATH } from '../src/worker/workflow-code';
 import type { OrderWithItems } from '../src/orders/types';
 import { eventually } from './support/eventually';
 import { paymentEvent } from './support/orders-client';
+import { runCommand } from './support/run-command';
 import { startTestSystem, type TestSystem } from './support/system';
 
 /**
@@ -22,13 +27,27 @@ import { startTestSystem, type TestSystem } from './support/system';
  * payments handlers, and the payment.succeeded event back, all in one trace.
  */
 
+/** Lines a logger wrote, parsed. */
+function capturedLogger(level = 'info') {
+  const lines: Array<Record<string, unknown>> = [];
+  const logger = createLogger('test', level, { write: (line: string) => void lines.push(JSON.parse(line)) });
+  return { logger, lines };
+}
+
 describe('tracing settings', () => {
-  it('is off by default, and on with TRACING_ENABLED or an OTLP endpoint', () => {
-    expect(parseConfig({}).tracing).toEqual({ enabled: false, otlpTracesUrl: undefined, serviceName: undefined });
+  it('is off by default, and on with TRACING_ENABLED, an OTLP endpoint or an exporter', () => {
+    expect(parseConfig({}).tracing).toEqual({
+      enabled: false,
+      exporters: ['otlp'],
+      otlpProtocol: 'http/protobuf',
+      otlpTracesUrl: undefined,
+      serviceName: undefined,
+      resourceAttributes: {},
+    });
     expect(parseConfig({ TRACING_ENABLED: 'true' }).tracing.enabled).toBe(true);
     expect(
       parseConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/', OTEL_SERVICE_NAME: 'orders-a' }).tracing,
-    ).toEqual({
+    ).toMatchObject({
       enabled: true,
       otlpTracesUrl: 'http://collector:4318/v1/traces',
       serviceName: 'orders-a',
@@ -36,6 +55,132 @@ describe('tracing settings', () => {
     expect(
       parseConfig({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://collector:4318/traces' }).tracing.otlpTracesUrl,
     ).toBe('http://collector:4318/traces');
+    expect(parseConfig({ OTEL_TRACES_EXPORTER: 'otlp,console' }).tracing).toMatchObject({
+      enabled: true,
+      exporters: ['otlp', 'console'],
+    });
+  });
+
+  it('reads the standard OTEL_* variables as the OpenTelemetry SDKs do', () => {
+    // OTEL_SDK_DISABLED and OTEL_TRACES_EXPORTER=none win over everything that turns traces on.
+    const on = { TRACING_ENABLED: 'true', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' };
+    expect(parseConfig({ ...on, OTEL_SDK_DISABLED: 'true' }).tracing.enabled).toBe(false);
+    expect(parseConfig({ ...on, OTEL_TRACES_EXPORTER: 'none' }).tracing.enabled).toBe(false);
+    expect(startTracing(parseConfig({ ...on, OTEL_SDK_DISABLED: 'true' }).tracing, 'orders-x')).toBeUndefined();
+    // The traces protocol wins over the general one; gRPC takes the base endpoint as it is.
+    expect(
+      parseConfig({ ...on, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'grpc' })
+        .tracing,
+    ).toMatchObject({ otlpProtocol: 'grpc', otlpTracesUrl: 'http://collector:4318' });
+    // service.name from OTEL_RESOURCE_ATTRIBUTES, unless OTEL_SERVICE_NAME names it; values percent-decoded.
+    const attributes = 'service.name=orders-b,deployment.environment.name=stag%2Cing';
+    expect(parseConfig({ OTEL_RESOURCE_ATTRIBUTES: attributes }).tracing).toMatchObject({
+      serviceName: 'orders-b',
+      resourceAttributes: { 'service.name': 'orders-b', 'deployment.environment.name': 'stag,ing' },
+    });
+    expect(
+      parseConfig({ OTEL_RESOURCE_ATTRIBUTES: attributes, OTEL_SERVICE_NAME: 'orders-c' }).tracing.serviceName,
+    ).toBe('orders-c');
+  });
+
+  it('names each bad OTEL_* value', () => {
+    const problems = (env: Record<string, string>): string => {
+      try {
+        parseConfig(env);
+      } catch (error) {
+        if (error instanceof ConfigError) return error.message;
+      }
+      return '';
+    };
+    expect(problems({ OTEL_TRACES_EXPORTER: 'otlp,none' })).toContain('OTEL_TRACES_EXPORTER: none turns traces off');
+    expect(problems({ OTEL_TRACES_EXPORTER: 'jaeger' })).toContain('OTEL_TRACES_EXPORTER');
+    expect(problems({ OTEL_EXPORTER_OTLP_PROTOCOL: 'http' })).toContain('OTEL_EXPORTER_OTLP_PROTOCOL:');
+    expect(problems({ OTEL_RESOURCE_ATTRIBUTES: 'a=1,service.name' })).toContain(
+      'OTEL_RESOURCE_ATTRIBUTES: must be key=value pairs',
+    );
+  });
+});
+
+describe('a process with OTEL_* variables', () => {
+  // A stand-in collector: what each request to it carried.
+  const received: Array<{ url?: string; contentType?: string; body: string }> = [];
+  const collector = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      const contentType = request.headers['content-type'];
+      received.push({ url: request.url, contentType, body: Buffer.concat(chunks).toString('latin1') });
+      response.writeHead(200, { 'content-type': contentType ?? 'application/json' });
+      response.end(contentType === 'application/json' ? '{}' : '');
+    });
+  });
+  let endpoint: string;
+
+  beforeAll(async () => {
+    await new Promise<void>((resolve) => collector.listen(0, '127.0.0.1', resolve));
+    endpoint = `http://127.0.0.1:${(collector.address() as AddressInfo).port}`;
+  });
+  afterAll(() => new Promise<void>((resolve) => collector.close(() => resolve())));
+
+  /** A process that starts tracing from its environment, logs around and inside one span, and stops. */
+  async function tracedProcess(env: Record<string, string>) {
+    received.length = 0;
+    const code = [
+      "import { trace } from '@opentelemetry/api';",
+      "import { parseConfig } from './src/config';",
+      "import { createLogger } from './src/logger';",
+      "import { startTracing } from './src/observability/tracing';",
+      "const tracing = startTracing(parseConfig(process.env).tracing, 'orders-x');",
+      "const logger = createLogger('otlp-check', 'info');",
+      "logger.info('before the span');",
+      "const ids = trace.getTracer('tracing-test').startActiveSpan('otlp-check-span', (span) => {",
+      "  logger.info('inside the span');",
+      '  span.end();',
+      '  return span.spanContext();',
+      '});',
+      "logger.info({ ids }, 'after the span');",
+      'void tracing?.shutdown();',
+    ].join('\n');
+    const result = await runCommand(process.execPath, [require.resolve('tsx/cli'), '-e', code], {
+      OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
+      OTEL_SERVICE_NAME: 'orders-otlp-test',
+      OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment.name=otlp-check',
+      ...env,
+    });
+    expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 0, stderr: '' });
+    const lines = result.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    return { lines, ids: lines.at(-1)?.ids as { traceId: string; spanId: string } };
+  }
+
+  it.each([
+    ['http/protobuf', 'application/x-protobuf'],
+    ['http/json', 'application/json'],
+  ])('exports over %s with the resource they name, and logs the ids of the span', async (protocol, contentType) => {
+    const { lines, ids } = await tracedProcess({ OTEL_EXPORTER_OTLP_PROTOCOL: protocol });
+    expect(lines.map((line) => [line.msg, line.trace_id, line.span_id])).toEqual([
+      ['before the span', undefined, undefined],
+      ['inside the span', ids.traceId, ids.spanId],
+      ['after the span', undefined, undefined],
+    ]);
+    expect(received).toEqual([{ url: '/v1/traces', contentType, body: expect.any(String) }]);
+    const { body } = received[0] as { body: string };
+    for (const text of ['otlp-check-span', 'orders-otlp-test', 'deployment.environment.name', 'otlp-check']) {
+      expect(body).toContain(text);
+    }
+    if (protocol === 'http/json') expect(body).toContain(ids.traceId);
+  });
+
+  it('exports nothing and logs no ids with OTEL_SDK_DISABLED=true', async () => {
+    const { lines } = await tracedProcess({ OTEL_SDK_DISABLED: 'true' });
+    expect(lines.map((line) => [line.msg, line.trace_id])).toEqual([
+      ['before the span', undefined],
+      ['inside the span', undefined],
+      ['after the span', undefined],
+    ]);
+    expect(received).toEqual([]);
   });
 });
 
@@ -47,7 +192,7 @@ describe('turning tracing on for orders in flight', () => {
     file.endsWith('.json'),
   );
   const tracing = {
-    resource: new Resource({ 'service.name': 'replay' }),
+    resource: resourceFromAttributes({ 'service.name': 'replay' }),
     spanProcessor: new SimpleSpanProcessor(new InMemorySpanExporter()),
     shutdown: async () => undefined,
   };
@@ -80,14 +225,18 @@ describe('turning tracing on for orders in flight', () => {
 
 describe('one order traced across the system', () => {
   const exporter = new InMemorySpanExporter();
+  const logs = capturedLogger();
   let system: TestSystem;
 
   beforeAll(async () => {
     system = await startTestSystem(
       { TRACING_ENABLED: 'true', ORDER_LATE_PAYMENT_GRACE_MS: '200' },
-      { spanProcessor: new SimpleSpanProcessor(exporter) },
+      { spanProcessor: new SimpleSpanProcessor(exporter), logger: logs.logger },
     );
   });
+  /** The line `msg` the parts logged about the order `orderId`. */
+  const logged = (msg: string, orderId: unknown) =>
+    logs.lines.find((line) => line.msg === msg && String(line.orderId) === String(orderId));
 
   afterAll(async () => {
     await system?.stop();
@@ -109,9 +258,9 @@ describe('one order traced across the system', () => {
     const byId = new Map(spans().map((each) => [each.spanContext().spanId, each]));
     const names: string[] = [];
     for (
-      let parent = byId.get(span.parentSpanId ?? '');
+      let parent = byId.get(span.parentSpanContext?.spanId ?? '');
       parent !== undefined;
-      parent = byId.get(parent.parentSpanId ?? '')
+      parent = byId.get(parent.parentSpanContext?.spanId ?? '')
     ) {
       names.push(parent.name);
     }
@@ -169,7 +318,7 @@ describe('one order traced across the system', () => {
       // Payment: the JetStream consumer continues the publisher's trace and signals the workflow in it.
       const consumed = named('payment.succeeded process', traceId);
       expect(consumed.kind).toBe(SpanKind.CONSUMER);
-      expect(consumed.parentSpanId).toBe(root.spanContext().spanId);
+      expect(consumed.parentSpanContext?.spanId).toBe(root.spanContext().spanId);
       expect(ancestors(named('SignalWorkflow:paymentSucceeded', traceId))[0]).toBe('payment.succeeded process');
       expect(ancestors(named('HandleSignal:paymentSucceeded', traceId))[0]).toBe('SignalWorkflow:paymentSucceeded');
       // The workflow's main loop applies the payment it took from its inbox.
@@ -181,6 +330,13 @@ describe('one order traced across the system', () => {
           root: 'orders.create process',
         });
       }
+    });
+
+    // What the gateway logs while it handles the request and the payment carries their span's ids.
+    expect(logged('order placed', order.id)).toMatchObject({ trace_id: traceId, span_id: root.spanContext().spanId });
+    expect(logged('payment signalled', order.id)).toMatchObject({
+      trace_id: traceId,
+      span_id: named('payment.succeeded process', traceId).spanContext().spanId,
     });
 
     // The order's replies are unchanged by tracing.
@@ -197,7 +353,7 @@ describe('one order traced across the system', () => {
           span.name === 'UpdateWithStartWorkflow:placeOrder' &&
           span.attributes.temporalWorkflowId === `order-${order.id}`,
       );
-      const found = spans().find((span) => span.spanContext().spanId === start?.parentSpanId);
+      const found = spans().find((span) => span.spanContext().spanId === start?.parentSpanContext?.spanId);
       if (found === undefined) throw new Error('no orders.create span for this order yet');
       return found;
     });
@@ -212,7 +368,7 @@ describe('one order traced across the system', () => {
 
     await eventually(async () => {
       const consumed = named('payment.succeeded process', traceId);
-      expect(consumed.parentSpanId).toBe(root.spanContext().spanId);
+      expect(consumed.parentSpanContext?.spanId).toBe(root.spanContext().spanId);
       expect(ancestors(named('SignalWorkflow:paymentSucceeded', traceId))[0]).toBe('payment.succeeded process');
     });
   });

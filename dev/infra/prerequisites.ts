@@ -61,7 +61,7 @@ export async function requirePrerequisites(list: Prerequisite[], lookups: Lookup
 }
 
 /** Node.js as package.json's `engines` asks. */
-export function nodeVersion(minimum = '20.19'): Prerequisite {
+export function nodeVersion(minimum = '24'): Prerequisite {
   return {
     name: 'node',
     check(lookups) {
@@ -81,9 +81,10 @@ const GO_INSTALL =
  * Go programs this project runs: each installed (PATH or the cache folder), or Go there to build
  * it on first use. nats-server is also a Debian package.
  */
-export function goTools(names: BinaryName[]): Prerequisite {
+export function goTools(names: BinaryName[], neededBy?: string[]): Prerequisite {
   return {
     name: `go tools (${names.join(', ')})`,
+    neededBy,
     async check(lookups) {
       const missing: BinaryName[] = [];
       for (const name of names) {
@@ -175,6 +176,8 @@ export function testPrerequisites(options: {
     postgresServer(['test/infra.test.ts']),
     chromium(env.CHROMIUM_PATH ?? '/usr/bin/chromium', ['test/web-ui.test.ts']),
     program('openssl', 'openssl', ['test/security-nats.test.ts', 'test/security-logs.test.ts']),
+    // Go also fetches Kubernetes' OpenAPI document for it, once (dev/infra/kubernetes-schemas.ts).
+    goTools(['kustomize', 'kubeconform'], ['test/k8s-manifests.test.ts']),
   ];
   const runs = options.runs ?? (() => true);
   return all.filter((prerequisite) => prerequisite.neededBy?.some(runs) ?? true);

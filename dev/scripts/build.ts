@@ -3,7 +3,7 @@ import path from 'node:path';
 import { build } from 'esbuild';
 
 /**
- * `npm run build`: `src/` compiled file by file into `dist/src/` (CommonJS for Node 20, with source
+ * `npm run build`: `src/` compiled file by file into `dist/src/` (CommonJS for Node 24, with source
  * maps) and the migrations copied to `dist/sql`, where the compiled code looks for them. This is
  * what `npm start`, the bench and the Docker image run. esbuild only removes the types, in well
  * under a second, so `npm start` can build on every start; `npm run typecheck` checks them.
@@ -29,7 +29,7 @@ async function main(): Promise<void> {
     outbase: ROOT,
     platform: 'node',
     format: 'cjs',
-    target: 'node20',
+    target: 'node24',
     sourcemap: true,
     logLevel: 'warning',
   });

@@ -45,7 +45,8 @@ function stopAll(): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  stopOnSignals(logger, stopAll);
+  // Longer than each app's own SHUTDOWN_TIMEOUT_MS: the stack stops the apps, then the infrastructure it started.
+  stopOnSignals(logger, 4 * config.shutdownTimeoutMs, stopAll);
   const cluster = dev.temporal.profile === 'cluster';
   const needed = await startPrerequisites({
     natsUrl: config.nats.url,

@@ -7,7 +7,9 @@ import { ensureBinary, type BinaryName } from '../infra/binaries';
 const DEFAULT: BinaryName[] = ['temporal', 'stripe-mock', 'nats-server'];
 /** The cluster profile's tools, built only when named. */
 const CLUSTER: BinaryName[] = ['temporal-server', 'temporal-sql-tool', 'temporal-ui-server'];
-const ALL = [...DEFAULT, ...CLUSTER];
+/** What test/k8s-manifests.test.ts renders and validates deploy/k8s with, built only when named. */
+const KUBERNETES: BinaryName[] = ['kustomize', 'kubeconform'];
+const ALL = [...DEFAULT, ...CLUSTER, ...KUBERNETES];
 
 async function main(): Promise<void> {
   const requested = process.argv.slice(2);

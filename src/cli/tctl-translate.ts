@@ -48,9 +48,10 @@ const COMMANDS: Readonly<Record<string, readonly FlagSpec[]>> = {
 
 const WORKFLOW_ALIASES = new Set(['workflow', 'wf']);
 
-export type TctlPlan = { kind: 'help' } | { kind: 'run'; args: string[] };
+/** `env`: variables to add to the Temporal CLI's environment (secrets, which a command line would show in `ps`). */
+export type TctlPlan = { kind: 'help' } | { kind: 'run'; args: string[]; env: Record<string, string> };
 
-/** The Temporal CLI flags for the configured connection: TLS files and API key, as the services use them. */
+/** The Temporal CLI flags for the configured connection: TLS and its files, as the services use them. */
 export function temporalConnectionFlags(config: Config['temporal']): string[] {
   const flags: string[] = [];
   if (config.tls) flags.push('--tls');
@@ -58,8 +59,15 @@ export function temporalConnectionFlags(config: Config['temporal']): string[] {
   if (config.tlsCertFile !== undefined) flags.push('--tls-cert-path', config.tlsCertFile);
   if (config.tlsKeyFile !== undefined) flags.push('--tls-key-path', config.tlsKeyFile);
   if (config.tlsServerName !== undefined) flags.push('--tls-server-name', config.tlsServerName);
-  if (config.apiKey !== undefined) flags.push('--api-key', config.apiKey);
   return flags;
+}
+
+/**
+ * The API key goes to the Temporal CLI in its environment variable, which it reads as `--api-key`:
+ * on the command line, anyone on the machine could read it with `ps`.
+ */
+export function temporalConnectionEnv(config: Config['temporal']): Record<string, string> {
+  return config.apiKey === undefined ? {} : { TEMPORAL_API_KEY: config.apiKey };
 }
 
 interface ParsedFlag {
@@ -143,7 +151,7 @@ export function translateTctl(argv: readonly string[], connection: Config['tempo
   const [address, namespace] = GLOBAL_FLAGS as [FlagSpec, FlagSpec];
   args.push('--address', last(address) ?? connection.address, '--namespace', last(namespace) ?? connection.namespace);
   args.push(...temporalConnectionFlags(connection));
-  return { kind: 'run', args };
+  return { kind: 'run', args, env: temporalConnectionEnv(connection) };
 }
 
 /** Whether argv[index] is the value of a global flag written as two tokens (`--ns default`). */

@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseEnv } from 'node:util';
 import { z } from 'zod';
 
 /**
@@ -123,6 +125,29 @@ export function readConfiguredFile(file: string, variable: string): Buffer {
   } catch (error) {
     throw new Error(`${variable}: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
   }
+}
+
+/**
+ * `.env` in the working directory, when there is one (`.env.example` says to copy it there): each of
+ * its variables that `env` does not already have is set, so an exported value always wins. Skipped
+ * when the environment itself says NODE_ENV=production, where the deployment gives every variable
+ * (docs/operations.md). Returns the file read, if any.
+ */
+export function loadDotEnv(env: Env = process.env, file = path.resolve('.env')): string | undefined {
+  if (env.NODE_ENV === 'production') return undefined;
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    throw new ConfigError(`${file}: cannot read it (${code ?? 'error'})`);
+  }
+  // Node's own parser (the one --env-file uses); what is assigned, and where not, is decided here.
+  for (const [name, value] of Object.entries(parseEnv(text))) {
+    if (env[name] === undefined && value !== undefined) env[name] = value;
+  }
+  return file;
 }
 
 /** What `parse` reads from the environment; a configuration problem ends the process with its message. */

@@ -23,7 +23,7 @@ const rowSchemaCheck: Interceptor = {
   },
 };
 
-/** Every failed statement, in database_errors_total. */
+/** Every failed statement, in orders_database_errors_total. */
 const errorCount: Interceptor = {
   name: 'error-count',
   queryExecutionError: (_context, _query, error) => {

@@ -18,7 +18,7 @@ async function main(): Promise<void> {
   const logger = createLogger('gateway', config.logLevel);
   const tracing = startTracing(config.tracing, 'orders-gateway');
   const [nats, temporal, pool] = await Promise.all([
-    connectNats(config.nats, 'orders-gateway'),
+    connectNats(config.nats, 'orders-gateway', logger),
     connectTemporalClient(config.temporal, { tracing: config.tracing.enabled }),
     createDatabasePool(config.databaseUrl),
   ]);
@@ -30,7 +30,7 @@ async function main(): Promise<void> {
     checks: { nats: natsReady(nats), database: databaseReady(pool), temporal: temporalReady(temporal.connection) },
   });
   logger.info({ subjects: gateway.subjects, queue: config.nats.queueGroup }, 'ready');
-  stopOnSignals(logger, async () => {
+  stopOnSignals(logger, config.shutdownTimeoutMs, async () => {
     await gateway.stop();
     await observability?.close();
     await Promise.all([nats.drain(), closeDatabasePool(pool), temporal.connection.close()]);

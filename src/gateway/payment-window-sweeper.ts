@@ -18,7 +18,7 @@ import { resumedOrderStart } from './workflow-input';
  */
 
 export const paymentWindowsSignalled = new Counter({
-  name: 'payment_windows_signalled_total',
+  name: 'orders_payment_windows_signalled_total',
   help: 'Ended payment windows signalled to their order workflow, by outcome: signalled, no_workflow, failed',
   labelNames: ['outcome'] as const,
   registers: [registry],

@@ -1,6 +1,7 @@
 import {
   connect,
   credsAuthenticator,
+  Events,
   nkeyAuthenticator,
   type ConnectionOptions,
   type NatsConnection,
@@ -8,6 +9,7 @@ import {
 } from 'nats';
 import type { Config } from '../config';
 import { readConfiguredFile } from '../config/env';
+import type { Logger } from '../logger';
 import { countConnectionErrors } from '../observability/nats-status';
 
 type NatsConfig = Config['nats'];
@@ -59,9 +61,23 @@ export function natsConnectionOptions(config: NatsConfig, name: string): Connect
   return options;
 }
 
-/** Opens a NATS connection with the configured credentials; `name` shows in NATS monitoring. */
-export async function connectNats(config: NatsConfig, name: string): Promise<NatsConnection> {
+/**
+ * Opens a NATS connection with the configured credentials; `name` shows in NATS monitoring. With a
+ * logger, each loss of the server and each reconnection is logged, naming the server.
+ */
+export async function connectNats(config: NatsConfig, name: string, logger?: Logger): Promise<NatsConnection> {
   const nats = await connect(natsConnectionOptions(config, name));
   countConnectionErrors(nats);
+  if (logger !== undefined) logConnectionChanges(nats, logger);
   return nats;
+}
+
+/** Until the connection closes: a disconnect at warn (requests fail meanwhile), a reconnect at info. */
+function logConnectionChanges(nats: NatsConnection, logger: Logger): void {
+  void (async () => {
+    for await (const status of nats.status()) {
+      if (status.type === Events.Disconnect) logger.warn({ server: status.data }, 'NATS disconnected; reconnecting');
+      else if (status.type === Events.Reconnect) logger.info({ server: status.data }, 'NATS reconnected');
+    }
+  })();
 }

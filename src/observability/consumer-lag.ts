@@ -2,7 +2,7 @@ import type { JetStreamManager, NatsConnection } from 'nats';
 import { consumerLagReaders, consumerPending } from './metrics';
 
 /**
- * Reports a durable consumer's num_pending as jetstream_consumer_pending_messages, asked of the
+ * Reports a durable consumer's num_pending as orders_jetstream_consumer_pending_messages, asked of the
  * server at each scrape (never older than the scrape). Returns a function that stops reporting it.
  */
 export function watchConsumerLag(nats: NatsConnection, stream: string, consumer: string): () => void {

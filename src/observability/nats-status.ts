@@ -1,7 +1,7 @@
 import { Events, type NatsConnection } from 'nats';
 import { natsErrors } from './metrics';
 
-/** Counts the connection's disconnects and asynchronous errors in nats_errors_total, until it closes. */
+/** Counts the connection's disconnects and asynchronous errors in orders_nats_errors_total, until it closes. */
 export function countConnectionErrors(nats: NatsConnection): void {
   void (async () => {
     for await (const status of nats.status()) {

@@ -1,21 +1,39 @@
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { Resource } from '@opentelemetry/resources';
-import { BatchSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+import { context, propagation, trace } from '@opentelemetry/api';
+import { OTLPTraceExporter as OTLPGrpcTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
+import { OTLPTraceExporter as OTLPJsonTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { OTLPTraceExporter as OTLPProtobufTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
+import {
+  defaultResource,
+  detectResources,
+  hostDetector,
+  processDetector,
+  resourceFromAttributes,
+  type Resource,
+} from '@opentelemetry/resources';
+import { NodeSDK } from '@opentelemetry/sdk-node';
+import {
+  BatchSpanProcessor,
+  ConsoleSpanExporter,
+  SimpleSpanProcessor,
+  type SpanExporter,
+  type SpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
 import type { TracingSettings } from '../config';
 
-/** What a process traces with: the global provider it registered, and what workflows export through. */
+/** What a process traces with: the SDK it started, and what workflows export through. */
 export interface Tracing {
   resource: Resource;
   /** Also handed to the worker's workflow span sink, so workflow spans go where the others go. */
   spanProcessor: SpanProcessor;
-  /** Sends the spans still buffered, then stops. */
+  /** Sends the spans still buffered, then stops and unregisters the SDK. */
   shutdown(): Promise<void>;
 }
 
 /**
- * Registers a global tracer provider (W3C trace context propagation, async context) for one
- * process, exporting over OTLP/HTTP unless a span processor is given (tests pass an in-memory one).
+ * Starts the OpenTelemetry Node SDK for one process (a global tracer provider, W3C trace context
+ * and baggage propagation unless OTEL_PROPAGATORS says otherwise, async context), exporting as the
+ * settings' OTEL_* variables say unless a span processor is given (tests pass an in-memory one).
+ * Traces only: metrics are Prometheus' (observability/metrics.ts) and logs pino's (logger.ts).
  * Off (undefined, nothing registered) unless the settings turn tracing on.
  */
 export function startTracing(
@@ -24,13 +42,62 @@ export function startTracing(
   spanProcessor?: SpanProcessor,
 ): Tracing | undefined {
   if (!settings.enabled) return undefined;
-  const resource = new Resource({ 'service.name': settings.serviceName ?? defaultServiceName });
-  const processor =
-    spanProcessor ??
-    new BatchSpanProcessor(
-      new OTLPTraceExporter(settings.otlpTracesUrl !== undefined ? { url: settings.otlpTracesUrl } : {}),
+  // As the SDK's own detectors would build it (env, process, host), from the parsed settings.
+  const resource = defaultResource()
+    .merge(detectResources({ detectors: [processDetector, hostDetector] }))
+    .merge(
+      resourceFromAttributes({
+        ...settings.resourceAttributes,
+        'service.name': settings.serviceName ?? defaultServiceName,
+      }),
     );
-  const provider = new NodeTracerProvider({ resource, spanProcessors: [processor] });
-  provider.register();
-  return { resource, spanProcessor: processor, shutdown: () => provider.shutdown() };
+  const processors = spanProcessor ? [spanProcessor] : settings.exporters.map((name) => processorFor(name, settings));
+  const sdk = new NodeSDK({
+    resource,
+    autoDetectResources: false,
+    spanProcessors: processors,
+    instrumentations: [],
+    metricReaders: [],
+    logRecordProcessors: [],
+  });
+  sdk.start();
+  return {
+    resource,
+    spanProcessor: processors.length === 1 && processors[0] ? processors[0] : allOf(processors),
+    async shutdown() {
+      try {
+        await sdk.shutdown();
+      } finally {
+        // So that a later start in the same process (a test) registers its own again.
+        trace.disable();
+        propagation.disable();
+        context.disable();
+      }
+    },
+  };
+}
+
+function processorFor(exporter: 'otlp' | 'console', settings: TracingSettings): SpanProcessor {
+  if (exporter === 'console') return new SimpleSpanProcessor(new ConsoleSpanExporter());
+  // Each exporter reads the other OTEL_EXPORTER_OTLP_* variables (headers, timeout, ...) itself.
+  const options = settings.otlpTracesUrl === undefined ? {} : { url: settings.otlpTracesUrl };
+  const exporters: Record<TracingSettings['otlpProtocol'], () => SpanExporter> = {
+    'http/protobuf': () => new OTLPProtobufTraceExporter(options),
+    'http/json': () => new OTLPJsonTraceExporter(options),
+    grpc: () => new OTLPGrpcTraceExporter(options),
+  };
+  return new BatchSpanProcessor(exporters[settings.otlpProtocol]());
+}
+
+/** One processor that hands each span to all of `processors` (OTEL_TRACES_EXPORTER=otlp,console). */
+function allOf(processors: SpanProcessor[]): SpanProcessor {
+  const each = async (call: (processor: SpanProcessor) => Promise<void>) => {
+    await Promise.all(processors.map(call));
+  };
+  return {
+    onStart: (span, parentContext) => processors.forEach((processor) => processor.onStart(span, parentContext)),
+    onEnd: (span) => processors.forEach((processor) => processor.onEnd(span)),
+    forceFlush: () => each((processor) => processor.forceFlush()),
+    shutdown: () => each((processor) => processor.shutdown()),
+  };
 }

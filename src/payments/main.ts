@@ -15,14 +15,14 @@ function main(): void {
   const tracing = startTracing(config.tracing, 'orders-payments');
   runMain(logger, async () => {
     const stripe = createStripeClient(config.stripe);
-    const nats = await connectNats(config.nats, 'payments-service');
+    const nats = await connectNats(config.nats, 'payments-service', logger);
     const service = await startPaymentsService({ nats, stripe, logger, config });
     const observability = await startObservabilityServer({
       port: config.metrics.paymentsPort,
       logger,
       checks: { nats: natsReady(nats) },
     });
-    stopOnSignals(logger, async () => {
+    stopOnSignals(logger, config.shutdownTimeoutMs, async () => {
       await observability?.close();
       await service.stop();
       await nats.drain();

@@ -15,14 +15,14 @@ function main(): void {
   const tracing = startTracing(config.tracing, 'orders-products');
   runMain(logger, async () => {
     const pool = await createDatabasePool(config.databaseUrl);
-    const nats = await connectNats(config.nats, 'products-service');
+    const nats = await connectNats(config.nats, 'products-service', logger);
     const service = await startProductsService({ nats, pool, logger, config });
     const observability = await startObservabilityServer({
       port: config.metrics.productsPort,
       logger,
       checks: { nats: natsReady(nats), database: databaseReady(pool) },
     });
-    stopOnSignals(logger, async () => {
+    stopOnSignals(logger, config.shutdownTimeoutMs, async () => {
       await observability?.close();
       await service.stop();
       await nats.drain();

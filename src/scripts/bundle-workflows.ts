@@ -30,7 +30,7 @@ if (require.main === module) {
     process.stderr.write('usage: npm run bundle:workflows -- <file> (or set TEMPORAL_WORKFLOW_BUNDLE)\n');
     process.exit(2);
   }
-  // With tracing on (TRACING_ENABLED or an OTLP endpoint), the bundle carries the OpenTelemetry workflow interceptor.
+  // With tracing on (TRACING_ENABLED, an OTLP endpoint or exporter; src/config/tracing.ts), the bundle carries the OpenTelemetry workflow interceptor.
   bundleWorkflows(path.resolve(file), { tracing: loadConfigOrExit('tool').tracing.enabled }).then(
     () => process.stdout.write(`workflow bundle written to ${file}\n`),
     (error: unknown) => {

@@ -10,7 +10,7 @@ import { EncryptionCodec } from '../security/payload-codec';
  * it can read the payloads.
  */
 function main(): void {
-  const config = loadConfigOrExit('tool');
+  const config = loadConfigOrExit('codec-server');
   const logger = createLogger('codec-server', config.logLevel);
   runMain(logger, async () => {
     if (config.temporal.encryption === undefined) {
@@ -21,11 +21,17 @@ function main(): void {
       host: config.codecServer.host,
       port: config.codecServer.port,
       allowedOrigins: config.codecServer.allowedOrigins,
+      token: config.codecServer.token,
       logger,
     });
-    stopOnSignals(logger, () => server.close());
+    stopOnSignals(logger, config.shutdownTimeoutMs, () => server.close());
     logger.info(
-      { url: server.url, allowedOrigins: config.codecServer.allowedOrigins, keyId: config.temporal.encryption.keyId },
+      {
+        url: server.url,
+        allowedOrigins: config.codecServer.allowedOrigins,
+        keyId: config.temporal.encryption.keyId,
+        authentication: config.codecServer.token === undefined ? 'none' : 'bearer token',
+      },
       'ready',
     );
   });

@@ -26,7 +26,7 @@ async function main(): Promise<number> {
     return 0;
   }
   const binary = await findTemporalCli();
-  const child = spawn(binary, plan.args, { stdio: 'inherit' });
+  const child = spawn(binary, plan.args, { stdio: 'inherit', env: { ...process.env, ...plan.env } });
   return new Promise<number>((resolve, reject) => {
     child.once('error', reject);
     child.once('exit', (code, signal) => resolve(code ?? 128 + (signal === null ? 0 : constants.signals[signal])));

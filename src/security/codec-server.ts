@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Payload, PayloadCodec } from '@temporalio/common';
@@ -6,7 +7,10 @@ import type { Logger } from '../logger';
 /**
  * Temporal's remote codec protocol over HTTP, for the Web UI ("Codec Server" setting or
  * `--ui-codec-endpoint`) and the CLI (`--codec-endpoint`): `POST /decode` and `POST /encode`
- * take and return `{"payloads": [{"metadata": {key: base64}, "data": base64}]}`.
+ * take and return `{"payloads": [{"metadata": {key: base64}, "data": base64}]}`. The same under
+ * a namespace, `POST /{namespace}/decode` and `/{namespace}/encode`, which is what the Web UI
+ * calls when its codec endpoint is set per namespace. With a token, each of them needs
+ * `Authorization: Bearer <token>` (the CLI's `--codec-auth`); anything else gets a 401.
  */
 
 export interface CodecServerOptions {
@@ -16,6 +20,8 @@ export interface CodecServerOptions {
   port: number;
   /** Browser origins allowed to call it (the Web UI's); requests from other origins are refused. */
   allowedOrigins: readonly string[];
+  /** The bearer token encode and decode requests must carry; undefined: none is asked for. */
+  token?: string | undefined;
   logger: Logger;
 }
 
@@ -34,6 +40,26 @@ interface JsonPayload {
 }
 
 class BadRequest extends Error {}
+
+/** `/decode`, `/encode`, and either under a namespace: `/{namespace}/decode`. */
+const CODEC_PATH = /^(?:\/([^/]+))?\/(decode|encode)$/;
+
+/** A path segment as written before URL encoding; as it came when it is not valid percent-encoding. */
+function pathSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
+
+const digest = (value: string): Buffer => createHash('sha256').update(value).digest();
+
+/** Whether an Authorization header carries the token, compared in constant time (of equal-length digests). */
+function carriesToken(header: string | undefined, token: string): boolean {
+  const match = /^bearer\s+(\S+)\s*$/i.exec(header ?? '');
+  return timingSafeEqual(digest(match?.[1] ?? ''), digest(token)) && match !== null;
+}
 
 function fromJson(value: unknown): Payload[] {
   const payloads = (value as { payloads?: unknown } | null)?.payloads;
@@ -126,9 +152,18 @@ export async function startCodecServer(options: CodecServerOptions): Promise<Cod
       return;
     }
     if (path === '/health' && req.method === 'GET') return send(req, res, 200, { status: 'ok' });
-    if (path !== '/decode' && path !== '/encode') {
+    const codecPath = CODEC_PATH.exec(path);
+    if (codecPath === null) {
       req.resume();
       return send(req, res, 404, { error: 'Not found' });
+    }
+    const operation = codecPath[2] as 'decode' | 'encode';
+    const namespace = codecPath[1] === undefined ? req.headers['x-namespace'] : pathSegment(codecPath[1]);
+    if (options.token !== undefined && !carriesToken(req.headers.authorization, options.token)) {
+      req.resume();
+      logger.warn({ path, namespace }, 'codec request refused: no valid bearer token');
+      res.setHeader('www-authenticate', 'Bearer');
+      return send(req, res, 401, { error: 'Unauthorized' });
     }
     if (req.method !== 'POST') {
       req.resume();
@@ -144,13 +179,13 @@ export async function startCodecServer(options: CodecServerOptions): Promise<Cod
     }
     let result: Payload[];
     try {
-      result = path === '/decode' ? await codec.decode(payloads) : await codec.encode(payloads);
+      result = operation === 'decode' ? await codec.decode(payloads) : await codec.encode(payloads);
     } catch (error) {
       // The codec's messages name key ids and ciphers, never key material or payload contents.
       logger.warn({ path, reason: (error as Error).message }, 'codec request failed');
       return send(req, res, 400, { error: (error as Error).message });
     }
-    logger.debug({ path, payloads: payloads.length, namespace: req.headers['x-namespace'] }, 'codec request');
+    logger.debug({ path, payloads: payloads.length, namespace }, 'codec request');
     send(req, res, 200, toJson(result));
   };
 

@@ -4,18 +4,20 @@ import {
   OpenTelemetryActivityInboundInterceptor,
   OpenTelemetryActivityOutboundInterceptor,
   OpenTelemetryWorkflowClientInterceptor,
-} from '@temporalio/interceptors-opentelemetry';
+} from '@temporalio/interceptors-opentelemetry-v2';
 import type { WorkerOptions } from '@temporalio/worker';
 import type { Tracing } from '../observability/tracing';
 
 /**
- * Temporal's OpenTelemetry interceptors, installed only when tracing is on. Off, nothing is added:
- * the workflow interceptor records SDK flags in the history and traces local activities, so an
- * order's history differs from one run without it (test/replay.test.ts replays untraced runs).
+ * Temporal's OpenTelemetry interceptors for OpenTelemetry JS 2 (the `-v2` package), installed only
+ * when tracing is on. Off, nothing is added. On, the workflow interceptor adds no command and no SDK
+ * flag to an order's history, only spans: test/replay.test.ts replays the reference histories
+ * without it and test/tracing.test.ts with it.
  */
 
 /** The workflow interceptor module; it must be in the workflow bundle (bundle-workflows.ts). */
-const OTEL_WORKFLOW_INTERCEPTORS = require.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors');
+const OTEL_WORKFLOW_INTERCEPTORS =
+  require.resolve('@temporalio/interceptors-opentelemetry-v2/lib/workflow-interceptors');
 
 /** Modules bundled with the workflow code: the same list for a prebuilt bundle and one built at start. */
 export function workflowInterceptorModules(tracingEnabled: boolean): string[] {

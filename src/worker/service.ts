@@ -18,7 +18,7 @@ export interface OrderWorkerDeps {
   connection: NativeConnection;
   pool: DatabasePool;
   nats: NatsConnection;
-  config: Pick<Config, 'temporal' | 'subjects' | 'nats' | 'paymentTrust' | 'stripe' | 'refunds'>;
+  config: Pick<Config, 'temporal' | 'subjects' | 'nats' | 'paymentTrust' | 'stripe' | 'refunds' | 'shutdownTimeoutMs'>;
   /** When tracing is on: activity and workflow spans (a prebuilt bundle must be built with tracing on too). */
   tracing?: Tracing;
 }
@@ -28,6 +28,15 @@ export interface RunningWorker {
   finished: Promise<void>;
   /** Stops polling, lets in-flight activities finish, and resolves once they have. */
   stop(): Promise<void>;
+}
+
+/**
+ * The worker's part of SHUTDOWN_TIMEOUT_MS: in-flight activities get half of it to finish before
+ * they are cancelled, and at 80 % the worker stops waiting for them, which leaves the rest for
+ * closing the connections before the process would exit anyway (process-lifecycle.ts).
+ */
+export function workerShutdownTimes(timeoutMs: number): { shutdownGraceTime: number; shutdownForceTime: number } {
+  return { shutdownGraceTime: Math.floor(timeoutMs / 2), shutdownForceTime: Math.floor(timeoutMs * 0.8) };
 }
 
 /** Runs OrderWorkflow and its activities on the configured task queue until stopped. */
@@ -62,6 +71,7 @@ export async function startOrderWorker({
     // Bounded, so memory stays flat however many orders wait for delivery; an evicted order is
     // replayed from its short history when its next message arrives.
     maxCachedWorkflows: config.temporal.maxCachedWorkflows,
+    ...workerShutdownTimes(config.shutdownTimeoutMs),
     ...tracingWorkerOptions(tracing),
   });
   const running = worker.run();

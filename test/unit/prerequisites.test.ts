@@ -16,7 +16,7 @@ function machine(without: { programs?: string[]; files?: string[]; ports?: numbe
     portOpen: (_host, port) => Promise.resolve(!without.ports?.includes(port)),
     findPostgresServer: () =>
       Promise.resolve(without.postgresServer ? undefined : '/usr/lib/postgresql/15/bin/postgres'),
-    nodeVersion: '20.19.1',
+    nodeVersion: '24.0.0',
   };
   return lookups;
 }
@@ -75,8 +75,8 @@ describe('the prerequisites of npm test', () => {
       expect.stringMatching(/^PostgreSQL does not answer at 127\.0\.0\.1:5432 .*apt-get install postgresql/),
       'openssl is not on the PATH: apt-get install openssl',
     ]);
-    expect(await missingPrerequisites(everyFile, { ...machine(), nodeVersion: '20.11.0' })).toEqual([
-      expect.stringContaining('Node.js 20.19 or newer is needed (this is 20.11.0)'),
+    expect(await missingPrerequisites(everyFile, { ...machine(), nodeVersion: '22.11.0' })).toEqual([
+      expect.stringContaining('Node.js 24 or newer is needed (this is 22.11.0)'),
     ]);
   });
 
@@ -93,6 +93,16 @@ describe('the prerequisites of npm test', () => {
       expect.stringContaining('apt-get install postgresql'),
     ]);
     expect(await missingPrerequisites(only([]), noChromium)).toHaveLength(2);
+  });
+
+  it('need kustomize and kubeconform (or Go) only for the Kubernetes manifests test', async () => {
+    const only = (patterns: string[]) =>
+      testPrerequisites({ env: {}, databaseUrl: DATABASE_URL, runs: jestRunIncludes(patterns, '/repo') });
+    const noTools = machine({ programs: ['kustomize', 'kubeconform', 'go'] });
+    expect(await missingPrerequisites(only(['test/orders-lifecycle.test.ts']), noTools)).toEqual([]);
+    expect(await missingPrerequisites(only(['k8s-manifests']), noTools)).toEqual([
+      expect.stringMatching(/^kustomize, kubeconform are not on the PATH nor in .*: install Go/),
+    ]);
   });
 });
 

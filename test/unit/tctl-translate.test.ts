@@ -1,5 +1,10 @@
 import { parseConfig } from '../../src/config';
-import { TctlUsageError, temporalConnectionFlags, translateTctl } from '../../src/cli/tctl-translate';
+import {
+  TctlUsageError,
+  temporalConnectionEnv,
+  temporalConnectionFlags,
+  translateTctl,
+} from '../../src/cli/tctl-translate';
 
 const connection = parseConfig({ TEMPORAL_ADDRESS: 'temporal.example:7233', TEMPORAL_NAMESPACE: 'orders' }).temporal;
 const target = ['--address', 'temporal.example:7233', '--namespace', 'orders'];
@@ -87,6 +92,7 @@ describe('tctl translation', () => {
     expect(translateTctl(['workflow', 'list', '--query=OrderStatus="PAID" AND OrderTotal > 10'], connection)).toEqual({
       kind: 'run',
       args: ['workflow', 'list', '--query', 'OrderStatus="PAID" AND OrderTotal > 10', ...target],
+      env: {},
     });
   });
 
@@ -94,6 +100,7 @@ describe('tctl translation', () => {
     expect(translateTctl(['workflow', 'count', '-q', 'OrderStatus = "PAID"'], connection)).toEqual({
       kind: 'run',
       args: ['workflow', 'count', '--query', 'OrderStatus = "PAID"', ...target],
+      env: {},
     });
   });
 
@@ -136,7 +143,7 @@ describe('tctl translation', () => {
     ]);
   });
 
-  it('passes the configured TLS files and API key on', () => {
+  it('passes the configured TLS files on as flags, and the API key in the environment, where ps cannot show it', () => {
     const secure = parseConfig({
       TEMPORAL_TLS: 'true',
       TEMPORAL_TLS_CA_FILE: '/ca.pem',
@@ -155,15 +162,36 @@ describe('tctl translation', () => {
       '/client.key',
       '--tls-server-name',
       'temporal.internal',
-      '--api-key',
-      'key-1',
     ];
     expect(temporalConnectionFlags(secure)).toEqual(flags);
-    expect(translateTctl(['workflow', 'count'], secure)).toEqual({
+    // The Temporal CLI reads --api-key from TEMPORAL_API_KEY.
+    expect(temporalConnectionEnv(secure)).toEqual({ TEMPORAL_API_KEY: 'key-1' });
+    const plan = translateTctl(['workflow', 'count'], secure);
+    expect(plan).toEqual({
       kind: 'run',
       args: ['workflow', 'count', '--address', '127.0.0.1:7233', '--namespace', 'default', ...flags],
+      env: { TEMPORAL_API_KEY: 'key-1' },
     });
+    expect(JSON.stringify(plan.kind === 'run' && plan.args)).not.toContain('key-1');
     expect(temporalConnectionFlags(connection)).toEqual([]);
+    expect(temporalConnectionEnv(connection)).toEqual({});
+  });
+
+  it("takes the TLS files under the Temporal CLI's names too", () => {
+    const secure = parseConfig({
+      TEMPORAL_TLS_SERVER_CA_CERT_PATH: '/ca.pem',
+      TEMPORAL_TLS_CLIENT_CERT_PATH: '/client.pem',
+      TEMPORAL_TLS_CLIENT_KEY_PATH: '/client.key',
+    }).temporal;
+    expect(temporalConnectionFlags(secure)).toEqual([
+      '--tls',
+      '--tls-ca-path',
+      '/ca.pem',
+      '--tls-cert-path',
+      '/client.pem',
+      '--tls-key-path',
+      '/client.key',
+    ]);
   });
 
   it.each(['--help', '-h'])('answers %s with the usage', (flag) => {

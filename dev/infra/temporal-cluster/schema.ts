@@ -16,7 +16,9 @@ export interface SchemaOutcome {
 /**
  * Creates the persistence and visibility databases when they are missing, then brings their schemas
  * to the tool's latest version: `setup-schema -v 0.0` (the version table; a no-op once there) and
- * `update-schema` (applies only the versions still missing). Safe to run on every start.
+ * `update-schema` (applies only the versions still missing, each in turn, oldest first: a database
+ * left by an older server goes through every schema version in between). Safe to run on every start.
+ * Raising the server itself one minor version at a time is the operator's part (docs/upgrades.md).
  */
 export async function ensureClusterSchemas(sqlTool: string, db: ClusterPersistence): Promise<SchemaOutcome[]> {
   const outcomes: SchemaOutcome[] = [];
