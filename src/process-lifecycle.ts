@@ -17,11 +17,11 @@ export function stopOnSignals(logger: Logger, timeoutMs: number, stop: () => Pro
     }
     stopping = true;
     logger.info({ signal, timeoutMs }, 'stopping');
-    // Unreferenced: a stop that ends sooner lets the process exit without waiting for it.
+    // Kept referenced: a stop stuck on a promise nothing else keeps alive still ends with 1, not 0.
     setTimeout(() => {
       logger.error({ timeoutMs }, 'did not stop within SHUTDOWN_TIMEOUT_MS: exiting');
       process.exit(1);
-    }, timeoutMs).unref();
+    }, timeoutMs);
     stop().then(
       () => {
         logger.info('stopped');

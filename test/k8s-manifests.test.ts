@@ -63,9 +63,11 @@ interface Container {
   lifecycle?: { preStop?: { exec?: { command: string[] } } };
   resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
   securityContext?: Record<string, unknown>;
+  volumeMounts?: Array<{ name: string; mountPath: string; readOnly?: boolean }>;
 }
 interface PodSpec {
   containers: Container[];
+  volumes?: unknown[];
   terminationGracePeriodSeconds?: number;
   securityContext?: Record<string, unknown>;
   automountServiceAccountToken?: boolean;
@@ -250,6 +252,9 @@ describe('deploy/k8s', () => {
     const env = environmentOf('production', process);
     expect(env.NODE_ENV).toBe('production');
     const config = parseConfig(env, process);
+    // Never plaintext to Temporal on the word of NetworkPolicies that do not guard the frontend.
+    expect(config.temporal.privateNetwork).toBe(false);
+    expect(config.temporal.tls).toBe(true);
     expect(config.nats.user).toEqual(expect.any(String));
     expect(new URL(config.databaseUrl).username).toBe('orders_service');
     // Secrets come from the Secret only, by key, never from a ConfigMap or a literal.
@@ -266,6 +271,24 @@ describe('deploy/k8s', () => {
       if (variable.value !== undefined) expect(Object.keys(EXAMPLE_SECRETS)).not.toContain(variable.name);
     }
   });
+
+  it.each(['worker', 'gateway'] as const)(
+    'mounts Temporal’s client certificate where %s’s TLS settings name it',
+    (process) => {
+      const spec = podSpec(deployment('production', process));
+      const env = environmentOf('production', process);
+      const [container] = spec.containers as [Container];
+      const mount = (container.volumeMounts ?? []).find((volume) => volume.name === 'temporal-tls');
+      expect(mount).toMatchObject({ mountPath: '/etc/orders/temporal-tls', readOnly: true });
+      for (const file of [env.TEMPORAL_TLS_CA_FILE, env.TEMPORAL_TLS_CERT_FILE, env.TEMPORAL_TLS_KEY_FILE]) {
+        expect(path.dirname(file ?? '')).toBe(mount?.mountPath);
+      }
+      expect(spec.volumes).toContainEqual({
+        name: 'temporal-tls',
+        secret: { secretName: 'orders-temporal-tls', defaultMode: 0o440 },
+      });
+    },
+  );
 
   it.each(PROCESSES)('gives %s a termination grace period longer than its own shutdown timeout', (process) => {
     for (const name of ['base', 'production'] as const) {

@@ -113,6 +113,15 @@ describe('stopping on signals', () => {
     expect(fixture.lines.map((line) => line.msg)).not.toContain('stopped');
   });
 
+  it('exits 1, not 0, when a stop stalls with nothing else keeping the process alive', async () => {
+    const fixture = startFixture({ FIXTURE_STOP: 'stalled', SHUTDOWN_TIMEOUT_MS: '500' });
+    await fixture.logged('ready');
+    fixture.signal('SIGTERM');
+    const exit = await fixture.exited;
+    expect(exit.code).toBe(1);
+    expect(await fixture.logged('did not stop within SHUTDOWN_TIMEOUT_MS: exiting')).toMatchObject({ level: 50 });
+  });
+
   it('gives the worker a shutdown that ends within SHUTDOWN_TIMEOUT_MS, leaving time to close connections', () => {
     const timeoutMs = parseConfig({}).shutdownTimeoutMs;
     expect(timeoutMs).toBe(25_000);

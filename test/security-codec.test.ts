@@ -238,11 +238,29 @@ describe('codec server paths per namespace, and its bearer token', () => {
     };
     const { code, stderr } = await runScript('src/scripts/codec-server.ts', { env });
     expect(code).toBe(1);
-    expect(stderr).toContain('TEMPORAL_CODEC_SERVER_TOKEN: must be set in production');
+    expect(stderr).toContain('TEMPORAL_CODEC_SERVER_TOKEN: required when TEMPORAL_CODEC_SERVER_HOST (203.0.113.1)');
+    // On loopback too, in production.
+    expect(() => parseConfig({ ...env, TEMPORAL_CODEC_SERVER_HOST: '127.0.0.1' }, 'codec-server')).toThrow(
+      'TEMPORAL_CODEC_SERVER_TOKEN: must be set in production',
+    );
     expect(() => parseConfig({ TEMPORAL_CODEC_SERVER_TOKEN: 'short' })).toThrow(
       /TEMPORAL_CODEC_SERVER_TOKEN: must be at least 32/,
     );
     expect(parseConfig({ TEMPORAL_CODEC_SERVER_TOKEN: TOKEN }).codecServer.token).toBe(TOKEN);
+  });
+
+  it('is refused without a token on any address but loopback, in production or not', () => {
+    for (const host of ['0.0.0.0', '10.1.2.3', 'codec.internal', '::']) {
+      expect(() => parseConfig({ TEMPORAL_CODEC_SERVER_HOST: host })).toThrow(
+        `TEMPORAL_CODEC_SERVER_TOKEN: required when TEMPORAL_CODEC_SERVER_HOST (${host}) is not a loopback address`,
+      );
+      expect(
+        parseConfig({ TEMPORAL_CODEC_SERVER_HOST: host, TEMPORAL_CODEC_SERVER_TOKEN: TOKEN }).codecServer.host,
+      ).toBe(host);
+    }
+    for (const host of ['127.0.0.1', '127.0.0.2', 'localhost', '::1']) {
+      expect(parseConfig({ TEMPORAL_CODEC_SERVER_HOST: host }).codecServer.token).toBeUndefined();
+    }
   });
 });
 

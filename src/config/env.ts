@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parseEnv } from 'node:util';
 import { z } from 'zod';
@@ -131,20 +131,35 @@ export function readConfiguredFile(file: string, variable: string): Buffer {
  * `.env` in the working directory, when there is one (`.env.example` says to copy it there): each of
  * its variables that `env` does not already have is set, so an exported value always wins. Skipped
  * when the environment itself says NODE_ENV=production, where the deployment gives every variable
- * (docs/operations.md). Returns the file read, if any.
+ * (docs/operations.md). A file another user could have written (owned by someone else, or writable
+ * by group or others) is refused, and so are Node's own variables in it (NODE_OPTIONS,
+ * NODE_TLS_REJECT_UNAUTHORIZED, …), which no configuration declares. Returns the file read, if any.
  */
 export function loadDotEnv(env: Env = process.env, file = path.resolve('.env')): string | undefined {
   if (env.NODE_ENV === 'production') return undefined;
   let text: string;
   try {
+    const stat = statSync(file);
+    if (process.getuid && stat.uid !== process.getuid()) {
+      throw new ConfigError(`${file}: owned by another user, so it is not read (remove it, or export the variables)`);
+    }
+    if ((stat.mode & 0o022) !== 0) {
+      throw new ConfigError(`${file}: writable by group or others, so it is not read (chmod go-w ${file})`);
+    }
     text = readFileSync(file, 'utf8');
   } catch (error) {
+    if (error instanceof ConfigError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return undefined;
     throw new ConfigError(`${file}: cannot read it (${code ?? 'error'})`);
   }
   // Node's own parser (the one --env-file uses); what is assigned, and where not, is decided here.
-  for (const [name, value] of Object.entries(parseEnv(text))) {
+  const variables = Object.entries(parseEnv(text));
+  const nodes = variables.map(([name]) => name).filter((name) => name.startsWith('NODE_') && name !== 'NODE_ENV');
+  if (nodes.length > 0) {
+    throw new ConfigError(`${file}: sets ${nodes.join(', ')}: Node's own variables are not taken from .env`);
+  }
+  for (const [name, value] of variables) {
     if (env[name] === undefined && value !== undefined) env[name] = value;
   }
   return file;

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ConfigError, loadDotEnv, type Env } from '../../src/config/env';
@@ -49,6 +49,23 @@ describe('.env (loadDotEnv, which loadConfigOrExit calls first)', () => {
     const env: Env = { NODE_ENV: 'production' };
     expect(loadDotEnv(env, file)).toBeUndefined();
     expect(env).toEqual({ NODE_ENV: 'production' });
+  });
+
+  it('refuses a file another user could have written, and Node’s own variables in it', () => {
+    writeFileSync(file, 'TEMPORAL_ADDRESS=attacker.example:7233\n');
+    chmodSync(file, 0o664);
+    expect(() => loadDotEnv({}, file)).toThrow(`${file}: writable by group or others, so it is not read`);
+    chmodSync(file, 0o644);
+    // Root here (as CI runs): the file is handed to another user.
+    chownSync(file, 65534, 65534);
+    expect(() => loadDotEnv({}, file)).toThrow(`${file}: owned by another user, so it is not read`);
+    chownSync(file, process.getuid?.() ?? 0, process.getgid?.() ?? 0);
+    writeFileSync(file, 'NODE_ENV=\nNODE_TLS_REJECT_UNAUTHORIZED=0\nNODE_OPTIONS=--require /tmp/x.js\n');
+    const env: Env = {};
+    expect(() => loadDotEnv(env, file)).toThrow(
+      `${file}: sets NODE_OPTIONS, NODE_TLS_REJECT_UNAUTHORIZED: Node's own variables are not taken from .env`,
+    );
+    expect(env).toEqual({});
   });
 
   it('names a file it cannot read', () => {
