@@ -98,6 +98,12 @@ const IMAGES: Record<string, string> = {
 };
 
 describe('docker-compose.yml', () => {
+  it('builds the service image on the Node of versions.json, the one CI runs everything on', () => {
+    const dockerfile = readFileSync(path.join(REPO_ROOT, 'Dockerfile'), 'utf8');
+    const bases = [...dockerfile.matchAll(/^FROM node:(\S+?)-\S+ AS \w+$/gm)].map((match) => match[1]);
+    expect(bases).toEqual([versionOf('node'), versionOf('node')]);
+  });
+
   it('runs every image at the version versions.json gives it', () => {
     const images = Object.values(services(ENV))
       .map((service) => service.image)
