@@ -20,6 +20,7 @@ import {
   type StubTemporal,
   type StubWorker,
 } from './support/stub-worker';
+import { eventually } from './support/eventually';
 import { eventTimeMs, localActivities, timersStarted } from './workflow/history';
 
 /** OrderWorkflow's own decisions, on the real dev server with in-memory activities. */
@@ -272,7 +273,8 @@ describe('what a paid order costs Temporal', () => {
     const orderId = orderIdOf(handle.workflowId);
     await handle.executeUpdate(placeOrderUpdate);
     await handle.signal(paymentSucceededSignal, pay(orderId, 'pi_cost'));
-    expect(await handle.query(getOrderQuery)).toMatchObject({ status: 'PAID' });
+    // The signal is accepted before the workflow has applied it: the order is PAID a task later.
+    await eventually(async () => expect(await handle.query(getOrderQuery)).toMatchObject({ status: 'PAID' }));
     const events = (await handle.fetchHistory()).events ?? [];
     expect(events.filter((event) => event.timerStartedEventAttributes != null)).toEqual([]);
     // Placement's two local activities (store, open the checkout) and the payment's one.
