@@ -25,6 +25,17 @@ const refusal = (argv: string[]): string => {
   throw new Error(`expected ${argv.join(' ')} to be refused`);
 };
 
+/** The Temporal CLI's flags for TLS with the files /ca.pem, /client.pem and /client.key. */
+const TLS_FILE_FLAGS = [
+  '--tls',
+  '--tls-ca-path',
+  '/ca.pem',
+  '--tls-cert-path',
+  '/client.pem',
+  '--tls-key-path',
+  '/client.key',
+];
+
 describe('tctl translation', () => {
   it.each([
     [
@@ -152,17 +163,7 @@ describe('tctl translation', () => {
       TEMPORAL_TLS_SERVER_NAME: 'temporal.internal',
       TEMPORAL_API_KEY: 'key-1',
     }).temporal;
-    const flags = [
-      '--tls',
-      '--tls-ca-path',
-      '/ca.pem',
-      '--tls-cert-path',
-      '/client.pem',
-      '--tls-key-path',
-      '/client.key',
-      '--tls-server-name',
-      'temporal.internal',
-    ];
+    const flags = [...TLS_FILE_FLAGS, '--tls-server-name', 'temporal.internal'];
     expect(temporalConnectionFlags(secure)).toEqual(flags);
     // The Temporal CLI reads --api-key from TEMPORAL_API_KEY.
     expect(temporalConnectionEnv(secure)).toEqual({ TEMPORAL_API_KEY: 'key-1' });
@@ -183,15 +184,7 @@ describe('tctl translation', () => {
       TEMPORAL_TLS_CLIENT_CERT_PATH: '/client.pem',
       TEMPORAL_TLS_CLIENT_KEY_PATH: '/client.key',
     }).temporal;
-    expect(temporalConnectionFlags(secure)).toEqual([
-      '--tls',
-      '--tls-ca-path',
-      '/ca.pem',
-      '--tls-cert-path',
-      '/client.pem',
-      '--tls-key-path',
-      '/client.key',
-    ]);
+    expect(temporalConnectionFlags(secure)).toEqual(TLS_FILE_FLAGS);
   });
 
   it.each(['--help', '-h'])('answers %s with the usage', (flag) => {
