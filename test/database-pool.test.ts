@@ -52,3 +52,35 @@ it('gives back every slot when the connection drops under queries in flight, and
   await proxy.restore();
   await eventually(async () => expect(await pool.oneFirst(sql.unsafe`SELECT 1 AS one`)).toBe(1));
 });
+
+it('hands a connection back without a DISCARD ALL round trip', async () => {
+  // slonik's default sends DISCARD ALL after every query: a round trip per query that also drops
+  // the session's plans. Once a backend is idle, the last statement it ran shows what the release sent.
+  const marker = `released_${Date.now()}`;
+  await observer.connect(async (watcher) => {
+    // The watcher is held, so the pool serves this query on another connection.
+    const { pid: backend } = await observer.one(
+      sql.type(z.object({ pid: z.number() }))`SELECT pg_backend_pid() AS pid, 1 AS ${sql.identifier([marker])}`,
+    );
+    const last = () =>
+      watcher.one(
+        sql.type(z.object({ state: z.string().nullable(), query: z.string() }))`
+          SELECT state, query FROM pg_stat_activity WHERE pid = ${backend}`,
+      );
+    await eventually(async () => expect(await last()).toMatchObject({ state: 'idle' }));
+    expect((await last()).query).toContain(marker);
+  });
+});
+
+it('keeps no setting made for a transaction on the connection after it', async () => {
+  const timeout = sql.type(z.object({ timeout: z.string() }))`SELECT current_setting('statement_timeout') AS timeout`;
+  const [inside, after] = await observer.connect(async (connection) => {
+    const set = await connection.transaction(async (tx) => {
+      await tx.query(sql.unsafe`SELECT set_config('statement_timeout', '1234', true)`);
+      return tx.oneFirst(timeout);
+    });
+    return [set, await connection.oneFirst(timeout)];
+  });
+  expect(inside).toBe('1234ms');
+  expect(after).toBe('10s');
+});

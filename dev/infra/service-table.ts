@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { BinaryName } from './binaries';
-import { freePort, waitForPort, waitUntil } from './ports';
+import { freePort, freePorts, waitForPort, waitUntil } from './ports';
 import { answersQueries, findPostgres, preparePostgresDataDir, type RunAs } from './postgres-setup';
 import { waitForTemporal } from './temporal-cli';
 import { devServerArgs, type TemporalDevServerSettings } from './temporal-dev-server';
@@ -26,7 +26,7 @@ export interface CommonStartOptions {
 /** Each service's options: the common ones and its own. */
 export interface ServiceStartOptions {
   /** `temporal server start-dev`. */
-  temporal: CommonStartOptions & TemporalDevServerSettings;
+  temporal: CommonStartOptions & Omit<TemporalDevServerSettings, 'httpPort' | 'metricsPort'>;
   /** nats-server with JetStream; `storeDir` keeps streams (unacknowledged payment events) across restarts. */
   nats: CommonStartOptions & { storeDir: string };
   /** A private PostgreSQL cluster in `dataDir` (initdb on first use). */
@@ -64,7 +64,10 @@ export interface ServiceSpec<O extends CommonStartOptions> {
 export const SERVICE_TABLE: { [N in ServiceName]: ServiceSpec<ServiceStartOptions[N]> } = {
   temporal: {
     executable: 'temporal',
-    args: (o) => devServerArgs(o.host, o.port, o),
+    args: async (o) => {
+      const [httpPort, metricsPort] = (await freePorts(2, o.host)) as [number, number];
+      return devServerArgs(o.host, o.port, { ...o, httpPort, metricsPort });
+    },
     ready: async (o, cli, timeoutMs, abort) => {
       await waitForPort(o.host, o.port, timeoutMs, abort);
       // An open port may still be a server starting up: wait until it answers for the namespace.

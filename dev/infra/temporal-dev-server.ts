@@ -11,6 +11,13 @@ export interface TemporalDevServerSettings {
   namespace?: string;
   /** Dynamic config values; DEV_SERVER_DYNAMIC_CONFIG unless given (`{}` runs the CLI's own defaults). */
   dynamicConfig?: DynamicConfig;
+  /**
+   * The HTTP API's and the metrics endpoint's ports. Always given on the command line: the CLI
+   * would pick its own from the ephemeral range, where an outgoing connection can take one before
+   * the server binds it (a restart then fails with "address already in use").
+   */
+  httpPort: number;
+  metricsPort: number;
 }
 
 export type DynamicConfig = Record<string, string | number | boolean>;
@@ -40,6 +47,7 @@ export const DEV_SERVER_DYNAMIC_CONFIG: DynamicConfig = {
 export function devServerArgs(host: string, port: number, options: TemporalDevServerSettings): string[] {
   const namespace = options.namespace ?? 'default';
   const args = ['server', 'start-dev', '--ip', host, '--port', String(port)];
+  args.push('--http-port', String(options.httpPort), '--metrics-port', String(options.metricsPort));
   args.push(...(options.uiPort === undefined ? ['--headless'] : ['--ui-port', String(options.uiPort)]));
   if (options.dbFile !== undefined) {
     args.push('--db-filename', options.dbFile);

@@ -208,6 +208,17 @@ const placementLock = (orderId: string) =>
 const msUntil = (deadline: number) =>
   sql.fragment`(${deadline}::float8 - extract(epoch FROM clock_timestamp())::float8 * 1000)`;
 
+/**
+ * The milliseconds left before `deadline`, bounding the rest of the transaction's statements in the
+ * same round trip: to `timeoutMs` when given, else to the time left (at least 1 ms).
+ */
+const timeLeftBounded = (deadline: number, timeoutMs?: number) =>
+  sql.type(z.object({ left: z.number() }))`
+    SELECT time_left AS left, set_config('statement_timeout', (${
+      timeoutMs === undefined ? sql.fragment`greatest(1, ceil(time_left))::int` : sql.fragment`${timeoutMs}::int`
+    })::text, true) AS bounded
+    FROM (SELECT ${msUntil(deadline)} AS time_left) AS now`;
+
 /** A payment window's end (epoch ms) as a timestamp. */
 const windowEnd = (endsAt: number) => sql.fragment`to_timestamp(${endsAt}::float8 / 1000)`;
 
@@ -387,13 +398,10 @@ export function createOrdersRepository(pool: DatabasePool) {
       const attempt = (insert: NewOrder | null) =>
         inTransaction(async (tx) => {
           // Inserting: at most the time left; looking after the deadline: long enough for an attempt in flight to end.
-          const left = await tx.oneFirst(sql.type(z.object({ left: z.number() }))`
-            SELECT ${msUntil(deadline)} AS left`);
+          const { left } = await tx.one(timeLeftBounded(deadline, insert === null ? VERDICT_WAIT_MS : undefined));
           if (insert !== null && left <= 0) return null;
           if (insert === null && left > 0)
             throw new Error(`placement of order ${orderId} is still before its deadline`);
-          const timeoutMs = insert === null ? VERDICT_WAIT_MS : Math.max(1, Math.ceil(left));
-          await tx.query(sql.unsafe`SELECT set_config('statement_timeout', ${String(timeoutMs)}, true)`);
           await tx.query(placementLock(orderId));
           const stored = await tx.maybeOne(sql.type(orderWithItemsRow)`
             WITH found AS (SELECT ${ORDER_COLUMNS} FROM orders WHERE id = ${orderId})
@@ -432,9 +440,8 @@ export function createOrdersRepository(pool: DatabasePool) {
       deadline: number,
     ): Promise<PaymentSession | null> {
       return inTransaction(async (tx) => {
-        const left = await tx.oneFirst(sql.type(z.object({ left: z.number() }))`SELECT ${msUntil(deadline)} AS left`);
+        const { left } = await tx.one(timeLeftBounded(deadline));
         if (left <= 0) return null;
-        await tx.query(sql.unsafe`SELECT set_config('statement_timeout', ${String(Math.ceil(left))}, true)`);
         // None kept and none saved: the deadline passed before the statement ran.
         return (await tx.oneFirst(keepFirstSession(orderId, session, windowEndsAt, deadline))) as PaymentSession | null;
       }).catch((error: unknown) => {
