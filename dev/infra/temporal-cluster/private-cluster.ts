@@ -95,11 +95,10 @@ export async function privateClusterLayout(
     number,
   ];
   // Membership ports are stored as a smallint: below 32768, where the OS hands out none.
-  const [frontendMembership, matchingMembership, workerMembership] = (await freeMembershipPorts(3)) as [
-    number,
-    number,
-    number,
-  ];
+  const [frontendMembership, matchingMembership, workerMembership] = (await freeMembershipPorts(
+    3,
+    new Set([frontend, frontendHttp, matching, worker, uiPort]),
+  )) as [number, number, number];
   // Each history host takes its ports 10 above the previous one: give each its own free pair, clear
   // of the ports just chosen (free, but not held: the OS hands out nearby ones in a row).
   const taken = new Set([
@@ -160,11 +159,12 @@ async function freeSteppedPorts(
   throw new Error('could not find free ports for the history hosts');
 }
 
-async function freeMembershipPorts(count: number): Promise<number[]> {
+/** `count` distinct membership ports that are free now and not `taken` (free ports share their range). */
+async function freeMembershipPorts(count: number, taken: ReadonlySet<number>): Promise<number[]> {
   const found = new Set<number>();
   while (found.size < count) {
     const port = randomMembershipPort();
-    if (!found.has(port) && (await allFree([port]))) found.add(port);
+    if (!found.has(port) && !taken.has(port) && (await allFree([port]))) found.add(port);
   }
   return [...found];
 }
