@@ -1,8 +1,11 @@
-// Flat config. Service code and the development tooling that starts it (dev/) get typescript-eslint's
-// type-checked rules; tests, whose matchers (expect.any, JSON.parse of replies) are `any` by design,
-// and the bench (development tooling, never shipped) get the plain recommended set. All treat a
-// dropped or misused promise (a lost error, an unfinished shutdown) as an error. What ships (src/)
-// may not import development tooling (dev/), which the build and the image leave out.
+// Flat config, on ESLint 10 (defineConfig; typescript-eslint's own `config()` helper is deprecated).
+// Service code and the development tooling that starts it (dev/) get typescript-eslint's type-checked
+// rules; tests, whose matchers (expect.any, JSON.parse of replies) are `any` by design, and the bench
+// (development tooling, never shipped) get the plain recommended set. All treat a dropped or misused
+// promise (a lost error, an unfinished shutdown) as an error. What ships (src/) may not import
+// development tooling (dev/), which the build and the image leave out. test/unit/eslint-config.test.ts
+// checks each of these.
+import { defineConfig, globalIgnores } from 'eslint/config';
 import tseslint from 'typescript-eslint';
 
 const promiseRules = {
@@ -12,16 +15,16 @@ const promiseRules = {
   '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
 };
 
-export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', '.data/**', 'coverage/**', '.scratch/**'] },
+export default defineConfig(
+  globalIgnores(['dist/**', 'node_modules/**', '.data/**', 'coverage/**', '.scratch/**']),
   {
     files: ['**/*.ts'],
     languageOptions: {
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
     },
   },
-  ...tseslint.configs.recommendedTypeChecked.map((config) => ({ ...config, files: ['src/**/*.ts', 'dev/**/*.ts'] })),
-  ...tseslint.configs.recommended.map((config) => ({ ...config, files: ['test/**/*.ts', 'bench/**/*.ts', '*.ts'] })),
+  { files: ['src/**/*.ts', 'dev/**/*.ts'], extends: [tseslint.configs.recommendedTypeChecked] },
+  { files: ['test/**/*.ts', 'bench/**/*.ts', '*.ts'], extends: [tseslint.configs.recommended] },
   { files: ['**/*.ts'], rules: promiseRules },
   {
     files: ['src/**/*.ts'],
@@ -56,7 +59,7 @@ export default tseslint.config(
   {
     // CommonJS config files (jest.config.js) use module.exports.
     files: ['**/*.js', '**/*.cjs'],
-    ...tseslint.configs.disableTypeChecked,
+    extends: [tseslint.configs.disableTypeChecked],
     languageOptions: { sourceType: 'commonjs' },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },

@@ -11,9 +11,10 @@ module.exports = {
   // The fault suite starts its own services and kills them: `npm run test:faults` runs it.
   testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/faults/'],
   transform: { '^.+\\.[tj]s$': ['@swc/jest'] },
-  // slonik requires these ESM-only packages; jest loads ESM through require only under
-  // --experimental-vm-modules (on Node 24 too: tried without this line, p-limit fails to load).
-  transformIgnorePatterns: ['/node_modules/(?!(p-limit|yocto-queue)/)'],
+  // slonik requires these ESM-only packages, and NestJS 12 (the tests' peers) is ESM-only; jest
+  // loads ESM through require only under --experimental-vm-modules (on Node 24 too: tried without
+  // this line, p-limit fails to load), so swc compiles them to CommonJS.
+  transformIgnorePatterns: ['/node_modules/(?!(p-limit|yocto-queue|@nestjs)/)'],
   // One set of real services per run (Temporal dev server, NATS, a fresh PostgreSQL database).
   globalSetup: '<rootDir>/test/setup/global-setup.ts',
   globalTeardown: '<rootDir>/test/setup/global-teardown.ts',

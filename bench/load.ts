@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
-import type { NatsConnection } from 'nats';
+import type { NatsConnection } from '@nats-io/nats-core';
 import { OPEN_LOOP_CAP_SECONDS, type SystemId } from './flags';
 import type { PaidPoller } from './paid-poller';
 import { ErrorTally, round, summarize, type LatencySummary } from './stats';

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import type { NatsConnection } from 'nats';
+import type { NatsConnection } from '@nats-io/nats-core';
 import type { BenchFlags } from './flags';
 import { memoryRun, type MemoryCounters, type MemoryRunResult, type OrderFactory } from './load';
 import { PaidPoller } from './paid-poller';

@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import type { Client } from '@temporalio/client';
-import type { NatsConnection } from 'nats';
+import type { NatsConnection } from '@nats-io/nats-core';
 import type { BenchFlags, SystemId } from './flags';
 import { emptyWorkflowId, FLOOR_SUBJECTS } from './floors/subjects';
 import { historyStats, spread, type HistoryStats } from './history-stats';

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { ErrorCode, NatsError, type NatsConnection, type Subscription } from 'nats';
+import { RequestError, TimeoutError, type NatsConnection, type Subscription } from '@nats-io/nats-core';
 
 /**
- * NestJS's NATS wire format, spoken directly with the `nats` package (no NestJS in the bench):
+ * NestJS's NATS wire format, spoken directly with the `@nats-io` NATS client (no NestJS in the bench):
  *   request {pattern, data, id} with a reply subject; reply {id, response | err, isDisposed}
  *   event   {pattern, data}, a plain publish
  */
@@ -44,9 +44,8 @@ export async function nestRequest<T>(
     });
     reply = decodeJson(msg.data) as typeof reply;
   } catch (error) {
-    const code = error instanceof NatsError ? error.code : undefined;
-    if (code === String(ErrorCode.Timeout)) return { ok: false, kind: 'timeout' };
-    if (code === String(ErrorCode.NoResponders)) return { ok: false, kind: 'no-responders' };
+    if (error instanceof TimeoutError) return { ok: false, kind: 'timeout' };
+    if (error instanceof RequestError && error.isNoResponders()) return { ok: false, kind: 'no-responders' };
     return { ok: false, kind: 'request-failed', detail: (error as Error).message };
   }
   if (reply.err !== undefined && reply.err !== null) {

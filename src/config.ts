@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { codecServer } from './config/codec-server';
 import { certificatePairProblems, encryptionFields, encryptionProblems, temporalEncryption } from './config/encryption';
+import { temporalCliVariableProblems } from './config/temporal-cli-env';
 import { temporalTlsFields, temporalTlsFiles, temporalTlsProblems } from './config/temporal-tls';
 import { tracing } from './config/tracing';
 import {
@@ -266,7 +267,9 @@ export const METRICS_OFF = Object.fromEntries(metrics.variables.map((key) => [ke
 
 /** Parses the environment of the process `role` (which needs only its own secrets in production); throws a ConfigError naming every bad variable. */
 export function parseConfig(env: Env = process.env, role?: ProcessRole): Config {
-  const { general: root, ...sections } = parseSections(env, SECTIONS);
+  // The Temporal CLI's variables the services do not read are refused, never ignored (config/temporal-cli-env.ts).
+  const writesPayloads = role === undefined || role === 'worker' || role === 'gateway';
+  const { general: root, ...sections } = parseSections(env, SECTIONS, temporalCliVariableProblems(env, writesPayloads));
   const config: Config = { ...root, ...sections };
   // Every production rule, in one place; the secrets are checked on the raw environment there.
   if (isProduction.parse(env.NODE_ENV)) throwProblems(productionPostureProblems(env, config, role));

@@ -21,36 +21,77 @@ export const DEFAULT_DATABASE_PASSWORDS: readonly string[] = [
   'admin',
   '…',
   '...',
+  'replace-me',
 ];
 
-type PostureConfig = Pick<Config, 'nats' | 'databaseUrl' | 'migrationDatabaseUrl' | 'stripe' | 'paymentTrust'> & {
+type PostureConfig = Pick<
+  Config,
+  'nats' | 'databaseUrl' | 'migrationDatabaseUrl' | 'stripe' | 'paymentTrust' | 'tracing'
+> & {
   temporal: Pick<Config['temporal'], 'tls' | 'privateNetwork'>;
   codecServer: Pick<Config['codecServer'], 'token'>;
 };
 
 /**
+ * What a process connects to, and so the credentials it must have in production (and no others):
+ * `nats` its NATS user, `nats-admin` the admin user of npm run nats:setup (NATS_ADMIN_* or NATS_*),
+ * `database` DATABASE_URL's password, `migrations` MIGRATION_DATABASE_URL's (DATABASE_URL's when
+ * unset), `stripe` Stripe over https, `temporal` Temporal over TLS or an API key. The worker talks
+ * to Stripe only when it verifies payments there (PAYMENT_VERIFICATION=stripe).
+ */
+export type Connection = 'nats' | 'nats-admin' | 'database' | 'migrations' | 'stripe' | 'temporal';
+export const CONNECTIONS_OF = {
+  gateway: ['nats', 'database', 'temporal'],
+  worker: ['nats', 'database', 'temporal'],
+  products: ['nats', 'database'],
+  // Checkout sessions, refunds and webhooks: NATS and Stripe, never PostgreSQL or Temporal.
+  payments: ['nats', 'stripe'],
+  migrate: ['migrations'],
+  'nats-setup': ['nats-admin'],
+  seed: ['database'],
+  // The operator's commands (audit, the orders CLI, tctl) between them use all three.
+  tool: ['nats', 'database', 'migrations', 'temporal'],
+  // It decrypts payloads with the configured keys and connects to nothing.
+  'codec-server': [],
+} as const satisfies Record<ProcessRole, readonly Connection[]>;
+
+/** Every connection: what `npm start` (no role) needs, as it runs every process. */
+const EVERY_CONNECTION: readonly Connection[] = ['nats', 'database', 'migrations', 'stripe', 'temporal'];
+
+/** The connections of `role` with this configuration. */
+export function connectionsOf(
+  role: ProcessRole | undefined,
+  config: Pick<PostureConfig, 'paymentTrust'>,
+): Connection[] {
+  if (role === undefined) return [...EVERY_CONNECTION];
+  const verifiesWithStripe = role === 'worker' && config.paymentTrust.verification === 'stripe';
+  return [...CONNECTIONS_OF[role], ...(verifiesWithStripe ? ['stripe' as const] : [])];
+}
+
+/**
  * One line per production rule the configuration breaks; empty when it may start in production.
- * `role` names the process, which needs only its own secrets; without one, every secret is needed.
+ * `role` names the process, which needs only its own secrets and the credentials of what it
+ * connects to; without one, every secret and every connection is checked.
  */
 export function productionPostureProblems(
   env: Record<string, string | undefined>,
   config: PostureConfig,
   role?: ProcessRole,
 ): string[] {
-  const verifiesWithStripe = role === 'worker' && config.paymentTrust.verification === 'stripe';
+  const connections = connectionsOf(role, config);
+  const uses = (connection: Connection) => connections.includes(connection);
   const secrets: SecretVariable[] | undefined =
-    role === undefined
-      ? undefined
-      : [...SECRETS_OF[role], ...(verifiesWithStripe ? ['STRIPE_SECRET_KEY' as const] : [])];
-  const talksToStripe = role === undefined || role === 'payments' || verifiesWithStripe;
+    role === undefined ? undefined : [...SECRETS_OF[role], ...(uses('stripe') ? ['STRIPE_SECRET_KEY' as const] : [])];
   return [
-    ...natsProblems(config.nats),
-    ...databaseProblems(env, config),
-    ...(talksToStripe ? stripeProblems(config.stripe) : []),
+    ...(uses('nats') ? natsProblems(config.nats) : []),
+    ...(uses('nats-admin') ? natsAdminProblems(config.nats) : []),
+    ...databaseProblems(env, config, uses('database'), uses('migrations')),
+    ...(uses('stripe') ? stripeProblems(config.stripe) : []),
     // Checked on the raw environment: a default is the example secret, and must not pass for a real one.
-    ...productionSecretProblems(env, secrets),
-    ...temporalProblems(config.temporal),
+    ...productionSecretProblems(env, secrets && [...new Set(secrets)]),
+    ...(uses('temporal') ? temporalProblems(config.temporal) : []),
     ...(role === 'codec-server' ? codecServerProblems(config.codecServer) : []),
+    ...tracingProblems(config.tracing),
   ];
 }
 
@@ -68,11 +109,25 @@ function natsProblems(nats: Config['nats']): string[] {
   ];
 }
 
-function databaseProblems(env: Record<string, string | undefined>, config: PostureConfig): string[] {
-  const urls: Array<[string, string]> = [['DATABASE_URL', config.databaseUrl]];
-  // MIGRATION_DATABASE_URL is DATABASE_URL unless set: checked only when it is another URL.
-  if (config.migrationDatabaseUrl !== config.databaseUrl) {
+/** npm run nats:setup connects as NATS_ADMIN_USER when it is set (nats/stream-setup.ts), else with the NATS_* credentials. */
+function natsAdminProblems(nats: Config['nats']): string[] {
+  if (nats.admin === undefined) return natsProblems(nats);
+  if (nats.admin.password !== undefined) return [];
+  return [`NATS_ADMIN_PASSWORD: NATS_ADMIN_USER needs its password ${IN_PRODUCTION}`];
+}
+
+function databaseProblems(
+  env: Record<string, string | undefined>,
+  config: PostureConfig,
+  database: boolean,
+  migrations: boolean,
+): string[] {
+  const urls: Array<[string, string]> = database ? [['DATABASE_URL', config.databaseUrl]] : [];
+  // MIGRATION_DATABASE_URL is DATABASE_URL unless set: named as itself only when it is another URL.
+  if (migrations && config.migrationDatabaseUrl !== config.databaseUrl) {
     urls.push(['MIGRATION_DATABASE_URL', config.migrationDatabaseUrl]);
+  } else if (migrations && !database) {
+    urls.push(['DATABASE_URL', config.databaseUrl]);
   }
   return urls.flatMap(([name, value]) => {
     const password = databasePassword(value, env);
@@ -117,5 +172,13 @@ function codecServerProblems(codecServer: PostureConfig['codecServer']): string[
   if (codecServer.token !== undefined) return [];
   return [
     `TEMPORAL_CODEC_SERVER_TOKEN: must be set ${IN_PRODUCTION}; the codec server decrypts every payload for whoever calls it`,
+  ];
+}
+
+/** The console exporter writes every span, attributes and all (order ids, subjects, errors), to stdout. */
+function tracingProblems(tracing: PostureConfig['tracing']): string[] {
+  if (!tracing.enabled || !tracing.exporters.includes('console')) return [];
+  return [
+    `OTEL_TRACES_EXPORTER: console is refused ${IN_PRODUCTION}: it writes every span and its attributes to stdout, into the logs; use otlp (to a collector) or none`,
   ];
 }

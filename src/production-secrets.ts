@@ -15,9 +15,11 @@ export type SecretVariable = keyof typeof EXAMPLE_SECRETS;
 
 /**
  * Which process reads which secret: each process is given, and requires in production, only its
- * own, so a compromised products service (say) holds no key that pays, refunds or signs. `tool`:
- * the one-shot commands (migrate, seed, nats:setup, audit, the CLIs), which need none;
- * `codec-server`: npm run codec-server.
+ * own, so a compromised products service (say) holds no key that pays, refunds or signs. The
+ * deploy steps `migrate` (npm run migrate), `nats-setup` (npm run nats:setup) and `seed` (npm run
+ * seed), and `tool`, the operator's commands (audit, the orders CLI, tctl), need none;
+ * `codec-server`: npm run codec-server. What each connects to, and so the credentials it needs,
+ * is CONNECTIONS_OF in production-posture.ts.
  */
 export const SECRETS_OF = {
   gateway: ['PAYMENT_SIGNING_KEY', 'REFUND_SIGNING_KEY'],
@@ -25,6 +27,9 @@ export const SECRETS_OF = {
   worker: ['PAYMENT_SIGNING_KEY', 'REFUND_SIGNING_KEY'],
   products: [],
   payments: ['STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRET', 'REFUND_SIGNING_KEY'],
+  migrate: [],
+  'nats-setup': [],
+  seed: [],
   tool: [],
   // Its own token (TEMPORAL_CODEC_SERVER_TOKEN) is required in production by production-posture.ts.
   'codec-server': [],

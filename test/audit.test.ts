@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { AckPolicy, DeliverPolicy, StorageType } from 'nats';
+import { jetstream, jetstreamManager, AckPolicy, DeliverPolicy, StorageType } from '@nats-io/jetstream';
 import { sql } from 'slonik';
 import { createDeadLettersRepository } from '../src/db/dead-letters-repository';
 import { connectNats } from '../src/nats/connection';
@@ -135,7 +135,7 @@ it('reports payment events the stream dropped before its consumer handled them, 
   const server = await startPrivateNats();
   const nats = await connectNats({ ...system.config.nats, url: server.url }, 'audit-dropped-test');
   try {
-    const jsm = await nats.jetstreamManager();
+    const jsm = await jetstreamManager(nats);
     await jsm.streams.add({
       name: PAYMENT_STREAM,
       subjects: [PAYMENT_SUCCEEDED_SUBJECT],
@@ -148,7 +148,7 @@ it('reports payment events the stream dropped before its consumer handled them, 
       ack_policy: AckPolicy.Explicit,
       deliver_policy: DeliverPolicy.All,
     });
-    const js = nats.jetstream();
+    const js = jetstream(nats);
     for (let i = 0; i < 8; i += 1) {
       await js.publish(PAYMENT_SUCCEEDED_SUBJECT, encodeEvent(PAYMENT_SUCCEEDED_SUBJECT, { i }));
     }

@@ -178,6 +178,70 @@ describe('configuration', () => {
     );
   });
 
+  describe("the Temporal CLI's variables the services do not read", () => {
+    const PEM = '-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----\n';
+
+    it.each([
+      ['TEMPORAL_TLS_CLIENT_CERT_DATA', 'TEMPORAL_TLS_CERT_FILE'],
+      ['TEMPORAL_TLS_CLIENT_KEY_DATA', 'TEMPORAL_TLS_KEY_FILE'],
+      ['TEMPORAL_TLS_SERVER_CA_CERT_DATA', 'TEMPORAL_TLS_CA_FILE'],
+      ['TEMPORAL_TLS_CERT_DATA', 'TEMPORAL_TLS_CERT_FILE'],
+      ['TEMPORAL_TLS_KEY_DATA', 'TEMPORAL_TLS_KEY_FILE'],
+      ['TEMPORAL_TLS_CA_DATA', 'TEMPORAL_TLS_CA_FILE'],
+      ['TEMPORAL_TLS_CERT', 'TEMPORAL_TLS_CERT_FILE'],
+      ['TEMPORAL_TLS_KEY', 'TEMPORAL_TLS_KEY_FILE'],
+      ['TEMPORAL_TLS_CA', 'TEMPORAL_TLS_CA_FILE'],
+      ['TEMPORAL_PROFILE', 'TEMPORAL_ADDRESS'],
+      ['TEMPORAL_CONFIG_FILE', 'TEMPORAL_ADDRESS'],
+      ['TEMPORAL_ENV', 'TEMPORAL_ADDRESS'],
+      ['TEMPORAL_GRPC_META_X_TENANT', 'TEMPORAL_API_KEY'],
+    ])('refuses %s, naming %s instead and never the value', (name, instead) => {
+      const value = name.endsWith('_DATA') ? PEM : 'prod';
+      for (const role of [undefined, 'worker', 'gateway', 'tool'] as const) {
+        const error = rejectionOf({ [name]: value }, (env) => parseConfig(env, role));
+        const line = error.message.split('\n').find((entry) => entry.trim().startsWith(`${name}:`));
+        expect(line).toContain(instead);
+        expect(error.message).not.toContain('BEGIN PRIVATE KEY');
+      }
+      // Empty is unset.
+      expect(() => parseConfig({ [name]: '' })).not.toThrow();
+    });
+
+    it('refuses TEMPORAL_TLS_DISABLE_HOST_VERIFICATION unless it keeps the check on', () => {
+      for (const value of ['true', '1', 'TRUE', 'yes']) {
+        expect(rejectionOf({ TEMPORAL_TLS_DISABLE_HOST_VERIFICATION: value }).message).toMatch(
+          /TEMPORAL_TLS_DISABLE_HOST_VERIFICATION: the services always check .*set TEMPORAL_TLS_SERVER_NAME/,
+        );
+      }
+      for (const value of ['false', '0', '']) {
+        expect(() => parseConfig({ TEMPORAL_TLS_DISABLE_HOST_VERIFICATION: value })).not.toThrow();
+      }
+    });
+
+    it('refuses a codec endpoint where payloads are written, and leaves it to the CLI for the operator commands', () => {
+      for (const role of [undefined, 'worker', 'gateway'] as const) {
+        const error = rejectionOf(
+          { TEMPORAL_CODEC_ENDPOINT: 'http://codec:8888', TEMPORAL_CODEC_AUTH: 'Bearer x' },
+          (env) => parseConfig(env, role),
+        );
+        expect(error.message).toMatch(/TEMPORAL_CODEC_ENDPOINT: .*TEMPORAL_ENCRYPTION_KEY/);
+        expect(error.message).toMatch(/TEMPORAL_CODEC_AUTH: /);
+      }
+      // npm run tctl hands it to the Temporal CLI, which decodes what it prints with it.
+      expect(() => parseConfig({ TEMPORAL_CODEC_ENDPOINT: 'http://codec:8888' }, 'tool')).not.toThrow();
+    });
+
+    it('names them with the other bad variables, and stops a process before it connects', async () => {
+      const error = rejectionOf({ TEMPORAL_PROFILE: 'prod', ORDER_CURRENCY: 'EURO' });
+      expect(error.message).toContain('TEMPORAL_PROFILE:');
+      expect(error.message).toContain('ORDER_CURRENCY:');
+      const { code, stderr } = await runScript('src/worker.ts', { env: { TEMPORAL_TLS_CLIENT_KEY_DATA: PEM } });
+      expect(code).toBe(1);
+      expect(stderr).toContain('TEMPORAL_TLS_CLIENT_KEY_DATA: the services read PEM files');
+      expect(stderr).not.toContain('BEGIN PRIVATE KEY');
+    });
+  });
+
   it('names every bad variable at once', () => {
     const error = rejectionOf({ PAYMENTS_HTTP_PORT: '70000', ORDER_CURRENCY: 'EURO' });
     expect(error.message).toContain('PAYMENTS_HTTP_PORT');

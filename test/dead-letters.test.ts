@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { JetStreamManager } from 'nats';
+import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { createDeadLettersRepository } from '../src/db/dead-letters-repository';
 import { PAYMENT_CONSUMER } from '../src/gateway/payment-subscriber';
 import { PAYMENT_STREAM } from '../src/nats/payment-stream';
@@ -20,7 +20,7 @@ let jsm: JetStreamManager;
 beforeAll(async () => {
   server = await startPrivateNats();
   system = await startTestSystem({ NATS_URL: server.url });
-  jsm = await system.nats.jetstreamManager();
+  jsm = await jetstreamManager(system.nats);
 });
 
 afterAll(async () => {

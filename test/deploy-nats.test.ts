@@ -2,7 +2,8 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { NatsConnection } from 'nats';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { parseConfig, type Config, type PaymentStreamSettings } from '../src/config';
 import { createLogger } from '../src/logger';
 import { connectNats } from '../src/nats/connection';
@@ -95,7 +96,7 @@ describe('NATS of docker-compose.yml (deploy/nats/nats-server.conf)', () => {
     }
     for (const spec of PAYMENT_STREAM_CONSUMERS) {
       const nats = mine[spec.durable] as NatsConnection;
-      await expect(ensureDurableConsumer(await nats.jetstreamManager(), spec, 'check')).resolves.toMatchObject({
+      await expect(ensureDurableConsumer(await jetstreamManager(nats), spec, 'check')).resolves.toMatchObject({
         action: 'unchanged',
       });
     }
@@ -109,11 +110,11 @@ describe('NATS of docker-compose.yml (deploy/nats/nats-server.conf)', () => {
     ]);
     const orderId = randomUUID();
     const payment = { orderId, stripePaymentId: `pi_${orderId}`, receiptUrl: null };
-    await payments.jetstream().publish(PAYMENT_SUCCEEDED_SUBJECT, encodeEvent(PAYMENT_SUCCEEDED_SUBJECT, payment));
+    await jetstream(payments).publish(PAYMENT_SUCCEEDED_SUBJECT, encodeEvent(PAYMENT_SUCCEEDED_SUBJECT, payment));
     await expect(nextMessage(gateway, 'orders-payment-succeeded', orderId)).resolves.toEqual(payment);
 
     const refund = { orderId, stripePaymentId: `pi_${orderId}` };
-    await worker.jetstream().publish(REFUND_REQUESTED_SUBJECT, encodeEvent(REFUND_REQUESTED_SUBJECT, refund));
+    await jetstream(worker).publish(REFUND_REQUESTED_SUBJECT, encodeEvent(REFUND_REQUESTED_SUBJECT, refund));
     await expect(nextMessage(payments, 'payments-refunds', orderId)).resolves.toEqual(refund);
   });
 
@@ -165,7 +166,11 @@ describe('NATS of docker-compose.yml (deploy/nats/nats-server.conf)', () => {
       // reaches a responder: nats-server drops such a request itself.)
       const responder = await connectAs(user);
       const subject = { PRODUCTS_SERVICE: 'validate_products', PAYMENTS_SERVICE: 'identify.payments' }[user];
-      responder.subscribe(subject, { callback: (_error, msg) => msg.respond(encodeJson({ answer: 1 })) });
+      responder.subscribe(subject, {
+        callback: (_error, msg) => {
+          msg.respond(encodeJson({ answer: 1 }));
+        },
+      });
       await responder.flush();
       const requester = await connectAs('ORDERS_WORKER');
       const reply = { PRODUCTS_SERVICE: PAYMENT_SUCCEEDED_SUBJECT, PAYMENTS_SERVICE: REFUND_REQUESTED_SUBJECT }[user];
@@ -193,7 +198,7 @@ describe('NATS of docker-compose.yml (deploy/nats/nats-server.conf)', () => {
 
 /** The next message of `durable` for `orderId`, read and acknowledged as the consumer's process does. */
 async function nextMessage(nats: NatsConnection, durable: string, orderId: string): Promise<unknown> {
-  const consumer = await nats.jetstream().consumers.get(PAYMENT_STREAM, durable);
+  const consumer = await jetstream(nats).consumers.get(PAYMENT_STREAM, durable);
   for (;;) {
     const msg = await consumer.next({ expires: 5_000 });
     if (msg === null) throw new Error(`no message for ${orderId} on ${durable}`);

@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { parseConfig } from '../src/config';
+import { CONNECTIONS_OF, connectionsOf } from '../src/production-posture';
 import { EXAMPLE_SECRETS, SECRETS_OF, type ProcessRole, type SecretVariable } from '../src/production-secrets';
 import { connectNats } from '../src/nats/connection';
 import { versionOf } from '../dev/versions';
@@ -34,9 +35,9 @@ const ROLES: Record<string, ProcessRole> = {
   gateway: 'gateway',
   products: 'products',
   payments: 'payments',
-  migrate: 'tool',
-  'nats-setup': 'tool',
-  seed: 'tool',
+  migrate: 'migrate',
+  'nats-setup': 'nats-setup',
+  seed: 'seed',
 };
 
 /** Compose's interpolation: ${VAR}, ${VAR:-default}, ${VAR:?error} (a missing one throws), $$. */
@@ -158,8 +159,36 @@ describe('docker-compose.yml', () => {
     expect(env.NODE_ENV).toBe('production');
     const config = parseConfig(env, ROLES[name]);
     expect(config.temporal.privateNetwork).toBe(true);
-    expect(config.nats.user).toEqual(expect.any(String));
-    expect(new URL(config.databaseUrl).username).toBe('orders_service');
+    const connections = connectionsOf(ROLES[name], config);
+    if (connections.includes('nats') || connections.includes('nats-admin')) {
+      expect(config.nats.user).toEqual(expect.any(String));
+    }
+    if (connections.includes('database')) expect(new URL(config.databaseUrl).username).toBe('orders_service');
+  });
+
+  it.each(APP_SERVICES)('gives %s only the credentials of what its process connects to', (name) => {
+    const { environment = {} } = services(ENV)[name] as Service;
+    const role = ROLES[name] as ProcessRole;
+    const connections = connectionsOf(role, parseConfig({ ...IMAGE_ENV, ...environment }, role));
+    const nats = connections.includes('nats') || connections.includes('nats-admin');
+    expect(['NATS_PASSWORD' in environment, 'NATS_USER' in environment]).toEqual([nats, nats]);
+    // A database password only where the process uses PostgreSQL: in its URL, or PGPASSWORD.
+    const password = (url: string | undefined) => url !== undefined && new URL(url).password !== '';
+    expect(password(environment.DATABASE_URL) || 'PGPASSWORD' in environment).toBe(connections.includes('database'));
+    expect(password(environment.MIGRATION_DATABASE_URL)).toBe(name === 'migrate');
+    // The superuser's password goes to the migrations alone.
+    const superuser = ENV.POSTGRES_PASSWORD as string;
+    expect(JSON.stringify(environment).includes(superuser)).toBe(name === 'migrate');
+  });
+
+  it('hands the payments service no database password, the one process that never connects to PostgreSQL', () => {
+    const { environment = {} } = services(ENV).payments as Service;
+    const text = JSON.stringify(environment);
+    for (const secret of [ENV.ORDERS_DB_PASSWORD, ENV.POSTGRES_PASSWORD] as string[])
+      expect(text).not.toContain(secret);
+    expect(Object.keys(environment)).not.toEqual(expect.arrayContaining(['DATABASE_URL']));
+    expect(Object.keys(environment)).not.toContain('PGPASSWORD');
+    expect(() => parseConfig({ ...IMAGE_ENV, ...environment }, 'payments')).not.toThrow();
   });
 
   it.each(['worker', 'gateway', 'products', 'payments'])(
@@ -203,7 +232,12 @@ describe('docker-compose.yml', () => {
       if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
     });
 
-    it.each(APP_SERVICES)('lets %s log in with its NATS user', async (name) => {
+    // The services whose process connects to NATS (migrate and seed do not, and get no NATS user).
+    const NATS_SERVICES = APP_SERVICES.filter((name) =>
+      CONNECTIONS_OF[ROLES[name] as ProcessRole].some((connection) => connection.startsWith('nats')),
+    );
+
+    it.each(NATS_SERVICES)('lets %s log in with its NATS user', async (name) => {
       const service = services(ENV)[name] as Service;
       const config = parseConfig({ ...IMAGE_ENV, ...service.environment, NATS_URL: server.url }, ROLES[name]);
       const nats = await connectNats(config.nats, `compose-${name}`);

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
-import type { NatsConnection } from 'nats';
+import type { NatsConnection } from '@nats-io/nats-core';
 import { parseConfig } from '../src/config';
 import { createDatabasePool, type DatabasePool, closeDatabasePool } from '../src/db/pool';
 import { startGateway, type Gateway } from '../src/gateway/service';

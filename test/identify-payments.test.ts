@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
-import type { NatsConnection, Subscription } from 'nats';
+import type { NatsConnection, Subscription } from '@nats-io/nats-core';
 import { createPaymentActivities } from '../src/activities/payments';
 import { parseConfig } from '../src/config';
 import { connectNats } from '../src/nats/connection';

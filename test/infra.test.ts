@@ -3,7 +3,8 @@ import { chmodSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Connection, WorkflowClient } from '@temporalio/client';
-import { connect } from 'nats';
+import { connect } from '@nats-io/transport-node';
+import { jetstreamManager } from '@nats-io/jetstream';
 import type { ManagedProcess } from '../dev/infra/managed-process';
 import { freePorts, isPortOpen } from '../dev/infra/ports';
 import { readPidFiles } from '../dev/infra/pid-files';
@@ -61,7 +62,7 @@ describe('ensureInfrastructure', () => {
     // It also prepared what the services need: the payment stream and the search attributes.
     const nats = await connect({ servers: process.env.NATS_URL });
     try {
-      const info = await (await nats.jetstreamManager()).streams.info(PAYMENT_STREAM);
+      const info = await (await jetstreamManager(nats)).streams.info(PAYMENT_STREAM);
       expect(info.config.subjects).toContain('payment.succeeded');
     } finally {
       await nats.close();

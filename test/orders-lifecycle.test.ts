@@ -365,10 +365,14 @@ describe('payments and status changes', () => {
   it('records a payment for a cancelled order and requests its refund', async () => {
     const refunds: unknown[] = [];
     const subscription = system.nats.subscribe(REFUND_REQUESTED_SUBJECT, {
-      callback: (_error, msg) => refunds.push(JSON.parse(Buffer.from(msg.data).toString())),
+      callback: (_error, msg) => {
+        refunds.push(msg.json());
+      },
     });
     const refunded = system.nats.subscribe(REFUNDED_SUBJECT, {
-      callback: (_error, msg) => refunds.push(JSON.parse(Buffer.from(msg.data).toString())),
+      callback: (_error, msg) => {
+        refunds.push(msg.json());
+      },
     });
     const { order } = await system.client.place([{ productId: mouse.id, quantity: 1 }]);
     const cancelled = await system.nest.send<OrderWithItems>('orders.change.status', {

@@ -1,4 +1,4 @@
-import type { JetStreamManager } from 'nats';
+import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import pino from 'pino';
 import { PAYMENT_CONSUMER } from '../src/gateway/payment-subscriber';
 import { PAYMENT_STREAM } from '../src/nats/payment-stream';
@@ -23,7 +23,7 @@ beforeAll(async () => {
   server = await startPrivateNats();
   const logger = pino({ level: 'warn' }, { write: (line: string) => void logLines.push(JSON.parse(line)) });
   system = await startTestSystem({ NATS_URL: server.url }, { logger });
-  jsm = await system.nats.jetstreamManager();
+  jsm = await jetstreamManager(system.nats);
   product = await system.nest.send('products.create', { name: 'Teapot', price: 25 });
 });
 

@@ -1,4 +1,12 @@
-import { AckPolicy, DeliverPolicy, StorageType, type JetStreamManager, type NatsConnection } from 'nats';
+import type { NatsConnection } from '@nats-io/nats-core';
+import {
+  jetstream,
+  jetstreamManager,
+  AckPolicy,
+  DeliverPolicy,
+  StorageType,
+  type JetStreamManager,
+} from '@nats-io/jetstream';
 import { parseConfig, type PaymentStreamSettings } from '../src/config';
 import { connectNats } from '../src/nats/connection';
 import { ensureDurableConsumer } from '../src/nats/durable-consumer';
@@ -25,7 +33,7 @@ let jsm: JetStreamManager;
 beforeAll(async () => {
   server = await startPrivateNats();
   nats = await connectNats({ ...parseConfig(process.env).nats, url: server.url }, 'payment-stream-test');
-  jsm = await nats.jetstreamManager();
+  jsm = await jetstreamManager(nats);
 });
 
 afterAll(async () => {
@@ -72,7 +80,7 @@ it('creates the stream with both payment subjects and the configured limits', as
 
 it('refuses purging the stream and deleting a message from it', async () => {
   await ensurePaymentStream(nats, defaults);
-  const ack = await nats.jetstream().publish(PAYMENT_SUCCEEDED_SUBJECT, encodeEvent(PAYMENT_SUCCEEDED_SUBJECT, {}));
+  const ack = await jetstream(nats).publish(PAYMENT_SUCCEEDED_SUBJECT, encodeEvent(PAYMENT_SUCCEEDED_SUBJECT, {}));
   await expect(jsm.streams.purge(PAYMENT_STREAM)).rejects.toThrow(/purge/i);
   await expect(jsm.streams.purge(PAYMENT_STREAM, { filter: PAYMENT_SUCCEEDED_SUBJECT })).rejects.toThrow(/purge/i);
   await expect(jsm.streams.deleteMessage(PAYMENT_STREAM, ack.seq)).rejects.toThrow(/delete/i);
@@ -87,7 +95,7 @@ it('updates an existing stream without the refund subject and with other limits,
     storage: StorageType.File,
     max_bytes: 2 * MIB,
   });
-  await nats.jetstream().publish(PAYMENT_SUCCEEDED_SUBJECT, encodeEvent(PAYMENT_SUCCEEDED_SUBJECT, { kept: true }));
+  await jetstream(nats).publish(PAYMENT_SUCCEEDED_SUBJECT, encodeEvent(PAYMENT_SUCCEEDED_SUBJECT, { kept: true }));
 
   const result = await ensurePaymentStream(nats, defaults);
   expect(result.action).toBe('updated');

@@ -84,7 +84,9 @@ it('keeps a malformed payment event as a dead letter', async () => {
 it('records a payment for an order whose workflow has closed, and requests its refund', async () => {
   const refunds: Array<{ data: { stripePaymentId: string } }> = [];
   const subscription = system.nats.subscribe(REFUND_REQUESTED_SUBJECT, {
-    callback: (_error, msg) => refunds.push(JSON.parse(Buffer.from(msg.data).toString())),
+    callback: (_error, msg) => {
+      refunds.push(msg.json());
+    },
   });
   const order = await place();
   const first = paymentEvent(order.id);

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
-import type { JetStreamManager, NatsConnection } from 'nats';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import pino from 'pino';
 import Stripe from 'stripe';
 import { parseConfig, type Config } from '../src/config';
@@ -51,7 +52,7 @@ beforeAll(async () => {
   server = await startPrivateNats();
   config = parseConfig({ ...process.env, NATS_URL: server.url });
   nats = await connectNats(config.nats, 'payments-test');
-  jsm = await nats.jetstreamManager();
+  jsm = await jetstreamManager(nats);
   proxy = await startRecordingProxy(config.stripe.apiBase);
   service = await startPaymentsService({
     nats,
@@ -355,7 +356,7 @@ describe('POST /payments/webhook', () => {
     const logger = pino({ level: 'silent' });
     const handler = createWebhookHandler({
       stripe: createStripeClient(config.stripe),
-      js: closed.jetstream(),
+      js: jetstream(closed),
       webhookSecret: config.stripe.webhookSecret,
       toleranceSeconds: config.stripe.webhookToleranceSeconds,
       publishTimeoutMs: 1_000,
@@ -398,7 +399,7 @@ describe('POST /payments/webhook', () => {
     const warnings: string[] = [];
     const handler = createWebhookHandler({
       stripe: createStripeClient(config.stripe),
-      js: nats.jetstream(),
+      js: jetstream(nats),
       webhookSecret: config.stripe.webhookSecret,
       toleranceSeconds: config.stripe.webhookToleranceSeconds,
       publishTimeoutMs: config.nats.requestTimeoutMs,

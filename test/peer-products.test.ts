@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Subscription } from 'nats';
+import type { Subscription } from '@nats-io/nats-core';
 import { encodeJson, MAX_REQUEST_BYTES } from '../src/nats/nest-transport';
 import type { OrderWithItems } from '../src/orders/types';
 import { startTestSystem, type TestSystem } from './support/system';

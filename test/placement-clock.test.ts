@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import pg from 'pg';
-import type { Subscription } from 'nats';
+import type { Subscription } from '@nats-io/nats-core';
 import { createPaymentActivities } from '../src/activities/payments';
 import { createPersistenceActivities } from '../src/activities/persistence';
 import { createPlacementActivities } from '../src/activities/placement';

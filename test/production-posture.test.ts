@@ -169,6 +169,9 @@ describe('production posture (NODE_ENV=production)', () => {
       ['worker', ['PAYMENT_SIGNING_KEY', 'REFUND_SIGNING_KEY', 'STRIPE_SECRET_KEY']],
       ['products', []],
       ['payments', ['REFUND_SIGNING_KEY', 'STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRET']],
+      ['migrate', []],
+      ['nats-setup', []],
+      ['seed', []],
       ['tool', []],
       ['codec-server', ['TEMPORAL_CODEC_SERVER_TOKEN']],
     ] as const)('%s: %j', (role, secrets) => {
@@ -188,7 +191,16 @@ describe('production posture (NODE_ENV=production)', () => {
       expect(problem('codec-server')).toEqual([
         expect.stringMatching(/^ {2}TEMPORAL_CODEC_SERVER_TOKEN: must be set in production \(NODE_ENV=production\)/),
       ]);
-      for (const role of ['gateway', 'worker', 'products', 'payments', 'tool'] as const)
+      for (const role of [
+        'gateway',
+        'worker',
+        'products',
+        'payments',
+        'migrate',
+        'nats-setup',
+        'seed',
+        'tool',
+      ] as const)
         expect(problem(role)).toEqual([]);
       const token = 'codec-token-not-in-the-repo-0123456789abcdef';
       expect(parseConfig(production({ TEMPORAL_CODEC_SERVER_TOKEN: token }), 'codec-server').codecServer.token).toBe(
@@ -205,6 +217,117 @@ describe('production posture (NODE_ENV=production)', () => {
 
     it('asks for every secret when no process is named (npm start runs them all)', () => {
       expect(secretsMissingFor(undefined as unknown as ProcessRole)).toEqual(Object.keys(EXAMPLE_SECRETS).sort());
+    });
+  });
+
+  describe('each process needs only the credentials of what it connects to', () => {
+    /** The production environment with no credentials at all: no NATS user, no database password, Stripe and Temporal plaintext. */
+    const NOTHING = production({
+      ...NO_NATS_AUTH,
+      DATABASE_URL: 'postgres://orders_service@db.internal:5432/orders',
+      STRIPE_API_BASE: 'http://stripe-mock:12111',
+      TEMPORAL_TLS: undefined,
+      TEMPORAL_CODEC_SERVER_TOKEN: 'codec-token-not-in-the-repo-0123456789abcdef',
+    });
+    /** The variables each refused line starts with, secrets left aside (the test above covers them). */
+    const refusedFor = (role: ProcessRole, changes: Record<string, string | undefined> = {}): string[] => {
+      try {
+        parseConfig({ ...NOTHING, ...changes } as Record<string, string>, role);
+        return [];
+      } catch (error) {
+        if (!(error instanceof ConfigError)) throw error;
+        return error.message
+          .split('\n')
+          .slice(1)
+          .map((line) => line.trim().split(': ')[0] as string);
+      }
+    };
+
+    it.each([
+      ['gateway', [NATS, 'DATABASE_URL', TEMPORAL]],
+      ['worker', [NATS, 'DATABASE_URL', 'STRIPE_API_BASE', TEMPORAL]],
+      ['products', [NATS, 'DATABASE_URL']],
+      // It never connects to PostgreSQL nor to Temporal: no database password, no Temporal TLS.
+      ['payments', [NATS, 'STRIPE_API_BASE']],
+      ['migrate', ['DATABASE_URL']],
+      ['nats-setup', [NATS]],
+      ['seed', ['DATABASE_URL']],
+      ['tool', [NATS, 'DATABASE_URL', TEMPORAL]],
+      ['codec-server', []],
+    ] as const)('%s: %j', (role, refused) => {
+      expect(refusedFor(role)).toEqual(refused);
+    });
+
+    it('asks the worker for no Stripe over https when it trusts the events', () => {
+      expect(refusedFor('worker', { PAYMENT_VERIFICATION: 'events' })).toEqual([NATS, 'DATABASE_URL', TEMPORAL]);
+    });
+
+    it('starts payments without any database password, whatever DATABASE_URL says', () => {
+      const payments = production({ NATS_USER: 'payments-service', DATABASE_URL: undefined, PGPASSWORD: undefined });
+      expect(() => parseConfig(payments, 'payments')).not.toThrow();
+      expect(() =>
+        parseConfig({ ...payments, DATABASE_URL: 'postgres://postgres@db:5432/orders' }, 'payments'),
+      ).not.toThrow();
+      // The processes that use PostgreSQL still refuse the same environment.
+      for (const role of ['gateway', 'worker', 'products', 'seed', 'tool'] as const) {
+        expect(() => parseConfig(payments, role)).toThrow(/DATABASE_URL: has no password/);
+      }
+    });
+
+    it('checks the migrations URL for migrate, naming the variable it uses', () => {
+      const owner = 'postgres://orders_owner:owner-password-not-in-the-repo@db.internal:5432/orders';
+      // DATABASE_URL without a password (as deploy/k8s gives it) and the owner's URL: migrate starts.
+      expect(refusedFor('migrate', { MIGRATION_DATABASE_URL: owner })).toEqual([]);
+      expect(refusedFor('migrate', { MIGRATION_DATABASE_URL: 'postgres://postgres:postgres@db:5432/orders' })).toEqual([
+        'MIGRATION_DATABASE_URL',
+      ]);
+      // Which the processes never use: they are not asked about it.
+      expect(refusedFor('products', { MIGRATION_DATABASE_URL: 'postgres://postgres@db:5432/orders' })).toEqual([
+        NATS,
+        'DATABASE_URL',
+      ]);
+    });
+
+    it('lets nats-setup log in as the NATS admin, with its password', () => {
+      expect(
+        refusedFor('nats-setup', { NATS_ADMIN_USER: 'orders-admin', NATS_ADMIN_PASSWORD: 'admin-not-in-the-repo' }),
+      ).toEqual([]);
+      expect(refusedFor('nats-setup', { NATS_ADMIN_USER: 'orders-admin' })).toEqual(['NATS_ADMIN_PASSWORD']);
+      expect(refusedFor('nats-setup', { NATS_USER: 'orders-admin', NATS_PASSWORD: 'admin-not-in-the-repo' })).toEqual(
+        [],
+      );
+    });
+  });
+
+  describe('traces', () => {
+    it.each(['console', 'otlp,console'])(
+      'refuses OTEL_TRACES_EXPORTER=%s: spans and their attributes on stdout',
+      (exporters) => {
+        for (const role of [undefined, 'gateway', 'worker', 'products', 'payments'] as const) {
+          const problems = (() => {
+            try {
+              parseConfig(production({ OTEL_TRACES_EXPORTER: exporters }), role);
+              return [];
+            } catch (error) {
+              if (!(error instanceof ConfigError)) throw error;
+              return error.message.split('\n').slice(1);
+            }
+          })();
+          expect(problems.filter((line) => !/^ {2}(PAYMENT|REFUND|STRIPE)_/.test(line))).toEqual([
+            expect.stringMatching(/^ {2}OTEL_TRACES_EXPORTER: console is refused in production .*stdout.*use otlp/),
+          ]);
+        }
+      },
+    );
+
+    it('accepts otlp, none, and a console exporter that tracing being off leaves unused', () => {
+      expect(parseConfig(production({ OTEL_TRACES_EXPORTER: 'otlp' })).tracing.exporters).toEqual(['otlp']);
+      expect(() => parseConfig(production({ OTEL_TRACES_EXPORTER: 'none' }))).not.toThrow();
+      expect(() =>
+        parseConfig(production({ OTEL_TRACES_EXPORTER: 'console', OTEL_SDK_DISABLED: 'true' })),
+      ).not.toThrow();
+      // On a developer's machine the console exporter stays available.
+      expect(parseConfig({ OTEL_TRACES_EXPORTER: 'console' }).tracing.exporters).toEqual(['console']);
     });
   });
 
@@ -248,16 +371,37 @@ describe('production posture (NODE_ENV=production)', () => {
       expect(stdout).toBe('');
     });
 
+    it.each(['src/worker.ts', 'src/products/main.ts', 'src/payments/main.ts', 'src/scripts/nats-setup.ts'])(
+      '%s without NATS credentials exits 1 naming NATS',
+      async (script) => {
+        const { code, stderr } = await runScript(script, { env: withoutNats });
+        expect(code).toBe(1);
+        expect(stderr).toContain(`${NATS}: NATS needs credentials`);
+      },
+    );
+
+    // Neither connects to NATS: each is refused for what it does use, never for NATS.
     it.each([
-      'src/worker.ts',
-      'src/products/main.ts',
-      'src/payments/main.ts',
-      'src/scripts/codec-server.ts',
-      'src/scripts/migrate.ts',
-    ])('%s without NATS credentials exits 1 naming NATS', async (script) => {
-      const { code, stderr } = await runScript(script, { env: withoutNats });
+      ['src/scripts/codec-server.ts', {}, 'TEMPORAL_CODEC_SERVER_TOKEN: must be set'],
+      [
+        'src/scripts/migrate.ts',
+        { DATABASE_URL: 'postgres://orders_owner@db.internal:5432/orders' },
+        'DATABASE_URL: has no password',
+      ],
+    ])('%s exits 1 naming only what it uses', async (script, changes, problem) => {
+      const { code, stderr } = await runScript(script, { env: { ...withoutNats, ...changes } });
       expect(code).toBe(1);
-      expect(stderr).toContain(`${NATS}: NATS needs credentials`);
+      expect(stderr).toContain(problem);
+      expect(stderr).not.toContain('NATS needs credentials');
+      expect(stderr.match(/^ {2}\S/gm)).toHaveLength(1);
+    });
+
+    it('the payments service refuses console traces in production', async () => {
+      const { code, stderr } = await runScript('src/payments/main.ts', {
+        env: { ...production(), NATS_USER: 'payments-service', OTEL_TRACES_EXPORTER: 'console', LOG_LEVEL: 'silent' },
+      });
+      expect(code).toBe(1);
+      expect(stderr).toContain('OTEL_TRACES_EXPORTER: console is refused in production');
     });
 
     it('the orders CLI refuses the same configuration', async () => {

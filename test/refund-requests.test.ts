@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { JetStreamManager, NatsConnection } from 'nats';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { sql } from 'slonik';
 import { createRefundActivities, type RefundRequest } from '../src/activities/payments';
 import { parseConfig } from '../src/config';
@@ -29,7 +30,7 @@ beforeAll(async () => {
   // The stream is deleted here, so on a server of this file's own.
   server = await startPrivateNats();
   nats = await connectNats({ ...config.nats, url: server.url }, 'refund-requests-test');
-  jsm = await nats.jetstreamManager();
+  jsm = await jetstreamManager(nats);
   pool = await createDatabasePool(config.databaseUrl);
   activities = createRefundActivities({
     nats: nats,

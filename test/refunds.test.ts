@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { NatsConnection } from 'nats';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { sql } from 'slonik';
 import { createRefundActivities, type RefundRequest } from '../src/activities/payments';
 import { parseConfig } from '../src/config';
@@ -132,7 +133,7 @@ const stripeRefundsOf = (paymentIntent: string) =>
 
 /** Publishes a refund request as anyone on NATS could, into the stream. */
 async function publishRequest(data: Record<string, unknown>): Promise<void> {
-  await nats.jetstream().publish(REFUND_REQUESTED_SUBJECT, encodeEvent(REFUND_REQUESTED_SUBJECT, data), {
+  await jetstream(nats).publish(REFUND_REQUESTED_SUBJECT, encodeEvent(REFUND_REQUESTED_SUBJECT, data), {
     expect: { streamName: PAYMENT_STREAM },
   });
 }
@@ -248,7 +249,7 @@ it('records Stripe’s refusals with its code and message, and an already refund
 it('records only outcomes the payments service signed, and never undoes a done refund', async () => {
   const payment = await paidCancelledOrder({ atStripe: false });
   await refunds().request(payment);
-  const js = nats.jetstream();
+  const js = jetstream(nats);
   const forgedDone = { orderId: payment.orderId, stripePaymentId: payment.stripePaymentId, refundId: 're_forged' };
   await js.publish(REFUNDED_SUBJECT, encodeEvent(REFUNDED_SUBJECT, forgedDone));
   await js.publish(
@@ -269,7 +270,7 @@ it('records only outcomes the payments service signed, and never undoes a done r
   };
   await js.publish(REFUND_FAILED_SUBJECT, encodeEvent(REFUND_FAILED_SUBJECT, signedFailure));
   await expect(settled(payment.stripePaymentId)).resolves.toMatchObject({ status: 'failed', stripeRefundId: null });
-  const consumers = await nats.jetstreamManager();
+  const consumers = await jetstreamManager(nats);
   await eventually(async () => {
     const info = await consumers.consumers.info(PAYMENT_STREAM, 'orders-refund-done');
     expect(info.num_pending + info.num_ack_pending).toBe(0);

@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { connect, StorageType, type JetStreamManager, type NatsConnection } from 'nats';
+import { connect } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { jetstream, jetstreamManager, StorageType, type JetStreamManager } from '@nats-io/jetstream';
 import pino from 'pino';
 import { sql } from 'slonik';
 import { z } from 'zod';
@@ -41,10 +43,10 @@ beforeAll(async () => {
   server = await startPrivateNats();
   const nats = { ...parseConfig(process.env).nats, url: server.url };
   [responder, client] = await Promise.all([connectNats(nats, 'reply-test-responder'), connectNats(nats, 'reply-test')]);
-  jsm = await client.jetstreamManager();
+  jsm = await jetstreamManager(client);
   // A stream as it was before deny_purge: only the reply check stands between it and a purge.
   await jsm.streams.add({ name: PAYMENT_STREAM, subjects: [PAYMENT_SUCCEEDED_SUBJECT], storage: StorageType.File });
-  const js = client.jetstream();
+  const js = jetstream(client);
   for (const n of [1, 2]) await js.publish(PAYMENT_SUCCEEDED_SUBJECT, encodeJson({ n }));
 });
 
@@ -80,7 +82,10 @@ async function publishedBy(patterns: string[], action: () => Promise<void>): Pro
   const done = new Promise<void>((resolve) => (markerSeen = resolve));
   const subscriptions = [...patterns, marker].map((pattern) =>
     client.subscribe(pattern, {
-      callback: (_error, msg) => (msg.subject === marker ? markerSeen() : seen.push(msg.subject)),
+      callback: (_error, msg) => {
+        if (msg.subject === marker) markerSeen();
+        else seen.push(msg.subject);
+      },
     }),
   );
   await client.flush();
@@ -132,7 +137,11 @@ describe('a responder answers only on client inboxes', () => {
   it('is not even reached by a request whose reply subject is a JetStream API: nats-server drops it', async () => {
     const subject = `reply.test.${randomUUID()}`;
     const delivered: Array<string | undefined> = [];
-    const subscription = responder.subscribe(subject, { callback: (_error, msg) => delivered.push(msg.reply) });
+    const subscription = responder.subscribe(subject, {
+      callback: (_error, msg) => {
+        delivered.push(msg.reply);
+      },
+    });
     await responder.flush();
     requestWithReply(subject, `$JS.API.STREAM.PURGE.${PAYMENT_STREAM}`, {});
     requestWithReply(subject, `_INBOX.${randomUUID()}`, {});

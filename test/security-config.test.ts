@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { nkeys } from 'nats';
+import { nkeys } from '@nats-io/nats-core';
 import { ConfigError, parseConfig } from '../src/config';
 import { natsConnectionOptions } from '../src/nats/connection';
 import { temporalConnectionOptions, temporalDataConverter } from '../src/temporal/connection';

@@ -4,7 +4,8 @@ import net from 'node:net';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import tls from 'node:tls';
-import { connect, Events, type NatsConnection } from 'nats';
+import { connect } from '@nats-io/transport-node';
+import { PermissionViolationError, type NatsConnection } from '@nats-io/nats-core';
 import type { Config } from '../src/config';
 import { natsConnectionOptions } from '../src/nats/connection';
 import { migrate } from '../src/db/migrate';
@@ -222,8 +223,8 @@ export async function permissionViolation(
 ): Promise<void> {
   const seen = (async () => {
     for await (const status of nats.status()) {
-      const context = (status as { permissionContext?: { operation: string; subject: string } }).permissionContext;
-      if (status.type === Events.Error && context?.operation === operation && context.subject === subject) return;
+      if (status.type !== 'error' || !(status.error instanceof PermissionViolationError)) continue;
+      if (status.error.operation === operation && status.error.subject === subject) return;
     }
   })();
   action();

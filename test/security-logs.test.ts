@@ -4,7 +4,7 @@ import { appendFileSync, copyFileSync, mkdtempSync, readFileSync, rmSync } from 
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import type { NatsConnection } from 'nats';
+import type { NatsConnection } from '@nats-io/nats-core';
 import pg from 'pg';
 import { parseConfig } from '../src/config';
 import { appCommand, buildApps } from '../dev/infra/app-process';

@@ -3,7 +3,8 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from '
 import os from 'node:os';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
-import { nkeys, type NatsConnection } from 'nats';
+import { nkeys, type NatsConnection } from '@nats-io/nats-core';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { parseConfig, type Config } from '../src/config';
 import { createDeadLettersRepository } from '../src/db/dead-letters-repository';
 import { createDatabasePool, type DatabasePool } from '../src/db/pool';
@@ -55,7 +56,11 @@ async function roundTrip(config: Config['nats']): Promise<void> {
   const nats = await connectNats(config, 'security-test');
   try {
     const subject = `security.echo.${randomUUID()}`;
-    nats.subscribe(subject, { callback: (_error, msg) => msg.respond(msg.data) });
+    nats.subscribe(subject, {
+      callback: (_error, msg) => {
+        msg.respond(msg.data);
+      },
+    });
     const reply = await nats.request(subject, Buffer.from('ping'), { timeout: 2_000 });
     expect(Buffer.from(reply.data).toString()).toBe('ping');
   } finally {
@@ -255,12 +260,10 @@ describe('subject permissions of docs/nats-server.example.conf', () => {
   it('lets the gateway consume payment.succeeded that the payments service stored', async () => {
     const payments = await connectAs('PAYMENTS_SERVICE');
     const orderId = randomUUID();
-    const ack = await payments
-      .jetstream()
-      .publish(
-        PAYMENT_SUCCEEDED_SUBJECT,
-        encodeEvent(PAYMENT_SUCCEEDED_SUBJECT, { orderId, stripePaymentId: `pi_${orderId}`, receiptUrl: null }),
-      );
+    const ack = await jetstream(payments).publish(
+      PAYMENT_SUCCEEDED_SUBJECT,
+      encodeEvent(PAYMENT_SUCCEEDED_SUBJECT, { orderId, stripePaymentId: `pi_${orderId}`, receiptUrl: null }),
+    );
     // No such order: the gateway keeps it as a dead letter, which it acknowledges in the stream.
     const deadLetters = createDeadLettersRepository(pool);
     await eventually(async () => {
@@ -287,7 +290,7 @@ describe('subject permissions of docs/nats-server.example.conf', () => {
     expect(setup).toMatchObject({ code: 0, stderr: '' });
     expect(setup.stdout).toContain(`stream ${PAYMENT_STREAM}: created`);
     for (const spec of PAYMENT_STREAM_CONSUMERS) expect(setup.stdout).toContain(`consumer ${spec.durable}: created`);
-    const jsm = await (await connectAs('ORDERS_ADMIN')).jetstreamManager();
+    const jsm = await jetstreamManager(await connectAs('ORDERS_ADMIN'));
     const info = await jsm.streams.info(PAYMENT_STREAM);
     expect(info.config).toMatchObject({ deny_purge: true, deny_delete: true });
     // Not even the admin may purge it: the stream refuses.
@@ -306,12 +309,12 @@ describe('subject permissions of docs/nats-server.example.conf', () => {
   );
 
   it('refuses the gateway changing the stream’s settings through the JetStream API', async () => {
-    const jsm = await gatewayNats.jetstreamManager();
+    const jsm = await jetstreamManager(gatewayNats);
     // The client reads the stream (allowed), then asks for the update: the server refuses that.
     await permissionViolation(gatewayNats, 'publish', `$JS.API.STREAM.UPDATE.${PAYMENT_STREAM}`, () => {
       jsm.streams.update(PAYMENT_STREAM, { max_bytes: 1024 * 1024 }).catch(() => undefined);
     });
-    const admin = await (await connectAs('ORDERS_ADMIN')).jetstreamManager();
+    const admin = await jetstreamManager(await connectAs('ORDERS_ADMIN'));
     expect((await admin.streams.info(PAYMENT_STREAM)).config.max_bytes).toBe(config.paymentStream.maxBytes);
   });
 
@@ -319,14 +322,18 @@ describe('subject permissions of docs/nats-server.example.conf', () => {
     // A hand-made responder without the service's own check: the server alone must stop it. (A
     // JetStream API reply never reaches a responder: nats-server drops such a request itself.)
     const products = await connectAs('PRODUCTS_SERVICE');
-    products.subscribe('products.find.one', { callback: (_error, msg) => msg.respond(encodeJson({ id: 1 })) });
+    products.subscribe('products.find.one', {
+      callback: (_error, msg) => {
+        msg.respond(encodeJson({ id: 1 }));
+      },
+    });
     await products.flush();
     const shop = await connectAs('SHOP_GATEWAY');
     const reply = PAYMENT_SUCCEEDED_SUBJECT;
     await permissionViolation(products, 'publish', reply, () =>
       shop.publish('products.find.one', encodeJson({ pattern: 'products.find.one', data: { id: 1 } }), { reply }),
     );
-    const admin = await (await connectAs('ORDERS_ADMIN')).jetstreamManager();
+    const admin = await jetstreamManager(await connectAs('ORDERS_ADMIN'));
     await expect(admin.streams.info(PAYMENT_STREAM)).resolves.toMatchObject({ config: { name: PAYMENT_STREAM } });
   });
 

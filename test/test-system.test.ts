@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { connect, ErrorCode } from 'nats';
+import { connect } from '@nats-io/transport-node';
+import { RequestError } from '@nats-io/nats-core';
 import { startTestSystem } from './support/system';
 
 /** The test support itself: a system that fails to start leaves nothing answering behind it. */
@@ -28,7 +29,9 @@ describe('a test system that fails to start', () => {
         JSON.stringify({ pattern: 'products.find.all', data: {}, id: '1' }),
         { timeout: 2_000 },
       );
-      await expect(request).rejects.toMatchObject({ code: ErrorCode.NoResponders });
+      const error = await request.catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(RequestError);
+      expect((error as RequestError).isNoResponders()).toBe(true);
     } finally {
       await nats.close();
     }

@@ -7,6 +7,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
+import { jetstream } from '@nats-io/jetstream';
 import { ConfigError, parseConfig } from '../src/config';
 import { createLogger } from '../src/logger';
 import { encodeEvent } from '../src/nats/nest-transport';
@@ -18,6 +19,7 @@ import { WORKFLOW_BUNDLER_OPTIONS, WORKFLOWS_PATH } from '../src/worker/workflow
 import type { OrderWithItems } from '../src/orders/types';
 import { eventually } from './support/eventually';
 import { paymentEvent } from './support/orders-client';
+import { securedProductionEnv } from './support/production-env';
 import { runCommand } from './support/run-command';
 import { startTestSystem, type TestSystem } from './support/system';
 
@@ -81,6 +83,17 @@ describe('tracing settings', () => {
     expect(
       parseConfig({ OTEL_RESOURCE_ATTRIBUTES: attributes, OTEL_SERVICE_NAME: 'orders-c' }).tracing.serviceName,
     ).toBe('orders-c');
+  });
+
+  it('refuses the console exporter in production, where it would write span attributes to stdout', () => {
+    const production = { ...securedProductionEnv(), OTEL_SERVICE_NAME: 'orders-a' };
+    for (const exporters of ['console', 'otlp,console']) {
+      expect(() => parseConfig({ ...production, OTEL_TRACES_EXPORTER: exporters }, 'gateway')).toThrow(
+        /OTEL_TRACES_EXPORTER: console is refused in production \(NODE_ENV=production\)/,
+      );
+    }
+    expect(parseConfig({ ...production, OTEL_TRACES_EXPORTER: 'otlp' }, 'gateway').tracing.exporters).toEqual(['otlp']);
+    expect(parseConfig({ OTEL_TRACES_EXPORTER: 'console' }, 'gateway').tracing.exporters).toEqual(['console']);
   });
 
   it('names each bad OTEL_* value', () => {
@@ -283,7 +296,7 @@ describe('one order traced across the system', () => {
     const traceId = root.spanContext().traceId;
 
     // The payments service publishes payment.succeeded with the trace context it has (here: the order's).
-    const js = system.nats.jetstream();
+    const js = jetstream(system.nats);
     await context.with(trace.setSpanContext(context.active(), root.spanContext()), () =>
       js.publish(
         PAYMENT_SUCCEEDED_SUBJECT,
@@ -361,9 +374,10 @@ describe('one order traced across the system', () => {
     const traceId = root.spanContext().traceId;
 
     // Published as the payments service does from a webhook: no span is active, so no headers.
-    await system.nats
-      .jetstream()
-      .publish(PAYMENT_SUCCEEDED_SUBJECT, encodeEvent(PAYMENT_SUCCEEDED_SUBJECT, paymentEvent(order.id)));
+    await jetstream(system.nats).publish(
+      PAYMENT_SUCCEEDED_SUBJECT,
+      encodeEvent(PAYMENT_SUCCEEDED_SUBJECT, paymentEvent(order.id)),
+    );
     await system.client.waitForStatus(order.id, 'PAID');
 
     await eventually(async () => {

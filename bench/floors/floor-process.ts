@@ -1,4 +1,5 @@
-import { connect, type NatsConnection } from 'nats';
+import { connect } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/nats-core';
 
 /**
  * What the floor processes share: their settings from the environment the bench gives every

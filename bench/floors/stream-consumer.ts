@@ -1,4 +1,13 @@
-import { AckPolicy, DeliverPolicy, RetentionPolicy, StorageType, type JsMsg, type NatsConnection } from 'nats';
+import type { NatsConnection } from '@nats-io/nats-core';
+import {
+  jetstream,
+  jetstreamManager,
+  AckPolicy,
+  DeliverPolicy,
+  RetentionPolicy,
+  StorageType,
+  type JsMsg,
+} from '@nats-io/jetstream';
 
 /**
  * A JetStream stream capturing one subject (plain publishes from NestJS peers included) and a
@@ -15,7 +24,7 @@ export async function consumeStream(
   handle: (msg: JsMsg) => Promise<void>,
   onError: (error: unknown) => void,
 ): Promise<StreamConsumer> {
-  const jsm = await nats.jetstreamManager();
+  const jsm = await jetstreamManager(nats);
   try {
     await jsm.streams.info(options.stream);
   } catch {
@@ -34,7 +43,7 @@ export async function consumeStream(
     ack_wait: 30 * 1_000_000_000,
     max_ack_pending: 1_000,
   });
-  const consumer = await nats.jetstream().consumers.get(options.stream, options.durable);
+  const consumer = await jetstream(nats).consumers.get(options.stream, options.durable);
   const messages = await consumer.consume({ max_messages: options.parallel });
   const inFlight = new Set<Promise<void>>();
   const loop = (async () => {

@@ -1,4 +1,4 @@
-import type { NatsConnection } from 'nats';
+import type { NatsConnection } from '@nats-io/nats-core';
 import type { DeadLettersRepository } from '../db/dead-letters-repository';
 import type { Config } from '../config';
 import type { OrdersRepository } from '../db/orders-repository';

@@ -1,4 +1,5 @@
-import type { NatsConnection } from 'nats';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { jetstream } from '@nats-io/jetstream';
 import { z } from 'zod';
 import { encodeEvent, NoRespondersError, requestPeer } from '../nats/nest-transport';
 import { RpcError } from '../rpc-error';
@@ -142,7 +143,7 @@ export interface RefundActivityDeps {
 
 export function createRefundActivities(deps: RefundActivityDeps) {
   const { nats, refunds, signingKey, requestTimeoutMs } = deps;
-  const js = nats.jetstream();
+  const js = jetstream(nats);
   return {
     /**
      * Records the refund owed (`requested`, once per payment: a payment not recorded against the

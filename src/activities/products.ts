@@ -1,4 +1,4 @@
-import type { NatsConnection } from 'nats';
+import type { NatsConnection } from '@nats-io/nats-core';
 import { z } from 'zod';
 import { requestPeer } from '../nats/nest-transport';
 import { FailureType, orderFailure, productsNotFoundMessage } from '../orders/errors';

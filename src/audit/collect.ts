@@ -1,5 +1,6 @@
 import type { Client } from '@temporalio/client';
-import type { NatsConnection } from 'nats';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { sql, type DatabasePool } from 'slonik';
 import { z } from 'zod';
 import { PAYMENT_CONSUMER } from '../gateway/payment-subscriber';
@@ -115,7 +116,7 @@ async function readWorkflows(temporal: Client): Promise<AuditSnapshot['workflows
 }
 
 async function readPaymentStream(nats: NatsConnection) {
-  const jsm = await nats.jetstreamManager();
+  const jsm = await jetstreamManager(nats);
   const { state } = await jsm.streams.info(PAYMENT_STREAM);
   const consumer = await jsm.consumers.info(PAYMENT_STREAM, PAYMENT_CONSUMER).catch(() => null);
   const paymentEvents: AuditSnapshot['paymentEvents'] = [];

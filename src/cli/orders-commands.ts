@@ -1,4 +1,4 @@
-import type { NatsConnection } from 'nats';
+import type { NatsConnection } from '@nats-io/nats-core';
 import type { Config } from '../config';
 import { NoRespondersError, requestPeer } from '../nats/nest-transport';
 import { RpcError } from '../rpc-error';

@@ -96,13 +96,17 @@ export function variablesOf<S extends Record<string, Section>>(sections: S): Arr
   return [...new Set(Object.values(sections).flatMap((each) => each.variables))];
 }
 
-/** Parses every section from `env`, or throws a ConfigError naming every bad variable at once. */
+/**
+ * Parses every section from `env`, or throws a ConfigError naming every bad variable at once, with
+ * `refused`: problems found on the environment as a whole (variables no section declares).
+ */
 export function parseSections<S extends Record<string, Section>>(
   env: Env,
   sections: S,
+  refused: readonly string[] = [],
 ): { [K in keyof S]: z.output<S[K]> } {
   const values: Record<string, unknown> = {};
-  const problems = new Set<string>();
+  const problems = new Set<string>(refused);
   for (const [key, schema] of Object.entries(sections)) {
     const parsed = schema.safeParse(env);
     if (parsed.success) values[key] = parsed.data;

@@ -5,7 +5,8 @@ import { optional, variable, type Values } from './env';
  * Temporal's TLS files, part of the temporal section. Each is also read under the name the Temporal
  * CLI (and the SDKs' environment configuration) gives it, so one environment serves the services,
  * `temporal` and `npm run tctl`; set both and they must agree. TEMPORAL_TLS, TEMPORAL_API_KEY and
- * TEMPORAL_TLS_SERVER_NAME are the same in both.
+ * TEMPORAL_TLS_SERVER_NAME are the same in both. The CLI's other variables (PEM contents, host
+ * verification, profiles, ...) are refused, not ignored: config/temporal-cli-env.ts.
  */
 export const temporalTlsFields = {
   /** PEM files: the server's CA, and this client's certificate and key (mutual TLS). */

@@ -5,6 +5,8 @@ import { flag, list, optional, optionalUrl, section, variable } from './env';
  * OpenTelemetry traces (observability/tracing.ts), read from the standard OTEL_* variables as the
  * OpenTelemetry SDKs read them, plus the project's TRACING_ENABLED. Declared here, so a bad value
  * stops a process at start naming its variable. `enabled` false (the default) installs nothing.
+ * The console exporter is refused in production (production-posture.ts): it writes every span and
+ * its attributes to stdout.
  */
 
 const EXPORTER = z.enum(['otlp', 'console', 'none']);

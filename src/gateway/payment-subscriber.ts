@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
-import type { JsMsg, NatsConnection } from 'nats';
+import type { NatsConnection } from '@nats-io/nats-core';
+import type { JsMsg } from '@nats-io/jetstream';
 import { z } from 'zod';
 import type { Config } from '../config';
 import type { DeadLettersRepository } from '../db/dead-letters-repository';

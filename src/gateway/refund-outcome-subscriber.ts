@@ -1,4 +1,5 @@
-import type { JsMsg, NatsConnection } from 'nats';
+import type { NatsConnection } from '@nats-io/nats-core';
+import type { JsMsg } from '@nats-io/jetstream';
 import { z } from 'zod';
 import type { Config } from '../config';
 import { isUnrecordedPayment, type RefundsRepository } from '../db/refunds-repository';

@@ -1,5 +1,5 @@
 import type { Client } from '@temporalio/client';
-import type { NatsConnection } from 'nats';
+import type { NatsConnection } from '@nats-io/nats-core';
 import type { Config } from '../config';
 import { createDeadLettersRepository } from '../db/dead-letters-repository';
 import { createOrdersRepository } from '../db/orders-repository';

@@ -1,12 +1,11 @@
+import { connect } from '@nats-io/transport-node';
 import {
-  connect,
   credsAuthenticator,
-  Events,
   nkeyAuthenticator,
   type ConnectionOptions,
   type NatsConnection,
   type TlsOptions,
-} from 'nats';
+} from '@nats-io/nats-core';
 import type { Config } from '../config';
 import { readConfiguredFile } from '../config/env';
 import type { Logger } from '../logger';
@@ -76,8 +75,8 @@ export async function connectNats(config: NatsConfig, name: string, logger?: Log
 function logConnectionChanges(nats: NatsConnection, logger: Logger): void {
   void (async () => {
     for await (const status of nats.status()) {
-      if (status.type === Events.Disconnect) logger.warn({ server: status.data }, 'NATS disconnected; reconnecting');
-      else if (status.type === Events.Reconnect) logger.info({ server: status.data }, 'NATS reconnected');
+      if (status.type === 'disconnect') logger.warn({ server: status.server }, 'NATS disconnected; reconnecting');
+      else if (status.type === 'reconnect') logger.info({ server: status.server }, 'NATS reconnected');
     }
   })();
 }

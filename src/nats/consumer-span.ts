@@ -1,5 +1,5 @@
 import { SpanKind, SpanStatusCode, trace, type Context } from '@opentelemetry/api';
-import type { JsMsg } from 'nats';
+import type { JsMsg } from '@nats-io/jetstream';
 import { traceContextOf } from './trace-headers';
 
 /** Where a message without trace headers belongs, if the handler can tell (undefined: a new trace). */

@@ -1,4 +1,4 @@
-import { AckPolicy, DeliverPolicy, type ConsumerConfig, type JetStreamManager } from 'nats';
+import { AckPolicy, DeliverPolicy, type ConsumerConfig, type JetStreamManager } from '@nats-io/jetstream';
 import { describeChange, type Difference } from './differences';
 import type { PaymentStreamSettings } from '../config';
 import { isNotFound, PAYMENT_STREAM, SETUP_ADVICE, type EnsureResult } from './payment-stream';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
-import { ErrorCode, NatsError, type Msg, type NatsConnection, type Subscription } from 'nats';
+import { RequestError, TimeoutError, type Msg, type NatsConnection, type Subscription } from '@nats-io/nats-core';
 import type { Logger } from '../logger';
 import { RpcError, type RpcErrorBody } from '../rpc-error';
 import { natsErrors, natsRefusedReplies, natsRequestDuration, natsRequests } from '../observability/metrics';
@@ -236,12 +236,11 @@ async function requestIn<T>(nats: NatsConnection, subject: string, data: unknown
       ...traceHeadersOption(),
     });
   } catch (error) {
-    const code: string | undefined = error instanceof NatsError ? error.code : undefined;
-    if (code === String(ErrorCode.NoResponders)) {
+    if (error instanceof RequestError && error.isNoResponders()) {
       natsErrors.inc({ kind: 'no_responders' });
       throw new NoRespondersError(subject);
     }
-    if (code === String(ErrorCode.Timeout)) {
+    if (error instanceof TimeoutError) {
       natsErrors.inc({ kind: 'timeout' });
       throw new RpcError(503, `No answer on ${subject} within ${timeoutMs} ms`);
     }

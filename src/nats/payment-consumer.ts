@@ -1,5 +1,6 @@
 import { setTimeout as pause } from 'node:timers/promises';
-import { ConsumerEvents, type ConsumerMessages, type JsMsg, type NatsConnection } from 'nats';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { jetstream, jetstreamManager, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
 import type { PaymentStreamSettings } from '../config';
 import type { Logger } from '../logger';
 import { ensureDurableConsumer } from './durable-consumer';
@@ -49,10 +50,10 @@ export async function consumePaymentStream(
     const stream = await ensurePaymentStream(nats, options.stream);
     if (stream.action !== 'unchanged')
       logger.warn({ ...context, changes: stream.changes }, `payment stream ${stream.action}`);
-    const consumer = await ensureDurableConsumer(await nats.jetstreamManager(), options, options.stream.setup);
+    const consumer = await ensureDurableConsumer(await jetstreamManager(nats), options, options.stream.setup);
     if (consumer.action === 'updated')
       logger.warn({ ...context, changes: consumer.changes }, 'payment stream consumer updated');
-    const pull = await nats.jetstream().consumers.get(PAYMENT_STREAM, options.durable);
+    const pull = await jetstream(nats).consumers.get(PAYMENT_STREAM, options.durable);
     // Missing stream or consumer ends the loop (and it is restarted) instead of waiting for ever.
     return pull.consume({
       max_messages: Math.max(16, 2 * concurrency),
@@ -92,9 +93,11 @@ export async function consumePaymentStream(
   };
 
   const reportStalls = async (messages: ConsumerMessages): Promise<void> => {
-    for await (const status of await messages.status()) {
-      if (status.type === ConsumerEvents.HeartbeatsMissed || status.type === ConsumerEvents.NoResponders) {
-        logger.warn({ ...context, event: status.type, data: status.data }, 'payment stream consumer stalled');
+    for await (const status of messages.status()) {
+      if (status.type === 'heartbeats_missed') {
+        logger.warn({ ...context, event: status.type, data: status.count }, 'payment stream consumer stalled');
+      } else if (status.type === 'no_responders') {
+        logger.warn({ ...context, event: status.type, data: status.code }, 'payment stream consumer stalled');
       }
     }
   };

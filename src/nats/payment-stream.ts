@@ -1,4 +1,5 @@
-import { RetentionPolicy, StorageType, type NatsConnection, type StreamConfig } from 'nats';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { jetstreamManager, RetentionPolicy, StorageType, type StreamConfig } from '@nats-io/jetstream';
 import type { PaymentStreamSettings } from '../config';
 import { describeChange, type Difference } from './differences';
 import {
@@ -110,7 +111,7 @@ export async function ensurePaymentStream(
   settings: PaymentStreamSettings,
 ): Promise<EnsureResult> {
   if (settings.setup === 'check') return checkPaymentStream(nats, settings);
-  const jsm = await nats.jetstreamManager();
+  const jsm = await jetstreamManager(nats);
   const wanted = paymentStreamConfig(settings);
   // A server outside a cluster keeps one copy whatever it is told (some versions accept 3 and say so).
   if (wanted.num_replicas > 1 && !nats.info?.cluster) {
@@ -170,7 +171,7 @@ export const SETUP_ADVICE = 'run `npm run nats:setup` as a NATS admin (PAYMENT_S
  * refuses to start; `npm run nats:setup` makes it right.
  */
 export async function checkPaymentStream(nats: NatsConnection, settings: PaymentStreamSettings): Promise<EnsureResult> {
-  const jsm = await nats.jetstreamManager();
+  const jsm = await jetstreamManager(nats);
   const existing = await jsm.streams.info(PAYMENT_STREAM).catch((error: unknown) => {
     if (isNotFound(error)) return null;
     throw error;

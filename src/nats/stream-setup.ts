@@ -1,4 +1,5 @@
-import type { NatsConnection } from 'nats';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { jetstreamManager } from '@nats-io/jetstream';
 import type { Config, PaymentStreamSettings } from '../config';
 import { PAYMENT_CONSUMER } from '../gateway/payment-subscriber';
 import { REFUND_FAILED_CONSUMER, REFUNDED_CONSUMER } from '../gateway/refund-outcome-subscriber';
@@ -34,7 +35,7 @@ export interface SetupResult {
 /** Brings the stream, then each consumer, to the configuration (whatever PAYMENT_STREAM_SETUP says). */
 export async function setUpPaymentStream(nats: NatsConnection, settings: PaymentStreamSettings): Promise<SetupResult> {
   const stream = await ensurePaymentStream(nats, { ...settings, setup: 'manage' });
-  const jsm = await nats.jetstreamManager();
+  const jsm = await jetstreamManager(nats);
   const consumers: Record<string, EnsureResult> = {};
   for (const spec of PAYMENT_STREAM_CONSUMERS) consumers[spec.durable] = await ensureDurableConsumer(jsm, spec);
   return { stream, consumers };

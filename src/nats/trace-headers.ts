@@ -1,5 +1,5 @@
 import { context, propagation, ROOT_CONTEXT, type Context } from '@opentelemetry/api';
-import { headers as natsHeaders, type MsgHdrs } from 'nats';
+import { headers as natsHeaders, type MsgHdrs } from '@nats-io/nats-core';
 
 /**
  * The active trace context as NATS headers (`traceparent`, `tracestate`, W3C), for a request or an

@@ -1,4 +1,5 @@
-import type { JetStreamManager, NatsConnection } from 'nats';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { consumerLagReaders, consumerPending } from './metrics';
 
 /**
@@ -10,7 +11,7 @@ export function watchConsumerLag(nats: NatsConnection, stream: string, consumer:
   let manager: JetStreamManager | undefined;
   const read = async (): Promise<void> => {
     try {
-      manager ??= await nats.jetstreamManager({ timeout: 2_000 });
+      manager ??= await jetstreamManager(nats, { timeout: 2_000 });
       const info = await manager.consumers.info(stream, consumer);
       consumerPending.set(labels, info.num_pending);
     } catch {

@@ -1,4 +1,5 @@
-import type { JsMsg, NatsConnection } from 'nats';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { jetstream, type JsMsg } from '@nats-io/jetstream';
 import Stripe from 'stripe';
 import { z } from 'zod';
 import type { Logger } from '../logger';
@@ -68,7 +69,7 @@ async function ownerOf(stripe: Stripe, stripePaymentId: string): Promise<string 
 
 export async function startRefundRequestConsumer(deps: RefundRequestConsumerDeps): Promise<RefundRequestConsumer> {
   const { nats, stripe, logger, signingKey } = deps;
-  const js = nats.jetstream();
+  const js = jetstream(nats);
 
   /** Stores the signed outcome in the stream; throws (the request is redelivered) until it is stored. */
   const announce = async (outcome: RefundOutcomeFields, msgId: string): Promise<void> => {

@@ -1,4 +1,5 @@
-import type { NatsConnection } from 'nats';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { jetstream } from '@nats-io/jetstream';
 import type Stripe from 'stripe';
 import type { Config } from '../config';
 import type { Logger } from '../logger';
@@ -68,7 +69,7 @@ export async function startPaymentsService({
 
   const webhook = createWebhookHandler({
     stripe,
-    js: nats.jetstream(),
+    js: jetstream(nats),
     webhookSecret: config.stripe.webhookSecret,
     toleranceSeconds: config.stripe.webhookToleranceSeconds,
     publishTimeoutMs: config.nats.requestTimeoutMs,

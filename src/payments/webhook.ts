@@ -1,4 +1,4 @@
-import type { JetStreamClient } from 'nats';
+import type { JetStreamClient } from '@nats-io/jetstream';
 import Stripe from 'stripe';
 import type { Logger } from '../logger';
 import { encodeEvent } from '../nats/nest-transport';

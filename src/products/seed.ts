@@ -31,7 +31,7 @@ export async function seedProducts(pool: DatabasePool): Promise<SeedResult> {
 
 /** `npm run seed`. */
 function main(): void {
-  const config = loadConfigOrExit('tool');
+  const config = loadConfigOrExit('seed');
   const logger = createLogger('seed', config.logLevel);
   runMain(logger, async () => {
     const pool = await createDatabasePool(config.databaseUrl);

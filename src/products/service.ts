@@ -1,4 +1,4 @@
-import type { NatsConnection } from 'nats';
+import type { NatsConnection } from '@nats-io/nats-core';
 import type { DatabasePool } from 'slonik';
 import type { Config } from '../config';
 import type { Logger } from '../logger';

@@ -4,7 +4,7 @@ import { createLogger } from '../logger';
 import { runMain } from '../process-lifecycle';
 
 /** `npm run migrate`: creates the database if needed and applies the pending `sql/` migrations. */
-const config = loadConfigOrExit('tool');
+const config = loadConfigOrExit('migrate');
 const logger = createLogger('migrate', config.logLevel);
 
 runMain(logger, async () => {

@@ -10,7 +10,7 @@ import { runMain } from '../process-lifecycle';
  * durable consumers, as NATS_ADMIN_USER (or the NATS_* credentials when unset). Run it before
  * starting processes with PAYMENT_STREAM_SETUP=check (the production default).
  */
-const config = loadConfigOrExit('tool');
+const config = loadConfigOrExit('nats-setup');
 const logger = createLogger('nats-setup', config.logLevel);
 
 const line = (name: string, result: EnsureResult): string =>

@@ -1,5 +1,5 @@
 import type { Client } from '@temporalio/client';
-import type { NatsConnection } from 'nats';
+import type { NatsConnection } from '@nats-io/nats-core';
 import { loadConfigOrExit } from '../config';
 import { CliError, EXIT } from '../cli/errors';
 import { ORDERS_USAGE, parseOrdersCommandLine, type ParsedCommandLine } from '../cli/orders-args';

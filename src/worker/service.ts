@@ -1,5 +1,5 @@
 import { Worker, type NativeConnection } from '@temporalio/worker';
-import type { NatsConnection } from 'nats';
+import type { NatsConnection } from '@nats-io/nats-core';
 import { createActivities } from '../activities';
 import { createStripePayments } from '../activities/stripe-payments';
 import type { Config } from '../config';

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { encodeEvent } from '../../src/nats/nest-transport';
 import { PAYMENT_STREAM } from '../../src/nats/payment-stream';
 import { PAYMENT_SUCCEEDED_SUBJECT } from '../../src/nats/subjects';
@@ -100,7 +101,7 @@ it('kill -9 of the worker mid-order: every order placed once, paid once', async 
 it('NATS restart with payment events in the stream: each applied exactly once afterwards', async () => {
   const orderIds = await placeOrders('nats', 12);
   const payments = expectPayments(orderIds, 'nats');
-  const js = system.nats.jetstream();
+  const js = jetstream(system.nats);
   // Each event eight times (a peer that published again), more than the subscriber pulls at once,
   // all stored and acknowledged by JetStream; then NATS goes down before the subscriber is through them.
   const copies = Array.from({ length: 8 }, () => payments).flat();
@@ -114,9 +115,18 @@ it('NATS restart with payment events in the stream: each applied exactly once af
   await system.startInfra('nats');
 
   // The stream kept every event across the restart.
-  const jsm = await eventually(() => system.nats.jetstreamManager(), 30_000, 250);
+  const jsm = await eventually(() => jetstreamManager(system.nats), 30_000, 250);
   for (const { seq } of acks) {
-    const message = await eventually(() => jsm.streams.getMessage(PAYMENT_STREAM, { seq }), 30_000, 250);
+    const message = await eventually(
+      async () => {
+        // A message the stream does not hold is null, not an error.
+        const stored = await jsm.streams.getMessage(PAYMENT_STREAM, { seq });
+        if (stored === null) throw new Error(`stream message ${seq} not found`);
+        return stored;
+      },
+      30_000,
+      250,
+    );
     expect(message.subject).toBe(PAYMENT_SUCCEEDED_SUBJECT);
   }
   await eventually(() => expectLedgerInDatabase(orderIds), 60_000, 500);

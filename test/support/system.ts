@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { Runtime, type NativeConnection } from '@temporalio/worker';
 import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
-import type { NatsConnection } from 'nats';
+import type { NatsConnection } from '@nats-io/nats-core';
 import { parseConfig, type Config } from '../../src/config';
 import { createOrdersRepository, type OrdersRepository } from '../../src/db/orders-repository';
 import { createDatabasePool, type DatabasePool, closeDatabasePool } from '../../src/db/pool';

@@ -1,5 +1,5 @@
 import type { Client } from '@temporalio/client';
-import type { NatsConnection } from 'nats';
+import type { NatsConnection } from '@nats-io/nats-core';
 import pg from 'pg';
 import { parseConfig } from '../../../src/config';
 import { SERVICE_APPS, startStack, type InfraName, type ServiceAppName } from '../../../dev/infra/stack';

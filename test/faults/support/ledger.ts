@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { orderIdFor } from '../../../src/gateway/order-id';
 import { PAYMENT_CONSUMER } from '../../../src/gateway/payment-subscriber';
 import { PAYMENT_STREAM } from '../../../src/nats/payment-stream';
@@ -175,13 +176,13 @@ export async function expectOrderCount(): Promise<void> {
 }
 
 export async function consumerBacklog(): Promise<{ pending: number; ackPending: number }> {
-  const info = await (await system.nats.jetstreamManager()).consumers.info(PAYMENT_STREAM, PAYMENT_CONSUMER);
+  const info = await (await jetstreamManager(system.nats)).consumers.info(PAYMENT_STREAM, PAYMENT_CONSUMER);
   return { pending: info.num_pending, ackPending: info.num_ack_pending };
 }
 
 /** Refund requests in the stream for these orders: a payment applied twice would ask for one. */
 export async function refundRequestsFor(orderIds: string[] = [...ledger.keys()]): Promise<string[]> {
-  const jsm = await system.nats.jetstreamManager();
+  const jsm = await jetstreamManager(system.nats);
   const { state } = await jsm.streams.info(PAYMENT_STREAM);
   const wanted = new Set(orderIds);
   const found: string[] = [];
