@@ -25,7 +25,10 @@ beforeAll(async () => {
   proxy = await startTcpProxy(Number(database.port || 5432), database.hostname);
   database.port = String(proxy.port);
   pool = await createDatabasePool(database.toString());
-  [nats, temporal] = await Promise.all([connectNats(config.nats, 'test'), connectTemporalClient(config.temporal)]);
+  // One at a time: a connection made before another failed is then assigned, and afterAll closes it
+  // (a leaked one kept jest from exiting after a failed run).
+  nats = await connectNats(config.nats, 'test');
+  temporal = await connectTemporalClient(config.temporal);
   gateway = await startGateway({ config, logger: createLogger('test', config.logLevel), nats, temporal, pool });
   nest = await connectNestClient(config.nats.url);
 });

@@ -226,12 +226,11 @@ describe('subject permissions of docs/nats-server.example.conf', () => {
       DATABASE_URL: database.url,
       PAYMENT_STREAM_SETUP: 'check',
     });
-    [gatewayNats, temporal, pool] = await Promise.all([
-      connectNats(config.nats, 'orders-gateway'),
-      connectTemporalClient(config.temporal),
-      createDatabasePool(config.databaseUrl),
-    ]);
+    // One at a time, so what was opened before a failure is assigned and closed after.
+    gatewayNats = await connectNats(config.nats, 'orders-gateway');
     connections.push(gatewayNats);
+    temporal = await connectTemporalClient(config.temporal);
+    pool = await createDatabasePool(config.databaseUrl);
     gateway = await startGateway({
       config,
       logger: createLogger('security-test', 'silent'),

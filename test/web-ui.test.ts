@@ -21,7 +21,8 @@ let browser: Browser;
 
 beforeAll(async () => {
   // Services of its own (Temporal with its UI, NATS, a database): the run's audit never sees this order.
-  [server, nats] = await Promise.all([startWebUiServer(), startPrivateNats()]);
+  server = await startWebUiServer();
+  nats = await startPrivateNats();
   system = await startTestSystem({
     TEMPORAL_ADDRESS: server.address,
     DATABASE_URL: server.databaseUrl,
