@@ -4,9 +4,7 @@
 
 FROM node:24.22.3-bookworm-slim AS build
 WORKDIR /app
-# patches/ holds fixes to dependencies that `npm ci` applies (its postinstall runs patch-package).
 COPY package.json package-lock.json ./
-COPY patches ./patches
 RUN npm ci
 COPY tsconfig.json ./
 COPY dev/scripts/build.ts ./dev/scripts/build.ts
@@ -28,7 +26,6 @@ RUN apt-get update && apt-get install -y --no-install-recommends libjemalloc2 &&
 ENV LD_PRELOAD=libjemalloc.so.2
 WORKDIR /app
 COPY package.json package-lock.json ./
-COPY patches ./patches
 RUN npm ci --omit=dev && npm cache clean --force
 COPY --from=build /app/dist ./dist
 # The `orders` CLI (`npm run orders -- …`, package.json "bin"): with no sources and no tsx here, it

@@ -11,10 +11,13 @@ module.exports = {
   // The fault suite starts its own services and kills them: `npm run test:faults` runs it.
   testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/faults/'],
   transform: { '^.+\\.[tj]s$': ['@swc/jest'] },
-  // slonik requires these ESM-only packages, and NestJS 12 (the tests' peers) is ESM-only; jest
-  // loads ESM through require only under --experimental-vm-modules (on Node 24 too: tried without
-  // this line, p-limit fails to load), so swc compiles them to CommonJS.
-  transformIgnorePatterns: ['/node_modules/(?!(p-limit|yocto-queue|@nestjs)/)'],
+  // ESM-only dependencies: slonik (with its @slonik/* packages, p-queue, p-timeout, serialize-error),
+  // node-pg-migrate, and NestJS 12 (the tests' peers). Jest loads ESM through require only under
+  // --experimental-vm-modules (Node 24 too), so swc compiles them to CommonJS like the sources; the
+  // workflow and fault suites reuse this.
+  transformIgnorePatterns: [
+    '/node_modules/(?!(slonik|@slonik/[^/]+|p-queue|p-timeout|serialize-error|node-pg-migrate|@nestjs)/)',
+  ],
   // One set of real services per run (Temporal dev server, NATS, a fresh PostgreSQL database).
   globalSetup: '<rootDir>/test/setup/global-setup.ts',
   globalTeardown: '<rootDir>/test/setup/global-teardown.ts',

@@ -8,9 +8,7 @@ module.exports = {
   roots: ['<rootDir>/test/faults'],
   testMatch: ['**/*.test.ts'],
   transform: { '^.+\\.[tj]s$': ['@swc/jest'] },
-  // slonik requires these ESM-only packages, and NestJS 12 (the tests' peers) is ESM-only; jest
-  // loads ESM through require only under --experimental-vm-modules (on Node 24 too: tried without
-  // this line, p-limit fails to load), so swc compiles them to CommonJS.
-  transformIgnorePatterns: ['/node_modules/(?!(p-limit|yocto-queue|@nestjs)/)'],
+  // ESM-only dependencies compiled to CommonJS: jest.config.js says why.
+  transformIgnorePatterns: require('./jest.config.js').transformIgnorePatterns,
   testTimeout: 120_000,
 };

@@ -16,9 +16,8 @@ module.exports = {
     '<rootDir>/test/unit/**/*.test.ts',
   ],
   transform: { '^.+\\.[tj]s$': ['@swc/jest'] },
-  // slonik requires these ESM-only packages; jest loads ESM through require only under
-  // --experimental-vm-modules (on Node 24 too: tried without this line, p-limit fails to load).
-  transformIgnorePatterns: ['/node_modules/(?!(p-limit|yocto-queue)/)'],
+  // ESM-only dependencies compiled to CommonJS: jest.config.js says why.
+  transformIgnorePatterns: require('./jest.config.js').transformIgnorePatterns,
   testTimeout: 30_000,
 };
 

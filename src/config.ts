@@ -116,7 +116,7 @@ const nats = section(
         .transform((prefixes) => (prefixes.length === 0 ? [...DEFAULT_INBOX_PREFIXES] : prefixes))
         .superRefine((prefixes, context) => {
           for (const problem of prefixes.map(inboxPrefixProblem)) {
-            if (problem !== undefined) context.addIssue({ code: z.ZodIssueCode.custom, message: problem });
+            if (problem !== undefined) context.addIssue({ code: 'custom', message: problem });
           }
         }),
     ),
@@ -226,12 +226,12 @@ const payments = section({
 
 /** Ports of each process's /metrics, /healthz and /readyz (observability/server.ts); undefined when off (0 or empty). */
 const metrics = section({
-  gatewayPort: variable('GATEWAY_METRICS_PORT', optionalPort.default(9461)),
-  workerPort: variable('WORKER_METRICS_PORT', optionalPort.default(9462)),
-  productsPort: variable('PRODUCTS_METRICS_PORT', optionalPort.default(9463)),
-  paymentsPort: variable('PAYMENTS_METRICS_PORT', optionalPort.default(9464)),
+  gatewayPort: variable('GATEWAY_METRICS_PORT', optionalPort(9461)),
+  workerPort: variable('WORKER_METRICS_PORT', optionalPort(9462)),
+  productsPort: variable('PRODUCTS_METRICS_PORT', optionalPort(9463)),
+  paymentsPort: variable('PAYMENTS_METRICS_PORT', optionalPort(9464)),
   /** The Temporal SDK's Prometheus exporter in the worker (its own /metrics). */
-  workerSdkPort: variable('WORKER_SDK_METRICS_PORT', optionalPort.default(9465)),
+  workerSdkPort: variable('WORKER_SDK_METRICS_PORT', optionalPort(9465)),
 });
 
 const SECTIONS = {

@@ -1,5 +1,5 @@
 import { setTimeout } from 'node:timers/promises';
-import { sql } from 'slonik';
+import { createPool, SchemaValidationError, sql } from 'slonik';
 import { z } from 'zod';
 import { parseConfig } from '../src/config';
 import { closeDatabasePool, createDatabasePool, type DatabasePool } from '../src/db/pool';
@@ -8,6 +8,7 @@ import { startTcpProxy, type TcpProxy } from './support/tcp-proxy';
 
 // The pool reaches PostgreSQL through a relay the test can cut; a second pool, direct, watches.
 let proxy: TcpProxy;
+let proxiedUrl: string;
 let pool: DatabasePool;
 let observer: DatabasePool;
 
@@ -16,7 +17,8 @@ beforeAll(async () => {
   observer = await createDatabasePool(database.toString());
   proxy = await startTcpProxy(Number(database.port || 5432), database.hostname);
   database.port = String(proxy.port);
-  pool = await createDatabasePool(database.toString());
+  proxiedUrl = database.toString();
+  pool = await createDatabasePool(proxiedUrl);
 });
 
 afterAll(async () => {
@@ -31,6 +33,8 @@ const sleepers = (marker: string) =>
       WHERE query LIKE ${`%${marker}%`} AND pid <> pg_backend_pid()`,
   );
 
+// slonik 47 needed a patch for both cases below (a destroy that waited on the failed query or
+// release, then never ended); slonik 49's driver ends the destroy whatever they do.
 it('gives back every slot when the connection drops under queries in flight, and serves again', async () => {
   // A full pool (10) plus one caller waiting for a slot, all cut off mid-query.
   const marker = `cut_${Date.now()}`;
@@ -83,4 +87,45 @@ it('keeps no setting made for a transaction on the connection after it', async (
   });
   expect(inside).toBe('1234ms');
   expect(after).toBe('10s');
+});
+
+it('gives back the slot of a connection cut while it is reset for the next caller', async () => {
+  // One slot, and a reset (slonik's own is DISCARD ALL) slow enough for the cut to land in it.
+  const marker = `reset_${Date.now()}`;
+  const releasing = await createPool(proxiedUrl, {
+    maxPoolSize: 1,
+    resetConnection: async (connection) => {
+      await connection.query(`SELECT pg_sleep(5) AS ${marker}`);
+    },
+  });
+  try {
+    await expect(releasing.oneFirst(sql.unsafe`SELECT 1 AS one`)).resolves.toBe(1);
+    await eventually(async () => expect(await sleepers(marker)).toBe(1));
+    const next = releasing.oneFirst(sql.unsafe`SELECT 1 AS one`).then(
+      () => 'answered',
+      () => 'failed',
+    );
+    await proxy.cut();
+
+    const deadline = setTimeout(20_000, 'still waiting', { ref: false });
+    expect(await Promise.race([next, deadline])).toBe('failed');
+    expect(releasing.state()).toMatchObject({ pendingDestroyConnections: 0, pendingReleaseConnections: 0 });
+
+    await proxy.restore();
+    await eventually(async () => expect(await releasing.oneFirst(sql.unsafe`SELECT 1 AS one`)).toBe(1));
+  } finally {
+    await closeDatabasePool(releasing);
+  }
+});
+
+it('checks every row against the schema its query was typed with', async () => {
+  await expect(
+    observer.one(
+      sql.type(z.object({ id: z.string(), n: z.number().transform((n) => n * 2) }))`SELECT 'a' AS id, 21 AS n`,
+    ),
+  ).resolves.toEqual({ id: 'a', n: 42 });
+  // slonik's own error, not Node's "Unhandled error." that its emit on the pool raises without a listener.
+  const drift = observer.one(sql.type(z.object({ id: z.number() }))`SELECT 'a' AS id`);
+  await expect(drift).rejects.toBeInstanceOf(SchemaValidationError);
+  await expect(drift).rejects.toMatchObject({ issues: [expect.objectContaining({ path: ['id'] })] });
 });

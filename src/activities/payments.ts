@@ -23,9 +23,11 @@ export interface PaymentActivityDeps {
 }
 
 // Older payments services spell it `succesUrl`; either is accepted and both pass through.
-const sessionResponse = z
-  .object({ url: z.string().min(1), successUrl: z.string().optional(), succesUrl: z.string().optional() })
-  .passthrough();
+const sessionResponse = z.looseObject({
+  url: z.string().min(1),
+  successUrl: z.string().optional(),
+  succesUrl: z.string().optional(),
+});
 
 export interface RefundRequest {
   orderId: string;

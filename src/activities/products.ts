@@ -13,14 +13,12 @@ export interface ProductActivityDeps {
 }
 
 const productsResponse = z.array(
-  z
-    .object({
-      id: z.union([z.string(), z.number()]),
-      name: z.string(),
-      price: z.number().nonnegative(),
-      available: z.boolean().optional(),
-    })
-    .passthrough(),
+  z.looseObject({
+    id: z.union([z.string(), z.number()]),
+    name: z.string(),
+    price: z.number().nonnegative(),
+    available: z.boolean().optional(),
+  }),
 );
 
 /**
@@ -86,7 +84,7 @@ export function createProductActivities({ nats, validateProductsSubject, request
         throw orderFailure(FailureType.ProductsNotFound, productsNotFoundMessage(missing));
       }
       const priced = items.map((item) => {
-        const product = byId.get(String(item.productId)) as z.infer<typeof productsResponse>[number];
+        const product = byId.get(String(item.productId)) as z.output<typeof productsResponse>[number];
         return {
           productId: item.productId,
           name: product.name,

@@ -7,7 +7,7 @@ export const codecServer = section(
     host: variable('TEMPORAL_CODEC_SERVER_HOST', text('127.0.0.1')),
     port: variable('TEMPORAL_CODEC_SERVER_PORT', port.default(8888)),
     /** Origins (e.g. the Web UI's) allowed to call it from a browser. */
-    allowedOrigins: variable('TEMPORAL_CODEC_SERVER_ORIGINS', list.default('http://localhost:8233')),
+    allowedOrigins: variable('TEMPORAL_CODEC_SERVER_ORIGINS', list.default(['http://localhost:8233'])),
     /** The bearer token every encode and decode request must carry; required in production (production-posture.ts). */
     token: variable(
       'TEMPORAL_CODEC_SERVER_TOKEN',

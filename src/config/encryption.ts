@@ -10,9 +10,10 @@ const KEY_ID = /^[A-Za-z0-9._-]{1,64}$/;
 export const encryptionFields = {
   encryptionKey: variable(
     'TEMPORAL_ENCRYPTION_KEY',
-    optional.refine((value) => value === undefined || AES_KEY_BASE64.test(value), {
-      message: 'must be 32 bytes in base64 (e.g. the output of `openssl rand -base64 32`)',
-    }),
+    optional.refine(
+      (value) => value === undefined || AES_KEY_BASE64.test(value),
+      'must be 32 bytes in base64 (e.g. the output of `openssl rand -base64 32`)',
+    ),
   ),
   encryptionKeyId: variable(
     'TEMPORAL_ENCRYPTION_KEY_ID',
@@ -26,7 +27,7 @@ export const encryptionFields = {
           const [id, key, ...rest] = entry.split(':');
           return rest.length === 0 && KEY_ID.test(id ?? '') && AES_KEY_BASE64.test(key ?? '');
         }),
-      { message: 'must be a comma-separated list of keyId:base64Key, each key 32 bytes' },
+      'must be a comma-separated list of keyId:base64Key, each key 32 bytes',
     ),
   ),
 };

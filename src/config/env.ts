@@ -15,20 +15,25 @@ export class ConfigError extends Error {
 }
 
 export const port = z.coerce.number().int().min(1).max(65535);
-/** A port to listen on; 0 or empty turns the endpoint off (undefined). */
-export const optionalPort = z.coerce
-  .number()
-  .int()
-  .min(0)
-  .max(65535)
-  .transform((value) => (value === 0 ? undefined : value));
+/**
+ * A port to listen on, `fallback` when unset; 0 or empty turns the endpoint off (undefined). The
+ * default comes before the transform: zod 4 would also put it in place of an undefined output.
+ */
+export const optionalPort = (fallback: number) =>
+  z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(65535)
+    .default(fallback)
+    .transform((value) => (value === 0 ? undefined : value));
 export const positiveInt = z.coerce.number().int().positive();
 /** An integer from `min` (to `max`), `fallback` when unset. */
 export const int = (min: number, fallback: number, max = Infinity) =>
   z.coerce.number().int().min(min).max(max).default(fallback);
 /** A non-empty string, `fallback` when unset. */
 export const text = (fallback: string) => z.string().min(1).default(fallback);
-export const url = z.string().url();
+export const url = z.url();
 /** Unset or empty: undefined. */
 export const optional = z
   .string()
@@ -51,12 +56,12 @@ export const list = z
   );
 
 /** One environment variable: its name, and the schema that validates it and gives its default. */
-export interface Variable<N extends string = string, S extends z.ZodTypeAny = z.ZodTypeAny> {
+export interface Variable<N extends string = string, S extends z.ZodType = z.ZodType> {
   name: N;
   schema: S;
 }
 
-export function variable<N extends string, S extends z.ZodTypeAny>(name: N, schema: S): Variable<N, S> {
+export function variable<N extends string, S extends z.ZodType>(name: N, schema: S): Variable<N, S> {
   return { name, schema };
 }
 
@@ -82,14 +87,14 @@ export function section<F extends Fields, T = Values<F>>(fields: F, rules: Secti
     const read = env as Record<string, unknown>;
     const values = Object.fromEntries(Object.entries(fields).map(([key, field]) => [key, read[field.name]]));
     const problems = rules.check?.(values as Values<F>) ?? [];
-    for (const message of problems) context.addIssue({ code: z.ZodIssueCode.custom, message });
+    for (const message of problems) context.addIssue({ code: 'custom', message });
     if (problems.length > 0) return z.NEVER;
     return rules.derive ? rules.derive(values as Values<F>) : (values as T);
   });
   return Object.assign(schema, { variables: Object.values(fields).map((field) => field.name as F[keyof F]['name']) });
 }
 
-type Section = z.ZodTypeAny & { variables: readonly string[] };
+type Section = z.ZodType & { variables: readonly string[] };
 
 /** Every variable the sections read, once each, in the order they are declared. */
 export function variablesOf<S extends Record<string, Section>>(sections: S): Array<S[keyof S]['variables'][number]> {

@@ -26,10 +26,7 @@ const resourceAttributes = list.transform((entries, context) => {
       value = undefined;
     }
     if (key === '' || value === undefined) {
-      context.addIssue({
-        code: z.ZodIssueCode.custom,
-        message: `must be key=value pairs, comma-separated: "${entry}"`,
-      });
+      context.addIssue({ code: 'custom', message: `must be key=value pairs, comma-separated: "${entry}"` });
       return z.NEVER;
     }
     attributes[key] = value;

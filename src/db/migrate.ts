@@ -1,5 +1,6 @@
 import path from 'node:path';
 import pg from 'pg';
+// ESM only since node-pg-migrate 8: this CommonJS module loads it with Node's require(esm).
 import { runner } from 'node-pg-migrate';
 import type { Logger } from '../logger';
 

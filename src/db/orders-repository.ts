@@ -1,10 +1,4 @@
-import {
-  sql,
-  StatementTimeoutError,
-  type DatabasePool,
-  type DatabaseTransactionConnection,
-  type QuerySqlToken,
-} from 'slonik';
+import { sql, StatementTimeoutError, type DatabasePool, type QuerySqlToken } from 'slonik';
 import { z } from 'zod';
 import { orderStatusChanges, paymentEvents } from '../observability/metrics';
 import { FailureType, type Rejection } from '../orders/errors';
@@ -105,7 +99,7 @@ const changedOrCurrent = (orderId: string) => sql.fragment`
 
 const toIso = (epochMs: number | null): string | null => (epochMs === null ? null : new Date(epochMs).toISOString());
 
-function toOrder(row: z.infer<typeof orderRow>): Order {
+function toOrder(row: z.output<typeof orderRow>): Order {
   return {
     id: row.id,
     totalAmount: fromMinorUnits(row.total_cents, row.currency),
@@ -134,7 +128,7 @@ function toProductId(stored: string, type: 'string' | 'number' | null): string |
 
 const productIdType = (id: ProductId): 'string' | 'number' => (typeof id === 'number' ? 'number' : 'string');
 
-function toItem(row: z.infer<typeof itemRow>, currency: string): OrderItem {
+function toItem(row: z.output<typeof itemRow>, currency: string): OrderItem {
   return {
     productId: toProductId(row.product_id, row.product_id_type),
     name: row.name,
@@ -229,9 +223,9 @@ const windowEnd = (endsAt: number) => sql.fragment`to_timestamp(${endsAt}::float
  * checkout kept.
  */
 const keepFirstSession = (orderId: string, session: PaymentSession, windowEndsAt: number, deadline?: number) =>
-  sql.type(z.object({ payment_session: z.record(z.unknown()).nullable() }))`
+  sql.type(z.object({ payment_session: z.record(z.string(), z.unknown()).nullable() }))`
     WITH saved AS (
-      UPDATE orders SET payment_session = ${sql.jsonb(session as never)}, payment_window_ends_at = ${windowEnd(windowEndsAt)}
+      UPDATE orders SET payment_session = ${sql.jsonb(session)}, payment_window_ends_at = ${windowEnd(windowEndsAt)}
       WHERE id = ${orderId} AND payment_session IS NULL
         AND ${deadline === undefined ? sql.fragment`TRUE` : sql.fragment`${msUntil(deadline)} > 0`}
       RETURNING payment_session
@@ -243,20 +237,10 @@ const keepFirstSession = (orderId: string, session: PaymentSession, windowEndsAt
 /** Thrown inside a placement transaction to roll it back: its deadline passed before it could commit. */
 class DeadlinePassed extends Error {}
 
-/**
- * slonik reports a failed statement on its connection's event emitter, and a transaction's
- * connection has no listener, so Node wraps the error ("Unhandled error.", ERR_UNHANDLED_ERROR,
- * the original in `context`): unwrapped, so callers can tell a timeout or an outage.
- */
-function unwrapTransactionError(error: unknown): unknown {
-  const wrapped = error as { code?: unknown; context?: unknown } | null;
-  return wrapped?.code === 'ERR_UNHANDLED_ERROR' && wrapped.context instanceof Error ? wrapped.context : error;
-}
-
 export type OrdersRepository = ReturnType<typeof createOrdersRepository>;
 
 export function createOrdersRepository(pool: DatabasePool) {
-  const toOrderWithItems = (row: z.infer<typeof orderWithItemsRow>): OrderWithItems => ({
+  const toOrderWithItems = (row: z.output<typeof orderWithItemsRow>): OrderWithItems => ({
     ...toOrder(row),
     OrderItems: row.items.map((item) => toItem(item, row.currency)),
   });
@@ -267,12 +251,6 @@ export function createOrdersRepository(pool: DatabasePool) {
       ${withItems('found')}`);
     return row === null ? null : toOrderWithItems(row);
   }
-
-  /** A transaction whose failure is the statement's own error (unwrapTransactionError). */
-  const inTransaction = <T>(handler: (tx: DatabaseTransactionConnection) => Promise<T>): Promise<T> =>
-    pool.transaction(handler).catch((error: unknown) => {
-      throw unwrapTransactionError(error);
-    });
 
   async function requireOrder(orderId: string): Promise<OrderWithItems> {
     const order = await findOrder(orderId);
@@ -305,7 +283,7 @@ export function createOrdersRepository(pool: DatabasePool) {
     /** The payment session stored with the order, for repeated `orders.create` calls. */
     async findPaymentSession(orderId: string): Promise<PaymentSession | null> {
       const session = await pool.maybeOneFirst(
-        sql.type(z.object({ payment_session: z.record(z.unknown()).nullable() }))`
+        sql.type(z.object({ payment_session: z.record(z.string(), z.unknown()).nullable() }))`
           SELECT payment_session FROM orders WHERE id = ${orderId}`,
       );
       return (session as PaymentSession | null) ?? null;
@@ -396,7 +374,7 @@ export function createOrdersRepository(pool: DatabasePool) {
      */
     async insertOrderBefore(orderId: string, order: NewOrder | null, deadline: number): Promise<OrderWithItems | null> {
       const attempt = (insert: NewOrder | null) =>
-        inTransaction(async (tx) => {
+        pool.transaction(async (tx) => {
           // Inserting: at most the time left; looking after the deadline: long enough for an attempt in flight to end.
           const { left } = await tx.one(timeLeftBounded(deadline, insert === null ? VERDICT_WAIT_MS : undefined));
           if (insert !== null && left <= 0) return null;
@@ -414,7 +392,7 @@ export function createOrdersRepository(pool: DatabasePool) {
           if (!open) throw new DeadlinePassed();
           return inserted;
         });
-      let row: z.infer<typeof orderWithItemsRow> | null;
+      let row: z.output<typeof orderWithItemsRow> | null;
       try {
         row = await attempt(order);
       } catch (error) {
@@ -439,16 +417,20 @@ export function createOrdersRepository(pool: DatabasePool) {
       windowEndsAt: number,
       deadline: number,
     ): Promise<PaymentSession | null> {
-      return inTransaction(async (tx) => {
-        const { left } = await tx.one(timeLeftBounded(deadline));
-        if (left <= 0) return null;
-        // None kept and none saved: the deadline passed before the statement ran.
-        return (await tx.oneFirst(keepFirstSession(orderId, session, windowEndsAt, deadline))) as PaymentSession | null;
-      }).catch((error: unknown) => {
-        // Still saving when the time was up: rolled back, as if too late.
-        if (error instanceof StatementTimeoutError) return null;
-        throw error;
-      });
+      return pool
+        .transaction(async (tx) => {
+          const { left } = await tx.one(timeLeftBounded(deadline));
+          if (left <= 0) return null;
+          // None kept and none saved: the deadline passed before the statement ran.
+          return (await tx.oneFirst(
+            keepFirstSession(orderId, session, windowEndsAt, deadline),
+          )) as PaymentSession | null;
+        })
+        .catch((error: unknown) => {
+          // Still saving when the time was up: rolled back, as if too late.
+          if (error instanceof StatementTimeoutError) return null;
+          throw error;
+        });
     },
 
     /**
@@ -535,7 +517,7 @@ export function createOrdersRepository(pool: DatabasePool) {
         orderId,
         sql.type(orderWithItemsRow)`
           WITH changed AS (
-            UPDATE orders SET status = 'CANCELLED', rejection = ${sql.jsonb(rejection as never)}, updated_at = now()
+            UPDATE orders SET status = 'CANCELLED', rejection = ${sql.jsonb(rejection)}, updated_at = now()
             WHERE id = ${orderId} AND status = 'PENDING'
             RETURNING ${ORDER_COLUMNS}
           ), the_order AS (${changedOrCurrent(orderId)})
@@ -546,9 +528,7 @@ export function createOrdersRepository(pool: DatabasePool) {
     /** Why placement ended the order for good, if it did. */
     async findRejection(orderId: string): Promise<Rejection | null> {
       const rejection = await pool.maybeOneFirst(
-        sql.type(
-          z.object({ rejection: z.object({ type: z.nativeEnum(FailureType), message: z.string() }).nullable() }),
-        )`
+        sql.type(z.object({ rejection: z.object({ type: z.enum(FailureType), message: z.string() }).nullable() }))`
           SELECT rejection FROM orders WHERE id = ${orderId}`,
       );
       return rejection ?? null;

@@ -31,7 +31,7 @@ const refundRow = z.object({
   settled_at: z.number().nullable(),
 });
 
-const toRefund = (row: z.infer<typeof refundRow>): Refund => ({
+const toRefund = (row: z.output<typeof refundRow>): Refund => ({
   stripePaymentId: row.stripe_payment_id,
   orderId: row.order_id,
   reason: row.reason,

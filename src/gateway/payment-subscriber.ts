@@ -36,7 +36,7 @@ const paymentSucceeded = z
       .optional(),
   })
   .refine((payment) => (payment.amount === undefined) === (payment.currency === undefined), {
-    message: 'amount and currency come together or not at all',
+    error: 'amount and currency come together or not at all',
     path: ['amount'],
   });
 

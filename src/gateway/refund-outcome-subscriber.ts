@@ -53,7 +53,7 @@ export async function startRefundOutcomeSubscriber(
 ): Promise<RefundOutcomeSubscriber> {
   const { refunds, logger, signingKey } = deps;
 
-  const read = <T extends z.ZodTypeAny>(schema: T, msg: JsMsg): z.output<T> | null => {
+  const read = <T extends z.ZodType>(schema: T, msg: JsMsg): z.output<T> | null => {
     const event = parseEvent(schema, msg.data);
     if (event.kind === 'ok') return event.value;
     logger.warn({ subject: msg.subject, streamSeq: msg.seq, reason: event.problem }, 'unreadable refund outcome');

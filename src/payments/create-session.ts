@@ -9,37 +9,38 @@ import { toMinorUnits } from '../orders/money';
 
 const sessionSchema = z.object({
   orderId: z
-    .string({ invalid_type_error: 'must be a string' })
-    .min(1, { message: 'must not be empty' })
+    .string('must be a string')
+    .min(1, 'must not be empty')
     // Stripe idempotency keys are at most 255 characters; ours is a prefix plus the order id.
-    .max(200, { message: 'must be at most 200 characters' }),
+    .max(200, 'must be at most 200 characters'),
   currency: z
-    .string({ invalid_type_error: 'must be a string' })
-    .regex(/^[a-zA-Z]{3}$/, { message: 'must be a three-letter ISO currency code' })
+    .string('must be a string')
+    .regex(/^[a-zA-Z]{3}$/, 'must be a three-letter ISO currency code')
     .transform((currency) => currency.toLowerCase()),
   items: z
     .array(
       z.object({
         name: z
-          .string({ invalid_type_error: 'must be a string' })
+          .string('must be a string')
           .trim()
-          .min(1, { message: 'must not be empty' })
-          .max(250, { message: 'must be at most 250 characters' }),
+          .min(1, 'must not be empty')
+          .max(250, 'must be at most 250 characters'),
         price: z
-          .number({ invalid_type_error: 'must be a number' })
-          .nonnegative({ message: 'must not be negative' })
+          .number('must be a number')
+          .nonnegative('must not be negative')
           // Stripe's largest amount is 99,999,999 minor units: checked on the total, per currency.
-          .max(1e12, { message: 'must be at most 1000000000000' }),
+          .max(1e12, 'must be at most 1000000000000'),
         quantity: z
-          .number({ invalid_type_error: 'must be a number' })
-          .int({ message: 'must be an integer' })
-          .min(1, { message: 'must be at least 1' })
-          .max(10_000, { message: 'must be at most 10000' }),
+          .number('must be a number')
+          // Not .int(), which zod 4 stops at: 0.5 is both not an integer and under 1.
+          .refine(Number.isInteger, 'must be an integer')
+          .min(1, 'must be at least 1')
+          .max(10_000, 'must be at most 10000'),
       }),
-      { invalid_type_error: 'must be an array' },
+      'must be an array',
     )
-    .min(1, { message: 'must hold at least one item' })
-    .max(100, { message: 'must hold at most 100 items' }),
+    .min(1, 'must hold at least one item')
+    .max(100, 'must hold at most 100 items'),
 });
 
 export type PaymentSessionRequest = z.output<typeof sessionSchema>;

@@ -7,10 +7,8 @@ import { toRpcErrorFromStripe } from './create-session';
 /** `expire.payment.session`: closes an order's Checkout session so it can no longer be paid. */
 
 const expireSchema = z.object({
-  orderId: z.string({ invalid_type_error: 'must be a string' }).min(1, { message: 'must not be empty' }).max(200),
-  sessionId: z
-    .string({ invalid_type_error: 'must be a string' })
-    .regex(/^cs_[A-Za-z0-9_]{1,250}$/, { message: 'must be a Checkout session id (cs_...)' }),
+  orderId: z.string('must be a string').min(1, 'must not be empty').max(200),
+  sessionId: z.string('must be a string').regex(/^cs_[A-Za-z0-9_]{1,250}$/, 'must be a Checkout session id (cs_...)'),
 });
 
 export interface ExpireSessionResult {

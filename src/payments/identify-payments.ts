@@ -12,9 +12,9 @@ import { toRpcErrorFromStripe } from './create-session';
 
 const identifySchema = z.object({
   stripePaymentIds: z
-    .array(z.string().regex(/^(pi|ch|py)_[\w-]{1,250}$/, { message: 'must be a Stripe payment id (pi_, ch_ or py_)' }))
-    .min(1, { message: 'must hold at least one id' })
-    .max(20, { message: 'must hold at most 20 ids' }),
+    .array(z.string().regex(/^(pi|ch|py)_[\w-]{1,250}$/, 'must be a Stripe payment id (pi_, ch_ or py_)'))
+    .min(1, 'must hold at least one id')
+    .max(20, 'must hold at most 20 ids'),
 });
 
 export interface IdentifiedPayments {

@@ -12,11 +12,7 @@ const ID_MESSAGE = 'must be a positive integer or a numeric string';
 /** Ids arrive as numbers from most peers and as strings from gateways that pass route params on. */
 const productId = z.preprocess(
   (value) => (typeof value === 'string' && /^[1-9]\d{0,14}$/.test(value) ? Number(value) : value),
-  z
-    .number({ invalid_type_error: ID_MESSAGE })
-    .int({ message: ID_MESSAGE })
-    .positive({ message: ID_MESSAGE })
-    .max(Number.MAX_SAFE_INTEGER, { message: ID_MESSAGE }),
+  z.number(ID_MESSAGE).int(ID_MESSAGE).positive(ID_MESSAGE).max(Number.MAX_SAFE_INTEGER, ID_MESSAGE),
 );
 
 const REQUESTED_ID_MESSAGE = 'must be a positive integer or a non-empty string of at most 64 characters';
@@ -30,62 +26,50 @@ const requestedId = z
   .union(
     [
       z
-        .number({ invalid_type_error: REQUESTED_ID_MESSAGE })
-        .int({ message: REQUESTED_ID_MESSAGE })
-        .positive({ message: REQUESTED_ID_MESSAGE })
-        .max(Number.MAX_SAFE_INTEGER, { message: REQUESTED_ID_MESSAGE }),
-      z
-        .string({ invalid_type_error: REQUESTED_ID_MESSAGE })
-        .trim()
-        .min(1, { message: REQUESTED_ID_MESSAGE })
-        .max(64, { message: REQUESTED_ID_MESSAGE }),
+        .number(REQUESTED_ID_MESSAGE)
+        .int(REQUESTED_ID_MESSAGE)
+        .positive(REQUESTED_ID_MESSAGE)
+        .max(Number.MAX_SAFE_INTEGER, REQUESTED_ID_MESSAGE),
+      z.string(REQUESTED_ID_MESSAGE).trim().min(1, REQUESTED_ID_MESSAGE).max(64, REQUESTED_ID_MESSAGE),
     ],
-    { errorMap: () => ({ message: REQUESTED_ID_MESSAGE }) },
+    REQUESTED_ID_MESSAGE,
   )
   .transform((id) => (typeof id === 'number' ? id : /^[1-9]\d{0,14}$/.test(id) ? Number(id) : null));
 
-const validateSchema = z.array(requestedId, { invalid_type_error: 'must be an array of product ids' }).max(1_000, {
-  message: 'must hold at most 1000 ids',
+const validateSchema = z.array(requestedId, 'must be an array of product ids').max(1_000, 'must hold at most 1000 ids');
+
+const createSchema = z.strictObject({
+  name: z.string('must be a string').trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters'),
+  price: z
+    .number('must be a number')
+    .nonnegative('must not be negative')
+    // numeric(12,2): ten integer digits.
+    .max(9_999_999_999.99, 'must be less than 10000000000')
+    // Compared as the two-decimal number itself: price * 100 drifts by more than any tolerance
+    // near the limit (1234567890.12 * 100 is 123456789012.00002).
+    .refine((price) => Number(price.toFixed(2)) === price, 'must have at most 2 decimal places'),
 });
 
-const createSchema = z
-  .object({
-    name: z
-      .string({ invalid_type_error: 'must be a string' })
-      .trim()
-      .min(1, { message: 'must not be empty' })
-      .max(200, { message: 'must be at most 200 characters' }),
-    price: z
-      .number({ invalid_type_error: 'must be a number' })
-      .nonnegative({ message: 'must not be negative' })
-      // numeric(12,2): ten integer digits.
-      .max(9_999_999_999.99, { message: 'must be less than 10000000000' })
-      // Compared as the two-decimal number itself: price * 100 drifts by more than any tolerance
-      // near the limit (1234567890.12 * 100 is 123456789012.00002).
-      .refine((price) => Number(price.toFixed(2)) === price, {
-        message: 'must have at most 2 decimal places',
-      }),
-  })
-  .strict();
-
-/** Page numbers may come as query-string text from a gateway. */
+/**
+ * Page numbers may come as query-string text from a gateway. Not zod 4's `.int()`, which stops at
+ * its issue and calls 1e300 no integer: that is a page `must be at most` the bound.
+ */
 const positiveInt = (max: number) =>
   z.preprocess(
     (value) => (typeof value === 'string' && /^\d{1,15}$/.test(value) ? Number(value) : value),
     z
-      .number({ invalid_type_error: 'must be an integer' })
-      .int({ message: 'must be an integer' })
-      .min(1, { message: 'must be at least 1' })
-      .max(max, { message: `must be at most ${max}` }),
+      .number('must be an integer')
+      .refine(Number.isInteger, 'must be an integer')
+      .min(1, 'must be at least 1')
+      .max(max, `must be at most ${max}`),
   );
 
 const findAllSchema = z
-  .object({ page: positiveInt(1_000_000_000).default(1), limit: positiveInt(100).default(10) })
-  .strict()
+  .strictObject({ page: positiveInt(1_000_000_000).default(1), limit: positiveInt(100).default(10) })
   .nullish()
   .transform((query) => query ?? { page: 1, limit: 10 });
 
-const findOneSchema = z.object({ id: productId }).strict();
+const findOneSchema = z.strictObject({ id: productId });
 
 export function createProductHandlers(
   repository: ProductsRepository,

@@ -38,7 +38,7 @@ const productRow = z.object({
 
 const PRODUCT_COLUMNS = sql.fragment`id, name, price, available, created_at, updated_at`;
 
-function toProduct(row: z.infer<typeof productRow>): Product {
+function toProduct(row: z.output<typeof productRow>): Product {
   return {
     id: row.id,
     name: row.name,

@@ -77,6 +77,33 @@ describe('create order payload', () => {
     ).toEqual(['idempotencyKey must be at most 128 characters']);
   });
 
+  it('gives each problem of a value its own line, and names a missing value as required', () => {
+    expect(
+      problems(() =>
+        parsePayload(createOrderSchema, {
+          items: [{ productId: -1.5, quantity: -1.5 }, { productId: null }, { productId: 2 ** 53, quantity: 1.5 }],
+        }),
+      ),
+    ).toEqual([
+      'items.0.productId must be an integer',
+      'items.0.productId must be positive',
+      'items.0.quantity must be an integer',
+      'items.0.quantity must be positive',
+      'items.1.productId must be a non-empty string or a positive integer',
+      'items.1.quantity is required',
+      'items.2.productId must be at most 9007199254740991',
+      'items.2.quantity must be an integer',
+    ]);
+    expect(problems(() => parsePayload(createOrderSchema, { items: [{}] }))).toEqual([
+      'items.0.productId is required',
+      'items.0.quantity is required',
+    ]);
+    expect(problems(() => parsePayload(changeOrderStatusSchema, {}))).toEqual(['id is required', 'status is required']);
+    expect(problems(() => parsePayload(changeOrderStatusSchema, { id: 42, status: 'PAID' }))).toEqual([
+      'id must be a string',
+    ]);
+  });
+
   it('refuses a payload that is not an object', () => {
     expect(problems(() => parsePayload(createOrderSchema, 'hello'))).toEqual(['payload must be an object']);
     expect(problems(() => parsePayload(createOrderSchema, [1, 2]))).toEqual(['payload must be an object']);
@@ -115,6 +142,13 @@ describe('other payloads', () => {
       'limit must be at most 100',
       'status must be one of PENDING, PAID, DELIVERED, CANCELLED',
     ]);
+  });
+
+  it('takes any UUID PostgreSQL takes, in lower case', () => {
+    // Any 8-4-4-4-12 hex id, as before zod 4 (whose z.uuid() also checks the RFC 9562 version bits).
+    expect(
+      parsePayload(changeOrderStatusSchema, { id: 'ABCDEF00-0000-0000-0000-000000000001', status: 'PAID' }),
+    ).toEqual({ id: 'abcdef00-0000-0000-0000-000000000001', status: 'PAID' });
   });
 
   it('requires a UUID and a known status to change an order', () => {

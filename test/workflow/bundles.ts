@@ -7,7 +7,7 @@ import { WORKFLOW_BUNDLER_OPTIONS, WORKFLOWS_PATH } from '../../src/worker/workf
 /**
  * Prebuilt workflow bundles for the workflow tests: each entry point is bundled once and kept in a
  * file named by the hash of everything it can contain (the code under src/ and test/fixtures/, the
- * locked and patched dependencies, the bundler options), so the stub workers and the replay test
+ * locked dependencies, the bundler options), so the stub workers and the replay test
  * of every test file, and of later runs until that code changes, load the same bundle instead of
  * each bundling it.
  */
@@ -35,12 +35,6 @@ function bundleKey(entry: string, preloadModules: string[]): string {
     JSON.stringify({ entry: path.relative(ROOT, entry), preload: preloadModules.map((m) => path.relative(ROOT, m)) }),
   );
   hash.update(readFileSync(path.join(ROOT, 'package-lock.json')));
-  // patch-package's changes to the dependencies (the SDK among them) are part of the bundle too.
-  const patches = path.join(ROOT, 'patches');
-  for (const file of existsSync(patches) ? readdirSync(patches).sort() : []) {
-    hash.update(file);
-    hash.update(readFileSync(path.join(patches, file)));
-  }
   for (const file of SOURCE_DIRS.flatMap(sourceFiles)) {
     hash.update(path.relative(ROOT, file));
     hash.update(readFileSync(file));
