@@ -1,5 +1,12 @@
 import type { Config } from './config';
-import { productionSecretProblems, SECRETS_OF, type ProcessRole, type SecretVariable } from './production-secrets';
+import {
+  isPlaceholder,
+  PLACEHOLDER_VALUES,
+  productionSecretProblems,
+  SECRETS_OF,
+  type ProcessRole,
+  type SecretVariable,
+} from './production-secrets';
 
 /**
  * What a process refuses to start with in production (NODE_ENV=production): every rule of the
@@ -17,11 +24,8 @@ export const DEFAULT_DATABASE_PASSWORDS: readonly string[] = [
   'secret',
   's3cret',
   'pw',
-  'changeme',
   'admin',
-  '…',
-  '...',
-  'replace-me',
+  ...PLACEHOLDER_VALUES,
 ];
 
 type PostureConfig = Pick<
@@ -97,7 +101,19 @@ export function productionPostureProblems(
 
 const IN_PRODUCTION = 'in production (NODE_ENV=production)';
 
+/** A NATS password or token given as a placeholder, named by its variable. */
+function natsPlaceholderProblems(secrets: Array<[string, string | undefined]>): string[] {
+  return secrets
+    .filter(([, value]) => value !== undefined && isPlaceholder(value))
+    .map(([name]) => `${name}: is a placeholder, not a secret; set a real one ${IN_PRODUCTION}`);
+}
+
 function natsProblems(nats: Config['nats']): string[] {
+  const placeholders = natsPlaceholderProblems([
+    ['NATS_PASSWORD', nats.password],
+    ['NATS_TOKEN', nats.token],
+  ]);
+  if (placeholders.length > 0) return placeholders;
   const authenticated =
     (nats.user !== undefined && nats.password !== undefined) ||
     nats.token !== undefined ||
@@ -112,6 +128,8 @@ function natsProblems(nats: Config['nats']): string[] {
 /** npm run nats:setup connects as NATS_ADMIN_USER when it is set (nats/stream-setup.ts), else with the NATS_* credentials. */
 function natsAdminProblems(nats: Config['nats']): string[] {
   if (nats.admin === undefined) return natsProblems(nats);
+  const placeholder = natsPlaceholderProblems([['NATS_ADMIN_PASSWORD', nats.admin.password]]);
+  if (placeholder.length > 0) return placeholder;
   if (nats.admin.password !== undefined) return [];
   return [`NATS_ADMIN_PASSWORD: NATS_ADMIN_USER needs its password ${IN_PRODUCTION}`];
 }
@@ -169,6 +187,9 @@ function temporalProblems(temporal: PostureConfig['temporal']): string[] {
 
 /** The codec server decrypts every payload for whoever calls it: in production, only for holders of its token. */
 function codecServerProblems(codecServer: PostureConfig['codecServer']): string[] {
+  if (codecServer.token !== undefined && isPlaceholder(codecServer.token)) {
+    return [`TEMPORAL_CODEC_SERVER_TOKEN: is a placeholder, not a secret; set a real one ${IN_PRODUCTION}`];
+  }
   if (codecServer.token !== undefined) return [];
   return [
     `TEMPORAL_CODEC_SERVER_TOKEN: must be set ${IN_PRODUCTION}; the codec server decrypts every payload for whoever calls it`,

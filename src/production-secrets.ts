@@ -14,6 +14,29 @@ export const EXAMPLE_SECRETS = {
 export type SecretVariable = keyof typeof EXAMPLE_SECRETS;
 
 /**
+ * Values that stand for a secret someone has yet to set, as example files write them
+ * (deploy/k8s/examples/secrets.example.yaml): refused in production for every secret and password.
+ */
+export const PLACEHOLDER_VALUES: readonly string[] = [
+  'replace-me',
+  'replace_me',
+  'replaceme',
+  'change-me',
+  'change_me',
+  'changeme',
+  'placeholder',
+  'todo',
+  'xxx',
+  '…',
+  '...',
+];
+
+/** True for a placeholder (PLACEHOLDER_VALUES, any case, surrounding spaces ignored). */
+export function isPlaceholder(value: string): boolean {
+  return PLACEHOLDER_VALUES.includes(value.trim().toLowerCase());
+}
+
+/**
  * Which process reads which secret: each process is given, and requires in production, only its
  * own, so a compromised products service (say) holds no key that pays, refunds or signs. The
  * deploy steps `migrate` (npm run migrate), `nats-setup` (npm run nats:setup) and `seed` (npm run
@@ -45,6 +68,9 @@ export function productionSecretProblems(
   return names.flatMap((name) => {
     const value = env[name];
     if (value === undefined || value.trim() === '') return [`${name}: must be set in production (NODE_ENV=production)`];
+    if (isPlaceholder(value)) {
+      return [`${name}: is a placeholder, not a secret; set a real one in production (NODE_ENV=production)`];
+    }
     if (value === EXAMPLE_SECRETS[name]) {
       return [
         `${name}: is the repository's example value, which is public; set a real secret in production (NODE_ENV=production)`,

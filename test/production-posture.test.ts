@@ -86,6 +86,34 @@ describe('production posture (NODE_ENV=production)', () => {
     });
   });
 
+  describe('placeholders, as the example Secret writes them', () => {
+    it.each([
+      ['NATS_PASSWORD', { NATS_PASSWORD: 'REPLACE-ME' }],
+      ['NATS_TOKEN', { ...NO_NATS_AUTH, NATS_TOKEN: ' changeme ' }],
+      ['STRIPE_WEBHOOK_SECRET', { STRIPE_WEBHOOK_SECRET: 'REPLACE-ME' }],
+      ['STRIPE_SECRET_KEY', { STRIPE_SECRET_KEY: 'Placeholder' }],
+    ])('refuses a placeholder in %s, naming it', (name, changes) => {
+      const problem = expectOnlyProblem(production(changes), name);
+      expect(problem).toContain('is a placeholder');
+    });
+
+    it('refuses a placeholder NATS admin password for nats:setup', () => {
+      const env = production({ NATS_ADMIN_USER: 'orders-admin', NATS_ADMIN_PASSWORD: 'REPLACE-ME' });
+      expect(() => parseConfig(env, 'nats-setup')).toThrow(/NATS_ADMIN_PASSWORD: is a placeholder/);
+      expect(() =>
+        parseConfig({ ...env, NATS_ADMIN_PASSWORD: 'admin-password-not-in-the-repo' }, 'nats-setup'),
+      ).not.toThrow();
+    });
+
+    it('refuses a placeholder database password', () => {
+      const problem = expectOnlyProblem(
+        production({ DATABASE_URL: 'postgres://orders_service:REPLACE-ME@db.internal:5432/orders' }),
+        'DATABASE_URL',
+      );
+      expect(problem).not.toContain('REPLACE-ME');
+    });
+  });
+
   describe('PostgreSQL password', () => {
     const url = (credentials: string, query = '') => `postgres://${credentials}@db.internal:5432/orders${query}`;
 
