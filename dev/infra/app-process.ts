@@ -7,6 +7,7 @@ import type { Readable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 import { findJemalloc, withJemalloc } from './allocator';
 import { describeExit, type ExitStatus, type ManagedProcess } from './managed-process';
+import { inNetns } from './netns-command';
 
 /**
  * How the project's own processes run. `npm start` and the bench run the JavaScript that
@@ -64,6 +65,8 @@ export interface AppProcessOptions {
   nodeArgs?: readonly string[];
   /** A compiled script to run instead of `npm run build`'s (`dist/…`) when `runtime` is compiled. */
   compiledScript?: string;
+  /** Run inside this network namespace (`ip netns exec`; the multi-host test bed, dev/hosts/). */
+  netns?: string;
 }
 
 /** The command that runs `script` (a TypeScript entry point, relative to the repository's root). */
@@ -98,10 +101,11 @@ export function tsxCommand(script: string, nodeArgs: readonly string[] = []): { 
  * its children in order.
  */
 export function startAppProcess(options: AppProcessOptions): AppProcess {
-  const { command, args } =
+  const direct =
     options.runtime === 'compiled' && options.compiledScript !== undefined
       ? { command: process.execPath, args: [...(options.nodeArgs ?? []), options.compiledScript] }
       : appCommand(options.script, options.runtime, options.nodeArgs);
+  const { command, args } = options.netns ? inNetns(options.netns, direct.command, direct.args) : direct;
   const child = spawn(command, args, {
     cwd: options.cwd,
     env: appProcessEnv(options.env),

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import { inNetns } from './netns-command';
 import { isAlive } from './process-alive';
 
 /** A background service this project started; `stop` ends it and resolves once it has exited. */
@@ -38,6 +39,8 @@ export interface SpawnServiceOptions {
   /** PostgreSQL wants SIGINT for a fast shutdown; most others SIGTERM. */
   stopSignal?: NodeJS.Signals;
   stopTimeoutMs?: number;
+  /** Run inside this network namespace (`ip netns exec`; the multi-host test bed, dev/hosts/). */
+  netns?: string;
 }
 
 const DEFAULT_STOP_TIMEOUT_MS = 15_000;
@@ -47,14 +50,20 @@ export async function spawnService(options: SpawnServiceOptions): Promise<Spawne
   mkdirSync(path.dirname(options.logFile), { recursive: true });
   const out = openSync(options.logFile, 'a');
   let child: ChildProcess;
+  const runAs =
+    options.uid !== undefined && options.gid !== undefined ? { uid: options.uid, gid: options.gid } : undefined;
+  // In a namespace, `ip` enters it as root and drops to the user itself.
+  const { command, args } = options.netns
+    ? inNetns(options.netns, options.command, options.args, runAs)
+    : { command: options.command, args: options.args };
   try {
-    child = spawn(options.command, options.args, {
+    child = spawn(command, args, {
       detached: true,
       stdio: ['ignore', out, out],
       env: options.env ?? process.env,
       cwd: options.cwd,
-      uid: options.uid,
-      gid: options.gid,
+      uid: options.netns ? undefined : options.uid,
+      gid: options.netns ? undefined : options.gid,
     });
   } finally {
     // The child holds its own copy of the descriptor.

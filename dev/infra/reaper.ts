@@ -1,4 +1,5 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import type { Writable } from 'node:stream';
 
 /**
  * A detached watchdog told over a pipe which process groups its owner (the fault suite, the bench)
@@ -28,18 +29,24 @@ export function startReaper(tempDir: string): Reaper {
       for (const pid of groups) { try { process.kill(-pid, 'SIGKILL'); } catch {} }
       require('node:fs').rmSync(process.argv[1], { recursive: true, force: true });
     });`;
-  const child = spawn(process.execPath, ['-e', script, tempDir], {
-    detached: true,
-    stdio: ['pipe', 'ignore', 'ignore'],
-  });
-  child.on('error', () => undefined);
-  child.stdin.on('error', () => undefined);
-  // Neither the watchdog nor its pipe may keep the owner from exiting.
-  child.unref();
-  (child.stdin as unknown as { unref(): void }).unref();
+  const child = spawnWatchdog(process.execPath, ['-e', script, tempDir]);
   return {
     track: (pid) => child.stdin.write(`+${pid}\n`),
     forget: (pid) => child.stdin.write(`-${pid}\n`),
     end: () => child.stdin.end(),
   };
+}
+
+/**
+ * A detached child that outlives its owner and reads its stdin: the owner's end of the pipe
+ * closes when the owner ends (cleanly or not), which is the child's cue to clean up. Neither the
+ * child nor its pipe keeps the owner from exiting.
+ */
+export function spawnWatchdog(command: string, args: string[]): ChildProcessByStdio<Writable, null, null> {
+  const child = spawn(command, args, { detached: true, stdio: ['pipe', 'ignore', 'ignore'] });
+  child.on('error', () => undefined);
+  child.stdin.on('error', () => undefined);
+  child.unref();
+  (child.stdin as unknown as { unref(): void }).unref();
+  return child;
 }

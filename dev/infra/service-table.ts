@@ -21,6 +21,16 @@ export interface CommonStartOptions {
   executable?: string;
   /** Told about a build of the executable, which takes minutes the first time. */
   log?: (line: string) => void;
+  /** Run inside this network namespace, bound to `host` there (the multi-host test bed, dev/hosts/). */
+  netns?: string;
+}
+
+/** One node of a NATS cluster: its name and the routes to its peers (all of them, itself included). */
+export interface NatsClusterNode {
+  serverName: string;
+  clusterName: string;
+  clusterPort: number;
+  routes: string[];
 }
 
 /** Each service's options: the common ones and its own. */
@@ -28,7 +38,7 @@ export interface ServiceStartOptions {
   /** `temporal server start-dev`. */
   temporal: CommonStartOptions & Omit<TemporalDevServerSettings, 'httpPort' | 'metricsPort'>;
   /** nats-server with JetStream; `storeDir` keeps streams (unacknowledged payment events) across restarts. */
-  nats: CommonStartOptions & { storeDir: string };
+  nats: CommonStartOptions & { storeDir: string; cluster?: NatsClusterNode };
   /** A private PostgreSQL cluster in `dataDir` (initdb on first use). */
   postgres: CommonStartOptions & { dataDir: string };
   /** Stripe's API simulator; it always serves HTTPS too (on 12112 unless told): a free port by default. */
@@ -85,7 +95,27 @@ export const SERVICE_TABLE: { [N in ServiceName]: ServiceSpec<ServiceStartOption
     prepare: (o) => {
       mkdirSync(o.storeDir, { recursive: true });
     },
-    args: (o) => ['-a', o.host, '-p', String(o.port), '-js', '-sd', o.storeDir],
+    args: (o) => [
+      '-a',
+      o.host,
+      '-p',
+      String(o.port),
+      '-js',
+      '-sd',
+      o.storeDir,
+      ...(o.cluster
+        ? [
+            '--server_name',
+            o.cluster.serverName,
+            '--cluster_name',
+            o.cluster.clusterName,
+            '--cluster',
+            `nats://${o.host}:${o.cluster.clusterPort}`,
+            '--routes',
+            o.cluster.routes.join(','),
+          ]
+        : []),
+    ],
     ready: (o, _executable, timeoutMs, abort) => waitForPort(o.host, o.port, timeoutMs, abort),
     readyTimeoutMs: 30_000,
   },

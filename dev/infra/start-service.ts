@@ -23,6 +23,7 @@ export async function startService<N extends ServiceName>(
     uid: runAs?.uid,
     gid: runAs?.gid,
     stopSignal: spec.stopSignal,
+    netns: options.netns,
   });
   try {
     await spec.ready(resolved, executable, options.readyTimeoutMs ?? spec.readyTimeoutMs, () =>

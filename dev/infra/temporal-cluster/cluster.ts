@@ -25,6 +25,10 @@ export interface TemporalClusterOptions {
   /** `temporal-<node>.log` for each process. */
   logDir: string;
   host?: string;
+  /** Each node's own address, when the nodes run on separate hosts (dev/hosts/); `host` otherwise. */
+  hostOf?: (node: ClusterNode) => string;
+  /** The network namespace a node runs in (`ip netns exec`), when it has one. */
+  netnsOf?: (node: ClusterNode) => string | undefined;
   /** The frontend's gRPC port: what TEMPORAL_ADDRESS names. */
   frontendPort: number;
   settings: TemporalClusterSettings;
@@ -67,6 +71,7 @@ export interface TemporalCluster {
  */
 export async function startTemporalCluster(options: TemporalClusterOptions): Promise<TemporalCluster> {
   const host = options.host ?? '127.0.0.1';
+  const hostOf = options.hostOf ?? (() => host);
   const log = options.log ?? (() => undefined);
   const timeoutMs = options.readyTimeoutMs ?? 120_000;
   const { settings } = options;
@@ -91,6 +96,7 @@ export async function startTemporalCluster(options: TemporalClusterOptions): Pro
       node,
       nodes,
       host,
+      hostOf,
       historyShards: settings.historyShards,
       persistence,
       dynamicConfigFile,
@@ -99,7 +105,8 @@ export async function startTemporalCluster(options: TemporalClusterOptions): Pro
   }
 
   const running = new Map<string, SpawnedService>();
-  const address = `${host}:${options.frontendPort}`;
+  const frontendNode = nodes.find((n) => n.service === 'frontend');
+  const address = `${frontendNode ? hostOf(frontendNode) : host}:${options.frontendPort}`;
   const target = { address, namespace: options.namespace };
 
   const startNode = async (name: string): Promise<void> => {
@@ -123,13 +130,19 @@ export async function startTemporalCluster(options: TemporalClusterOptions): Pro
       ],
       logFile: path.join(options.logDir, `temporal-${name}.log`),
       detached: options.detached,
+      netns: options.netnsOf?.(node),
     });
     running.set(name, service);
     options.onStarted?.(service);
     try {
       const abort = (): Error | undefined => exitedEarlyError(service);
       // The internal worker service serves no gRPC; its membership port says it has joined.
-      await waitForPort(host, node.service === 'worker' ? node.membershipPort : node.grpcPort, timeoutMs, abort);
+      await waitForPort(
+        hostOf(node),
+        node.service === 'worker' ? node.membershipPort : node.grpcPort,
+        timeoutMs,
+        abort,
+      );
       if (node.service === 'frontend') await waitForFrontend(options.binaries.cli, { address }, timeoutMs, abort);
     } catch (error) {
       await stopNode(name);

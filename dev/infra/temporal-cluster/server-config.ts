@@ -16,6 +16,8 @@ export interface ServerConfigInput {
   /** All nodes: the other services' entries name their ports (one per service; history's first host). */
   nodes: ClusterNode[];
   host: string;
+  /** Each node's own address when the nodes run on separate hosts; `host` for all otherwise. */
+  hostOf?: (node: ClusterNode) => string;
   historyShards: number;
   persistence: ClusterPersistence;
   dynamicConfigFile: string;
@@ -37,10 +39,13 @@ export const CLUSTER_DYNAMIC_CONFIG: Record<string, string | number | boolean> =
  * which YAML reads as they are.
  */
 export function renderServerConfig(input: ServerConfigInput): string {
-  const { node, host, persistence: db } = input;
+  const { node, persistence: db } = input;
+  const hostOf = input.hostOf ?? (() => input.host);
+  const host = hostOf(node);
   const q = (value: string | number): string => JSON.stringify(String(value));
   const frontend = input.nodes.find((n) => n.service === 'frontend');
   if (!frontend) throw new Error('a cluster needs a frontend node');
+  const frontendHost = hostOf(frontend);
   const services = (['frontend', 'history', 'matching', 'worker'] as const).map((service) => {
     const own = node.service === service ? node : input.nodes.find((n) => n.service === service);
     if (!own) throw new Error(`a cluster needs a ${service} node`);
@@ -49,7 +54,7 @@ export function renderServerConfig(input: ServerConfigInput): string {
       '    rpc:',
       `      grpcPort: ${own.grpcPort}`,
       `      membershipPort: ${own.membershipPort}`,
-      `      bindOnIP: ${q(host)}`,
+      `      bindOnIP: ${q(hostOf(own))}`,
       ...(own.httpPort ? [`      httpPort: ${own.httpPort}`] : []),
     ].join('\n');
   });
@@ -101,13 +106,13 @@ clusterMetadata:
       enabled: true
       initialFailoverVersion: 1
       rpcName: "frontend"
-      rpcAddress: ${q(`${host}:${frontend.grpcPort}`)}
+      rpcAddress: ${q(`${frontendHost}:${frontend.grpcPort}`)}
 
 dcRedirectionPolicy:
   policy: "noop"
 
 publicClient:
-  hostPort: ${q(`${host}:${frontend.grpcPort}`)}
+  hostPort: ${q(`${frontendHost}:${frontend.grpcPort}`)}
 
 dynamicConfigClient:
   filepath: ${q(input.dynamicConfigFile)}
