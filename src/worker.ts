@@ -7,7 +7,7 @@ import { databaseReady, natsReady, temporalReady } from './observability/readine
 import { startObservabilityServer } from './observability/server';
 import { startTracing } from './observability/tracing';
 import { runMain, stopOnSignals } from './process-lifecycle';
-import { connectTemporalWorker } from './temporal/connection';
+import { connectTemporalWorker } from './temporal/worker-connection';
 import { missingSearchAttributes, missingSearchAttributesError } from './temporal/search-attributes';
 import { temporalRuntimeOptions } from './temporal/sdk-runtime';
 import { startOrderWorker } from './worker/service';

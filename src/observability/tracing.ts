@@ -1,24 +1,7 @@
-import { context, propagation, trace } from '@opentelemetry/api';
-import { OTLPTraceExporter as OTLPGrpcTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
-import { OTLPTraceExporter as OTLPJsonTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { OTLPTraceExporter as OTLPProtobufTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
-import {
-  defaultResource,
-  detectResources,
-  hostDetector,
-  processDetector,
-  resourceFromAttributes,
-  type Resource,
-} from '@opentelemetry/resources';
-import { NodeSDK } from '@opentelemetry/sdk-node';
-import {
-  BatchSpanProcessor,
-  ConsoleSpanExporter,
-  SimpleSpanProcessor,
-  type SpanExporter,
-  type SpanProcessor,
-} from '@opentelemetry/sdk-trace-base';
+import type { Resource } from '@opentelemetry/resources';
+import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { TracingSettings } from '../config';
+import type { startTracingSdk } from './tracing-sdk';
 
 /** What a process traces with: the SDK it started, and what workflows export through. */
 export interface Tracing {
@@ -34,7 +17,7 @@ export interface Tracing {
  * and baggage propagation unless OTEL_PROPAGATORS says otherwise, async context), exporting as the
  * settings' OTEL_* variables say unless a span processor is given (tests pass an in-memory one).
  * Traces only: metrics are Prometheus' (observability/metrics.ts) and logs pino's (logger.ts).
- * Off (undefined, nothing registered) unless the settings turn tracing on.
+ * Off (undefined, nothing registered, the SDK not even loaded) unless the settings turn tracing on.
  */
 export function startTracing(
   settings: TracingSettings,
@@ -42,62 +25,7 @@ export function startTracing(
   spanProcessor?: SpanProcessor,
 ): Tracing | undefined {
   if (!settings.enabled) return undefined;
-  // As the SDK's own detectors would build it (env, process, host), from the parsed settings.
-  const resource = defaultResource()
-    .merge(detectResources({ detectors: [processDetector, hostDetector] }))
-    .merge(
-      resourceFromAttributes({
-        ...settings.resourceAttributes,
-        'service.name': settings.serviceName ?? defaultServiceName,
-      }),
-    );
-  const processors = spanProcessor ? [spanProcessor] : settings.exporters.map((name) => processorFor(name, settings));
-  const sdk = new NodeSDK({
-    resource,
-    autoDetectResources: false,
-    spanProcessors: processors,
-    instrumentations: [],
-    metricReaders: [],
-    logRecordProcessors: [],
-  });
-  sdk.start();
-  return {
-    resource,
-    spanProcessor: processors.length === 1 && processors[0] ? processors[0] : allOf(processors),
-    async shutdown() {
-      try {
-        await sdk.shutdown();
-      } finally {
-        // So that a later start in the same process (a test) registers its own again.
-        trace.disable();
-        propagation.disable();
-        context.disable();
-      }
-    },
-  };
-}
-
-function processorFor(exporter: 'otlp' | 'console', settings: TracingSettings): SpanProcessor {
-  if (exporter === 'console') return new SimpleSpanProcessor(new ConsoleSpanExporter());
-  // Each exporter reads the other OTEL_EXPORTER_OTLP_* variables (headers, timeout, ...) itself.
-  const options = settings.otlpTracesUrl === undefined ? {} : { url: settings.otlpTracesUrl };
-  const exporters: Record<TracingSettings['otlpProtocol'], () => SpanExporter> = {
-    'http/protobuf': () => new OTLPProtobufTraceExporter(options),
-    'http/json': () => new OTLPJsonTraceExporter(options),
-    grpc: () => new OTLPGrpcTraceExporter(options),
-  };
-  return new BatchSpanProcessor(exporters[settings.otlpProtocol]());
-}
-
-/** One processor that hands each span to all of `processors` (OTEL_TRACES_EXPORTER=otlp,console). */
-function allOf(processors: SpanProcessor[]): SpanProcessor {
-  const each = async (call: (processor: SpanProcessor) => Promise<void>) => {
-    await Promise.all(processors.map(call));
-  };
-  return {
-    onStart: (span, parentContext) => processors.forEach((processor) => processor.onStart(span, parentContext)),
-    onEnd: (span) => processors.forEach((processor) => processor.onEnd(span)),
-    forceFlush: () => each((processor) => processor.forceFlush()),
-    shutdown: () => each((processor) => processor.shutdown()),
-  };
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only when tracing is on
+  const sdk = require('./tracing-sdk') as { startTracingSdk: typeof startTracingSdk };
+  return sdk.startTracingSdk(settings, defaultServiceName, spanProcessor);
 }

@@ -1,6 +1,5 @@
 import { Client, Connection, type ConnectionOptions } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
-import { NativeConnection } from '@temporalio/worker';
 import type { Config } from '../config';
 import { readConfiguredFile } from '../config/env';
 import { EncryptionCodec } from '../security/payload-codec';
@@ -66,9 +65,4 @@ export async function connectTemporalClient(
     dataConverter: temporalDataConverter(config),
     interceptors: tracingClientInterceptors(options.tracing ?? false),
   });
-}
-
-/** Worker side: the native connection the worker polls with. */
-export function connectTemporalWorker(config: TemporalConfig): Promise<NativeConnection> {
-  return NativeConnection.connect(temporalConnectionOptions(config));
 }

@@ -1,10 +1,5 @@
 import type { ClientInterceptors } from '@temporalio/client';
-import {
-  makeWorkflowExporter,
-  OpenTelemetryActivityInboundInterceptor,
-  OpenTelemetryActivityOutboundInterceptor,
-  OpenTelemetryWorkflowClientInterceptor,
-} from '@temporalio/interceptors-opentelemetry-v2';
+import type * as OpenTelemetryInterceptors from '@temporalio/interceptors-opentelemetry-v2';
 import type { WorkerOptions } from '@temporalio/worker';
 import type { Tracing } from '../observability/tracing';
 
@@ -14,6 +9,11 @@ import type { Tracing } from '../observability/tracing';
  * flag to an order's history, only spans: test/replay.test.ts replays the reference histories
  * without it and test/tracing.test.ts with it.
  */
+
+/** The interceptors' package, loaded only when tracing is on: it brings OpenTelemetry's SDK with it. */
+const interceptors = (): typeof OpenTelemetryInterceptors =>
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only when tracing is on
+  require('@temporalio/interceptors-opentelemetry-v2') as typeof OpenTelemetryInterceptors;
 
 /** The workflow interceptor module; it must be in the workflow bundle (bundle-workflows.ts). */
 const OTEL_WORKFLOW_INTERCEPTORS =
@@ -26,12 +26,14 @@ export function workflowInterceptorModules(tracingEnabled: boolean): string[] {
 
 /** Client side: spans for start, update-with-start, signal, ..., their context sent in Temporal headers. */
 export function tracingClientInterceptors(tracingEnabled: boolean): ClientInterceptors | undefined {
-  return tracingEnabled ? { workflow: [new OpenTelemetryWorkflowClientInterceptor()] } : undefined;
+  return tracingEnabled ? { workflow: [new (interceptors().OpenTelemetryWorkflowClientInterceptor)()] } : undefined;
 }
 
 /** Worker side: activity spans (local activities too), and the sink workflow spans are exported through. */
 export function tracingWorkerOptions(tracing: Tracing | undefined): Pick<WorkerOptions, 'interceptors' | 'sinks'> {
   if (tracing === undefined) return {};
+  const { makeWorkflowExporter, OpenTelemetryActivityInboundInterceptor, OpenTelemetryActivityOutboundInterceptor } =
+    interceptors();
   return {
     interceptors: {
       activity: [
