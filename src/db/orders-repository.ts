@@ -1,4 +1,4 @@
-import { sql, StatementTimeoutError, type DatabasePool, type QuerySqlToken } from 'slonik';
+import { sql, StatementTimeoutError, type DatabasePool, type FragmentSqlToken, type QuerySqlToken } from 'slonik';
 import { z } from 'zod';
 import { orderStatusChanges, paymentEvents } from '../observability/metrics';
 import { FailureType, type Rejection } from '../orders/errors';
@@ -69,10 +69,11 @@ const ORDER_COLUMNS = orderColumns();
 const orderWithItemsRow = orderRow.extend({ items: z.array(itemRow), status_changed: z.boolean().optional() });
 
 /**
- * Selects `source` (a CTE of the order's columns) with its lines. A statement reads the table as it
- * was when it began, so one that inserts lines also passes the CTE that returned them.
+ * Selects `source` (a CTE of the order's columns) with its lines, and `after` when given: a column
+ * evaluated once the lines are read. A statement reads the table as it was when it began, so one
+ * that inserts lines also passes the CTE that returned them.
  */
-const withItems = (source: string, insertedItems?: string) => {
+const withItems = (source: string, insertedItems?: string, after?: FragmentSqlToken) => {
   const stored = sql.fragment`SELECT product_id, product_id_type, name, price_cents, quantity, position FROM order_items WHERE order_id = o.id`;
   const items =
     insertedItems === undefined
@@ -84,7 +85,7 @@ const withItems = (source: string, insertedItems?: string) => {
         'product_id', i.product_id, 'product_id_type', i.product_id_type, 'name', i.name, 'price_cents', i.price_cents, 'quantity', i.quantity
       ) ORDER BY i.position), '[]'::json)
       FROM (${items}) i
-    ) AS items
+    ) AS items${after === undefined ? sql.fragment`` : sql.fragment`, ${after}`}
     FROM ${sql.identifier([source])} o`;
 };
 
@@ -157,9 +158,15 @@ const paymentRecordRow = z.object({
   detail: z.string().nullable(),
 });
 
-/** Inserts the order and its lines, or finds it stored already; one statement either way. */
-const insertOrderStatement = (order: NewOrder) =>
+/** The order with its lines, if it is stored. */
+const findOrderStatement = (orderId: string) =>
   sql.type(orderWithItemsRow)`
+    WITH found AS (SELECT ${ORDER_COLUMNS} FROM orders WHERE id = ${orderId})
+    ${withItems('found')}`;
+
+/** Inserts the order and its lines, or finds it stored already; one statement either way. */
+const insertOrder = (order: NewOrder, after?: FragmentSqlToken) =>
+  sql.fragment`
     WITH changed AS (
       INSERT INTO orders (id, total_cents, total_items, currency)
       VALUES (
@@ -185,7 +192,18 @@ const insertOrderStatement = (order: NewOrder) =>
       )} WITH ORDINALITY AS item(product_id, product_id_type, name, price_cents, quantity, position)
       RETURNING product_id, product_id_type, name, price_cents, quantity, position
     ), the_order AS (${changedOrCurrent(order.orderId)})
-    ${withItems('the_order', 'inserted_items')}`;
+    ${withItems('the_order', 'inserted_items', after)}`;
+
+const insertOrderStatement = (order: NewOrder) => sql.type(orderWithItemsRow)`${insertOrder(order)}`;
+
+/**
+ * insertOrderStatement whose row also says whether the database's clock was still before
+ * `deadline` once the lines were inserted (`open`, evaluated after the items column, which reads them).
+ */
+const insertOrderBeforeStatement = (order: NewOrder, deadline: number) =>
+  sql.type(
+    orderWithItemsRow.extend({ open: z.boolean() }),
+  )`${insertOrder(order, sql.fragment`${msUntil(deadline)} > 0 AS open`)}`;
 
 /**
  * How long a statement of a keyless create's placement may wait for the order's placement lock
@@ -194,23 +212,33 @@ const insertOrderStatement = (order: NewOrder) =>
  */
 const VERDICT_WAIT_MS = 5_000;
 
-/** The placement lock of one order (a transaction-scoped advisory lock). */
-const placementLock = (orderId: string) =>
-  sql.unsafe`SELECT pg_advisory_xact_lock(hashtextextended(${`order-placement:${orderId}`}, 0))`;
-
 /** Milliseconds from the database's clock to `deadline` (epoch ms on that clock); negative once passed. */
 const msUntil = (deadline: number) =>
   sql.fragment`(${deadline}::float8 - extract(epoch FROM clock_timestamp())::float8 * 1000)`;
 
+/** The statement bound of a placement transaction: `timeoutMs` when given, else the time left (at least 1 ms). */
+const statementBound = (timeoutMs?: number) =>
+  timeoutMs === undefined ? sql.fragment`greatest(1, ceil(time_left))::int` : sql.fragment`${timeoutMs}::int`;
+
 /**
  * The milliseconds left before `deadline`, bounding the rest of the transaction's statements in the
- * same round trip: to `timeoutMs` when given, else to the time left (at least 1 ms).
+ * same round trip (statementBound).
  */
 const timeLeftBounded = (deadline: number, timeoutMs?: number) =>
   sql.type(z.object({ left: z.number() }))`
-    SELECT time_left AS left, set_config('statement_timeout', (${
-      timeoutMs === undefined ? sql.fragment`greatest(1, ceil(time_left))::int` : sql.fragment`${timeoutMs}::int`
-    })::text, true) AS bounded
+    SELECT time_left AS left, set_config('statement_timeout', (${statementBound(timeoutMs)})::text, true) AS bounded
+    FROM (SELECT ${msUntil(deadline)} AS time_left) AS now`;
+
+/**
+ * timeLeftBounded, then the order's placement lock (transaction-scoped), so attempts of one order
+ * run one at a time: a placement transaction's first statement. Waiting for the lock is not bounded
+ * by the time left (the bound applies from the next statement), but the attempt holding it ends
+ * by its own bound, and whatever this one inserts is checked against the deadline once inserted.
+ */
+const placementStart = (orderId: string, deadline: number, timeoutMs?: number) =>
+  sql.type(z.object({ left: z.number() }))`
+    SELECT time_left AS left, set_config('statement_timeout', (${statementBound(timeoutMs)})::text, true) AS bounded,
+      pg_advisory_xact_lock(hashtextextended(${`order-placement:${orderId}`}, 0)) AS locked
     FROM (SELECT ${msUntil(deadline)} AS time_left) AS now`;
 
 /** A payment window's end (epoch ms) as a timestamp. */
@@ -246,9 +274,7 @@ export function createOrdersRepository(pool: DatabasePool) {
   });
 
   async function findOrder(orderId: string): Promise<OrderWithItems | null> {
-    const row = await pool.maybeOne(sql.type(orderWithItemsRow)`
-      WITH found AS (SELECT ${ORDER_COLUMNS} FROM orders WHERE id = ${orderId})
-      ${withItems('found')}`);
+    const row = await pool.maybeOne(findOrderStatement(orderId));
     return row === null ? null : toOrderWithItems(row);
   }
 
@@ -374,23 +400,20 @@ export function createOrdersRepository(pool: DatabasePool) {
      */
     async insertOrderBefore(orderId: string, order: NewOrder | null, deadline: number): Promise<OrderWithItems | null> {
       const attempt = (insert: NewOrder | null) =>
-        pool.transaction(async (tx) => {
+        pool.transaction(async (tx): Promise<z.output<typeof orderWithItemsRow> | null> => {
           // Inserting: at most the time left; looking after the deadline: long enough for an attempt in flight to end.
-          const { left } = await tx.one(timeLeftBounded(deadline, insert === null ? VERDICT_WAIT_MS : undefined));
+          const { left } = await tx.one(
+            placementStart(orderId, deadline, insert === null ? VERDICT_WAIT_MS : undefined),
+          );
           if (insert !== null && left <= 0) return null;
           if (insert === null && left > 0)
             throw new Error(`placement of order ${orderId} is still before its deadline`);
-          await tx.query(placementLock(orderId));
-          const stored = await tx.maybeOne(sql.type(orderWithItemsRow)`
-            WITH found AS (SELECT ${ORDER_COLUMNS} FROM orders WHERE id = ${orderId})
-            ${withItems('found')}`);
-          if (stored !== null || insert === null) return stored;
-          const inserted = await tx.one(insertOrderStatement(insert));
-          const open = await tx.oneFirst(
-            sql.type(z.object({ open: z.boolean() }))`SELECT ${msUntil(deadline)} > 0 AS open`,
-          );
-          if (!open) throw new DeadlinePassed();
-          return inserted;
+          if (insert === null) return tx.maybeOne(findOrderStatement(orderId));
+          // Holding the lock, this statement sees what an earlier attempt committed: it answers that
+          // order as stored; an order it inserts is kept only if the deadline had not passed by then.
+          const { open, ...stored } = await tx.one(insertOrderBeforeStatement(insert, deadline));
+          if (stored.status_changed === true && !open) throw new DeadlinePassed();
+          return stored;
         });
       let row: z.output<typeof orderWithItemsRow> | null;
       try {
@@ -409,7 +432,8 @@ export function createOrdersRepository(pool: DatabasePool) {
      * Keeps a keyless create's checkout with its order only before its placement deadline (the
      * database's clock), bounded by the time left, unless it has one already: the checkout kept, or
      * null once the deadline has passed (the workflow then cancels the order, as the caller is told
-     * nothing was kept).
+     * nothing was kept). A transaction, so that waiting for the row (another transaction holding
+     * it) is bounded too: a lock waited for is not checked against the deadline again.
      */
     async savePaymentSessionBefore(
       orderId: string,
