@@ -3,8 +3,8 @@
 // rules; tests, whose matchers (expect.any, JSON.parse of replies) are `any` by design, and the bench
 // (development tooling, never shipped) get the plain recommended set. All treat a dropped or misused
 // promise (a lost error, an unfinished shutdown) as an error. What ships (src/) may not import
-// development tooling (dev/), which the build and the image leave out. test/unit/eslint-config.test.ts
-// checks each of these.
+// development tooling (dev/), which the build and the image leave out, nor build a query's row schema
+// per query. test/unit/eslint-config.test.ts checks each of these.
 import { defineConfig, globalIgnores } from 'eslint/config';
 import tseslint from 'typescript-eslint';
 
@@ -38,6 +38,15 @@ export default defineConfig(
               message: 'src/ ships without dev/: development tooling may import the product, not the reverse.',
             },
           ],
+        },
+      ],
+      'no-restricted-syntax': [
+        'error',
+        {
+          // zod 4 compiles a schema's parser the first time it is used: one built per query costs
+          // 30-150 µs each time. Row schemas are module constants, sql.type(orderRow).
+          selector: "CallExpression[callee.object.name='sql'][callee.property.name='type'] > CallExpression",
+          message: 'Give sql.type() a row schema built once, at module level, not one built per query.',
         },
       ],
     },

@@ -31,6 +31,8 @@ const refundRow = z.object({
   settled_at: z.number().nullable(),
 });
 
+const recordedRow = z.object({ recorded: z.boolean() });
+
 const toRefund = (row: z.output<typeof refundRow>): Refund => ({
   stripePaymentId: row.stripe_payment_id,
   orderId: row.order_id,
@@ -61,7 +63,7 @@ export function createRefundsRepository(pool: DatabasePool) {
      */
     /** False, recording nothing, when the payment is not recorded against the order (no refund of it is owed). */
     async request(refund: { orderId: string; stripePaymentId: string; reason: string }): Promise<boolean> {
-      const recorded = await pool.oneFirst(sql.type(z.object({ recorded: z.boolean() }))`
+      const recorded = await pool.oneFirst(sql.type(recordedRow)`
         SELECT EXISTS (
           SELECT FROM payments WHERE stripe_payment_id = ${refund.stripePaymentId} AND order_id = ${refund.orderId}
         ) AS recorded`);

@@ -27,6 +27,9 @@ export interface ProductPage {
 export const MAX_PRODUCT_ID = 2_147_483_647;
 
 // slonik's default parsers turn numeric and timestamptz into numbers.
+const countRow = z.object({ count: z.number() });
+const idRow = z.object({ id: z.number() });
+
 const productRow = z.object({
   id: z.number(),
   name: z.string(),
@@ -90,7 +93,7 @@ export function createProductsRepository(pool: DatabasePool) {
     /** Available products by id, `limit` per page; `lastPage = ceil(total / limit)`. */
     async list(query: { page: number; limit: number }): Promise<ProductPage> {
       const total = await pool.oneFirst(
-        sql.type(z.object({ count: z.number() }))`SELECT count(*)::int AS count FROM products WHERE available`,
+        sql.type(countRow)`SELECT count(*)::int AS count FROM products WHERE available`,
       );
       const rows = await pool.any(
         sql.type(productRow)`
@@ -111,7 +114,7 @@ export function createProductsRepository(pool: DatabasePool) {
     async insertMissing(products: ReadonlyArray<NewProduct & { id: number }>): Promise<number[]> {
       return pool.transaction(async (tx) => {
         const inserted = await tx.anyFirst(
-          sql.type(z.object({ id: z.number() }))`
+          sql.type(idRow)`
             INSERT INTO products (id, name, price)
             SELECT id, name, price FROM ${sql.unnest(
               products.map((product) => [product.id, product.name, product.price]),

@@ -5,8 +5,8 @@ import { promisify } from 'node:util';
 import { REPO_ROOT } from '../support/run-command';
 
 // eslint.config.mjs on ESLint 10: which rules each part of the repository gets, and that they still
-// catch what they are there for (a dropped promise, src/ importing dev/, module state in workflow
-// code). ESLint loads its config with a dynamic import, which jest's module system does not run, so
+// catch what they are there for (a dropped promise, src/ importing dev/, a row schema built per
+// query, module state in workflow code). ESLint loads its config with a dynamic import, which jest's module system does not run, so
 // a child node process asks ESLint's API and prints what it found.
 
 type RuleEntry = string | number | [string | number, ...unknown[]];
@@ -26,6 +26,10 @@ const SAMPLES: Record<string, { file: string; code: string }> = {
   devImport: {
     file: 'src/heap-growth.ts',
     code: "import { versionOf } from '../dev/versions';\nexport const node = versionOf('node');\n",
+  },
+  schemaPerQuery: {
+    file: 'src/db/pool.ts',
+    code: "import { sql } from 'slonik';\nimport { z } from 'zod';\nexport const now = () => sql.type(z.object({ now: z.number() }))`SELECT 1 AS now`;\n",
   },
   workflowState: {
     file: 'src/workflows/failures.ts',
@@ -105,6 +109,10 @@ describe('eslint.config.mjs', () => {
 
   it('keeps dev/ out of src/', () => {
     expect(findings.messages.devImport).toContain('no-restricted-imports');
+  });
+
+  it('refuses a row schema built per query (zod 4 compiles each schema on its first use)', () => {
+    expect(findings.messages.schemaPerQuery).toContain('no-restricted-syntax');
   });
 
   it('refuses module-level state in workflow code', () => {
