@@ -26,6 +26,10 @@ export interface BenchFlags {
   untuned: boolean;
   /** Floor 2's activities: normal remote ones (the default) or local ones. */
   emptyActivities: 'remote' | 'local';
+  /** Floor 2 with the service's search attributes: `OrderStatus` at start, one upsert when paid. */
+  emptySearchAttributes: boolean;
+  /** Creates without an idempotency key (as a NestJS client of the original service sends them). */
+  keyless: boolean;
   /** Processes each of the service's worker and gateway runs as (same task queue, queue group and durable consumer). */
   replicas: number;
   only: RunPart[];
@@ -60,6 +64,12 @@ export const USAGE = `Usage: npm run bench -- [options]
   --memory-orders K        orders of the memory run against this service (default 10000; 0 skips it)
   --untuned                the dev server with the Temporal CLI's own defaults (no dynamic config, no SQLite pragmas)
   --empty-activities KIND  floor 2's activities: remote (default) or local
+  --keyless                creates without an idempotency key, as the original service's NestJS clients
+                           send them (the service then bounds placement by a deadline on the database's
+                           clock); default: a unique key each
+  --empty-search-attributes
+                           floor 2 with the service's search attributes: OrderStatus given at start, one
+                           upsert (status, total, payment id) when paid, as the service's order does
   --replicas R             run the service's worker and gateway as R processes each (default 1)
   --only LIST              a subset, comma-separated: service, seed, empty, memory
   --out DIR                where results go (default bench/results)
@@ -92,6 +102,8 @@ export function parseFlags(argv: readonly string[]): BenchFlags {
     serialPayments: 50,
     untuned: false,
     emptyActivities: 'remote',
+    emptySearchAttributes: false,
+    keyless: false,
     replicas: 1,
     only: [...RUN_PARTS],
     out: 'bench/results',
@@ -145,6 +157,12 @@ export function parseFlags(argv: readonly string[]): BenchFlags {
         break;
       case '--empty-activities':
         flags.emptyActivities = oneOf(name, value(), ['remote', 'local'] as const);
+        break;
+      case '--empty-search-attributes':
+        flags.emptySearchAttributes = true;
+        break;
+      case '--keyless':
+        flags.keyless = true;
         break;
       case '--runtime':
         flags.appRuntime = oneOf(name, value(), ['compiled', 'tsx'] as const);

@@ -67,7 +67,11 @@ type Progress = (line: string) => void;
 export class OrderFactory {
   private sequence = 0;
 
-  constructor(private readonly runId: string) {}
+  constructor(
+    private readonly runId: string,
+    /** The bench's creates carry no key (body()), as the original service's NestJS clients send them. */
+    private readonly keyless = false,
+  ) {}
 
   next(system: SystemId): { items: Array<{ productId: number; quantity: number }>; idempotencyKey: string } {
     this.sequence += 1;
@@ -76,6 +80,12 @@ export class OrderFactory {
       items: ids.map((productId) => ({ productId, quantity: 1 + Math.floor(Math.random() * 3) })),
       idempotencyKey: `bench-${this.runId}-${system}-${this.sequence}`,
     };
+  }
+
+  /** The next create the bench sends: next(), without its key in a keyless run. */
+  body(system: SystemId): { items: Array<{ productId: number; quantity: number }>; idempotencyKey?: string } {
+    const { idempotencyKey, ...keyless } = this.next(system);
+    return this.keyless ? keyless : { ...keyless, idempotencyKey };
   }
 }
 
@@ -404,7 +414,7 @@ type CreateOutcome = { ok: true; orderId: string; ms: number; sendMs: number } |
 
 /** One create; `ms` from `scheduledAt` when given (the open loop's schedule), `sendMs` from the send. */
 async function createOne(ctx: LoadContext, scheduledAt?: number): Promise<CreateOutcome> {
-  const body = ctx.orders.next(ctx.target.system);
+  const body = ctx.orders.body(ctx.target.system);
   const started = performance.now();
   const outcome = await nestRequest<{ order?: { id?: unknown } }>(
     ctx.nats,

@@ -43,7 +43,7 @@ async function main(): Promise<number> {
     .replace(/\.\d+Z$/, 'Z');
   const runId = stamp.toLowerCase();
   const hosts = flags.temporal === 'cluster' && flags.historyHosts !== 2 ? `-h${flags.historyHosts}` : '';
-  const mode = `${flags.temporal}${hosts}${flags.untuned ? '-untuned' : ''}${flags.emptyActivities === 'local' ? '-local' : ''}`;
+  const mode = `${flags.temporal}${hosts}${flags.untuned ? '-untuned' : ''}${flags.emptyActivities === 'local' ? '-local' : ''}${flags.emptySearchAttributes ? '-sa' : ''}${flags.keyless ? '-keyless' : ''}`;
   // Result files of a run with replicas or another load are told apart by name, and do not replace the default chart.
   const loadMode = `${flags.arrivalRate !== null ? `-rate${flags.arrivalRate}` : ''}${flags.paymentDelaySec !== null ? `-delay${flags.paymentDelaySec}` : ''}`;
   const fileMode = `${mode}${flags.replicas > 1 ? `-r${flags.replicas}` : ''}${loadMode}${flags.alternations > 1 ? `-x${flags.alternations}` : ''}`;
@@ -83,6 +83,7 @@ async function main(): Promise<number> {
       appEnv: flags.appEnv,
       appRuntime: flags.appRuntime,
       emptyActivities: flags.emptyActivities,
+      emptySearchAttributes: flags.emptySearchAttributes,
       cpuProfile: flags.cpuProfile,
       replicas: flags.replicas,
       floors: { seed: systems.includes('seed'), empty: systems.includes('empty') },
@@ -103,7 +104,7 @@ async function main(): Promise<number> {
     const temporal = new Client({ connection: temporalConnection });
     sampler = new Sampler(stack.trees);
     sampler.start();
-    const orders = new OrderFactory(runId);
+    const orders = new OrderFactory(runId, flags.keyless);
 
     // Alternately on the same stack: service, empty, service, empty, … so drift hits both alike.
     for (let alternation = 1; alternation <= flags.alternations; alternation += 1) {

@@ -88,6 +88,7 @@ export interface StackOptions {
    */
   appRuntime: AppRuntime;
   emptyActivities: 'remote' | 'local';
+  emptySearchAttributes: boolean;
   /** Write V8 CPU profiles of the service's processes into the logs folder. */
   cpuProfile?: boolean;
   /** Processes each of the worker and the gateway runs as. */
@@ -214,6 +215,7 @@ async function prepareApps(
     BENCH_SEED_DATABASE_URL: databaseUrls.seed,
     BENCH_EMPTY_DATABASE_URL: databaseUrls.empty,
     BENCH_EMPTY_ACTIVITIES: options.emptyActivities,
+    BENCH_EMPTY_SEARCH_ATTRIBUTES: String(options.emptySearchAttributes),
   };
   // As npm start runs them (V8 options, jemalloc); an A/B run's NODE_OPTIONS and LD_PRELOAD win.
   const serviceEnv = appProcessEnv({ ...env, ...options.appEnv });

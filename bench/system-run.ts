@@ -120,10 +120,14 @@ export async function runSystem(
   alternation = 1,
 ): Promise<SystemResult> {
   const definition = SYSTEMS[system];
-  const label =
-    system === 'empty' && flags.emptyActivities === 'local'
-      ? `${definition.label} (local activities)`
-      : definition.label;
+  const variants =
+    system === 'empty'
+      ? [
+          ...(flags.emptyActivities === 'local' ? ['local activities'] : []),
+          ...(flags.emptySearchAttributes ? ['search attributes'] : []),
+        ]
+      : [];
+  const label = variants.length > 0 ? `${definition.label} (${variants.join(', ')})` : definition.label;
   const poller = new PaidPoller(deps.databaseUrl, POLL_INTERVAL_MS);
   await poller.start();
   const ctx: LoadContext = {

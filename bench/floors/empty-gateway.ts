@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Client, Connection, WithStartWorkflowOperation } from '@temporalio/client';
+import { OrderStatusAttribute } from '../../src/orders/workflow-api';
 import { decodeJson, PeerError, serveNest } from '../wire';
 import { emptyPaymentSucceededSignal, emptyPlaceOrderUpdate, type EmptyPayment } from './empty-messages';
 import type { EmptyOrderWorkflow } from './empty-workflow';
@@ -15,6 +16,7 @@ import { EMPTY_TASK_QUEUE, EMPTY_WORKFLOW_TYPE, emptyWorkflowId, FLOOR_SUBJECTS 
 const NAME = 'empty-gateway';
 const { create: CREATE_SUBJECT, payment: PAYMENT_SUBJECT, stream: STREAM } = FLOOR_SUBJECTS.empty;
 const LOCAL_ACTIVITIES = process.env.BENCH_EMPTY_ACTIVITIES === 'local';
+const SEARCH_ATTRIBUTES = process.env.BENCH_EMPTY_SEARCH_ATTRIBUTES === 'true';
 
 runFloor(NAME, async () => {
   const nats = await connectFloorNats(NAME);
@@ -31,8 +33,10 @@ runFloor(NAME, async () => {
           startWorkflowOperation: new WithStartWorkflowOperation<typeof EmptyOrderWorkflow>(EMPTY_WORKFLOW_TYPE, {
             workflowId: emptyWorkflowId(orderId),
             taskQueue: EMPTY_TASK_QUEUE,
-            args: [{ orderId, localActivities: LOCAL_ACTIVITIES }],
+            args: [{ orderId, localActivities: LOCAL_ACTIVITIES, searchAttributes: SEARCH_ATTRIBUTES }],
             workflowIdConflictPolicy: 'USE_EXISTING',
+            // As the service starts an order: found by its status from the start.
+            ...(SEARCH_ATTRIBUTES ? { typedSearchAttributes: [{ key: OrderStatusAttribute, value: 'PENDING' }] } : {}),
           }),
         }),
       );

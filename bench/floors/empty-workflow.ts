@@ -1,4 +1,11 @@
-import { condition, proxyActivities, proxyLocalActivities, setHandler } from '@temporalio/workflow';
+import {
+  condition,
+  proxyActivities,
+  proxyLocalActivities,
+  setHandler,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
+import { OrderStatusAttribute, OrderTotalAttribute, PaymentIdAttribute } from '../../src/orders/workflow-api';
 import type { EmptyActivities } from './empty-activities';
 import { emptyPaymentSucceededSignal, emptyPlaceOrderUpdate, type EmptyPayment } from './empty-messages';
 
@@ -10,9 +17,14 @@ const local = proxyLocalActivities<EmptyActivities>({ startToCloseTimeout: '10 s
  * returns once three activities (standing for validate, persist, checkout session) have run; then a
  * payment signal, one more activity (which records PAID), and it waits for ever like a paid order.
  * Its activities are normal (remote) activities, or local ones when the bench runs with
- * `--empty-activities local`.
+ * `--empty-activities local`. With `--empty-search-attributes` it is started with the service's
+ * `OrderStatus` and upserts the paid order's status, total and payment id, as the service's does.
  */
-export async function EmptyOrderWorkflow(input: { orderId: string; localActivities?: boolean }): Promise<void> {
+export async function EmptyOrderWorkflow(input: {
+  orderId: string;
+  localActivities?: boolean;
+  searchAttributes?: boolean;
+}): Promise<void> {
   const activities = input.localActivities ? local : remote;
   let placed = false;
   let payment: EmptyPayment | undefined;
@@ -33,5 +45,12 @@ export async function EmptyOrderWorkflow(input: { orderId: string; localActiviti
   placed = true;
   await condition(() => payment !== undefined);
   await activities.markPaid(input.orderId);
+  if (input.searchAttributes && payment !== undefined) {
+    upsertSearchAttributes([
+      { key: OrderStatusAttribute, value: 'PAID' },
+      { key: OrderTotalAttribute, value: 1 },
+      { key: PaymentIdAttribute, value: payment.stripePaymentId },
+    ]);
+  }
   await condition(() => false);
 }

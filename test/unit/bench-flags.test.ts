@@ -4,6 +4,14 @@ describe('npm run bench’s flags', () => {
   it('default to the system as npm start runs it', () => {
     const flags = parseFlags([]);
     expect(flags).toMatchObject({ temporal: 'file', appRuntime: 'compiled', emptyActivities: 'remote', orders: 1000 });
+    expect(flags).toMatchObject({ emptySearchAttributes: false, keyless: false });
+  });
+
+  it("give floor 2 the service's search attributes, and send creates without keys, on request", () => {
+    expect(parseFlags(['--empty-search-attributes', '--keyless'])).toMatchObject({
+      emptySearchAttributes: true,
+      keyless: true,
+    });
   });
 
   it('take a choice as the next argument or after an equals sign', () => {
