@@ -98,6 +98,18 @@ it("stores a keyless create's order in one transaction of two statements, and fi
   await orders.setStatus(orderId, 'CANCELLED');
 });
 
+it('answers, to an attempt that starts after the deadline, the order an earlier attempt stored before it', async () => {
+  const orders = createOrdersRepository(pool);
+  const orderId = randomUUID();
+  const now = await orders.databaseNow();
+  const stored = await orders.insertOrderBefore(orderId, oneLineOrder(orderId), now + 60_000);
+  expect(stored).toMatchObject({ id: orderId });
+  // The next attempt found time left before it asked the products service, none once it inserts.
+  expect(await orders.insertOrderBefore(orderId, oneLineOrder(orderId), now - 1)).toEqual(stored);
+  expect(await orders.insertOrderBefore(randomUUID(), oneLineOrder(orderId), now - 1)).toBeNull();
+  await orders.setStatus(orderId, 'CANCELLED');
+});
+
 it('records a payment once and marks the order paid with that payment', async () => {
   const orders = createOrdersRepository(pool);
   const orderId = randomUUID();

@@ -180,6 +180,22 @@ it('keeps no checkout whose saving is still running when the deadline passes', a
   expect(await system.orders.findPaymentSession(orderId)).toBeNull();
 });
 
+it('gives up waiting for another attempt of the order by its bound, not the pool’s statement timeout', async () => {
+  const orderId = randomUUID();
+  // An attempt of this order that never ends holds its placement lock.
+  await client().query('BEGIN');
+  await client().query("SELECT pg_advisory_xact_lock(hashtextextended('order-placement:' || $1, 0))", [orderId]);
+  const deadline = (await databaseNow()) - 1;
+  // Looking after the deadline waits for an attempt in flight 5 s at most (the pool allows 10).
+  const looking = system.orders.insertOrderBefore(orderId, null, deadline).catch((error: unknown) => error);
+  const outcome = await Promise.race([
+    looking,
+    new Promise((resolve) => setTimeout(() => resolve('still waiting after 8 s'), 8_000)),
+  ]);
+  await client().query('ROLLBACK');
+  expect(outcome).toMatchObject({ code: '55P03' });
+});
+
 it('settles a placement that failed before its deadline: not yet, then what an abandoned attempt stored, or nothing', async () => {
   const stored = randomUUID();
   storedHere.add(stored);

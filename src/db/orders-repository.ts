@@ -218,9 +218,9 @@ const insertOrderBeforeStatement = (order: NewOrder, deadline: number) =>
   sql.type(insertedBeforeRow)`${insertOrder(order, sql.fragment`${msUntil(deadline)} > 0 AS open`)}`;
 
 /**
- * How long a statement of a keyless create's placement may wait for the order's placement lock
- * once its deadline has passed: an attempt still holding it ends by its own statement_timeout
- * (the time it had left), so this is only a bound on a stuck connection.
+ * How long a keyless create's placement may wait for the order's placement lock, and then look,
+ * once its deadline has passed: an attempt still holding the lock ends by its own bound (the time
+ * it had left), so this is only a bound on a stuck connection.
  */
 const VERDICT_WAIT_MS = 5_000;
 
@@ -242,16 +242,25 @@ const timeLeftBounded = (deadline: number, timeoutMs?: number) =>
     FROM (SELECT ${msUntil(deadline)} AS time_left) AS now`;
 
 /**
- * timeLeftBounded, then the order's placement lock (transaction-scoped), so attempts of one order
- * run one at a time: a placement transaction's first statement. Waiting for the lock is not bounded
- * by the time left (the bound applies from the next statement), but the attempt holding it ends
- * by its own bound, and whatever this one inserts is checked against the deadline once inserted.
+ * A placement transaction's first statement: timeLeftBounded, then the order's placement lock
+ * (transaction-scoped), so attempts of one order run one at a time. The wait for the lock has the
+ * same bound, as lock_timeout: a statement's own statement_timeout is set before it starts, but
+ * lock_timeout is read when a wait starts, after the set_config before it in the select list.
  */
 const placementStart = (orderId: string, deadline: number, timeoutMs?: number) =>
   sql.type(timeLeftRow)`
-    SELECT time_left AS left, set_config('statement_timeout', (${statementBound(timeoutMs)})::text, true) AS bounded,
+    SELECT time_left AS left,
+      set_config('statement_timeout', (${statementBound(timeoutMs)})::text, true) AS bounded,
+      set_config('lock_timeout', (${statementBound(timeoutMs)})::text, true) AS lock_bounded,
       pg_advisory_xact_lock(hashtextextended(${`order-placement:${orderId}`}, 0)) AS locked
     FROM (SELECT ${msUntil(deadline)} AS time_left) AS now`;
+
+/** PostgreSQL's lock_not_available: a lock not granted within lock_timeout. */
+const LOCK_TIMEOUT_CODE = '55P03';
+
+/** The statement or its wait for a lock outlasted its bound (statement_timeout, lock_timeout). */
+const timedOutWaiting = (error: unknown): boolean =>
+  error instanceof StatementTimeoutError || (error as { code?: unknown } | null)?.code === LOCK_TIMEOUT_CODE;
 
 /** A payment window's end (epoch ms) as a timestamp. */
 const windowEnd = (endsAt: number) => sql.fragment`to_timestamp(${endsAt}::float8 / 1000)`;
@@ -415,10 +424,11 @@ export function createOrdersRepository(pool: DatabasePool) {
           const { left } = await tx.one(
             placementStart(orderId, deadline, insert === null ? VERDICT_WAIT_MS : undefined),
           );
-          if (insert !== null && left <= 0) return null;
           if (insert === null && left > 0)
             throw new Error(`placement of order ${orderId} is still before its deadline`);
-          if (insert === null) return tx.maybeOne(findOrderStatement(orderId));
+          // Past the deadline nothing more is stored, but an earlier attempt may have stored it
+          // before: holding the lock, this sees it.
+          if (insert === null || left <= 0) return tx.maybeOne(findOrderStatement(orderId));
           // Holding the lock, this statement sees what an earlier attempt committed: it answers that
           // order as stored; an order it inserts is kept only if the deadline had not passed by then.
           const { open, ...stored } = await tx.one(insertOrderBeforeStatement(insert, deadline));
@@ -429,8 +439,7 @@ export function createOrdersRepository(pool: DatabasePool) {
       try {
         row = await attempt(order);
       } catch (error) {
-        if (!(error instanceof DeadlinePassed || (order !== null && error instanceof StatementTimeoutError)))
-          throw error;
+        if (!(error instanceof DeadlinePassed || (order !== null && timedOutWaiting(error)))) throw error;
         // The deadline passed while inserting (rolled back) or while waiting for another attempt: look.
         row = await attempt(null);
       }
