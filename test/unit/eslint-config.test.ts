@@ -31,6 +31,10 @@ const SAMPLES: Record<string, { file: string; code: string }> = {
     file: 'src/db/pool.ts',
     code: "import { sql } from 'slonik';\nimport { z } from 'zod';\nexport const now = () => sql.type(z.object({ now: z.number() }))`SELECT 1 AS now`;\n",
   },
+  schemaPerQueryInWorkflowFolders: {
+    file: 'src/orders/money.ts',
+    code: "import { sql } from 'slonik';\nimport { z } from 'zod';\nexport const now = () => sql.type(z.object({ now: z.number() }))`SELECT 1 AS now`;\n",
+  },
   workflowState: {
     file: 'src/workflows/failures.ts',
     code: 'export let orders = 0;\nexport const bump = (): number => ++orders;\n',
@@ -113,6 +117,8 @@ describe('eslint.config.mjs', () => {
 
   it('refuses a row schema built per query (zod 4 compiles each schema on its first use)', () => {
     expect(findings.messages.schemaPerQuery).toContain('no-restricted-syntax');
+    // Also where the workflow folders' own no-restricted-syntax replaces the src/ block's.
+    expect(findings.messages.schemaPerQueryInWorkflowFolders).toContain('no-restricted-syntax');
   });
 
   it('refuses module-level state in workflow code', () => {
