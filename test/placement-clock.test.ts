@@ -186,14 +186,19 @@ it('gives up waiting for another attempt of the order by its bound, not the pool
   await client().query('BEGIN');
   await client().query("SELECT pg_advisory_xact_lock(hashtextextended('order-placement:' || $1, 0))", [orderId]);
   const deadline = (await databaseNow()) - 1;
-  // Looking after the deadline waits for an attempt in flight 5 s at most (the pool allows 10).
+  // Looking after the deadline waits 5 s for an attempt in flight to end (the pool allows 10).
+  const started = Date.now();
   const looking = system.orders.insertOrderBefore(orderId, null, deadline).catch((error: unknown) => error);
+  let timer: NodeJS.Timeout | undefined;
   const outcome = await Promise.race([
     looking,
-    new Promise((resolve) => setTimeout(() => resolve('still waiting after 8 s'), 8_000)),
+    new Promise((resolve) => (timer = setTimeout(() => resolve('still waiting after 8 s'), 8_000))),
   ]);
+  const waited = Date.now() - started;
+  clearTimeout(timer);
   await client().query('ROLLBACK');
   expect(outcome).toMatchObject({ code: '55P03' });
+  expect(waited).toBeGreaterThanOrEqual(4_500);
 });
 
 it('settles a placement that failed before its deadline: not yet, then what an abandoned attempt stored, or nothing', async () => {

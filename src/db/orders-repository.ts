@@ -228,9 +228,14 @@ const VERDICT_WAIT_MS = 5_000;
 const msUntil = (deadline: number) =>
   sql.fragment`(${deadline}::float8 - extract(epoch FROM clock_timestamp())::float8 * 1000)`;
 
-/** The statement bound of a placement transaction: `timeoutMs` when given, else the time left (at least 1 ms). */
+/**
+ * The statement bound of a placement transaction: `timeoutMs` when given, else the time left, and
+ * once that is gone VERDICT_WAIT_MS (an attempt that finds the deadline passed only looks).
+ */
 const statementBound = (timeoutMs?: number) =>
-  timeoutMs === undefined ? sql.fragment`greatest(1, ceil(time_left))::int` : sql.fragment`${timeoutMs}::int`;
+  timeoutMs === undefined
+    ? sql.fragment`(CASE WHEN time_left > 0 THEN greatest(1, ceil(time_left)) ELSE ${VERDICT_WAIT_MS} END)::int`
+    : sql.fragment`${timeoutMs}::int`;
 
 /**
  * The milliseconds left before `deadline`, bounding the rest of the transaction's statements in the
@@ -259,8 +264,13 @@ const placementStart = (orderId: string, deadline: number, timeoutMs?: number) =
 const LOCK_TIMEOUT_CODE = '55P03';
 
 /** The statement or its wait for a lock outlasted its bound (statement_timeout, lock_timeout). */
-const timedOutWaiting = (error: unknown): boolean =>
-  error instanceof StatementTimeoutError || (error as { code?: unknown } | null)?.code === LOCK_TIMEOUT_CODE;
+const timedOutWaiting = (error: unknown): boolean => {
+  if (error instanceof StatementTimeoutError) return true;
+  for (let cause: unknown = error; cause instanceof Error; cause = cause.cause) {
+    if ((cause as { code?: unknown }).code === LOCK_TIMEOUT_CODE) return true;
+  }
+  return false;
+};
 
 /** A payment window's end (epoch ms) as a timestamp. */
 const windowEnd = (endsAt: number) => sql.fragment`to_timestamp(${endsAt}::float8 / 1000)`;
