@@ -48,6 +48,8 @@ export default async function globalSetup(runConfig: RunConfig = {}): Promise<vo
     temporal: process.env.TEST_TEMPORAL === 'cluster' ? 'cluster' : 'memory',
     dirPrefix: 'orders-test-',
     databasePrefix: 'orders_test',
+    // A run killed before its teardown (Ctrl-C, a CI timeout) leaves no server behind.
+    reaper: true,
     log,
   });
   const { stack } = services;
