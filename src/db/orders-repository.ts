@@ -14,6 +14,7 @@ import type {
   ProductId,
 } from '../orders/types';
 import { ORDER_STATUSES } from '../orders/types';
+import { isTimeoutWaiting } from './unavailable';
 
 /** PostgreSQL access for orders: the workflow's writes and the gateway's reads. */
 
@@ -237,14 +238,15 @@ const statementBound = (timeoutMs?: number) =>
     ? sql.fragment`(CASE WHEN time_left > 0 THEN greatest(1, ceil(time_left)) ELSE ${VERDICT_WAIT_MS} END)::int`
     : sql.fragment`${timeoutMs}::int`;
 
-/**
- * The milliseconds left before `deadline`, bounding the rest of the transaction's statements in the
- * same round trip (statementBound).
- */
+/** One row: `time_left` before `deadline` and the `bound` of the transaction's statements (statementBound). */
+const timeLeftAndBound = (deadline: number, timeoutMs?: number) => sql.fragment`
+  (SELECT time_left, ${statementBound(timeoutMs)} AS bound FROM (SELECT ${msUntil(deadline)} AS time_left) AS clock) AS now`;
+
+/** The milliseconds left before `deadline`, bounding the rest of the transaction's statements in the same round trip. */
 const timeLeftBounded = (deadline: number, timeoutMs?: number) =>
   sql.type(timeLeftRow)`
-    SELECT time_left AS left, set_config('statement_timeout', (${statementBound(timeoutMs)})::text, true) AS bounded
-    FROM (SELECT ${msUntil(deadline)} AS time_left) AS now`;
+    SELECT time_left AS left, set_config('statement_timeout', bound::text, true) AS bounded
+    FROM ${timeLeftAndBound(deadline, timeoutMs)}`;
 
 /**
  * A placement transaction's first statement: timeLeftBounded, then the order's placement lock
@@ -255,22 +257,10 @@ const timeLeftBounded = (deadline: number, timeoutMs?: number) =>
 const placementStart = (orderId: string, deadline: number, timeoutMs?: number) =>
   sql.type(timeLeftRow)`
     SELECT time_left AS left,
-      set_config('statement_timeout', (${statementBound(timeoutMs)})::text, true) AS bounded,
-      set_config('lock_timeout', (${statementBound(timeoutMs)})::text, true) AS lock_bounded,
+      set_config('statement_timeout', bound::text, true) AS bounded,
+      set_config('lock_timeout', bound::text, true) AS lock_bounded,
       pg_advisory_xact_lock(hashtextextended(${`order-placement:${orderId}`}, 0)) AS locked
-    FROM (SELECT ${msUntil(deadline)} AS time_left) AS now`;
-
-/** PostgreSQL's lock_not_available: a lock not granted within lock_timeout. */
-const LOCK_TIMEOUT_CODE = '55P03';
-
-/** The statement or its wait for a lock outlasted its bound (statement_timeout, lock_timeout). */
-const timedOutWaiting = (error: unknown): boolean => {
-  if (error instanceof StatementTimeoutError) return true;
-  for (let cause: unknown = error; cause instanceof Error; cause = cause.cause) {
-    if ((cause as { code?: unknown }).code === LOCK_TIMEOUT_CODE) return true;
-  }
-  return false;
-};
+    FROM ${timeLeftAndBound(deadline, timeoutMs)}`;
 
 /** A payment window's end (epoch ms) as a timestamp. */
 const windowEnd = (endsAt: number) => sql.fragment`to_timestamp(${endsAt}::float8 / 1000)`;
@@ -449,7 +439,7 @@ export function createOrdersRepository(pool: DatabasePool) {
       try {
         row = await attempt(order);
       } catch (error) {
-        if (!(error instanceof DeadlinePassed || (order !== null && timedOutWaiting(error)))) throw error;
+        if (!(error instanceof DeadlinePassed || (order !== null && isTimeoutWaiting(error)))) throw error;
         // The deadline passed while inserting (rolled back) or while waiting for another attempt: look.
         row = await attempt(null);
       }
