@@ -7,6 +7,7 @@ import { migrate } from '../src/db/migrate';
 import { closeDatabasePool, createDatabasePool, type DatabasePool } from '../src/db/pool';
 import { createLogger } from '../src/logger';
 import { dropDatabase, uniqueDatabaseUrl } from './setup/databases';
+import { countingPool } from './support/counting-pool';
 import { eventually } from './support/eventually';
 
 // The workflow's writes are activities, which may run more than once: each must be idempotent.
@@ -61,34 +62,12 @@ it('stores an order once however often the insert runs, with exact totals', asyn
   expect(await count('order_items', order.orderId)).toBe(2);
 });
 
-/** `pool`, with the statements each transaction sends (their slonik method) listed in `statements`. */
-function countingPool(statements: string[]): DatabasePool {
-  const counted = <T extends object>(target: T, wrap: (key: string | symbol, value: unknown) => unknown): T =>
-    new Proxy(target, {
-      get: (object, key) => {
-        const value: unknown = Reflect.get(object, key);
-        return typeof value === 'function' ? wrap(key, (value as (...args: unknown[]) => unknown).bind(object)) : value;
-      },
-    });
-  return counted(pool, (key, method) => {
-    if (key !== 'transaction') return method;
-    return (handler: (tx: object) => Promise<unknown>) =>
-      (method as (inner: (tx: object) => Promise<unknown>) => Promise<unknown>)((tx) =>
-        handler(
-          counted(tx, (name, call) => (...args: unknown[]) => {
-            statements.push(String(name));
-            return (call as (...args: unknown[]) => unknown)(...args);
-          }),
-        ),
-      );
-  });
-}
-
 it("stores a keyless create's order in one transaction of two statements, and finds it there again", async () => {
   const statements: string[] = [];
-  const orders = createOrdersRepository(countingPool(statements));
+  const orders = createOrdersRepository(countingPool(pool, statements));
   const orderId = randomUUID();
   const deadline = (await orders.databaseNow()) + 60_000;
+  statements.length = 0;
   const stored = await orders.insertOrderBefore(orderId, oneLineOrder(orderId), deadline);
   expect(stored).toMatchObject({ id: orderId, status: 'PENDING', totalAmount: 1 });
   // The time left with the statements' bound and the placement lock; the insert with its deadline check.

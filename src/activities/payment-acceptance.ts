@@ -1,6 +1,6 @@
 import type { PaymentTrust } from '../config';
 import { REFUSED_PAYMENT_SUBJECT, type DeadLettersRepository } from '../db/dead-letters-repository';
-import type { OrdersRepository } from '../db/orders-repository';
+import type { OrdersRepository, PaymentAndOrder } from '../db/orders-repository';
 import { paymentEvents } from '../observability/metrics';
 import { FailureType, orderFailure } from '../orders/errors';
 import { fromMinorUnits, toMinorUnits } from '../orders/money';
@@ -54,7 +54,10 @@ export interface PaymentAcceptanceDeps {
 }
 
 /** Why the payment's amount or currency is not the order's, or null when they match or are absent. */
-export function mismatchOf(payment: PaymentSucceeded, order: OrderWithItems): string | null {
+export function mismatchOf(
+  payment: PaymentSucceeded,
+  order: Pick<OrderWithItems, 'totalAmount' | 'currency'>,
+): string | null {
   if (payment.amount === undefined || payment.currency === undefined) return null;
   const total = toMinorUnits(order.totalAmount, order.currency);
   if (payment.amount === total && payment.currency === order.currency) return null;
@@ -106,46 +109,44 @@ export function createPaymentAcceptanceActivities(deps: PaymentAcceptanceDeps) {
 
   /**
    * Signed by the gateway, naming `orderId`, recorded for no other order, and (unless already
-   * recorded for this one) believed: the payment as believed, or the refusal.
+   * recorded for this one) believed: the payment as believed with the order it is checked against
+   * (read with its record, in one round trip), or the refusal.
    */
   const verify = async (request: {
     orderId: string;
     payment: MaybeSigned;
-  }): Promise<{ payment: PaymentSucceeded; recorded: RecordedPayment | null } | Refused> => {
+  }): Promise<({ payment: PaymentSucceeded } & PaymentAndOrder) | Refused> => {
     const { payment, orderId } = request;
     if (!hasValidSignature(payment, trust.signingKey)) return refuse(request, 'not signed by the gateway', false);
     if (payment.orderId !== orderId) return refuse(request, `it names order ${payment.orderId}`);
-    const recorded = await orders.findPayment(payment.stripePaymentId);
+    const { recorded, order } = await orders.findPaymentAndOrder(payment.stripePaymentId, orderId);
     if (recorded !== null && recorded.orderId !== orderId) {
       return refuse(request, `already recorded for order ${recorded.orderId}`);
     }
     const verified = recorded === null ? await believed(payment) : payment;
     if (typeof verified === 'string') return refuse(request, verified);
-    return { payment: verified, recorded };
+    return { payment: verified, recorded, order };
   };
 
-  const requireOrder = async (orderId: string): Promise<OrderWithItems> => {
-    const order = await orders.findOrder(orderId);
+  /** mismatchOf against the stored order, needed only when the payment carries an amount to compare. */
+  const mismatchWith = (orderId: string, payment: PaymentSucceeded, order: PaymentAndOrder['order']): string | null => {
+    if (payment.amount === undefined) return null;
     if (order === null) throw orderFailure(FailureType.OrderNotFound, `Order ${orderId} is not in the database`);
-    return order;
+    return mismatchOf(payment, order);
   };
-
-  /** mismatchOf against the stored order, read only when the payment carries an amount to compare. */
-  const mismatchWith = async (orderId: string, payment: PaymentSucceeded): Promise<string | null> =>
-    payment.amount === undefined ? null : mismatchOf(payment, await requireOrder(orderId));
 
   return {
     acceptPayment: async (request: PaymentRequest): Promise<PaymentAcceptance> => {
       const { orderId, use } = request;
       const verified = await verify(request);
       if ('kind' in verified) return verified;
-      const { payment, recorded } = verified;
+      const { payment, recorded, order } = verified;
       if (use.kind === 'check') return { kind: 'verified' };
       if (use.kind === 'receipt') {
         if (payment.receiptUrl === null) return refuse(request, 'it carries no receipt');
         return { kind: 'receipt', order: await orders.fillReceipt(orderId, use.of, payment.receiptUrl) };
       }
-      const detail = await mismatchWith(orderId, payment);
+      const detail = mismatchWith(orderId, payment, order);
       const wanted = detail !== null ? 'MISMATCH' : use.kind === 'pay' ? 'APPLIED' : 'REFUND_REQUESTED';
       const after = await orders.recordPayment(payment, wanted, detail);
       // An order paid by this very payment has it recorded, applied, against it: nothing to look up.
@@ -166,4 +167,3 @@ export function createPaymentAcceptanceActivities(deps: PaymentAcceptanceDeps) {
 type Refused = Extract<PaymentAcceptance, { kind: 'refused' }>;
 /** A signalled payment: signed when it came through the gateway, which the check decides. */
 type MaybeSigned = PaymentSucceeded & { signature?: string };
-type RecordedPayment = NonNullable<Awaited<ReturnType<OrdersRepository['findPayment']>>>;

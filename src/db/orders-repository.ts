@@ -153,6 +153,12 @@ export interface OrderPage {
 /** APPLIED paid the order; REFUND_REQUESTED came for an order already paid or closed; MISMATCH is not the order's amount or currency. */
 export type PaymentOutcome = 'APPLIED' | 'REFUND_REQUESTED' | 'MISMATCH';
 
+/** A payment's record and the order it is for (findPaymentAndOrder). */
+export interface PaymentAndOrder {
+  recorded: { orderId: string; outcome: PaymentOutcome; detail: string | null } | null;
+  order: Pick<Order, 'totalAmount' | 'currency'> | null;
+}
+
 const paymentRecordRow = z.object({
   order_id: z.string(),
   outcome: z.enum(['APPLIED', 'REFUND_REQUESTED', 'MISMATCH']),
@@ -172,6 +178,13 @@ const rejectionRow = z.object({
   rejection: z.object({ type: z.enum(FailureType), message: z.string() }).nullable(),
 });
 const paymentIdRow = z.object({ stripe_payment_id: z.string() });
+const paymentWithOrderRow = z.object({
+  order_id: z.string().nullable(),
+  outcome: paymentRecordRow.shape.outcome.nullable(),
+  detail: z.string().nullable(),
+  total_cents: z.number().nullable(),
+  currency: z.string().nullable(),
+});
 
 /** The order with its lines, if it is stored. */
 const findOrderStatement = (orderId: string) =>
@@ -583,6 +596,28 @@ export function createOrdersRepository(pool: DatabasePool) {
       const row = await pool.maybeOne(sql.type(paymentRecordRow)`
         SELECT order_id, outcome, detail FROM payments WHERE stripe_payment_id = ${stripePaymentId}`);
       return row === null ? null : { orderId: row.order_id, outcome: row.outcome, detail: row.detail };
+    },
+
+    /**
+     * What a payment for `orderId` is checked against, in one round trip: its record (for which
+     * order, with what outcome), and the order's total and currency; each null when not stored.
+     */
+    async findPaymentAndOrder(stripePaymentId: string, orderId: string): Promise<PaymentAndOrder> {
+      const row = await pool.one(sql.type(paymentWithOrderRow)`
+        SELECT p.order_id, p.outcome, p.detail, o.total_cents, o.currency
+        FROM (SELECT) AS one
+        LEFT JOIN payments p ON p.stripe_payment_id = ${stripePaymentId}
+        LEFT JOIN orders o ON o.id = ${orderId}`);
+      return {
+        recorded:
+          row.order_id === null || row.outcome === null
+            ? null
+            : { orderId: row.order_id, outcome: row.outcome, detail: row.detail },
+        order:
+          row.total_cents === null || row.currency === null
+            ? null
+            : { totalAmount: fromMinorUnits(row.total_cents, row.currency), currency: row.currency },
+      };
     },
 
     async findPaymentIds(orderId: string): Promise<string[]> {

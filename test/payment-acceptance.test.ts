@@ -1,0 +1,96 @@
+import { randomUUID } from 'node:crypto';
+import { createPaymentAcceptanceActivities } from '../src/activities/payment-acceptance';
+import { parseConfig } from '../src/config';
+import { createDeadLettersRepository } from '../src/db/dead-letters-repository';
+import { migrate } from '../src/db/migrate';
+import { FailureType } from '../src/orders/errors';
+import { createOrdersRepository } from '../src/db/orders-repository';
+import { closeDatabasePool, createDatabasePool, type DatabasePool } from '../src/db/pool';
+import { createLogger } from '../src/logger';
+import type { PaymentSucceeded } from '../src/orders/types';
+import { signPayment } from '../src/security/payment-signature';
+import { dropDatabase, uniqueDatabaseUrl } from './setup/databases';
+import { countingPool } from './support/counting-pool';
+import { paymentEvent } from './support/orders-client';
+
+// The worker's check of a payment against its stored order, with the payment events believed (the
+// default trust). Orders stored here have no workflow: a database of their own.
+const key = 'a-signing-key-for-the-payment-acceptance-tests';
+let databaseUrl: string;
+let pool: DatabasePool;
+
+beforeAll(async () => {
+  databaseUrl = uniqueDatabaseUrl(parseConfig(process.env).databaseUrl, 'payment_acceptance');
+  await migrate(databaseUrl, createLogger('test', 'silent'));
+  pool = await createDatabasePool(databaseUrl);
+});
+
+afterAll(async () => {
+  if (pool) await closeDatabasePool(pool);
+  if (databaseUrl) await dropDatabase(databaseUrl);
+});
+
+/** The acceptance activity over `pool`, the statements it sends listed in `statements`. */
+function acceptance(statements: string[] = []) {
+  const counted = countingPool(pool, statements);
+  return createPaymentAcceptanceActivities({
+    orders: createOrdersRepository(counted),
+    deadLetters: createDeadLettersRepository(counted),
+    trust: { signingKey: key, verification: 'events' },
+  }).acceptPayment;
+}
+
+/** A stored order of 2 x 12.50 EUR. */
+async function storedOrder(): Promise<string> {
+  const orderId = randomUUID();
+  await createOrdersRepository(pool).insertOrder({
+    orderId,
+    currency: 'eur',
+    items: [{ productId: 1, name: 'Lamp', priceCents: 1250, quantity: 2 }],
+  });
+  return orderId;
+}
+
+const pay = (payment: PaymentSucceeded) => ({
+  orderId: payment.orderId,
+  payment: signPayment(payment, key),
+  use: { kind: 'pay' as const },
+});
+
+it("pays an order with a payment of its amount in two statements: the payment's record with the order, then the write", async () => {
+  const orderId = await storedOrder();
+  const statements: string[] = [];
+  const payment = paymentEvent(orderId, { amount: 2500, currency: 'eur' });
+  expect(await acceptance(statements)(pay(payment))).toMatchObject({
+    kind: 'recorded',
+    outcome: 'APPLIED',
+    order: { id: orderId, status: 'PAID', stripeChargeId: payment.stripePaymentId },
+  });
+  expect(statements).toEqual(['one', 'maybeOne']);
+  // Asked again (a retried attempt), it is the same payment, answered from its record.
+  expect(await acceptance()(pay(payment))).toMatchObject({ kind: 'recorded', outcome: 'APPLIED' });
+});
+
+it.each([
+  ['amount', { amount: 2499, currency: 'eur' }, "paid 24.99 EUR, the order's total is 25 EUR"],
+  ['currency', { amount: 2500, currency: 'usd' }, "paid 25 USD, the order's total is 25 EUR"],
+])('records a payment of another %s as a mismatch, never paying the order', async (_name, paid, detail) => {
+  const orderId = await storedOrder();
+  const answer = await acceptance()(pay(paymentEvent(orderId, paid)));
+  expect(answer).toMatchObject({ kind: 'recorded', outcome: 'MISMATCH', detail, order: { status: 'PENDING' } });
+});
+
+it('refuses a payment already recorded for another order, and fails one for an order not stored', async () => {
+  const [first, second] = [await storedOrder(), await storedOrder()];
+  const payment = paymentEvent(first, { amount: 2500, currency: 'eur' });
+  await acceptance()(pay(payment));
+  expect(await acceptance()(pay({ ...payment, orderId: second }))).toEqual({
+    kind: 'refused',
+    reason: expect.stringContaining(`already recorded for order ${first}`),
+  });
+  const unknown = randomUUID();
+  await expect(acceptance()(pay(paymentEvent(unknown, { amount: 2500, currency: 'eur' })))).rejects.toMatchObject({
+    type: FailureType.OrderNotFound,
+    message: `Order ${unknown} is not in the database`,
+  });
+});
