@@ -244,19 +244,19 @@ export function createOrderHandlers({ temporal, orders, taskQueue, settings, log
         // Without a key the caller cannot find this order again: placement must end by its deadline,
         // on the database's clock, the one the worker reads it on (activities/placement.ts).
         const end = placementDeadline(settings.createTimeoutMs, await orders.databaseNow());
-        logger.info({ orderId, items: items.length }, 'placing order');
+        logger.debug({ orderId, items: items.length }, 'placing order');
         return answered(Date.now() + settings.createTimeoutMs, () => placeOrder(orderId, items, JOIN_OR_START, end));
       }
 
       // One deadline for every Temporal call of this request.
       const deadline = Date.now() + settings.createTimeoutMs;
-      logger.info({ orderId, items: items.length }, 'placing order');
+      logger.debug({ orderId, items: items.length }, 'placing order');
       const first = await answered(deadline, () => askFirstAttempt(orderId, items));
       if (first !== undefined) return first;
       const current = await currentAttempt(key, items);
       if ('placed' in current) return current.placed;
       orderId = current.orderId;
-      logger.info({ orderId, items: items.length }, 'placing order');
+      logger.debug({ orderId, items: items.length }, 'placing order');
       return answered(deadline, () => placeOrder(orderId, items, JOIN_OR_START, null));
     },
 
