@@ -62,7 +62,9 @@ export type RatioName =
   | 'billableActionsPerOrder'
   | 'eventsPerOrder'
   | 'createP50'
-  | 'payP50';
+  | 'payP50'
+  | 'createAt1P50'
+  | 'payAt1P50';
 
 /** This service ÷ a floor, figure by figure. */
 export type Ratios = Record<RatioName, number | null>;
@@ -178,10 +180,13 @@ export function ratiosBetween(service: SystemFigures, floor: SystemFigures): Rat
     eventsPerOrder: divide(service.eventsPerOrder, floor.eventsPerOrder),
     createP50: divide(service.createP50, floor.createP50),
     payP50: divide(service.payP50, floor.payP50),
+    createAt1P50: divide(service.createAt1P50, floor.createAt1P50),
+    payAt1P50: divide(service.payAt1P50, floor.payAt1P50),
   };
 }
 
 export type Floor = Exclude<SystemId, 'service'>;
+export const FLOORS: readonly Floor[] = ['seed', 'empty', 'empty-sa'];
 
 /** Each alternation's ratios service ÷ floor (an alternation without both is left out). */
 export function ratiosPerAlternation(
@@ -191,7 +196,7 @@ export function ratiosPerAlternation(
     const ratios: Partial<Record<Floor, Ratios>> = {};
     const service = run.service;
     if (!service) return ratios;
-    for (const floor of ['seed', 'empty'] as const) {
+    for (const floor of FLOORS) {
       const other = run[floor];
       if (other) ratios[floor] = ratiosBetween(figuresOf(service), figuresOf(other));
     }
@@ -204,7 +209,7 @@ export function medianRatios(
   perAlternation: ReadonlyArray<Partial<Record<Floor, Ratios>>>,
 ): Partial<Record<Floor, Ratios>> {
   const result: Partial<Record<Floor, Ratios>> = {};
-  for (const floor of ['seed', 'empty'] as const) {
+  for (const floor of FLOORS) {
     const list = perAlternation
       .map((ratios) => ratios[floor])
       .filter((ratios): ratios is Ratios => ratios !== undefined);

@@ -3,9 +3,13 @@
 /** An open loop (`--arrival-rate R`) has at most this many seconds' worth of creates (R × it) in flight. */
 export const OPEN_LOOP_CAP_SECONDS = 10;
 
-export type SystemId = 'service' | 'seed' | 'empty';
+/**
+ * `empty-sa` is floor 2 with the service's search attributes (`OrderStatus` at start, one upsert of
+ * status, total and payment id when paid): the same billable actions as the service's order.
+ */
+export type SystemId = 'service' | 'seed' | 'empty' | 'empty-sa';
 export type RunPart = SystemId | 'memory';
-export const RUN_PARTS: readonly RunPart[] = ['service', 'seed', 'empty', 'memory'];
+export const RUN_PARTS: readonly RunPart[] = ['service', 'seed', 'empty', 'empty-sa', 'memory'];
 
 export interface BenchFlags {
   /**
@@ -26,8 +30,6 @@ export interface BenchFlags {
   untuned: boolean;
   /** Floor 2's activities: normal remote ones (the default) or local ones. */
   emptyActivities: 'remote' | 'local';
-  /** Floor 2 with the service's search attributes: `OrderStatus` at start, one upsert when paid. */
-  emptySearchAttributes: boolean;
   /** Creates without an idempotency key (as a NestJS client of the original service sends them). */
   keyless: boolean;
   /** Processes each of the service's worker and gateway runs as (same task queue, queue group and durable consumer). */
@@ -67,11 +69,10 @@ export const USAGE = `Usage: npm run bench -- [options]
   --keyless                creates without an idempotency key, as the original service's NestJS clients
                            send them (the service then bounds placement by a deadline on the database's
                            clock); default: a unique key each
-  --empty-search-attributes
-                           floor 2 with the service's search attributes: OrderStatus given at start, one
-                           upsert (status, total, payment id) when paid, as the service's order does
   --replicas R             run the service's worker and gateway as R processes each (default 1)
-  --only LIST              a subset, comma-separated: service, seed, empty, memory
+  --only LIST              a subset, comma-separated: service, seed, empty, empty-sa, memory; empty-sa is
+                           floor 2 with the service's search attributes (OrderStatus given at start, one
+                           upsert of status, total and payment id when paid, as the service's order does)
   --out DIR                where results go (default bench/results)
   --quick                  a smoke run: C=20 N=200 M=50 K=0
   --keep-logs              copy every process's log to <out>/<timestamp>-<mode>-logs/
@@ -102,7 +103,6 @@ export function parseFlags(argv: readonly string[]): BenchFlags {
     serialPayments: 50,
     untuned: false,
     emptyActivities: 'remote',
-    emptySearchAttributes: false,
     keyless: false,
     replicas: 1,
     only: [...RUN_PARTS],
@@ -157,9 +157,6 @@ export function parseFlags(argv: readonly string[]): BenchFlags {
         break;
       case '--empty-activities':
         flags.emptyActivities = oneOf(name, value(), ['remote', 'local'] as const);
-        break;
-      case '--empty-search-attributes':
-        flags.emptySearchAttributes = true;
         break;
       case '--keyless':
         flags.keyless = true;

@@ -5,13 +5,16 @@ import {
   medianFigures,
   medianRatios,
   ratiosPerAlternation,
+  FLOORS,
   type Floor,
+  type RatioName,
   type Ratios,
   type SystemFigures,
 } from './figures';
 import type { BenchFlags, SystemId } from './flags';
 import type { PhaseResult } from './load';
 import type { MemoryReport } from './memory-run';
+import { ORDER_CALLS, type OrderCallsResult } from './order-calls';
 import type { SystemRuntime } from './stack';
 import { round } from './stats';
 import type { SystemResult } from './system-run';
@@ -35,12 +38,14 @@ export interface BenchReport {
   ratios: Partial<Record<Floor, Ratios>>;
   ratiosPerAlternation: Array<Partial<Record<Floor, Ratios>>>;
   memory: MemoryReport | null;
+  /** The service's own calls to its peers and PostgreSQL, timed one after another (order-calls.ts). */
+  orderCalls: OrderCallsResult | null;
   peakRssMb: Record<string, number>;
   failures: string[];
   unexpectedExits: string[];
 }
 
-export const SYSTEM_ORDER: readonly SystemId[] = ['service', 'seed', 'empty'];
+export const SYSTEM_ORDER: readonly SystemId[] = ['service', 'seed', 'empty', 'empty-sa'];
 
 /** Figures and ratios of `runs`: per run, medians, ratios per alternation and their medians. */
 export function summarizeRuns(
@@ -146,12 +151,14 @@ export function markdownReport(report: BenchReport, title: string): string {
   });
   if (runtimes.length > 0) {
     lines.push('How each system ran (like with like):', '');
-    lines.push('| system | runtime | workflow cache | stack traces | workflow bundle | NODE_OPTIONS | allocator |');
-    lines.push('| --- | --- | ---: | --- | --- | --- | --- |');
+    lines.push(
+      '| system | runtime | workflow cache | stack traces | workflow bundle | NODE_OPTIONS | allocator | old-generation growth |',
+    );
+    lines.push('| --- | --- | ---: | --- | --- | --- | --- | ---: |');
     for (const { label, runtime } of runtimes) {
       const traces = runtime.workflowStackTraces === null ? '–' : runtime.workflowStackTraces ? 'on' : 'off';
       lines.push(
-        `| ${label} | ${runtime.runtime === 'tsx' ? 'tsx' : `${runtime.runtime}: ${runtime.build}`} | ${fmt(runtime.maxCachedWorkflows)} | ${traces} | ${runtime.workflowBundle ?? '–'} | \`${runtime.nodeOptions}\` | ${runtime.allocator} |`,
+        `| ${label} | ${runtime.runtime === 'tsx' ? 'tsx' : `${runtime.runtime}: ${runtime.build}`} | ${fmt(runtime.maxCachedWorkflows)} | ${traces} | ${runtime.workflowBundle ?? '–'} | \`${runtime.nodeOptions}\` | ${runtime.allocator} | ${runtime.heapGrowingPercent} % |`,
       );
     }
     lines.push('');
@@ -183,7 +190,8 @@ export function markdownReport(report: BenchReport, title: string): string {
   const ratioLines = Object.entries(report.ratios).map(
     ([floor, ratio]) =>
       `- this service ÷ ${floorName(floor)}: creates/s ${fmt(ratio.createsPerSecond)}, paid/s ${fmt(ratio.paidPerSecond)}, ` +
-      `CPU/order ${fmt(ratio.cpuPerOrder)}, billable actions/order ${fmt(ratio.billableActionsPerOrder)}, history events/order ${fmt(ratio.eventsPerOrder)}`,
+      `CPU/order ${fmt(ratio.cpuPerOrder)}, billable actions/order ${fmt(ratio.billableActionsPerOrder)}, history events/order ${fmt(ratio.eventsPerOrder)}; ` +
+      `at 1 in flight: create p50 ${fmt(ratio.createAt1P50)}, payment→PAID p50 ${fmt(ratio.payAt1P50)}`,
   );
   if (ratioLines.length > 0)
     lines.push(
@@ -207,6 +215,7 @@ export function markdownReport(report: BenchReport, title: string): string {
   lines.push(errorLines.length > 0 ? `Errors:\n\n${errorLines.join('\n')}\n` : 'Errors: none.\n');
 
   if (shown.length > 0) lines.push(...processTable(report, shown, summed));
+  lines.push(...orderCallLines(report, shown));
   lines.push(...historyTables(report, shown));
 
   const memory = report.memory;
@@ -264,25 +273,22 @@ function perRunTable(report: BenchReport, shown: Shown[]): string[] {
     });
   }
   lines.push('');
-  const floors = (['seed', 'empty'] as const).filter((floor) => report.ratiosPerAlternation.some((r) => r[floor]));
+  const floors = FLOORS.filter((floor) => report.ratiosPerAlternation.some((r) => r[floor]));
   if (floors.length > 0) {
-    lines.push('| alternation | floor | creates/s ratio | paid/s ratio | CPU/order ratio | billable actions ratio |');
-    lines.push('| ---: | --- | ---: | ---: | ---: | ---: |');
+    lines.push(
+      '| alternation | floor | creates/s ratio | paid/s ratio | CPU/order ratio | billable actions ratio | create p50 at 1 ratio | payment→PAID p50 at 1 ratio |',
+    );
+    lines.push('| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |');
     report.ratiosPerAlternation.forEach((ratios, index) => {
       for (const floor of floors) {
         const ratio = ratios[floor];
         if (!ratio) continue;
-        lines.push(
-          `| ${index + 1} | ${floorName(floor)} | ${fmt(ratio.createsPerSecond)} | ${fmt(ratio.paidPerSecond)} | ${fmt(ratio.cpuPerOrder)} | ${fmt(ratio.billableActionsPerOrder)} |`,
-        );
+        lines.push(`| ${index + 1} | ${floorName(floor)} | ${ratioCells(ratio)} |`);
       }
     });
     for (const floor of floors) {
       const ratio = report.ratios[floor];
-      if (ratio)
-        lines.push(
-          `| median | ${floorName(floor)} | ${fmt(ratio.createsPerSecond)} | ${fmt(ratio.paidPerSecond)} | ${fmt(ratio.cpuPerOrder)} | ${fmt(ratio.billableActionsPerOrder)} |`,
-        );
+      if (ratio) lines.push(`| median | ${floorName(floor)} | ${ratioCells(ratio)} |`);
     }
     lines.push('');
   }
@@ -345,31 +351,38 @@ function historyTables(report: BenchReport, shown: Shown[]): string[] {
   }
   lines.push('');
 
-  // Billable actions: this service beside the floor, kind by kind.
+  // Billable actions: this service beside the empty-workflow floors, kind by kind.
   const service = withHistory.find((system) => system.id === 'service');
-  const floor = withHistory.find((system) => system.id === 'empty');
-  const columns = [service, floor].filter((system): system is Shown => system !== undefined);
+  const floors = withHistory.filter((system) => system.id === 'empty' || system.id === 'empty-sa');
+  const columns = [service, ...floors].filter((system): system is Shown => system !== undefined);
   const kinds = [...new Set(columns.flatMap((system) => Object.keys(system.figures.billableByKind)))];
   lines.push(
     'Temporal Cloud billable actions per paid order, counted from the sampled histories by the published list (https://docs.temporal.io/cloud/actions; bench/billable-actions.ts):',
     '',
   );
-  const both = service !== undefined && floor !== undefined;
+  // One ratio column per floor beside this service.
+  const compared = service === undefined ? [] : floors;
   lines.push(
-    `| action (history) | ${columns.map((system) => system.label).join(' | ')} |${both ? ' service ÷ floor |' : ''}`,
+    `| action (history) | ${columns.map((system) => system.label).join(' | ')} |${compared.map((floor) => ` service ÷ ${floor.label} |`).join('')}`,
   );
-  lines.push(`| --- |${columns.map(() => ' ---: |').join('')}${both ? ' ---: |' : ''}`);
-  const ratioCell = (a: number | null | undefined, b: number | null | undefined): string =>
-    both ? ` ${a !== null && a !== undefined && b ? fmt(round(a / b, 2)) : '–'} |` : '';
+  lines.push(`| --- |${columns.map(() => ' ---: |').join('')}${compared.map(() => ' ---: |').join('')}`);
+  const ratioCells = (values: ReadonlyArray<number | null>): string =>
+    compared
+      .map((_floor, index) => {
+        const a = values[0];
+        const b = values[index + 1];
+        return ` ${a !== null && a !== undefined && b ? fmt(round(a / b, 2)) : '–'} |`;
+      })
+      .join('');
   for (const kind of kinds) {
     const values = columns.map((system) => system.figures.billableByKind[kind] ?? 0);
-    lines.push(
-      `| ${kindLabel(kind)} | ${values.map((value) => fmt(value)).join(' | ')} |${ratioCell(values[0], values[1])}`,
-    );
+    lines.push(`| ${kindLabel(kind)} | ${values.map((value) => fmt(value)).join(' | ')} |${ratioCells(values)}`);
   }
   const totals = columns.map((system) => system.figures.billableActionsPerOrder);
-  const totalRatio = both ? ` **${fmt(report.ratios.empty?.billableActionsPerOrder)}** |` : '';
-  lines.push(`| **total** | ${totals.map((value) => `**${fmt(value)}**`).join(' | ')} |${totalRatio}`);
+  const totalRatios = compared
+    .map((floor) => ` **${fmt(report.ratios[floor.id as Floor]?.billableActionsPerOrder)}** |`)
+    .join('');
+  lines.push(`| **total** | ${totals.map((value) => `**${fmt(value)}**`).join(' | ')} |${totalRatios}`);
   lines.push('');
   const exempt = columns.map((system) => {
     const values = system.runs.map((run) => run.history?.exemptPerOrder ?? null);
@@ -424,8 +437,41 @@ function kindLabel(kind: string): string {
   }
 }
 
+/** The service's own calls, timed one after another, beside each system's create and payment at 1 in flight. */
+function orderCallLines(report: BenchReport, shown: Shown[]): string[] {
+  const calls = report.orderCalls;
+  if (calls === null) return [];
+  const listed = (names: ReadonlyArray<keyof OrderCallsResult['p50Ms']>): string =>
+    names.map((name) => `${name} ${fmt(calls.p50Ms[name])}`).join(', ');
+  const at1 = shown
+    .map((system) => `${system.label} ${fmt(system.figures.createAt1P50)} / ${fmt(system.figures.payAt1P50)}`)
+    .join('; ');
+  return [
+    `The order's own calls to its peers and PostgreSQL, one after another as the worker makes them (the worker's activity and repository code run from the bench process after the alternations; p50 of ${calls.rounds} rounds, ms):`,
+    '',
+    `- create: ${listed(ORDER_CALLS.create)}: **${fmt(calls.createSumMs)}** in all`,
+    `- payment: ${listed(ORDER_CALLS.payment)}: **${fmt(calls.paymentSumMs)}** in all`,
+    `- create p50 / payment→PAID p50 at 1 in flight (medians): ${at1}`,
+    '',
+  ];
+}
+
 function floorName(floor: string): string {
-  return floor === 'seed' ? 'seed floor' : 'empty-workflow floor';
+  if (floor === 'seed') return 'seed floor';
+  return floor === 'empty-sa' ? 'empty-workflow floor with search attributes' : 'empty-workflow floor';
+}
+
+/** One alternation's (or the median) ratios to a floor, as the cells of the ratio table. */
+function ratioCells(ratio: Ratios): string {
+  const names: RatioName[] = [
+    'createsPerSecond',
+    'paidPerSecond',
+    'cpuPerOrder',
+    'billableActionsPerOrder',
+    'createAt1P50',
+    'payAt1P50',
+  ];
+  return names.map((name) => fmt(ratio[name])).join(' | ');
 }
 
 function inFlightCell(f: BenchFlags): string {

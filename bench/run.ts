@@ -9,6 +9,7 @@ import { OPEN_LOOP_CAP_SECONDS, parseFlags, type BenchFlags, type SystemId } fro
 import { FLOOR_PAYMENT_PARALLELISM } from './floors/floor-process';
 import { DEADLINE_MS, OrderFactory } from './load';
 import { runMemory, type MemoryReport } from './memory-run';
+import { measureOrderCalls, type OrderCallsResult } from './order-calls';
 import { markdownReport, summarizeRuns, type BenchReport } from './report';
 import { Sampler } from './sampler';
 import { REPO_ROOT, startStack, type Stack } from './stack';
@@ -43,11 +44,11 @@ async function main(): Promise<number> {
     .replace(/\.\d+Z$/, 'Z');
   const runId = stamp.toLowerCase();
   const hosts = flags.temporal === 'cluster' && flags.historyHosts !== 2 ? `-h${flags.historyHosts}` : '';
-  const mode = `${flags.temporal}${hosts}${flags.untuned ? '-untuned' : ''}${flags.emptyActivities === 'local' ? '-local' : ''}${flags.emptySearchAttributes ? '-sa' : ''}${flags.keyless ? '-keyless' : ''}`;
+  const mode = `${flags.temporal}${hosts}${flags.untuned ? '-untuned' : ''}${flags.emptyActivities === 'local' ? '-local' : ''}${flags.keyless ? '-keyless' : ''}`;
   // Result files of a run with replicas or another load are told apart by name, and do not replace the default chart.
   const loadMode = `${flags.arrivalRate !== null ? `-rate${flags.arrivalRate}` : ''}${flags.paymentDelaySec !== null ? `-delay${flags.paymentDelaySec}` : ''}`;
   const fileMode = `${mode}${flags.replicas > 1 ? `-r${flags.replicas}` : ''}${loadMode}${flags.alternations > 1 ? `-x${flags.alternations}` : ''}`;
-  const systems = (['service', 'seed', 'empty'] as const).filter((id) => flags.only.includes(id));
+  const systems = (['service', 'seed', 'empty', 'empty-sa'] as const).filter((id) => flags.only.includes(id));
   const load = `${flags.arrivalRate !== null ? `, open loop at ${flags.arrivalRate}/s` : ''}${flags.paymentDelaySec !== null ? `, payments ${flags.paymentDelaySec} s after create` : ''}`;
   log(
     `C=${flags.concurrency} N=${flags.orders} M=${flags.serialOrders} K=${flags.memoryOrders} R=${flags.replicas}${load}; Temporal ${mode}; parts: ${flags.only.join(', ')}${flags.alternations > 1 ? `, ${flags.alternations} alternations` : ''}`,
@@ -83,10 +84,9 @@ async function main(): Promise<number> {
       appEnv: flags.appEnv,
       appRuntime: flags.appRuntime,
       emptyActivities: flags.emptyActivities,
-      emptySearchAttributes: flags.emptySearchAttributes,
       cpuProfile: flags.cpuProfile,
       replicas: flags.replicas,
-      floors: { seed: systems.includes('seed'), empty: systems.includes('empty') },
+      floors: { seed: systems.includes('seed'), empty: systems.includes('empty') || systems.includes('empty-sa') },
       log,
     });
   } catch (error) {
@@ -98,6 +98,7 @@ async function main(): Promise<number> {
   const failures: string[] = [];
   const runs: Array<Partial<Record<SystemId, SystemResult>>> = [];
   let memory: MemoryReport | null = null;
+  let orderCalls: OrderCallsResult | null = null;
   try {
     nats = await connect({ servers: stack.natsUrl, name: 'orders-bench' });
     temporalConnection = await Connection.connect({ address: stack.temporalAddress });
@@ -132,6 +133,19 @@ async function main(): Promise<number> {
           failures.push(`${name}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
           log(`${name} failed: ${String(error)}`);
         }
+      }
+    }
+    if (systems.includes('service')) {
+      log('── the order’s own calls, one after another ──');
+      try {
+        orderCalls = await measureOrderCalls({
+          nats,
+          databaseUrl: stack.databaseUrls.service,
+          rounds: flags.serialOrders,
+        });
+      } catch (error) {
+        failures.push(`order calls: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+        log(`order calls failed: ${String(error)}`);
       }
     }
     if (flags.only.includes('memory') && flags.memoryOrders > 0) {
@@ -197,6 +211,7 @@ async function main(): Promise<number> {
     runs,
     ...summarizeRuns(runs),
     memory,
+    orderCalls,
     peakRssMb,
     failures,
     unexpectedExits,
@@ -211,7 +226,7 @@ async function main(): Promise<number> {
   writeFileSync(`${base}.svg`, svgChart(report, title));
   log(`wrote ${path.relative(process.cwd(), base)}.{json,md,svg}`);
   // The docs' chart is a full run's: not a smoke run, one without a floor, or one with A/B settings.
-  const fullRun = systems.length === 3;
+  const fullRun = systems.length === 4;
   const abSettings =
     Object.keys(flags.dynamicConfig).length + Object.keys(flags.appEnv).length > 0 ||
     flags.appRuntime !== 'compiled' ||

@@ -10,6 +10,7 @@ import { withDatabase } from '../dev/infra/databases';
 import { appProcessEnv, buildApps, type AppRuntime } from '../dev/infra/app-process';
 import { startStack as startInfraStack, type AppSpec, type Stack as InfraStack } from '../dev/infra/stack';
 import type { DynamicConfig } from '../dev/infra/temporal-dev-server';
+import { HEAP_GROWING_PERCENT } from '../src/heap-growth';
 import { createLogger } from '../src/logger';
 import { seedProducts } from '../src/products/seed';
 import { bundleWorkflows } from '../src/scripts/bundle-workflows';
@@ -49,6 +50,7 @@ export const SYSTEM_PROCESSES: Record<SystemId, string[]> = {
   service: ['temporal', 'nats', 'postgres', 'stripe-mock', 'products', 'payments', 'worker', 'gateway'],
   seed: ['nats', 'postgres', 'stripe-mock', 'products', 'payments', 'seed-pipeline'],
   empty: ['temporal', 'nats', 'postgres', 'empty-worker', 'empty-gateway'],
+  'empty-sa': ['temporal', 'nats', 'postgres', 'empty-worker', 'empty-gateway'],
 };
 
 /** The floors' processes: they run as the service's do (compiled or through tsx). */
@@ -69,6 +71,8 @@ export interface SystemRuntime {
   /** NODE_OPTIONS and the C allocator of the system's own processes. */
   nodeOptions: string;
   allocator: string;
+  /** How far an old generation grows past its last full collection, in percent (runMain and runFloor set it). */
+  heapGrowingPercent: number;
 }
 
 export const REPO_ROOT = path.resolve(__dirname, '..');
@@ -88,12 +92,11 @@ export interface StackOptions {
    */
   appRuntime: AppRuntime;
   emptyActivities: 'remote' | 'local';
-  emptySearchAttributes: boolean;
   /** Write V8 CPU profiles of the service's processes into the logs folder. */
   cpuProfile?: boolean;
   /** Processes each of the worker and the gateway runs as. */
   replicas: number;
-  /** Floors whose processes and databases are needed. */
+  /** Floors whose processes and databases are needed (`empty` also for `empty-sa`, which shares them). */
   floors: { seed: boolean; empty: boolean };
   log: (line: string) => void;
 }
@@ -151,7 +154,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     tempDir: stack.dir,
     natsUrl: stack.natsUrl,
     temporalAddress: stack.temporalAddress,
-    databaseUrls: databaseUrls ?? { service: stack.databaseUrl, seed: '', empty: '' },
+    databaseUrls: databaseUrls ?? { service: stack.databaseUrl, seed: '', empty: '', 'empty-sa': '' },
     trees,
     temporalArgs: commandLine(stack.infraPid('temporal') ?? 0),
     runtimes: systemRuntimes(options, serviceEnv, floorEnv),
@@ -181,6 +184,7 @@ async function prepareApps(
     service: up.databaseUrl,
     seed: withDatabase(up.databaseUrl, 'orders_seed_floor'),
     empty: withDatabase(up.databaseUrl, 'orders_empty_floor'),
+    'empty-sa': withDatabase(up.databaseUrl, 'orders_empty_floor'),
   };
   const pool = await createDatabasePool(databaseUrls.service);
   try {
@@ -215,7 +219,6 @@ async function prepareApps(
     BENCH_SEED_DATABASE_URL: databaseUrls.seed,
     BENCH_EMPTY_DATABASE_URL: databaseUrls.empty,
     BENCH_EMPTY_ACTIVITIES: options.emptyActivities,
-    BENCH_EMPTY_SEARCH_ATTRIBUTES: String(options.emptySearchAttributes),
   };
   // As npm start runs them (V8 options, jemalloc); an A/B run's NODE_OPTIONS and LD_PRELOAD win.
   const serviceEnv = appProcessEnv({ ...env, ...options.appEnv });
@@ -262,6 +265,7 @@ function systemRuntimes(
   const processEnv = (env: NodeJS.ProcessEnv) => ({
     nodeOptions: env.NODE_OPTIONS?.trim() || '(none)',
     allocator: env.LD_PRELOAD ? path.basename(env.LD_PRELOAD) : "glibc's",
+    heapGrowingPercent: HEAP_GROWING_PERCENT,
   });
   // The service's own reading of its environment, as its worker parses it at start (a worker that
   // cannot parse it does not start: the stack fails before this is reported).
@@ -296,7 +300,7 @@ function systemRuntimes(
       workflowBundle: null,
       ...processEnv(floorEnv),
     };
-  if (options.floors.empty)
+  if (options.floors.empty) {
     runtimes.empty = {
       runtime: options.appRuntime,
       build: floorBuild,
@@ -305,6 +309,8 @@ function systemRuntimes(
       workflowBundle: floorEnv.BENCH_EMPTY_WORKFLOW_BUNDLE ? 'prebuilt' : 'bundled at start',
       ...processEnv(floorEnv),
     };
+    runtimes['empty-sa'] = runtimes.empty;
+  }
   return runtimes;
 }
 

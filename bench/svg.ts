@@ -9,7 +9,12 @@ import type { BenchReport } from './report';
 const WIDTH = 960;
 const HEIGHT = 400;
 const COLORS = { creates: '#3b6fb6', paid: '#5aa05a', worker: '#c0504d', temporal: '#8064a2', gateway: '#999999' };
-const LABELS: Record<SystemId, string> = { service: 'This service', seed: 'Seed floor', empty: 'Empty-workflow floor' };
+const LABELS: Record<SystemId, string> = {
+  service: 'This service',
+  seed: 'Seed floor',
+  empty: 'Empty-workflow floor',
+  'empty-sa': 'Empty workflow, search attributes',
+};
 
 export function svgChart(report: BenchReport, title: string): string {
   const parts: string[] = [
@@ -32,7 +37,7 @@ interface Box {
 
 function throughputPanel(report: BenchReport, box: Box): string[] {
   // Medians over the runs when the bench alternated.
-  const systems = (['service', 'seed', 'empty'] as const).filter((id) => report.figures[id]);
+  const systems = (['service', 'seed', 'empty', 'empty-sa'] as const).filter((id) => report.figures[id]);
   const load =
     report.flags.arrivalRate !== null
       ? `creates at ${report.flags.arrivalRate}/s`

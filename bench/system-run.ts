@@ -44,6 +44,15 @@ export const SYSTEMS: Record<SystemId, { label: string; target: Target; workflow
     },
     workflowId: emptyWorkflowId,
   },
+  'empty-sa': {
+    label: "Floor 2 with the service's search attributes",
+    target: {
+      system: 'empty-sa',
+      createSubject: FLOOR_SUBJECTS['empty-sa'].create,
+      paymentSubject: FLOOR_SUBJECTS['empty-sa'].payment,
+    },
+    workflowId: emptyWorkflowId,
+  },
 };
 
 /** Orders created and paid before the measured phases (JIT, connection pools, workflow bundles). */
@@ -121,12 +130,7 @@ export async function runSystem(
 ): Promise<SystemResult> {
   const definition = SYSTEMS[system];
   const variants =
-    system === 'empty'
-      ? [
-          ...(flags.emptyActivities === 'local' ? ['local activities'] : []),
-          ...(flags.emptySearchAttributes ? ['search attributes'] : []),
-        ]
-      : [];
+    (system === 'empty' || system === 'empty-sa') && flags.emptyActivities === 'local' ? ['local activities'] : [];
   const label = variants.length > 0 ? `${definition.label} (${variants.join(', ')})` : definition.label;
   const poller = new PaidPoller(deps.databaseUrl, POLL_INTERVAL_MS);
   await poller.start();

@@ -9,14 +9,14 @@ import { consumeStream } from './stream-consumer';
 import { EMPTY_TASK_QUEUE, EMPTY_WORKFLOW_TYPE, emptyWorkflowId, FLOOR_SUBJECTS } from './subjects';
 
 /**
- * Floor 2's NATS side, a process of its own as the service's gateway is: a request handler that
- * places an EmptyOrderWorkflow with Update-with-Start, and a durable JetStream consumer that turns
+ * Floor 2's NATS side, a process of its own as the service's gateway is: request handlers that
+ * place an EmptyOrderWorkflow with Update-with-Start (on floor 2's subject without search
+ * attributes, on `empty-sa`'s with the service's), and a durable JetStream consumer that turns
  * payment events into the workflow's signal, acknowledging once Temporal has accepted it.
  */
 const NAME = 'empty-gateway';
 const { create: CREATE_SUBJECT, payment: PAYMENT_SUBJECT, stream: STREAM } = FLOOR_SUBJECTS.empty;
 const LOCAL_ACTIVITIES = process.env.BENCH_EMPTY_ACTIVITIES === 'local';
-const SEARCH_ATTRIBUTES = process.env.BENCH_EMPTY_SEARCH_ATTRIBUTES === 'true';
 
 runFloor(NAME, async () => {
   const nats = await connectFloorNats(NAME);
@@ -25,7 +25,7 @@ runFloor(NAME, async () => {
   const onError = (error: unknown): void =>
     logLine(NAME, 'error', 'failed', { err: error instanceof Error ? error.message : String(error) });
 
-  const place = async (): Promise<unknown> => {
+  const place = async (searchAttributes: boolean): Promise<unknown> => {
     const orderId = randomUUID();
     try {
       return await client.withDeadline(Date.now() + FLOOR_SETTINGS.createTimeoutMs, () =>
@@ -33,10 +33,10 @@ runFloor(NAME, async () => {
           startWorkflowOperation: new WithStartWorkflowOperation<typeof EmptyOrderWorkflow>(EMPTY_WORKFLOW_TYPE, {
             workflowId: emptyWorkflowId(orderId),
             taskQueue: EMPTY_TASK_QUEUE,
-            args: [{ orderId, localActivities: LOCAL_ACTIVITIES, searchAttributes: SEARCH_ATTRIBUTES }],
+            args: [{ orderId, localActivities: LOCAL_ACTIVITIES, searchAttributes }],
             workflowIdConflictPolicy: 'USE_EXISTING',
             // As the service starts an order: found by its status from the start.
-            ...(SEARCH_ATTRIBUTES ? { typedSearchAttributes: [{ key: OrderStatusAttribute, value: 'PENDING' }] } : {}),
+            ...(searchAttributes ? { typedSearchAttributes: [{ key: OrderStatusAttribute, value: 'PENDING' }] } : {}),
           }),
         }),
       );
@@ -45,7 +45,10 @@ runFloor(NAME, async () => {
     }
   };
 
-  const subscription = serveNest(nats, CREATE_SUBJECT, 'bench-empty', place, onError);
+  const subscriptions = [
+    serveNest(nats, CREATE_SUBJECT, 'bench-empty', () => place(false), onError),
+    serveNest(nats, FLOOR_SUBJECTS['empty-sa'].create, 'bench-empty', () => place(true), onError),
+  ];
   const consumer = await consumeStream(
     nats,
     { stream: STREAM, subject: PAYMENT_SUBJECT, durable: 'bench-empty-paid', parallel: FLOOR_PAYMENT_PARALLELISM },
@@ -57,7 +60,7 @@ runFloor(NAME, async () => {
   );
 
   return async () => {
-    await subscription.drain();
+    await Promise.all(subscriptions.map((subscription) => subscription.drain()));
     await consumer.stop();
     await nats.drain();
     await connection.close();

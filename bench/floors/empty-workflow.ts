@@ -17,7 +17,7 @@ const local = proxyLocalActivities<EmptyActivities>({ startToCloseTimeout: '10 s
  * returns once three activities (standing for validate, persist, checkout session) have run; then a
  * payment signal, one more activity (which records PAID), and it waits for ever like a paid order.
  * Its activities are normal (remote) activities, or local ones when the bench runs with
- * `--empty-activities local`. With `--empty-search-attributes` it is started with the service's
+ * `--empty-activities local`. As the bench's system `empty-sa` it is started with the service's
  * `OrderStatus` and upserts the paid order's status, total and payment id, as the service's does.
  */
 export async function EmptyOrderWorkflow(input: {

@@ -1,5 +1,6 @@
 import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/nats-core';
+import { limitHeapGrowth } from '../../src/heap-growth';
 
 /**
  * What the floor processes share: their settings from the environment the bench gives every
@@ -28,8 +29,12 @@ export function connectFloorNats(name: string): Promise<NatsConnection> {
   return connect({ servers: FLOOR_SETTINGS.natsUrl, name, maxReconnectAttempts: -1, reconnectTimeWait: 1_000 });
 }
 
-/** Runs `main`; its returned stop function runs on SIGTERM/SIGINT. A start-up failure exits 1. */
+/**
+ * Runs `main` with the heaps limited as the service's processes limit theirs (runMain); its
+ * returned stop function runs on SIGTERM/SIGINT. A start-up failure exits 1.
+ */
 export function runFloor(name: string, main: () => Promise<() => Promise<void>>): void {
+  limitHeapGrowth();
   main().then(
     (stop) => {
       logLine(name, 'info', 'ready');

@@ -4,14 +4,20 @@ describe('npm run bench’s flags', () => {
   it('default to the system as npm start runs it', () => {
     const flags = parseFlags([]);
     expect(flags).toMatchObject({ temporal: 'file', appRuntime: 'compiled', emptyActivities: 'remote', orders: 1000 });
-    expect(flags).toMatchObject({ emptySearchAttributes: false, keyless: false });
+    expect(flags).toMatchObject({ keyless: false });
+    // Both empty-workflow floors, the plain one and the one with the service's search attributes.
+    expect(flags.only).toEqual(['service', 'seed', 'empty', 'empty-sa', 'memory']);
   });
 
-  it("give floor 2 the service's search attributes, and send creates without keys, on request", () => {
-    expect(parseFlags(['--empty-search-attributes', '--keyless'])).toMatchObject({
-      emptySearchAttributes: true,
+  it("run floor 2 with the service's search attributes as a system of its own, and creates without keys, on request", () => {
+    expect(parseFlags(['--only', 'service,empty,empty-sa', '--keyless'])).toMatchObject({
+      only: ['service', 'empty', 'empty-sa'],
       keyless: true,
     });
+    expect(() => parseFlags(['--empty-search-attributes'])).toThrow('Unknown option --empty-search-attributes');
+    expect(() => parseFlags(['--only', 'service,floor'])).toThrow(
+      '--only takes service, seed, empty, empty-sa, memory; not floor',
+    );
   });
 
   it('take a choice as the next argument or after an equals sign', () => {
