@@ -17,6 +17,7 @@ import { startTracing } from '../src/observability/tracing';
 import { tracingWorkerOptions } from '../src/temporal/tracing-interceptors';
 import { WORKFLOW_BUNDLER_OPTIONS, WORKFLOWS_PATH } from '../src/worker/workflow-code';
 import type { OrderWithItems } from '../src/orders/types';
+import { orderWorkflowId } from '../src/orders/workflow-api';
 import { eventually } from './support/eventually';
 import { paymentEvent } from './support/orders-client';
 import { securedProductionEnv } from './support/production-env';
@@ -354,6 +355,17 @@ describe('one order traced across the system', () => {
 
     // The order's replies are unchanged by tracing.
     expect((await system.nest.send<OrderWithItems>('orders.find.one', { id: order.id })).status).toBe('DELIVERED');
+  });
+
+  it('logs a refused create with the id of its order, whose workflow says why', async () => {
+    const refused = await system.nest.sendExpectingError('orders.create', {
+      items: [{ productId: 987_654_321, quantity: 1 }],
+    });
+    expect(refused.status).toBe(400);
+    const line = logs.lines.find((each) => each.msg === 'order not placed' && each.status === 400);
+    expect(line).toMatchObject({ orderId: expect.any(String), error: expect.stringContaining('987654321') });
+    const handle = system.temporal.workflow.getHandle(orderWorkflowId(String(line?.orderId)));
+    expect(await handle.result()).toBe('REJECTED');
   });
 
   it("puts a payment that arrives without trace context (a Stripe webhook) into its order's trace", async () => {

@@ -230,13 +230,16 @@ export function createOrderHandlers({ temporal, orders, taskQueue, settings, log
           logger.info({ orderId, total: placed.order.totalAmount }, 'order placed');
           return placed;
         } catch (error) {
-          throw toCallerError(error, {
+          const refused = toCallerError(error, {
             whenSlow:
               key === undefined
                 ? placementTimedOutMessage(orderId, settings.createTimeoutMs)
                 : `Order ${orderId} is taking longer than ${settings.createTimeoutMs} ms to place; retry with the same idempotencyKey`,
             whenClosed: notFound(orderId),
           });
+          // The order's id, which the caller of a keyless create never learns: its workflow tells why.
+          logger.info({ orderId, status: refused.status, error: refused.message }, 'order not placed');
+          throw refused;
         }
       };
 
