@@ -40,12 +40,12 @@ function acceptance(statements: string[] = []) {
   }).acceptPayment;
 }
 
-/** A stored order of 2 x 12.50 EUR. */
-async function storedOrder(): Promise<string> {
+/** A stored order of 2 x 12.50 EUR, or of 2 x 1250 JPY (a currency without minor units). */
+async function storedOrder(currency: 'eur' | 'jpy' = 'eur'): Promise<string> {
   const orderId = randomUUID();
   await createOrdersRepository(pool).insertOrder({
     orderId,
-    currency: 'eur',
+    currency,
     items: [{ productId: 1, name: 'Lamp', priceCents: 1250, quantity: 2 }],
   });
   return orderId;
@@ -72,12 +72,22 @@ it("pays an order with a payment of its amount in two statements: the payment's 
 });
 
 it.each([
-  ['amount', { amount: 2499, currency: 'eur' }, "paid 24.99 EUR, the order's total is 25 EUR"],
-  ['currency', { amount: 2500, currency: 'usd' }, "paid 25 USD, the order's total is 25 EUR"],
-])('records a payment of another %s as a mismatch, never paying the order', async (_name, paid, detail) => {
-  const orderId = await storedOrder();
-  const answer = await acceptance()(pay(paymentEvent(orderId, paid)));
-  expect(answer).toMatchObject({ kind: 'recorded', outcome: 'MISMATCH', detail, order: { status: 'PENDING' } });
+  ['amount', 'eur', { amount: 2499, currency: 'eur' }, "paid 24.99 EUR, the order's total is 25 EUR"],
+  ['currency', 'eur', { amount: 2500, currency: 'usd' }, "paid 25 USD, the order's total is 25 EUR"],
+  ['amount in yen', 'jpy', { amount: 25, currency: 'jpy' }, "paid 25 JPY, the order's total is 2500 JPY"],
+] as const)(
+  'records a payment of another %s as a mismatch, never paying the order',
+  async (_name, currency, paid, detail) => {
+    const orderId = await storedOrder(currency);
+    const answer = await acceptance()(pay(paymentEvent(orderId, paid)));
+    expect(answer).toMatchObject({ kind: 'recorded', outcome: 'MISMATCH', detail, order: { status: 'PENDING' } });
+  },
+);
+
+it('pays an order in yen with a payment of its amount in yen', async () => {
+  const orderId = await storedOrder('jpy');
+  const answer = await acceptance()(pay(paymentEvent(orderId, { amount: 2500, currency: 'jpy' })));
+  expect(answer).toMatchObject({ kind: 'recorded', outcome: 'APPLIED', order: { status: 'PAID', totalAmount: 2500 } });
 });
 
 it('refuses a payment already recorded for another order, and fails one for an order not stored', async () => {
@@ -88,6 +98,7 @@ it('refuses a payment already recorded for another order, and fails one for an o
     kind: 'refused',
     reason: expect.stringContaining(`already recorded for order ${first}`),
   });
+  expect(await createOrdersRepository(pool).findOrder(second)).toMatchObject({ status: 'PENDING', paid: false });
   const unknown = randomUUID();
   await expect(acceptance()(pay(paymentEvent(unknown, { amount: 2500, currency: 'eur' })))).rejects.toMatchObject({
     type: FailureType.OrderNotFound,
