@@ -1,116 +1,189 @@
 import { randomUUID } from 'node:crypto';
 import type { NatsConnection } from '@nats-io/nats-core';
-import { createPaymentActivities } from '../src/activities/payments';
-import { createPersistenceActivities } from '../src/activities/persistence';
-import { createProductActivities } from '../src/activities/products';
+import { createActivities } from '../src/activities';
+import { createStripePayments } from '../src/activities/stripe-payments';
+import type { Config } from '../src/config';
+import { createDeadLettersRepository } from '../src/db/dead-letters-repository';
 import { createOrdersRepository } from '../src/db/orders-repository';
 import { closeDatabasePool, createDatabasePool } from '../src/db/pool';
-import { PAYMENTS_SUBJECTS, PRODUCTS_SUBJECTS } from '../src/nats/subjects';
-import { round, summarize } from './stats';
+import { createRefundsRepository } from '../src/db/refunds-repository';
+import { placementDeadline } from '../src/gateway/order-handlers';
+import { pricedItems, toMinorUnits } from '../src/orders/money';
+import { createStripeClient } from '../src/payments/stripe-client';
+import { signPayment } from '../src/security/payment-signature';
+import { summarize } from './stats';
 
 /**
- * The calls an order of this service makes to its peers and to PostgreSQL, one after another as
- * the worker makes them, timed from the bench process on the running stack: what a create and a
- * payment wait for beyond what an empty workflow of the same shape does, whatever the worker.
- * Each call is the worker's own code (its activities and repository) with the service's defaults.
+ * The activities an order's workflow runs, one after another as it runs them, timed from the bench
+ * process on the running stack with the worker's own code and the service's configuration: what a
+ * create and a payment wait for beyond what an empty workflow of the same shape does. Inside each
+ * activity, its NATS requests (by subject) and PostgreSQL statements (by repository method) are
+ * timed too. Keyed creates, or keyless ones (`--keyless`) with the deadline the gateway would set.
  */
 
-export const ORDER_CALLS = {
-  create: ['validate products', 'store order', 'open checkout', 'keep checkout'],
-  payment: ['read payment and order', 'record payment'],
-} as const;
+export interface TimedCall {
+  name: string;
+  p50Ms: number | null;
+  count: number;
+}
 
-export type OrderCallName = (typeof ORDER_CALLS)[keyof typeof ORDER_CALLS][number];
+export interface TimedActivity extends TimedCall {
+  /** What the activity waited for inside: NATS requests and PostgreSQL statements, in order. */
+  calls: TimedCall[];
+}
 
 export interface OrderCallsResult {
   rounds: number;
-  /** p50 of each call, in ms. */
-  p50Ms: Record<OrderCallName, number | null>;
-  /** Sum of the p50s of a create's calls and of a payment's. */
-  createSumMs: number;
-  paymentSumMs: number;
+  keyless: boolean;
+  /** Items per create (the demo catalogue's products 1 and 2, one each). */
+  lines: number;
+  create: TimedActivity[];
+  payment: TimedActivity[];
 }
 
-/** Two lines of the demo catalogue, as a bench create orders them. */
+/** Two lines of the demo catalogue; the bench's creates have one to three. */
 const ITEMS = [
-  { productId: 1, quantity: 2 },
+  { productId: 1, quantity: 1 },
   { productId: 2, quantity: 1 },
 ];
-const REQUEST_TIMEOUT_MS = 5_000;
+const PAYMENT_WINDOW_MS = 3_600_000;
+/** The gateway's own step before a keyless create's placement. */
+const GATEWAY_CLOCK = "the gateway's read of the database clock";
+
+const insideKey = (activity: string, call: string): string => `${activity}\u0000${call}`;
+
+/** Samples by name (a call inside an activity by both), in the order names were first seen. */
+class Timings {
+  private readonly samples = new Map<string, number[]>();
+  private readonly inside = new Map<string, Set<string>>();
+  private current: string | null = null;
+  measuring = false;
+
+  /** Runs `call` as activity `name`, timing it and what it calls. */
+  async activity<T>(name: string, call: () => Promise<T>): Promise<T> {
+    this.current = name;
+    try {
+      return await this.time(name, call);
+    } finally {
+      this.current = null;
+    }
+  }
+
+  async time<T>(name: string, call: () => Promise<T>): Promise<T> {
+    const start = performance.now();
+    // A call inside an activity is kept under the activity's name and its own.
+    const key = this.current !== null && this.current !== name ? insideKey(this.current, name) : name;
+    if (key !== name)
+      this.inside.set(this.current as string, (this.inside.get(this.current as string) ?? new Set()).add(name));
+    const result = await call();
+    if (this.measuring) this.samples.set(key, [...(this.samples.get(key) ?? []), performance.now() - start]);
+    return result;
+  }
+
+  /** `target` with each method that returns a promise timed under `label(method, args)`. */
+  timed<T extends object>(target: T, label: (method: string, args: unknown[]) => string): T {
+    return new Proxy(target, {
+      get: (object, key) => {
+        const value: unknown = Reflect.get(object, key);
+        if (typeof value !== 'function' || typeof key !== 'string') return value;
+        const method = (value as (...args: unknown[]) => unknown).bind(object);
+        return (...args: unknown[]) => {
+          const result = method(...args);
+          return result instanceof Promise ? this.time(label(key, args), () => result) : result;
+        };
+      },
+    });
+  }
+
+  summary(name: string): TimedActivity {
+    const call = (callName: string, key = callName): TimedCall => {
+      const list = this.samples.get(key) ?? [];
+      return { name: callName, p50Ms: summarize(list).p50, count: list.length };
+    };
+    return {
+      ...call(name),
+      calls: [...(this.inside.get(name) ?? [])].map((callName) => call(callName, insideKey(name, callName))),
+    };
+  }
+}
 
 export async function measureOrderCalls(deps: {
   nats: NatsConnection;
   databaseUrl: string;
+  /** The service's configuration as its worker reads it. */
+  config: Config;
   rounds: number;
+  keyless: boolean;
 }): Promise<OrderCallsResult> {
+  const { config } = deps;
+  const timings = new Timings();
   const pool = await createDatabasePool(deps.databaseUrl);
   try {
-    const orders = createOrdersRepository(pool);
-    const persistence = createPersistenceActivities({ orders });
-    const products = createProductActivities({
-      nats: deps.nats,
-      validateProductsSubject: PRODUCTS_SUBJECTS.validate,
-      requestTimeoutMs: REQUEST_TIMEOUT_MS,
+    const orders = timings.timed(createOrdersRepository(pool), (method) => `PostgreSQL ${method}`);
+    const nats = timings.timed(deps.nats, (method, args) =>
+      method === 'request' ? `NATS ${String(args[0])}` : `NATS ${method}`,
+    );
+    const activities = createActivities({
+      orders,
+      refunds: createRefundsRepository(pool),
+      deadLetters: createDeadLettersRepository(pool),
+      nats,
+      config,
+      ...(config.paymentTrust.verification === 'stripe'
+        ? { stripe: createStripePayments(createStripeClient(config.stripe)) }
+        : {}),
     });
-    const payments = createPaymentActivities({
-      nats: deps.nats,
-      createPaymentSessionSubject: PAYMENTS_SUBJECTS.createSession,
-      expirePaymentSessionSubject: PAYMENTS_SUBJECTS.expireSession,
-      identifyPaymentsSubject: undefined,
-      requestTimeoutMs: REQUEST_TIMEOUT_MS,
-    });
-    const samples = new Map<OrderCallName, number[]>();
-    const timed = async <T>(name: OrderCallName, call: () => Promise<T>, measured: boolean): Promise<T> => {
-      const start = performance.now();
-      const result = await call();
-      if (measured) samples.set(name, [...(samples.get(name) ?? []), performance.now() - start]);
-      return result;
-    };
     // A few rounds first, unmeasured: connections, JIT.
     const warmup = Math.min(10, deps.rounds);
     for (let round = 0; round < warmup + deps.rounds; round += 1) {
-      const measured = round >= warmup;
+      timings.measuring = round >= warmup;
       const orderId = randomUUID();
-      const items = await timed('validate products', () => products.validateProducts(ITEMS, 'usd'), measured);
-      const stored = await timed(
-        'store order',
-        () => persistence.persistOrder({ orderId, currency: 'usd', items }),
-        measured,
+      // A keyless create's deadline, on the database's clock, as the gateway reads it.
+      const deadline = deps.keyless
+        ? {
+            deadline: placementDeadline(
+              config.orders.createTimeoutMs,
+              await timings.activity(GATEWAY_CLOCK, () => orders.databaseNow()),
+            ).at,
+          }
+        : {};
+      const stored = await timings.activity('placeOrder', () =>
+        activities.placeOrder({ orderId, currency: 'usd', items: ITEMS, ...deadline }),
       );
-      const session = await timed(
-        'open checkout',
-        () => payments.createPaymentSession({ orderId, currency: 'usd', items }),
-        measured,
-      );
-      await timed(
-        'keep checkout',
-        () => persistence.savePaymentSession(orderId, session, Date.now() + 3_600_000),
-        measured,
+      await timings.activity('openCheckout', () =>
+        activities.openCheckout({
+          orderId,
+          currency: 'usd',
+          items: pricedItems(stored),
+          paymentWindowEndsAt: Date.now() + PAYMENT_WINDOW_MS,
+          ...deadline,
+        }),
       );
       const payment = {
         stripePaymentId: `pi_bench_calls_${orderId.replace(/-/g, '')}`,
         orderId,
         receiptUrl: null,
-        amount: Math.round(stored.totalAmount * 100),
-        currency: 'usd',
+        amount: toMinorUnits(stored.totalAmount, stored.currency),
+        currency: stored.currency,
       };
-      await timed(
-        'read payment and order',
-        () => orders.findPaymentAndOrder(payment.stripePaymentId, orderId),
-        measured,
+      await timings.activity('acceptPayment', () =>
+        activities.acceptPayment({
+          orderId,
+          payment: signPayment(payment, config.paymentTrust.signingKey),
+          use: { kind: 'pay' },
+        }),
       );
-      await timed('record payment', () => orders.recordPayment(payment, 'APPLIED', null), measured);
     }
-    const p50Ms = Object.fromEntries(
-      [...ORDER_CALLS.create, ...ORDER_CALLS.payment].map((name) => [name, summarize(samples.get(name) ?? []).p50]),
-    ) as Record<OrderCallName, number | null>;
-    const sum = (names: readonly OrderCallName[]): number =>
-      round(names.reduce((total, name) => total + (p50Ms[name] ?? 0), 0));
     return {
       rounds: deps.rounds,
-      p50Ms,
-      createSumMs: sum(ORDER_CALLS.create),
-      paymentSumMs: sum(ORDER_CALLS.payment),
+      keyless: deps.keyless,
+      lines: ITEMS.length,
+      create: [
+        ...(deps.keyless ? [timings.summary(GATEWAY_CLOCK)] : []),
+        timings.summary('placeOrder'),
+        timings.summary('openCheckout'),
+      ],
+      payment: [timings.summary('acceptPayment')],
     };
   } finally {
     await closeDatabasePool(pool);

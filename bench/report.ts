@@ -14,7 +14,7 @@ import {
 import type { BenchFlags, SystemId } from './flags';
 import type { PhaseResult } from './load';
 import type { MemoryReport } from './memory-run';
-import { ORDER_CALLS, type OrderCallsResult } from './order-calls';
+import type { OrderCallsResult, TimedActivity } from './order-calls';
 import type { SystemRuntime } from './stack';
 import { round } from './stats';
 import type { SystemResult } from './system-run';
@@ -290,7 +290,11 @@ function perRunTable(report: BenchReport, shown: Shown[]): string[] {
       const ratio = report.ratios[floor];
       if (ratio) lines.push(`| median | ${floorName(floor)} | ${ratioCells(ratio)} |`);
     }
-    lines.push('');
+    lines.push(
+      '',
+      'Each ratio is this service ÷ the floor: above 1, the service has more creates/s and paid/s, and costs more CPU, actions and latency.',
+      '',
+    );
   }
   return lines;
 }
@@ -437,21 +441,31 @@ function kindLabel(kind: string): string {
   }
 }
 
-/** The service's own calls, timed one after another, beside each system's create and payment at 1 in flight. */
+/** The order's activities, timed one after another, beside each system's create and payment at 1 in flight. */
 function orderCallLines(report: BenchReport, shown: Shown[]): string[] {
   const calls = report.orderCalls;
   if (calls === null) return [];
-  const listed = (names: ReadonlyArray<keyof OrderCallsResult['p50Ms']>): string =>
-    names.map((name) => `${name} ${fmt(calls.p50Ms[name])}`).join(', ');
+  const activityLine = (activity: TimedActivity): string => {
+    const inside = activity.calls.map(
+      (call) =>
+        `${call.name} ${fmt(call.p50Ms)}${call.count > activity.count ? ` (×${round(call.count / activity.count, 1)})` : ''}`,
+    );
+    return `| ${activity.name} | ${fmt(activity.p50Ms)} | ${inside.join('; ') || '–'} |`;
+  };
+  const sum = (activities: TimedActivity[]): number =>
+    round(activities.reduce((total, activity) => total + (activity.p50Ms ?? 0), 0));
   const at1 = shown
     .map((system) => `${system.label} ${fmt(system.figures.createAt1P50)} / ${fmt(system.figures.payAt1P50)}`)
     .join('; ');
   return [
-    `The order's own calls to its peers and PostgreSQL, one after another as the worker makes them (the worker's activity and repository code run from the bench process after the alternations; p50 of ${calls.rounds} rounds, ms):`,
+    `The order's activities one after another, as its workflow runs them for a ${calls.keyless ? 'keyless' : 'keyed'} create of ${calls.lines} lines and its payment: the worker's own code and configuration, run from the bench process after the alternations; p50 of ${calls.rounds} rounds, ms. Inside each, its NATS requests and PostgreSQL statements:`,
     '',
-    `- create: ${listed(ORDER_CALLS.create)}: **${fmt(calls.createSumMs)}** in all`,
-    `- payment: ${listed(ORDER_CALLS.payment)}: **${fmt(calls.paymentSumMs)}** in all`,
-    `- create p50 / payment→PAID p50 at 1 in flight (medians): ${at1}`,
+    '| activity | p50 | inside it (p50 each) |',
+    '| --- | ---: | --- |',
+    ...calls.create.map(activityLine),
+    ...calls.payment.map(activityLine),
+    '',
+    `Sums of the p50s: a create's ${fmt(sum(calls.create))}, a payment's ${fmt(sum(calls.payment))}. Create p50 / payment→PAID p50 at 1 in flight (medians): ${at1}.`,
     '',
   ];
 }

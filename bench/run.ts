@@ -3,6 +3,7 @@ import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
+import { parseConfig } from '../src/config';
 import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { OPEN_LOOP_CAP_SECONDS, parseFlags, type BenchFlags, type SystemId } from './flags';
@@ -13,7 +14,7 @@ import { measureOrderCalls, type OrderCallsResult } from './order-calls';
 import { markdownReport, summarizeRuns, type BenchReport } from './report';
 import { Sampler } from './sampler';
 import { REPO_ROOT, startStack, type Stack } from './stack';
-import { round } from './stats';
+import { rotated, round } from './stats';
 import { svgChart } from './svg';
 import { HISTORY_SAMPLE, POLL_INTERVAL_MS, runSystem, WARMUP_ORDERS, type SystemResult } from './system-run';
 
@@ -107,11 +108,13 @@ async function main(): Promise<number> {
     sampler.start();
     const orders = new OrderFactory(runId, flags.keyless);
 
-    // Alternately on the same stack: service, empty, service, empty, … so drift hits both alike.
+    // Alternately on the same stack, so drift hits every system alike; each alternation starts one
+    // system later (service, empty, empty-sa; then empty, empty-sa, service; …), so no system always
+    // follows the same one (the two empty-workflow floors share their processes).
     for (let alternation = 1; alternation <= flags.alternations; alternation += 1) {
       const results: Partial<Record<SystemId, SystemResult>> = {};
       runs.push(results);
-      for (const system of systems) {
+      for (const system of rotated(systems, alternation - 1)) {
         const name = flags.alternations > 1 ? `${system} (run ${alternation} of ${flags.alternations})` : system;
         log(`── ${name} ──`);
         try {
@@ -135,13 +138,15 @@ async function main(): Promise<number> {
         }
       }
     }
-    if (systems.includes('service')) {
+    if (systems.includes('service') && flags.serialOrders > 0) {
       log('── the order’s own calls, one after another ──');
       try {
         orderCalls = await measureOrderCalls({
           nats,
           databaseUrl: stack.databaseUrls.service,
+          config: parseConfig(stack.serviceEnv, 'worker'),
           rounds: flags.serialOrders,
+          keyless: flags.keyless,
         });
       } catch (error) {
         failures.push(`order calls: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);

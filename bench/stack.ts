@@ -112,6 +112,8 @@ export interface Stack {
   temporalVersion: string;
   /** How each system's processes run (runtime, workflow cache, stack traces, bundle). */
   runtimes: Partial<Record<SystemId, SystemRuntime>>;
+  /** The environment of the service's own processes (`--env` included). */
+  serviceEnv: NodeJS.ProcessEnv;
   /** Stops and starts one app, every replica of it (the worker before the memory run, so its memory starts from zero). */
   restartApp(name: AppName): Promise<void>;
   /** Apps that exited without being told to. */
@@ -158,6 +160,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     trees,
     temporalArgs: commandLine(stack.infraPid('temporal') ?? 0),
     runtimes: systemRuntimes(options, serviceEnv, floorEnv),
+    serviceEnv,
     temporalVersion: onCluster
       ? `temporal server ${await versionOf(await ensureBinary('temporal-server', options.log))}`
       : await versionOf(stack.temporalBinary),

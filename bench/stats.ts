@@ -24,6 +24,12 @@ export function summarize(samples: readonly number[]): LatencySummary {
   };
 }
 
+/** `list` starting at its `by`-th element (modulo its length), the ones before it moved to the end. */
+export function rotated<T>(list: readonly T[], by: number): T[] {
+  const start = list.length === 0 ? 0 : by % list.length;
+  return [...list.slice(start), ...list.slice(0, start)];
+}
+
 export function round(value: number, digits = 1): number {
   const factor = 10 ** digits;
   return Math.round(value * factor) / factor;

@@ -1,3 +1,4 @@
+import { rotated } from '../../bench/stats';
 import { parseFlags } from '../../bench/flags';
 
 describe('npm run bench’s flags', () => {
@@ -36,5 +37,18 @@ describe('npm run bench’s flags', () => {
       serialOrders: 50,
       memoryOrders: 0,
     });
+  });
+});
+
+describe('the order of the systems in each alternation', () => {
+  it('starts one system later each time, so no system always follows the same one', () => {
+    const systems = ['service', 'empty', 'empty-sa'];
+    expect([0, 1, 2, 3].map((alternation) => rotated(systems, alternation))).toEqual([
+      ['service', 'empty', 'empty-sa'],
+      ['empty', 'empty-sa', 'service'],
+      ['empty-sa', 'service', 'empty'],
+      ['service', 'empty', 'empty-sa'],
+    ]);
+    expect(rotated([], 3)).toEqual([]);
   });
 });
