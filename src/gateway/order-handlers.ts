@@ -9,7 +9,7 @@ import {
 import type { Config } from '../config';
 import type { OrdersRepository } from '../db/orders-repository';
 import type { Logger } from '../logger';
-import type { RpcError } from '../rpc-error';
+import { RpcError } from '../rpc-error';
 import { ORDER_SUBJECTS } from '../nats/subjects';
 import { activeTraceparent } from '../nats/trace-headers';
 import { FailureType, orderNotFoundMessage, placementTimedOutMessage } from '../orders/errors';
@@ -230,37 +230,48 @@ export function createOrderHandlers({ temporal, orders, taskQueue, settings, log
           logger.info({ orderId, total: placed.order.totalAmount }, 'order placed');
           return placed;
         } catch (error) {
-          const refused = toCallerError(error, {
+          throw toCallerError(error, {
             whenSlow:
               key === undefined
                 ? placementTimedOutMessage(orderId, settings.createTimeoutMs)
                 : `Order ${orderId} is taking longer than ${settings.createTimeoutMs} ms to place; retry with the same idempotencyKey`,
             whenClosed: notFound(orderId),
           });
-          // The order's id, which the caller of a keyless create never learns: its workflow tells why.
-          logger.info({ orderId, status: refused.status, error: refused.message }, 'order not placed');
-          throw refused;
         }
       };
 
-      if (key === undefined) {
-        // Without a key the caller cannot find this order again: placement must end by its deadline,
-        // on the database's clock, the one the worker reads it on (activities/placement.ts).
-        const end = placementDeadline(settings.createTimeoutMs, await orders.databaseNow());
-        logger.debug({ orderId, items: items.length }, 'placing order');
-        return answered(Date.now() + settings.createTimeoutMs, () => placeOrder(orderId, items, JOIN_OR_START, end));
-      }
+      /** The create's attempts: the key's first (or the keyless one), then the key's current one. */
+      const placeRequested = async (): Promise<PlacedOrder> => {
+        if (key === undefined) {
+          // Without a key the caller cannot find this order again: placement must end by its deadline,
+          // on the database's clock, the one the worker reads it on (activities/placement.ts).
+          const end = placementDeadline(settings.createTimeoutMs, await orders.databaseNow());
+          logger.debug({ orderId, items: items.length }, 'placing order');
+          return answered(Date.now() + settings.createTimeoutMs, () => placeOrder(orderId, items, JOIN_OR_START, end));
+        }
 
-      // One deadline for every Temporal call of this request.
-      const deadline = Date.now() + settings.createTimeoutMs;
-      logger.debug({ orderId, items: items.length }, 'placing order');
-      const first = await answered(deadline, () => askFirstAttempt(orderId, items));
-      if (first !== undefined) return first;
-      const current = await currentAttempt(key, items);
-      if ('placed' in current) return current.placed;
-      orderId = current.orderId;
-      logger.debug({ orderId, items: items.length }, 'placing order');
-      return answered(deadline, () => placeOrder(orderId, items, JOIN_OR_START, null));
+        // One deadline for every Temporal call of this request.
+        const deadline = Date.now() + settings.createTimeoutMs;
+        logger.debug({ orderId, items: items.length }, 'placing order');
+        const first = await answered(deadline, () => askFirstAttempt(orderId, items));
+        if (first !== undefined) return first;
+        const current = await currentAttempt(key, items);
+        if ('placed' in current) return current.placed;
+        orderId = current.orderId;
+        logger.debug({ orderId, items: items.length }, 'placing order');
+        return answered(deadline, () => placeOrder(orderId, items, JOIN_OR_START, null));
+      };
+
+      try {
+        return await placeRequested();
+      } catch (error) {
+        // With the order's id, which the caller of a keyless create never learns: its workflow, if
+        // one started, tells why. The transport logs the refusal too, without it.
+        if (error instanceof RpcError) {
+          logger.info({ orderId, status: error.status, error: error.message }, 'create refused');
+        }
+        throw error;
+      }
     },
 
     async [ORDER_SUBJECTS.findAll](payload: unknown) {
