@@ -46,7 +46,6 @@ const ITEMS = [
   { productId: 1, quantity: 1 },
   { productId: 2, quantity: 1 },
 ];
-const PAYMENT_WINDOW_MS = 3_600_000;
 /** The gateway's own step before a keyless create's placement. */
 const GATEWAY_CLOCK = "the gateway's read of the database clock";
 
@@ -69,8 +68,7 @@ class Timings {
     }
   }
 
-  async time<T>(name: string, call: () => Promise<T>): Promise<T> {
-    const start = performance.now();
+  async time<T>(name: string, call: () => Promise<T>, start = performance.now()): Promise<T> {
     // A call inside an activity is kept under the activity's name and its own.
     const key = this.current !== null && this.current !== name ? insideKey(this.current, name) : name;
     if (key !== name)
@@ -88,8 +86,9 @@ class Timings {
         if (typeof value !== 'function' || typeof key !== 'string') return value;
         const method = (value as (...args: unknown[]) => unknown).bind(object);
         return (...args: unknown[]) => {
+          const start = performance.now();
           const result = method(...args);
-          return result instanceof Promise ? this.time(label(key, args), () => result) : result;
+          return result instanceof Promise ? this.time(label(key, args), () => result, start) : result;
         };
       },
     });
@@ -147,15 +146,16 @@ export async function measureOrderCalls(deps: {
             ).at,
           }
         : {};
+      const { currency, paymentWindowMs } = config.orders;
       const stored = await timings.activity('placeOrder', () =>
-        activities.placeOrder({ orderId, currency: 'usd', items: ITEMS, ...deadline }),
+        activities.placeOrder({ orderId, currency, items: ITEMS, ...deadline }),
       );
       await timings.activity('openCheckout', () =>
         activities.openCheckout({
           orderId,
-          currency: 'usd',
+          currency,
           items: pricedItems(stored),
-          paymentWindowEndsAt: Date.now() + PAYMENT_WINDOW_MS,
+          paymentWindowEndsAt: Date.now() + paymentWindowMs,
           ...deadline,
         }),
       );
@@ -166,13 +166,18 @@ export async function measureOrderCalls(deps: {
         amount: toMinorUnits(stored.totalAmount, stored.currency),
         currency: stored.currency,
       };
-      await timings.activity('acceptPayment', () =>
+      const accepted = await timings.activity('acceptPayment', () =>
         activities.acceptPayment({
           orderId,
           payment: signPayment(payment, config.paymentTrust.signingKey),
           use: { kind: 'pay' },
         }),
       );
+      // Timed only as the worker pays an order: a refusal (a worker verifying with Stripe, which
+      // stripe-mock cannot confirm) would time another path.
+      if (accepted.kind !== 'recorded' || accepted.outcome !== 'APPLIED') {
+        throw new Error(`the payment of ${orderId} was not applied: ${JSON.stringify(accepted)}`);
+      }
     }
     return {
       rounds: deps.rounds,

@@ -14,7 +14,7 @@ import { measureOrderCalls, type OrderCallsResult } from './order-calls';
 import { markdownReport, summarizeRuns, type BenchReport } from './report';
 import { Sampler } from './sampler';
 import { REPO_ROOT, startStack, type Stack } from './stack';
-import { rotated, round } from './stats';
+import { alternationOrder, round } from './stats';
 import { svgChart } from './svg';
 import { HISTORY_SAMPLE, POLL_INTERVAL_MS, runSystem, WARMUP_ORDERS, type SystemResult } from './system-run';
 
@@ -108,13 +108,14 @@ async function main(): Promise<number> {
     sampler.start();
     const orders = new OrderFactory(runId, flags.keyless);
 
-    // Alternately on the same stack, so drift hits every system alike; each alternation starts one
-    // system later (service, empty, empty-sa; then empty, empty-sa, service; …), so no system always
-    // follows the same one (the two empty-workflow floors share their processes).
+    // Alternately on the same stack, so drift hits every system alike, in an order that changes
+    // from one alternation to the next (service, empty, empty-sa; empty-sa, empty, service; empty,
+    // empty-sa, service; …), so no system always follows the same one: the two empty-workflow
+    // floors share their processes.
     for (let alternation = 1; alternation <= flags.alternations; alternation += 1) {
       const results: Partial<Record<SystemId, SystemResult>> = {};
       runs.push(results);
-      for (const system of rotated(systems, alternation - 1)) {
+      for (const system of alternationOrder(systems, alternation)) {
         const name = flags.alternations > 1 ? `${system} (run ${alternation} of ${flags.alternations})` : system;
         log(`── ${name} ──`);
         try {

@@ -25,9 +25,19 @@ export function summarize(samples: readonly number[]): LatencySummary {
 }
 
 /** `list` starting at its `by`-th element (modulo its length), the ones before it moved to the end. */
-export function rotated<T>(list: readonly T[], by: number): T[] {
+function rotated<T>(list: readonly T[], by: number): T[] {
   const start = list.length === 0 ? 0 : by % list.length;
   return [...list.slice(start), ...list.slice(0, start)];
+}
+
+/**
+ * The order of `list` in alternation `alternation` (from 1): turned one further every second
+ * alternation and reversed in every even one, so that no item always runs right after the same one.
+ */
+export function alternationOrder<T>(list: readonly T[], alternation: number): T[] {
+  const index = alternation - 1;
+  const turned = rotated(list, Math.floor(index / 2));
+  return index % 2 === 1 ? turned.reverse() : turned;
 }
 
 export function round(value: number, digits = 1): number {
