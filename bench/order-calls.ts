@@ -1,16 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { NatsConnection } from '@nats-io/nats-core';
-import { createActivities } from '../src/activities';
-import { createStripePayments } from '../src/activities/stripe-payments';
 import type { Config } from '../src/config';
-import { createDeadLettersRepository } from '../src/db/dead-letters-repository';
 import { createOrdersRepository } from '../src/db/orders-repository';
 import { closeDatabasePool, createDatabasePool } from '../src/db/pool';
-import { createRefundsRepository } from '../src/db/refunds-repository';
 import { placementDeadline } from '../src/gateway/order-handlers';
 import { pricedItems, toMinorUnits } from '../src/orders/money';
-import { createStripeClient } from '../src/payments/stripe-client';
 import { signPayment } from '../src/security/payment-signature';
+import { workerActivities } from '../src/worker/worker-activities';
 import { summarize } from './stats';
 
 /**
@@ -122,16 +118,7 @@ export async function measureOrderCalls(deps: {
     const nats = timings.timed(deps.nats, (method, args) =>
       method === 'request' ? `NATS ${String(args[0])}` : `NATS ${method}`,
     );
-    const activities = createActivities({
-      orders,
-      refunds: createRefundsRepository(pool),
-      deadLetters: createDeadLettersRepository(pool),
-      nats,
-      config,
-      ...(config.paymentTrust.verification === 'stripe'
-        ? { stripe: createStripePayments(createStripeClient(config.stripe)) }
-        : {}),
-    });
+    const activities = workerActivities({ pool, nats, config, orders });
     // A few rounds first, unmeasured: connections, JIT.
     const warmup = Math.min(10, deps.rounds);
     for (let round = 0; round < warmup + deps.rounds; round += 1) {

@@ -1,18 +1,13 @@
 import { Worker, type NativeConnection } from '@temporalio/worker';
 import type { NatsConnection } from '@nats-io/nats-core';
-import { createActivities } from '../activities';
-import { createStripePayments } from '../activities/stripe-payments';
 import type { Config } from '../config';
-import { createDeadLettersRepository } from '../db/dead-letters-repository';
-import { createOrdersRepository } from '../db/orders-repository';
-import { createRefundsRepository } from '../db/refunds-repository';
-import { createStripeClient } from '../payments/stripe-client';
 import type { DatabasePool } from '../db/pool';
 import type { Tracing } from '../observability/tracing';
 import { temporalDataConverter } from '../temporal/connection';
 import { tracingWorkerOptions } from '../temporal/tracing-interceptors';
 import { WORKFLOW_BUNDLER_OPTIONS, WORKFLOWS_PATH } from './workflow-code';
 import { setWorkflowStackTraces } from './workflow-stack-traces';
+import { workerActivities } from './worker-activities';
 
 export interface OrderWorkerDeps {
   connection: NativeConnection;
@@ -56,17 +51,7 @@ export async function startOrderWorker({
     ...(config.temporal.workflowBundle !== undefined
       ? { workflowBundle: { codePath: config.temporal.workflowBundle } }
       : { workflowsPath: WORKFLOWS_PATH, bundlerOptions: WORKFLOW_BUNDLER_OPTIONS }),
-    activities: createActivities({
-      orders: createOrdersRepository(pool),
-      refunds: createRefundsRepository(pool),
-      deadLetters: createDeadLettersRepository(pool),
-      nats,
-      config,
-      // Only a worker that verifies payments with Stripe talks to Stripe (read-only).
-      ...(config.paymentTrust.verification === 'stripe'
-        ? { stripe: createStripePayments(createStripeClient(config.stripe)) }
-        : {}),
-    }),
+    activities: workerActivities({ pool, nats, config }),
     dataConverter: temporalDataConverter(config.temporal),
     // Bounded, so memory stays flat however many orders wait for delivery; an evicted order is
     // replayed from its short history when its next message arrives.
