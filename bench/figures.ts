@@ -221,3 +221,64 @@ export function medianRatios(
   }
   return result;
 }
+
+/** The issue's CPU target: this service's CPU per paid order at most this many times floor 2's. */
+export const CPU_TARGET = 1.2;
+
+/**
+ * Where this service's CPU above floor 2 goes in one alternation, against the margin the CPU target
+ * leaves: the work an order must do and floor 2 never does (its PostgreSQL statements, its peers,
+ * the NATS that carries their requests, the search attributes it starts with and upserts when paid),
+ * and the rest (Temporal's other work, the worker and the gateway). Milliseconds per paid order.
+ */
+export interface CpuAboveFloor {
+  floorMs: number;
+  /** floorMs × (CPU_TARGET − 1): what the service may spend above floor 2 and meet the target. */
+  marginMs: number;
+  postgresMs: number;
+  /** products, payments and stripe-mock (which stands in for Stripe). */
+  peersMs: number;
+  natsMs: number;
+  /** Floor 2 with the service's search attributes, less floor 2: their visibility writes and upsert. */
+  searchAttributesMs: number;
+  /** The four above. */
+  requiredMs: number;
+  /** What is left of the service's CPU above floor 2. */
+  restMs: number;
+}
+
+const PEERS = ['products', 'payments', 'stripe-mock'];
+
+/** A process's CPU ms per paid order over the measured phases (create + pay, or both overlapped). */
+const processMs = (figures: SystemFigures, names: readonly string[]): number =>
+  names.reduce(
+    (sum, name) => sum + Object.values(figures.processCpu[name] ?? {}).reduce((total, ms) => total + ms, 0),
+    0,
+  );
+
+/** One alternation's CpuAboveFloor; null without the service, floor 2 and floor 2 with search attributes. */
+export function cpuAboveFloor(run: Partial<Record<SystemId, SystemResult>>): CpuAboveFloor | null {
+  if (!run.service || !run.empty || !run['empty-sa']) return null;
+  const [service, floor, withAttributes] = [run.service, run.empty, run['empty-sa']].map(figuresOf) as [
+    SystemFigures,
+    SystemFigures,
+    SystemFigures,
+  ];
+  if (service.cpuOrderMs === null || floor.cpuOrderMs === null || withAttributes.cpuOrderMs === null) return null;
+  const above = (names: readonly string[]) => processMs(service, names) - processMs(floor, names);
+  const parts = {
+    postgresMs: above(['postgres']),
+    peersMs: above(PEERS),
+    natsMs: above(['nats']),
+    searchAttributesMs: withAttributes.cpuOrderMs - floor.cpuOrderMs,
+  };
+  const requiredMs = parts.postgresMs + parts.peersMs + parts.natsMs + parts.searchAttributesMs;
+  const result: CpuAboveFloor = {
+    floorMs: floor.cpuOrderMs,
+    marginMs: floor.cpuOrderMs * (CPU_TARGET - 1),
+    ...parts,
+    requiredMs,
+    restMs: service.cpuOrderMs - floor.cpuOrderMs - requiredMs,
+  };
+  return Object.fromEntries(Object.entries(result).map(([key, ms]) => [key, round(ms, 2)])) as unknown as CpuAboveFloor;
+}

@@ -1,11 +1,14 @@
 import { NOT_IN_HISTORY } from './billable-actions';
 import {
+  cpuAboveFloor,
   figuresOf,
+  CPU_TARGET,
   median,
   medianFigures,
   medianRatios,
   ratiosPerAlternation,
   FLOORS,
+  type CpuAboveFloor,
   type Floor,
   type RatioName,
   type Ratios,
@@ -37,6 +40,8 @@ export interface BenchReport {
   /** This service ÷ each floor: the median over alternations of each alternation's ratio. */
   ratios: Partial<Record<Floor, Ratios>>;
   ratiosPerAlternation: Array<Partial<Record<Floor, Ratios>>>;
+  /** Per alternation, the service's CPU above floor 2 by what it pays for (null without all three systems). */
+  cpuAboveFloor: Array<CpuAboveFloor | null>;
   memory: MemoryReport | null;
   /** The service's own calls to its peers and PostgreSQL, timed one after another (order-calls.ts). */
   orderCalls: OrderCallsResult | null;
@@ -50,14 +55,19 @@ export const SYSTEM_ORDER: readonly SystemId[] = ['service', 'seed', 'empty', 'e
 /** Figures and ratios of `runs`: per run, medians, ratios per alternation and their medians. */
 export function summarizeRuns(
   runs: BenchReport['runs'],
-): Pick<BenchReport, 'figures' | 'ratios' | 'ratiosPerAlternation'> {
+): Pick<BenchReport, 'figures' | 'ratios' | 'ratiosPerAlternation' | 'cpuAboveFloor'> {
   const figures: BenchReport['figures'] = {};
   for (const id of SYSTEM_ORDER) {
     const list = runs.flatMap((run) => (run[id] ? [figuresOf(run[id])] : []));
     if (list.length > 0) figures[id] = { median: medianFigures(list), runs: list };
   }
   const perAlternation = ratiosPerAlternation(runs);
-  return { figures, ratios: medianRatios(perAlternation), ratiosPerAlternation: perAlternation };
+  return {
+    figures,
+    ratios: medianRatios(perAlternation),
+    ratiosPerAlternation: perAlternation,
+    cpuAboveFloor: runs.map(cpuAboveFloor),
+  };
 }
 
 interface Shown {
@@ -215,6 +225,7 @@ export function markdownReport(report: BenchReport, title: string): string {
   lines.push(errorLines.length > 0 ? `Errors:\n\n${errorLines.join('\n')}\n` : 'Errors: none.\n');
 
   if (shown.length > 0) lines.push(...processTable(report, shown, summed));
+  lines.push(...cpuAboveFloorLines(report));
   lines.push(...orderCallLines(report, shown));
   lines.push(...historyTables(report, shown));
 
@@ -297,6 +308,42 @@ function perRunTable(report: BenchReport, shown: Shown[]): string[] {
     );
   }
   return lines;
+}
+
+/**
+ * Per alternation, the service's CPU above floor 2 split into the work an order requires and floor 2
+ * never does, and the rest, beside the margin the CPU target leaves.
+ */
+function cpuAboveFloorLines(report: BenchReport): string[] {
+  const rows = report.cpuAboveFloor.flatMap((row, index) => (row ? [{ row, alternation: `${index + 1}` }] : []));
+  if (rows.length === 0) return [];
+  const keys = [
+    'floorMs',
+    'marginMs',
+    'postgresMs',
+    'peersMs',
+    'natsMs',
+    'searchAttributesMs',
+    'requiredMs',
+    'restMs',
+  ] as const satisfies ReadonlyArray<keyof CpuAboveFloor>;
+  const medians = Object.fromEntries(keys.map((key) => [key, median(rows.map(({ row }) => row[key]))]));
+  const line = (alternation: string, cells: Partial<Record<keyof CpuAboveFloor, number | null>>, over: string) =>
+    `| ${alternation} | ${keys.map((key) => fmt(cells[key])).join(' | ')} | ${over} |`;
+  const over = rows.filter(({ row }) => row.requiredMs > row.marginMs).length;
+  return [
+    `This service's CPU above floor 2 by what it pays for (ms per paid order), against the margin a CPU target of ${CPU_TARGET} × floor 2 leaves:`,
+    '',
+    `| alternation | floor 2 | margin at ${CPU_TARGET} | PostgreSQL | peers (products, payments, stripe-mock) | NATS | search attributes | required in all | the rest | required above the margin |`,
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+    ...rows.map(({ row, alternation }) => line(alternation, row, row.requiredMs > row.marginMs ? 'yes' : 'no')),
+    line('median', medians, `${over} of ${rows.length}`),
+    '',
+    'PostgreSQL, peers and NATS: this service less floor 2, process by process. Search attributes: floor 2 with them less floor 2 (the order starts with its status and upserts it when paid). ' +
+      "The rest: Temporal beyond the search attributes, the worker and the gateway, less floor 2's (below 0 only by noise: the search attributes' share is the difference of two systems' runs). " +
+      "Where the required work alone is above the margin, the service meets the target in that alternation only if its Temporal, worker and gateway cost less than an empty workflow's.",
+    '',
+  ];
 }
 
 /** CPU per order by process, with the bench's own CPU in rows of its own, outside every system's sum. */
