@@ -14,12 +14,14 @@ export interface RpcErrorBody {
 export class RpcError extends Error {
   override readonly name = 'RpcError';
 
+  /** `cause`: what went wrong underneath, for this service's logs; never sent to the caller. */
   constructor(
     readonly status: number,
     readonly detail: string | string[],
     readonly extra: Record<string, unknown> = {},
+    options?: { cause: unknown },
   ) {
-    super(Array.isArray(detail) ? detail.join('; ') : detail);
+    super(Array.isArray(detail) ? detail.join('; ') : detail, options);
   }
 
   toBody(): RpcErrorBody {

@@ -1,22 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import type { Client } from '@temporalio/client';
-import type { NatsConnection } from '@nats-io/nats-core';
 import { parseConfig } from '../src/config';
-import { createDatabasePool, type DatabasePool, closeDatabasePool } from '../src/db/pool';
-import { startGateway, type Gateway } from '../src/gateway/service';
 import { createLogger } from '../src/logger';
-import { connectNats } from '../src/nats/connection';
-import { connectTemporalClient } from '../src/temporal/connection';
 import { eventually } from './support/eventually';
-import { connectNestClient, type NestClient } from './support/nest-client';
+import type { NestClient } from './support/nest-client';
+import { startStandaloneGateway, type StandaloneGateway } from './support/standalone-gateway';
 import { startTcpProxy, type TcpProxy } from './support/tcp-proxy';
 
 // The gateway reaches PostgreSQL through a relay the test can cut, as an outage would.
 let proxy: TcpProxy;
-let pool: DatabasePool;
-let nats: NatsConnection;
-let temporal: Client;
-let gateway: Gateway;
+let gateway: StandaloneGateway;
 let nest: NestClient;
 
 beforeAll(async () => {
@@ -24,20 +16,16 @@ beforeAll(async () => {
   const database = new URL(config.databaseUrl);
   proxy = await startTcpProxy(Number(database.port || 5432), database.hostname);
   database.port = String(proxy.port);
-  pool = await createDatabasePool(database.toString());
-  // One at a time: a connection made before another failed is then assigned, and afterAll closes it
-  // (a leaked one kept jest from exiting after a failed run).
-  nats = await connectNats(config.nats, 'test');
-  temporal = await connectTemporalClient(config.temporal);
-  gateway = await startGateway({ config, logger: createLogger('test', config.logLevel), nats, temporal, pool });
-  nest = await connectNestClient(config.nats.url);
+  gateway = await startStandaloneGateway(
+    { ...config, databaseUrl: database.toString() },
+    createLogger('test', config.logLevel),
+  );
+  ({ nest } = gateway);
 });
 
 afterAll(async () => {
-  await nest?.close();
   await gateway?.stop();
   await proxy?.close();
-  await Promise.all([pool && closeDatabasePool(pool), nats?.drain(), temporal?.connection.close()]);
 });
 
 it('answers 503, not 500, while the database is unreachable, and recovers when it is back', async () => {

@@ -22,6 +22,8 @@ export function toWireError(
 /**
  * Maps what the Temporal client throws to the `{status, message}` error a NestJS caller expects.
  * `whenSlow` is the message for a call that ran out of time, `whenClosed` for a closed workflow.
+ * A 503 keeps what the client threw as its `cause`, which the transport logs (the caller never
+ * sees it): an unreachable or misconfigured Temporal shows in the gateway's log as itself.
  */
 export function toCallerError(error: unknown, messages: { whenSlow: string; whenClosed: RpcError }): RpcError {
   if (error instanceof RpcError) return error;
@@ -29,8 +31,10 @@ export function toCallerError(error: unknown, messages: { whenSlow: string; when
     return toWireError(error.cause.type, error.cause.message);
   }
   if (error instanceof WorkflowNotFoundError) return messages.whenClosed;
+  const unavailable = (message: string) =>
+    new RpcError(wireStatus(FailureType.ServiceUnavailable), message, {}, { cause: error });
   if (error instanceof WorkflowUpdateRPCTimeoutOrCancelledError || isGrpcDeadlineError(error)) {
-    return toWireError(FailureType.ServiceUnavailable, messages.whenSlow);
+    return unavailable(messages.whenSlow);
   }
-  return toWireError(FailureType.ServiceUnavailable, 'The order service is temporarily unavailable');
+  return unavailable('The order service is temporarily unavailable');
 }
