@@ -235,8 +235,10 @@ export interface CpuAboveFloor {
   floorMs: number;
   /** floorMs × (CPU_TARGET − 1): what the service may spend above floor 2 and meet the target. */
   marginMs: number;
+  /** The service's CPU less floor 2's: requiredMs + restMs. */
+  aboveMs: number;
   postgresMs: number;
-  /** products, payments and stripe-mock (which stands in for Stripe). */
+  /** products, payments and stripe-mock (which stands in for Stripe), idle time included. */
   peersMs: number;
   natsMs: number;
   /** Floor 2 with the service's search attributes, less floor 2: their visibility writes and upsert. */
@@ -273,12 +275,14 @@ export function cpuAboveFloor(run: Partial<Record<SystemId, SystemResult>>): Cpu
     searchAttributesMs: withAttributes.cpuOrderMs - floor.cpuOrderMs,
   };
   const requiredMs = parts.postgresMs + parts.peersMs + parts.natsMs + parts.searchAttributesMs;
+  const aboveMs = service.cpuOrderMs - floor.cpuOrderMs;
   const result: CpuAboveFloor = {
     floorMs: floor.cpuOrderMs,
     marginMs: floor.cpuOrderMs * (CPU_TARGET - 1),
+    aboveMs,
     ...parts,
     requiredMs,
-    restMs: service.cpuOrderMs - floor.cpuOrderMs - requiredMs,
+    restMs: aboveMs - requiredMs,
   };
   return Object.fromEntries(Object.entries(result).map(([key, ms]) => [key, round(ms, 2)])) as unknown as CpuAboveFloor;
 }
