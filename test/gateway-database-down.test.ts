@@ -10,16 +10,15 @@ import { startTcpProxy, type TcpProxy } from './support/tcp-proxy';
 let proxy: TcpProxy;
 let gateway: StandaloneGateway;
 let nest: NestClient;
+const lines: Array<Record<string, unknown>> = [];
 
 beforeAll(async () => {
   const config = parseConfig(process.env);
   const database = new URL(config.databaseUrl);
   proxy = await startTcpProxy(Number(database.port || 5432), database.hostname);
   database.port = String(proxy.port);
-  gateway = await startStandaloneGateway(
-    { ...config, databaseUrl: database.toString() },
-    createLogger('test', config.logLevel),
-  );
+  const logger = createLogger('test', 'info', { write: (line: string) => void lines.push(JSON.parse(line)) });
+  gateway = await startStandaloneGateway({ ...config, databaseUrl: database.toString() }, logger);
   ({ nest } = gateway);
 });
 
@@ -47,9 +46,14 @@ it('answers 503, not 500, while the database is unreachable, and recovers when i
     unavailable,
   );
   // A keyless create reads the database's clock first; a keyed one asks its workflow first.
+  const logged = lines.length;
   expect(await nest.sendExpectingError('orders.create', { items: [{ productId: 1, quantity: 1 }] })).toEqual(
     unavailable,
   );
+  // The log says what the database did, after what the caller was told.
+  const failed = lines.slice(logged).find((line) => line.msg === 'request failed');
+  expect(failed).toMatchObject({ subject: 'orders.create', err: { status: 503 } });
+  expect((failed?.err as { message: string }).message).toMatch(new RegExp(`^${escaped(unavailable.message)}: .+`));
 
   // Connections the cut broke are replaced as the pool finds them dead: a few 503s may follow.
   await proxy.restore();
@@ -57,3 +61,5 @@ it('answers 503, not 500, while the database is unreachable, and recovers when i
     expect(await nest.sendExpectingError('orders.find.one', { id: randomUUID() })).toMatchObject({ status: 404 }),
   );
 });
+
+const escaped = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

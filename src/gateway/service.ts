@@ -7,6 +7,7 @@ import { createRefundsRepository } from '../db/refunds-repository';
 import type { DatabasePool } from '../db/pool';
 import { isDatabaseUnavailable } from '../db/unavailable';
 import type { Logger } from '../logger';
+import { RpcError } from '../rpc-error';
 import { serveRequests, withAliases, type RequestHandler, type RequestHandlers } from '../nats/nest-transport';
 import { ORDER_SUBJECT_ALIASES, type OrderSubject } from '../nats/subjects';
 import { FailureType } from '../orders/errors';
@@ -31,16 +32,22 @@ export interface Gateway {
   stop(): Promise<void>;
 }
 
-/** A database outage is a 503 the caller can retry, never a 500. */
-function databaseOutageAs503(handle: RequestHandler): RequestHandler {
+/**
+ * A database outage is a 503 the caller can retry, never a 500; the database's error is its cause,
+ * for the log. An answer already made for the caller (an RpcError) is left as it is, whatever its
+ * cause says.
+ */
+export function databaseOutageAs503(handle: RequestHandler): RequestHandler {
   return async (payload) => {
     try {
       return await handle(payload);
     } catch (error) {
-      if (!isDatabaseUnavailable(error)) throw error;
+      if (error instanceof RpcError || !isDatabaseUnavailable(error)) throw error;
       throw toWireError(
         FailureType.DatabaseUnavailable,
         'The orders database is unavailable right now; retry shortly (with the same idempotencyKey)',
+        {},
+        { cause: error },
       );
     }
   };

@@ -9,14 +9,16 @@ import { FailureType, wireStatus } from '../orders/errors';
 
 /**
  * The one mapping of a failure to the `{status, message}` a caller receives; `extra` fields go
- * into the body beside them (the reused idempotencyKey, say).
+ * into the body beside them (the reused idempotencyKey, say). `cause` is for this service's log
+ * only: the caller never receives it.
  */
 export function toWireError(
   type: string | null | undefined,
   message: string | string[],
   extra?: Record<string, unknown>,
+  options?: { cause: unknown },
 ): RpcError {
-  return new RpcError(wireStatus(type), message, extra);
+  return new RpcError(wireStatus(type), message, extra, options);
 }
 
 /**
@@ -31,8 +33,7 @@ export function toCallerError(error: unknown, messages: { whenSlow: string; when
     return toWireError(error.cause.type, error.cause.message);
   }
   if (error instanceof WorkflowNotFoundError) return messages.whenClosed;
-  const unavailable = (message: string) =>
-    new RpcError(wireStatus(FailureType.ServiceUnavailable), message, {}, { cause: error });
+  const unavailable = (message: string) => toWireError(FailureType.ServiceUnavailable, message, {}, { cause: error });
   if (error instanceof WorkflowUpdateRPCTimeoutOrCancelledError || isGrpcDeadlineError(error)) {
     return unavailable(messages.whenSlow);
   }

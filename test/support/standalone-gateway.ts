@@ -21,8 +21,11 @@ export async function startStandaloneGateway(config: Config, logger: Logger): Pr
   // One at a time, each closer kept as soon as it exists: after a failed start, stop closes what
   // was opened (a leaked connection kept jest from exiting after a failed run).
   const closers: Array<() => Promise<unknown>> = [];
+  /** Every closer runs, whichever fails; the first failure is thrown once all have run. */
   const stop = async (): Promise<void> => {
-    for (const close of closers.splice(0).reverse()) await close();
+    const failures: unknown[] = [];
+    for (const close of closers.splice(0).reverse()) await close().catch((error: unknown) => failures.push(error));
+    if (failures.length > 0) throw failures[0];
   };
   try {
     const pool = await createDatabasePool(config.databaseUrl);
@@ -37,7 +40,8 @@ export async function startStandaloneGateway(config: Config, logger: Logger): Pr
     closers.push(() => nest.close());
     return { nest, stop };
   } catch (error) {
-    await stop();
+    // The start's failure is the one to see, not a close's after it.
+    await stop().catch(() => undefined);
     throw error;
   }
 }
