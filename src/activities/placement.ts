@@ -24,13 +24,16 @@ type Deadline = number | undefined;
 const timedOut = (orderId: string) =>
   orderFailure(FailureType.PlacementTimedOut, `placement of order ${orderId} passed its deadline`);
 
-/** A database that cannot answer is an outage the workflow retries; anything else is rethrown. */
+/**
+ * A database that cannot answer is an outage the workflow retries (its error kept as the cause, which
+ * the worker's "Activity failed" line shows); anything else is rethrown.
+ */
 async function orDatabaseUnavailable<T>(write: () => Promise<T>): Promise<T> {
   try {
     return await write();
   } catch (error) {
     if (!isDatabaseUnavailable(error)) throw error;
-    throw orderFailure(FailureType.DatabaseUnavailable, 'The database is unavailable');
+    throw orderFailure(FailureType.DatabaseUnavailable, 'The database is unavailable', undefined, error as Error);
   }
 }
 

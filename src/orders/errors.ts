@@ -50,8 +50,9 @@ export function orderFailure(
   type: FailureType,
   message: string,
   retryable: boolean = FAILURE_KINDS[type].retryable,
+  cause?: Error,
 ): ApplicationFailure {
-  return ApplicationFailure.create({ type, message, nonRetryable: !retryable });
+  return ApplicationFailure.create({ type, message, nonRetryable: !retryable, ...(cause ? { cause } : {}) });
 }
 
 /** Why placement ended an order for good, as stored with it and answered again on a retry. */
