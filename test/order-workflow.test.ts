@@ -8,6 +8,7 @@ import {
   paymentWindowEndedSignal,
   placeOrderUpdate,
 } from '../src/orders/workflow-api';
+import { FailureType, orderFailure } from '../src/orders/errors';
 import { signPayment } from '../src/security/payment-signature';
 import {
   ONE_ITEM,
@@ -114,6 +115,24 @@ describe('placement', () => {
     expect(cancelled.completedAtMs - eventTimeMs(events[0] ?? {})).toBeLessThan(placementTimeoutMs + 1_500);
     const cancelIndex = events.map((event) => event.markerRecordedEventAttributes != null).lastIndexOf(true);
     expect(timersStarted(events.slice(0, cancelIndex))).toEqual([]);
+  });
+});
+
+describe('placement while the database is away', () => {
+  it("rejects the order, and its history keeps the database's own error for operators", async () => {
+    const underneath = new Error('connect ECONNREFUSED 10.0.0.5:5432');
+    peers.failCalls(
+      'placeOrder',
+      orderFailure(FailureType.DatabaseUnavailable, 'The database is unavailable', undefined, underneath),
+    );
+    const handle = await start({ placementTimeoutMs: 600 });
+    expect(await handle.result()).toBe('REJECTED');
+    const events = (await handle.fetchHistory()).events ?? [];
+    // Retried within the placement timeout (an outage), then given up.
+    expect(localActivities(events).map((step) => [step.type, step.failed])).toEqual([['placeOrder', true]]);
+    expect(peers.attempts(orderIdOf(handle.workflowId), 'placeOrder')).toBe(2);
+    const recorded = events.find((event) => event.markerRecordedEventAttributes?.failure != null);
+    expect(JSON.stringify(recorded?.markerRecordedEventAttributes?.failure)).toContain('ECONNREFUSED 10.0.0.5:5432');
   });
 });
 

@@ -19,7 +19,11 @@ export function temporalLoggerFor(logger: Logger): TemporalLogger {
     if (!logger.isLevelEnabled(PINO_METHOD[level])) return;
     const workflowId = typeof meta.workflowId === 'string' ? meta.workflowId : undefined;
     const orderId = workflowId?.startsWith('order-') ? workflowId.slice('order-'.length) : undefined;
-    logger[PINO_METHOD[level]]({ ...meta, ...(orderId ? { orderId } : {}) }, message);
+    // The SDK names a failure `error` ("Activity failed"); as `err`, pino writes its type, message,
+    // causes and stack rather than only the fields it happens to enumerate.
+    const { error, ...rest } = meta;
+    const fields = error instanceof Error ? { ...rest, err: error } : meta;
+    logger[PINO_METHOD[level]]({ ...fields, ...(orderId ? { orderId } : {}) }, message);
   };
   return {
     log,

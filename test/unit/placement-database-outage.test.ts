@@ -1,6 +1,7 @@
-import { ApplicationFailure } from '@temporalio/common';
+import { ActivityFailure, ApplicationFailure, RetryState } from '@temporalio/common';
 import { createPlacementActivities } from '../../src/activities/placement';
-import { FailureType } from '../../src/orders/errors';
+import { FailureType, orderFailure } from '../../src/orders/errors';
+import { placementFailure } from '../../src/workflows/failures';
 
 type Deps = Parameters<typeof createPlacementActivities>[0];
 
@@ -27,6 +28,27 @@ describe('placement while the database is away', () => {
       message: 'The database is unavailable',
       nonRetryable: false,
       cause: refused,
+    });
+  });
+});
+
+describe("the caller's answer when placement found the database away", () => {
+  it("says the database is unavailable, and nothing of the database's own error", () => {
+    const underneath = new Error('connect ECONNREFUSED 10.0.0.5:5432');
+    const step = orderFailure(FailureType.DatabaseUnavailable, 'The database is unavailable', undefined, underneath);
+    const failed = new ActivityFailure(
+      'Activity task failed',
+      'placeOrder',
+      '1',
+      RetryState.MAXIMUM_ATTEMPTS_REACHED,
+      undefined,
+      step,
+    );
+    const answer = placementFailure(failed, FailureType.ServiceUnavailable, 'The database is unavailable');
+    expect({ type: answer.type, message: answer.message, cause: answer.cause }).toEqual({
+      type: FailureType.ServiceUnavailable,
+      message: 'The database is unavailable',
+      cause: undefined,
     });
   });
 });
