@@ -1,14 +1,14 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { dropDatabase } from './setup/databases';
+import { databaseExists, dropDatabase } from './setup/databases';
 import { eventually } from './support/eventually';
 import { REPO_ROOT } from './support/run-command';
 
 /**
  * The stack launcher's reaper (dev/infra/reaper.ts), which the test run, the bench and the fault
  * suite start their services with: an owner killed before it could stop them (kill -9, a CI
- * timeout, Ctrl-C before the teardown) leaves no server and no folder behind.
+ * timeout, Ctrl-C before the teardown) leaves no server, no folder and no database behind.
  */
 
 const OWNER = `
@@ -45,11 +45,11 @@ const alive = (pid: number): boolean => {
 let started: Started | undefined;
 
 afterAll(async () => {
-  // The reaper leaves the fresh database (it only kills and removes files): dropped here.
+  // Should the reaper have failed, the fresh database is not left to the next run.
   if (started) await dropDatabase(started.databaseUrl);
 });
 
-it('stops what a killed owner started and removes its folder', async () => {
+it('stops what a killed owner started, removes its folder and drops its database', async () => {
   const owner = spawn(process.execPath, ['--require', 'tsx/cjs', '-e', OWNER], {
     cwd: REPO_ROOT,
     env: process.env,
@@ -63,11 +63,15 @@ it('stops what a killed owner started and removes its folder', async () => {
   expect(started.pids.length).toBeGreaterThanOrEqual(3);
   expect(started.pids.every(alive)).toBe(true);
   expect(existsSync(started.dir)).toBe(true);
+  // Made by the start (its migrations ran in it).
+  expect(await databaseExists(started.databaseUrl)).toBe(true);
 
   owner.kill('SIGKILL');
   const { pids, dir } = started;
+  const { databaseUrl } = started;
   await eventually(async () => {
     expect(pids.filter(alive)).toEqual([]);
     expect(existsSync(dir)).toBe(false);
+    expect(await databaseExists(databaseUrl)).toBe(false);
   });
 });

@@ -13,16 +13,31 @@ export function uniqueDatabaseUrl(databaseUrl: string, prefix: string): string {
   return withDatabase(databaseUrl, `${prefix}_${randomBytes(4).toString('hex')}`);
 }
 
-/** Drops a database even if a client left connections open. */
-export async function dropDatabase(databaseUrl: string): Promise<void> {
+/** Runs `use` with a client on the server `databaseUrl` names, and the name of its database. */
+async function onServer<T>(databaseUrl: string, use: (client: pg.Client, name: string) => Promise<T>): Promise<T> {
   const target = new URL(databaseUrl);
   const name = decodeURIComponent(target.pathname.slice(1));
   target.pathname = '/postgres';
   const client = new pg.Client({ connectionString: target.toString() });
   await client.connect();
   try {
-    await client.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`);
+    return await use(client, name);
   } finally {
     await client.end();
   }
+}
+
+/** Drops a database even if a client left connections open. */
+export async function dropDatabase(databaseUrl: string): Promise<void> {
+  await onServer(databaseUrl, (client, name) =>
+    client.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`),
+  );
+}
+
+/** Whether the database `databaseUrl` names exists. */
+export function databaseExists(databaseUrl: string): Promise<boolean> {
+  return onServer(
+    databaseUrl,
+    async (client, name) => (await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name])).rowCount === 1,
+  );
 }

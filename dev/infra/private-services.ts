@@ -42,6 +42,7 @@ export class PrivateServices {
     if (!privatePostgres && ctx.config) {
       databaseUrl = uniqueDatabaseUrl(ctx.config.databaseUrl, options.databasePrefix ?? 'orders_test');
       this.freshDatabase = databaseUrl;
+      ctx.watchDatabase(databaseUrl);
     }
     const starters: Partial<Record<InfraName, () => Promise<ManagedProcess>>> = {
       temporal: () =>
@@ -141,7 +142,12 @@ export class PrivateServices {
     if (clusterLayout && this.ctx.options.postgres === 'configured') {
       await this.ctx.attempt('the cluster databases', () => clusterLayout.dropDatabases());
     }
-    if (freshDatabase) await this.ctx.attempt('the database', () => dropDatabase(freshDatabase));
+    if (freshDatabase) {
+      await this.ctx.attempt('the database', async () => {
+        await dropDatabase(freshDatabase);
+        this.ctx.forgetDatabase(freshDatabase);
+      });
+    }
   }
 
   private async startCluster(frontendPort: number, postgresUrl: string): Promise<ManagedProcess> {

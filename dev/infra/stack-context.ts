@@ -85,6 +85,15 @@ export class StackContext {
     this.reaper?.forget(pid);
   }
 
+  /** Tells the reaper about a database made for this stack, dropped if the owner dies first. */
+  watchDatabase(databaseUrl: string): void {
+    this.reaper?.trackDatabase(databaseUrl);
+  }
+
+  forgetDatabase(databaseUrl: string): void {
+    this.reaper?.forgetDatabase(databaseUrl);
+  }
+
   owns(infra: InfraName): boolean {
     return this.owned.some((entry) => entry.infra === infra);
   }

@@ -1,2 +1,2 @@
 // The test run's databases are made and dropped as the stack launcher does it (dev/infra/databases.ts).
-export { dropDatabase, uniqueDatabaseUrl } from '../../dev/infra/databases';
+export { databaseExists, dropDatabase, uniqueDatabaseUrl } from '../../dev/infra/databases';
