@@ -1,20 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'slonik';
 import { z } from 'zod';
-import { parseConfig } from '../src/config';
 import { createOrdersRepository, type NewOrder } from '../src/db/orders-repository';
-import { migrate } from '../src/db/migrate';
-import { closeDatabasePool, createDatabasePool, type DatabasePool } from '../src/db/pool';
-import { createLogger } from '../src/logger';
-import { dropDatabase, uniqueDatabaseUrl } from './setup/databases';
+import type { DatabasePool } from '../src/db/pool';
 import { countingPool } from './support/counting-pool';
 import { eventually } from './support/eventually';
+import { createOwnDatabase, type OwnDatabase } from './support/own-database';
 
 // The workflow's writes are activities, which may run more than once: each must be idempotent.
 // Orders written here have no workflow, so they live in a database of their own (the audit at
 // the end of the test run would rightly report them).
+let database: OwnDatabase;
 let pool: DatabasePool;
-let databaseUrl: string;
 const count = (table: 'orders' | 'order_items' | 'payments', orderId: string) =>
   pool.oneFirst(
     sql.type(z.object({ count: z.number() }))`
@@ -23,14 +20,12 @@ const count = (table: 'orders' | 'order_items' | 'payments', orderId: string) =>
   );
 
 beforeAll(async () => {
-  databaseUrl = uniqueDatabaseUrl(parseConfig(process.env).databaseUrl, 'orders_repository');
-  await migrate(databaseUrl, createLogger('test', 'silent'));
-  pool = await createDatabasePool(databaseUrl);
+  database = await createOwnDatabase('orders_repository');
+  ({ pool } = database);
 });
 
 afterAll(async () => {
-  if (pool) await closeDatabasePool(pool);
-  if (databaseUrl) await dropDatabase(databaseUrl);
+  await database?.drop();
 });
 
 /** A new order of one line, 1.00 USD. */

@@ -1,33 +1,28 @@
 import { randomUUID } from 'node:crypto';
 import { createPaymentAcceptanceActivities } from '../src/activities/payment-acceptance';
-import { parseConfig } from '../src/config';
 import { createDeadLettersRepository } from '../src/db/dead-letters-repository';
-import { migrate } from '../src/db/migrate';
 import { FailureType } from '../src/orders/errors';
 import { createOrdersRepository } from '../src/db/orders-repository';
-import { closeDatabasePool, createDatabasePool, type DatabasePool } from '../src/db/pool';
-import { createLogger } from '../src/logger';
+import type { DatabasePool } from '../src/db/pool';
 import type { PaymentSucceeded } from '../src/orders/types';
 import { signPayment } from '../src/security/payment-signature';
-import { dropDatabase, uniqueDatabaseUrl } from './setup/databases';
 import { countingPool } from './support/counting-pool';
+import { createOwnDatabase, type OwnDatabase } from './support/own-database';
 import { paymentEvent } from './support/orders-client';
 
 // The worker's check of a payment against its stored order, with the payment events believed (the
 // default trust). Orders stored here have no workflow: a database of their own.
 const key = 'a-signing-key-for-the-payment-acceptance-tests';
-let databaseUrl: string;
+let database: OwnDatabase;
 let pool: DatabasePool;
 
 beforeAll(async () => {
-  databaseUrl = uniqueDatabaseUrl(parseConfig(process.env).databaseUrl, 'payment_acceptance');
-  await migrate(databaseUrl, createLogger('test', 'silent'));
-  pool = await createDatabasePool(databaseUrl);
+  database = await createOwnDatabase('payment_acceptance');
+  ({ pool } = database);
 });
 
 afterAll(async () => {
-  if (pool) await closeDatabasePool(pool);
-  if (databaseUrl) await dropDatabase(databaseUrl);
+  await database?.drop();
 });
 
 /** The acceptance activity over `pool`, the statements it sends listed in `statements`. */

@@ -3,8 +3,7 @@ import type { Client, WorkflowHandle } from '@temporalio/client';
 import pino from 'pino';
 import { parseConfig } from '../src/config';
 import { createOrdersRepository, type OrdersRepository } from '../src/db/orders-repository';
-import { migrate } from '../src/db/migrate';
-import { closeDatabasePool, createDatabasePool, type DatabasePool } from '../src/db/pool';
+import type { DatabasePool } from '../src/db/pool';
 import {
   paymentWindowsSignalled,
   signalPaymentWindowEnded,
@@ -17,13 +16,13 @@ import {
 import { createLogger } from '../src/logger';
 import { orderWorkflowId } from '../src/orders/workflow-api';
 import { connectTemporalClient } from '../src/temporal/connection';
-import { dropDatabase, uniqueDatabaseUrl } from './setup/databases';
 import { eventually } from './support/eventually';
+import { createOwnDatabase, type OwnDatabase } from './support/own-database';
 
 // Orders written here have no OrderWorkflow, so they live in a database of their own (the audit at
 // the end of the test run would rightly report them).
+let database: OwnDatabase;
 let pool: DatabasePool;
-let databaseUrl: string;
 let orders: OrdersRepository;
 let temporal: Client;
 /** Stopped, and their orders cancelled (never claimed by a later test), after each test. */
@@ -33,9 +32,10 @@ const probes: WorkflowHandle[] = [];
 
 beforeAll(async () => {
   const config = parseConfig(process.env);
-  databaseUrl = uniqueDatabaseUrl(config.databaseUrl, 'payment_window_sweeper');
-  await migrate(databaseUrl, createLogger('test', 'silent'));
-  [pool, temporal] = await Promise.all([createDatabasePool(databaseUrl), connectTemporalClient(config.temporal)]);
+  // One at a time: the database is dropped by afterAll even when the connection fails.
+  database = await createOwnDatabase('payment_window_sweeper');
+  ({ pool } = database);
+  temporal = await connectTemporalClient(config.temporal);
   orders = createOrdersRepository(pool);
 });
 
@@ -47,8 +47,7 @@ afterEach(async () => {
 
 afterAll(async () => {
   await temporal?.connection.close();
-  if (pool) await closeDatabasePool(pool);
-  if (databaseUrl) await dropDatabase(databaseUrl);
+  await database?.drop();
 });
 
 /** A PENDING order whose payment window ends `endsIn` ms from now on the database's clock. */

@@ -153,9 +153,16 @@ export interface OrderPage {
 /** APPLIED paid the order; REFUND_REQUESTED came for an order already paid or closed; MISMATCH is not the order's amount or currency. */
 export type PaymentOutcome = 'APPLIED' | 'REFUND_REQUESTED' | 'MISMATCH';
 
+/** A payment as recorded: for which order, with what outcome. */
+export interface PaymentRecord {
+  orderId: string;
+  outcome: PaymentOutcome;
+  detail: string | null;
+}
+
 /** A payment's record and the order it is for (findPaymentAndOrder). */
 export interface PaymentAndOrder {
-  recorded: { orderId: string; outcome: PaymentOutcome; detail: string | null } | null;
+  recorded: PaymentRecord | null;
   order: Pick<Order, 'totalAmount' | 'currency'> | null;
 }
 
@@ -178,6 +185,11 @@ const rejectionRow = z.object({
   rejection: z.object({ type: z.enum(FailureType), message: z.string() }).nullable(),
 });
 const paymentIdRow = z.object({ stripe_payment_id: z.string() });
+const toPaymentRecord = (row: z.output<typeof paymentRecordRow>): PaymentRecord => ({
+  orderId: row.order_id,
+  outcome: row.outcome,
+  detail: row.detail,
+});
 const paymentWithOrderRow = z.object({
   order_id: z.string().nullable(),
   outcome: paymentRecordRow.shape.outcome.nullable(),
@@ -590,12 +602,10 @@ export function createOrdersRepository(pool: DatabasePool) {
       return rejection ?? null;
     },
 
-    async findPayment(
-      stripePaymentId: string,
-    ): Promise<{ orderId: string; outcome: PaymentOutcome; detail: string | null } | null> {
+    async findPayment(stripePaymentId: string): Promise<PaymentRecord | null> {
       const row = await pool.maybeOne(sql.type(paymentRecordRow)`
         SELECT order_id, outcome, detail FROM payments WHERE stripe_payment_id = ${stripePaymentId}`);
-      return row === null ? null : { orderId: row.order_id, outcome: row.outcome, detail: row.detail };
+      return row === null ? null : toPaymentRecord(row);
     },
 
     /**
@@ -612,7 +622,7 @@ export function createOrdersRepository(pool: DatabasePool) {
         recorded:
           row.order_id === null || row.outcome === null
             ? null
-            : { orderId: row.order_id, outcome: row.outcome, detail: row.detail },
+            : toPaymentRecord({ order_id: row.order_id, outcome: row.outcome, detail: row.detail }),
         order:
           row.total_cents === null || row.currency === null
             ? null
